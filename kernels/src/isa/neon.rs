@@ -1,0 +1,75 @@
+//! aarch64 Advanced SIMD (NEON): 4 lanes of `float32x4_t`. NEON has no masked
+//! loads, so tails go through a zero-filled 4-lane stack buffer and the same
+//! vector code.
+
+use core::arch::aarch64::*;
+
+use crate::vector::F32Vector;
+
+/// 4 f32 lanes in a q register. Exists only inside `neon` code reached after
+/// detection (see the invariant in `vector.rs`).
+#[derive(Clone, Copy)]
+pub(crate) struct Neon(float32x4_t);
+
+// SAFETY (every `unsafe` block in this impl): NEON is available, by the
+// invariant of `vector.rs`; pointer validity is the caller's contract stated
+// on each memory method.
+impl F32Vector for Neon {
+    const LANES: usize = 4;
+    type Mask = uint32x4_t;
+
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        Neon(unsafe { vld1q_f32(p) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        unsafe { vst1q_f32(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        let mut buf = [0.0f32; 4];
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
+            Neon(vld1q_f32(buf.as_ptr()))
+        }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f32, n: usize) {
+        let mut buf = [0.0f32; 4];
+        unsafe {
+            vst1q_f32(buf.as_mut_ptr(), self.0);
+            core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
+        }
+    }
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        Neon(unsafe { vdupq_n_f32(v) })
+    }
+    #[inline(always)]
+    fn zero() -> Self {
+        Neon(unsafe { vdupq_n_f32(0.0) })
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        Neon(unsafe { vmulq_f32(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn lt(self, rhs: Self) -> uint32x4_t {
+        unsafe { vcltq_f32(self.0, rhs.0) }
+    }
+    #[inline(always)]
+    fn le(self, rhs: Self) -> uint32x4_t {
+        unsafe { vcleq_f32(self.0, rhs.0) }
+    }
+    #[inline(always)]
+    fn gt(self, rhs: Self) -> uint32x4_t {
+        unsafe { vcgtq_f32(self.0, rhs.0) }
+    }
+    #[inline(always)]
+    fn select(mask: uint32x4_t, if_true: Self, if_false: Self) -> Self {
+        Neon(unsafe { vbslq_f32(mask, if_true.0, if_false.0) })
+    }
+}
+
+entry_points!(Neon, "neon");

@@ -1,0 +1,72 @@
+//! The portable tier: `wide::f32x8`, which `wide` lowers at compile time to the
+//! best the build target guarantees (two SSE2 registers on baseline x86_64,
+//! two NEON registers on aarch64, simd128 on wasm, arrays elsewhere). Tails go
+//! through a zero-filled 8-lane buffer and the same vector code.
+
+use wide::f32x8;
+
+use crate::vector::F32Vector;
+
+/// 8 f32 lanes as `wide` represents them. Needs no run-time feature.
+#[derive(Clone, Copy)]
+pub(crate) struct Portable(f32x8);
+
+impl F32Vector for Portable {
+    const LANES: usize = 8;
+    type Mask = f32x8;
+
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees 8 readable elements; unaligned read.
+        Portable(f32x8::new(unsafe { p.cast::<[f32; 8]>().read_unaligned() }))
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: the caller guarantees 8 writable elements; unaligned write.
+        unsafe { p.cast::<[f32; 8]>().write_unaligned(self.0.to_array()) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        let mut buf = [0.0f32; 8];
+        // SAFETY: the caller guarantees `n < 8` readable elements at `p`; the
+        // stack buffer cannot overlap them.
+        unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n) };
+        Portable(f32x8::new(buf))
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f32, n: usize) {
+        let buf = self.0.to_array();
+        // SAFETY: the caller guarantees `n < 8` writable elements at `p`.
+        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n) }
+    }
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        Portable(f32x8::splat(v))
+    }
+    #[inline(always)]
+    fn zero() -> Self {
+        Portable(f32x8::ZERO)
+    }
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        Portable(self.0 * rhs.0)
+    }
+    #[inline(always)]
+    fn lt(self, rhs: Self) -> f32x8 {
+        self.0.simd_lt(rhs.0)
+    }
+    #[inline(always)]
+    fn le(self, rhs: Self) -> f32x8 {
+        self.0.simd_le(rhs.0)
+    }
+    #[inline(always)]
+    fn gt(self, rhs: Self) -> f32x8 {
+        self.0.simd_gt(rhs.0)
+    }
+    #[inline(always)]
+    fn select(mask: f32x8, if_true: Self, if_false: Self) -> Self {
+        Portable(mask.select(if_true.0, if_false.0))
+    }
+}
+
+entry_points!(Portable);

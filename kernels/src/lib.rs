@@ -1,0 +1,390 @@
+//! # rectify-kernels
+//!
+//! The unsafe half of [rectify](https://docs.rs/rectify): every SIMD instruction
+//! and every `unsafe` line of the project lives in this crate, and it hands out
+//! only safe entry points.
+//!
+//! - [`Isa`] names the instruction-set tiers (scalar reference, portable `wide`,
+//!   AVX2+FMA, AVX-512F, NEON) and detects at run time which ones this CPU has.
+//! - [`KernelSet`] is the table of kernels of one tier. It can only be built for
+//!   a tier that was detected ([`KernelSet::new`] returns `None` otherwise), so
+//!   no caller can reach an AVX-512 instruction on a CPU without AVX-512.
+//! - [`Forward`] and [`Backward`] say which activation (and parameters) a kernel
+//!   call computes. They carry no validation: the safe `rectify` crate checks
+//!   parameters and lengths and documents the contract.
+//!
+//! Inside, each activation's vector algorithm is written once in `ops/`,
+//! generic over the crate-private `F32Vector` trait (`vector.rs`), and each ISA
+//! file in `isa/` implements that trait and instantiates the algorithms in thin
+//! `#[target_feature]` functions. `reference.rs` is the scalar oracle, written
+//! independently from the formulas.
+//!
+//! ```
+//! use rectify_kernels::{Forward, Isa, KernelSet};
+//!
+//! let k = KernelSet::new(Isa::best()).expect("the detected best tier is available");
+//! let mut x = [-1.0f32, 0.5, -0.0, 3.0];
+//! k.forward(Forward::Relu, &mut x);
+//! assert_eq!(x, [0.0, 0.5, -0.0, 3.0]);
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+use core::fmt;
+use core::str::FromStr;
+use std::sync::OnceLock;
+
+mod isa;
+mod ops;
+pub mod reference;
+mod vector;
+
+/// An instruction-set tier that rectify has kernels for.
+///
+/// Ordered from the plainest to the widest; [`Isa::best`] is the widest one the
+/// running CPU supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Isa {
+    /// The scalar reference: one element at a time, straight from the formulas.
+    /// Always available; the test oracle and the benchmark baseline.
+    Scalar,
+    /// The portable tier on `wide::f32x8` (SSE2 on x86_64, NEON on aarch64,
+    /// simd128 on wasm, plain arrays elsewhere, as `wide` picks at compile time).
+    /// Always available.
+    Portable,
+    /// x86_64 AVX2 with FMA, 8 lanes of `__m256`; masked loads/stores for tails.
+    Avx2,
+    /// x86_64 AVX-512F, 16 lanes of `__m512`; `__mmask16` mask registers for tails.
+    Avx512,
+    /// aarch64 Advanced SIMD, 4 lanes of `float32x4_t`.
+    Neon,
+}
+
+impl Isa {
+    /// Every tier, available or not, in a fixed order.
+    pub const ALL: [Isa; 5] = [
+        Isa::Scalar,
+        Isa::Portable,
+        Isa::Avx2,
+        Isa::Avx512,
+        Isa::Neon,
+    ];
+
+    /// The lower-case name used by `RECTIFY_ISA`, [`Display`](fmt::Display) and
+    /// [`FromStr`].
+    ///
+    /// ```
+    /// assert_eq!(rectify_kernels::Isa::Avx512.name(), "avx512");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+            Isa::Neon => "neon",
+        }
+    }
+
+    /// The CPU features the tier needs, as the detection macros name them.
+    ///
+    /// ```
+    /// assert_eq!(rectify_kernels::Isa::Avx2.required_features(), "avx2+fma");
+    /// ```
+    pub const fn required_features(self) -> &'static str {
+        match self {
+            Isa::Scalar | Isa::Portable => "none",
+            Isa::Avx2 => "avx2+fma",
+            Isa::Avx512 => "avx512f",
+            Isa::Neon => "neon",
+        }
+    }
+
+    /// Vector width in f32 lanes (1 for the scalar reference).
+    pub const fn lanes(self) -> usize {
+        match self {
+            Isa::Scalar => 1,
+            Isa::Portable | Isa::Avx2 => 8,
+            Isa::Avx512 => 16,
+            Isa::Neon => 4,
+        }
+    }
+
+    /// Whether this CPU can run the tier. Detection runs once per process and
+    /// is cached.
+    ///
+    /// ```
+    /// use rectify_kernels::Isa;
+    /// assert!(Isa::Scalar.is_available());
+    /// assert!(Isa::Portable.is_available());
+    /// ```
+    pub fn is_available(self) -> bool {
+        Isa::available().contains(&self)
+    }
+
+    /// The tiers this CPU can run, plainest first (always starts with
+    /// `Scalar, Portable`).
+    pub fn available() -> &'static [Isa] {
+        static AVAILABLE: OnceLock<Vec<Isa>> = OnceLock::new();
+        AVAILABLE.get_or_init(|| Isa::ALL.into_iter().filter(|isa| isa.detect()).collect())
+    }
+
+    /// The widest tier this CPU can run: AVX-512 > AVX2 > NEON > portable.
+    ///
+    /// ```
+    /// let best = rectify_kernels::Isa::best();
+    /// assert!(best.is_available());
+    /// ```
+    pub fn best() -> Isa {
+        *Isa::available().last().expect("Scalar is always available")
+    }
+
+    /// Asks the CPU (uncached).
+    fn detect(self) -> bool {
+        match self {
+            Isa::Scalar | Isa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Isa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// The error of parsing an [`Isa`] name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseIsaError(pub String);
+
+impl fmt::Display for ParseIsaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown ISA {:?}: expected one of scalar, portable, avx2, avx512, neon",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ParseIsaError {}
+
+impl FromStr for Isa {
+    type Err = ParseIsaError;
+
+    /// Parses a name as `RECTIFY_ISA` takes it (case-insensitive, surrounding
+    /// blanks ignored).
+    ///
+    /// ```
+    /// use rectify_kernels::Isa;
+    /// assert_eq!(" AVX2 ".parse::<Isa>(), Ok(Isa::Avx2));
+    /// assert!("sse9".parse::<Isa>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        Isa::ALL
+            .into_iter()
+            .find(|isa| isa.name().eq_ignore_ascii_case(t))
+            .ok_or_else(|| ParseIsaError(s.to_string()))
+    }
+}
+
+/// Which element-wise forward activation a kernel call computes.
+///
+/// The formulas (PyTorch's, with IEEE comparisons, so NaN takes the second
+/// branch):
+/// - `Relu`: `x < 0 ? +0 : x`
+/// - `LeakyRelu { slope }`: `x > 0 ? x : x * slope`
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Forward {
+    /// `x < 0 ? +0 : x`.
+    Relu,
+    /// `x > 0 ? x : x * slope`.
+    LeakyRelu {
+        /// The negative-side slope.
+        slope: f32,
+    },
+}
+
+/// Which gradient a backward kernel call computes: `grad_in = grad_out * f'(v)`,
+/// where `v` is the saved tensor.
+///
+/// - `Relu`: `v <= 0 ? +0 : grad` (the same from the input or the output).
+/// - `LeakyRelu { slope }`: `v > 0 ? grad : grad * slope` (from the output only
+///   when `slope >= 0`; the safe crate enforces that).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Backward {
+    /// `v <= 0 ? +0 : grad`.
+    Relu,
+    /// `v > 0 ? grad : grad * slope`.
+    LeakyRelu {
+        /// The negative-side slope.
+        slope: f32,
+    },
+}
+
+/// `forward(op, src, dst, n)`: `dst[i] = f(src[i])` for `i < n`; `src == dst` allowed.
+type ForwardFn = unsafe fn(Forward, *const f32, *mut f32, usize);
+/// `backward(op, saved, grad_src, grad_dst, n)`; `grad_src == grad_dst` allowed.
+type BackwardFn = unsafe fn(Backward, *const f32, *const f32, *mut f32, usize);
+
+/// The kernels of one instruction-set tier, safe to call.
+///
+/// Only constructible for a tier the CPU has (see [`KernelSet::new`]). Methods
+/// process one contiguous slice on the calling thread; splitting across
+/// threads is the safe crate's job. Every method panics if the slice lengths
+/// differ (the safe crate validates before it calls).
+///
+/// ```
+/// use rectify_kernels::{Backward, Forward, Isa, KernelSet};
+///
+/// let k = KernelSet::new(Isa::Scalar).unwrap();
+/// let x = [-2.0f32, 2.0];
+/// let mut y = [0.0f32; 2];
+/// k.forward_into(Forward::LeakyRelu { slope: 0.5 }, &x, &mut y);
+/// assert_eq!(y, [-1.0, 2.0]);
+///
+/// let mut g = [1.0f32, 1.0];
+/// k.backward(Backward::LeakyRelu { slope: 0.5 }, &x, &mut g);
+/// assert_eq!(g, [0.5, 1.0]);
+/// ```
+#[derive(Clone, Copy)]
+pub struct KernelSet {
+    isa: Isa,
+    forward: ForwardFn,
+    backward: BackwardFn,
+}
+
+impl fmt::Debug for KernelSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KernelSet")
+            .field("isa", &self.isa)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KernelSet {
+    /// The kernels of `isa`, or `None` when this CPU lacks it (or it does not
+    /// exist on this architecture).
+    ///
+    /// ```
+    /// use rectify_kernels::{Isa, KernelSet};
+    /// for isa in Isa::ALL {
+    ///     assert_eq!(KernelSet::new(isa).is_some(), isa.is_available());
+    /// }
+    /// ```
+    pub fn new(isa: Isa) -> Option<KernelSet> {
+        if !isa.is_available() {
+            return None;
+        }
+        let (forward, backward): (ForwardFn, BackwardFn) = match isa {
+            Isa::Scalar => (reference::forward_raw, reference::backward_raw),
+            Isa::Portable => (isa::portable::forward, isa::portable::backward),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => (isa::avx2::forward, isa::avx2::backward),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => (isa::avx512::forward, isa::avx512::backward),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => (isa::neon::forward, isa::neon::backward),
+            #[allow(unreachable_patterns)]
+            _ => return None,
+        };
+        Some(KernelSet {
+            isa,
+            forward,
+            backward,
+        })
+    }
+
+    /// The tier these kernels run on.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// `x[i] = f(x[i])` in place.
+    pub fn forward(&self, op: Forward, x: &mut [f32]) {
+        let p = x.as_mut_ptr();
+        // SAFETY: `self` exists only for a detected ISA (see `new`), so the
+        // kernel's instructions are supported; src and dst are the same valid
+        // slice of `x.len()` elements, and every kernel reads element i before
+        // it writes element i and touches no other index for it.
+        unsafe { (self.forward)(op, p, p, x.len()) }
+    }
+
+    /// `y[i] = f(x[i])`.
+    ///
+    /// # Panics
+    /// If `x.len() != y.len()`.
+    pub fn forward_into(&self, op: Forward, x: &[f32], y: &mut [f32]) {
+        assert_eq!(x.len(), y.len(), "forward_into: x and y lengths differ");
+        // SAFETY: detected ISA (see `new`); x and y are valid for `x.len()`
+        // elements and cannot overlap (a shared and a mutable borrow).
+        unsafe { (self.forward)(op, x.as_ptr(), y.as_mut_ptr(), x.len()) }
+    }
+
+    /// `grad[i] = grad[i] * f'(saved[i])` in place.
+    ///
+    /// # Panics
+    /// If `saved.len() != grad.len()`.
+    pub fn backward(&self, op: Backward, saved: &[f32], grad: &mut [f32]) {
+        assert_eq!(
+            saved.len(),
+            grad.len(),
+            "backward: saved and grad lengths differ"
+        );
+        let g = grad.as_mut_ptr();
+        // SAFETY: detected ISA; all three pointers are valid for `saved.len()`
+        // elements; grad_src == grad_dst is the in-place form every kernel
+        // supports (element i is read before it is written), and `saved`
+        // cannot overlap `grad` (shared vs mutable borrow).
+        unsafe { (self.backward)(op, saved.as_ptr(), g, g, saved.len()) }
+    }
+
+    /// `grad_in[i] = grad_out[i] * f'(saved[i])`.
+    ///
+    /// # Panics
+    /// If the three lengths differ.
+    pub fn backward_into(
+        &self,
+        op: Backward,
+        saved: &[f32],
+        grad_out: &[f32],
+        grad_in: &mut [f32],
+    ) {
+        assert_eq!(
+            saved.len(),
+            grad_out.len(),
+            "backward_into: saved and grad_out lengths differ"
+        );
+        assert_eq!(
+            saved.len(),
+            grad_in.len(),
+            "backward_into: saved and grad_in lengths differ"
+        );
+        // SAFETY: detected ISA; the pointers are valid for `saved.len()`
+        // elements and grad_in cannot overlap the two shared inputs.
+        unsafe {
+            (self.backward)(
+                op,
+                saved.as_ptr(),
+                grad_out.as_ptr(),
+                grad_in.as_mut_ptr(),
+                saved.len(),
+            )
+        }
+    }
+}

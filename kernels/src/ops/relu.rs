@@ -1,0 +1,58 @@
+//! ReLU and Leaky ReLU, forward and backward: a compare and a select (plus one
+//! multiply for the leaky slope), exactly the contract's `?:` with IEEE
+//! comparisons, so every tier matches the scalar reference bit for bit.
+
+use super::{BinaryOp, UnaryOp};
+use crate::vector::F32Vector;
+
+/// `x < 0 ? +0 : x`.
+#[derive(Clone, Copy)]
+pub(crate) struct Relu;
+
+impl UnaryOp for Relu {
+    const UNROLL: usize = 2;
+    #[inline(always)]
+    fn apply<V: F32Vector>(self, x: V) -> V {
+        V::select(x.lt(V::zero()), V::zero(), x)
+    }
+}
+
+/// `x > 0 ? x : x * slope`.
+#[derive(Clone, Copy)]
+pub(crate) struct LeakyRelu {
+    pub(crate) slope: f32,
+}
+
+impl UnaryOp for LeakyRelu {
+    const UNROLL: usize = 2;
+    #[inline(always)]
+    fn apply<V: F32Vector>(self, x: V) -> V {
+        V::select(x.gt(V::zero()), x, x.mul(V::splat(self.slope)))
+    }
+}
+
+/// `v <= 0 ? +0 : grad`.
+#[derive(Clone, Copy)]
+pub(crate) struct ReluGrad;
+
+impl BinaryOp for ReluGrad {
+    const UNROLL: usize = 2;
+    #[inline(always)]
+    fn apply<V: F32Vector>(self, v: V, grad: V) -> V {
+        V::select(v.le(V::zero()), V::zero(), grad)
+    }
+}
+
+/// `v > 0 ? grad : grad * slope`.
+#[derive(Clone, Copy)]
+pub(crate) struct LeakyReluGrad {
+    pub(crate) slope: f32,
+}
+
+impl BinaryOp for LeakyReluGrad {
+    const UNROLL: usize = 2;
+    #[inline(always)]
+    fn apply<V: F32Vector>(self, v: V, grad: V) -> V {
+        V::select(v.gt(V::zero()), grad, grad.mul(V::splat(self.slope)))
+    }
+}

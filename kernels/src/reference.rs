@@ -1,0 +1,144 @@
+//! The scalar reference: one element at a time, straight from the formulas of
+//! the math contract (DESIGN.md section 5, PyTorch's CPU formulas).
+//!
+//! This module is independent of the vector code on purpose: it is the oracle
+//! that every tier is tested against, bit for bit, and the baseline that the
+//! benchmarks measure speedups against. It is plain Rust; LLVM may still
+//! auto-vectorise the loops for the build's baseline target (SSE2 on x86_64),
+//! which is what a user's own naive loop would get too.
+//!
+//! ```
+//! use rectify_kernels::reference;
+//! assert_eq!(reference::relu(-3.0), 0.0);
+//! assert_eq!(reference::relu(-0.0).to_bits(), (-0.0f32).to_bits());
+//! assert_eq!(reference::leaky_relu(-2.0, 0.25), -0.5);
+//! assert_eq!(reference::relu_grad(0.0, 5.0), 0.0);
+//! assert_eq!(reference::leaky_relu_grad(-1.0, 4.0, 0.25), 1.0);
+//! ```
+
+use crate::{Backward, Forward};
+
+/// ReLU: `x < 0 ? +0 : x`. NaN stays NaN (payload kept), `-0` stays `-0`.
+#[inline]
+pub fn relu(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+/// Leaky ReLU: `x > 0 ? x : x * slope`. NaN becomes `NaN * slope` (the payload
+/// is kept, quietened).
+#[inline]
+pub fn leaky_relu(x: f32, slope: f32) -> f32 {
+    if x > 0.0 {
+        x
+    } else {
+        x * slope
+    }
+}
+
+/// ReLU gradient, from the input or the output alike: `v <= 0 ? +0 : grad`.
+/// A NaN `v` passes `grad` through.
+#[inline]
+pub fn relu_grad(v: f32, grad: f32) -> f32 {
+    if v <= 0.0 {
+        0.0
+    } else {
+        grad
+    }
+}
+
+/// Leaky ReLU gradient: `v > 0 ? grad : grad * slope`. From the output only
+/// when `slope >= 0` (then `y > 0` exactly when `x > 0`).
+#[inline]
+pub fn leaky_relu_grad(v: f32, grad: f32, slope: f32) -> f32 {
+    if v > 0.0 {
+        grad
+    } else {
+        grad * slope
+    }
+}
+
+/// `dst[i] = f(src[i])` over slices of equal length (or in place when `src` is `None`).
+fn forward_slice(op: Forward, src: Option<&[f32]>, dst: &mut [f32]) {
+    fn map(src: Option<&[f32]>, dst: &mut [f32], f: impl Fn(f32) -> f32) {
+        match src {
+            Some(src) => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s)),
+            None => dst.iter_mut().for_each(|d| *d = f(*d)),
+        }
+    }
+    match op {
+        Forward::Relu => map(src, dst, relu),
+        Forward::LeakyRelu { slope } => map(src, dst, |x| leaky_relu(x, slope)),
+    }
+}
+
+/// `dst[i] = g(saved[i], grad[i])` (`grad` is `dst` itself when `grad_src` is `None`).
+fn backward_slice(op: Backward, saved: &[f32], grad_src: Option<&[f32]>, dst: &mut [f32]) {
+    fn map(saved: &[f32], src: Option<&[f32]>, dst: &mut [f32], f: impl Fn(f32, f32) -> f32) {
+        match src {
+            Some(src) => dst
+                .iter_mut()
+                .zip(saved.iter().zip(src))
+                .for_each(|(d, (&v, &g))| *d = f(v, g)),
+            None => dst.iter_mut().zip(saved).for_each(|(d, &v)| *d = f(v, *d)),
+        }
+    }
+    match op {
+        Backward::Relu => map(saved, grad_src, dst, relu_grad),
+        Backward::LeakyRelu { slope } => {
+            map(saved, grad_src, dst, |v, g| leaky_relu_grad(v, g, slope))
+        }
+    }
+}
+
+/// Raw entry point of the scalar tier, with the signature every tier shares.
+///
+/// # Safety
+/// `src` valid for `n` reads and `dst` for `n` writes; they are either equal
+/// (in place) or do not overlap.
+pub(crate) unsafe fn forward_raw(op: Forward, src: *const f32, dst: *mut f32, n: usize) {
+    // SAFETY: the caller guarantees validity for n elements and that the
+    // buffers are identical or disjoint; in the identical case we form only
+    // the one mutable slice, so no aliasing references exist.
+    unsafe {
+        let dst_slice = core::slice::from_raw_parts_mut(dst, n);
+        if core::ptr::eq(src, dst) {
+            forward_slice(op, None, dst_slice)
+        } else {
+            forward_slice(op, Some(core::slice::from_raw_parts(src, n)), dst_slice)
+        }
+    }
+}
+
+/// Raw backward entry point of the scalar tier.
+///
+/// # Safety
+/// All pointers valid for `n` elements; `grad_src` equals `grad_dst` or does
+/// not overlap it; `saved` does not overlap `grad_dst`.
+pub(crate) unsafe fn backward_raw(
+    op: Backward,
+    saved: *const f32,
+    grad_src: *const f32,
+    grad_dst: *mut f32,
+    n: usize,
+) {
+    // SAFETY: as for `forward_raw`; `saved` is disjoint from `grad_dst` by the
+    // caller's contract, so the shared and mutable slices do not alias.
+    unsafe {
+        let saved = core::slice::from_raw_parts(saved, n);
+        let dst = core::slice::from_raw_parts_mut(grad_dst, n);
+        if core::ptr::eq(grad_src, grad_dst) {
+            backward_slice(op, saved, None, dst)
+        } else {
+            backward_slice(
+                op,
+                saved,
+                Some(core::slice::from_raw_parts(grad_src, n)),
+                dst,
+            )
+        }
+    }
+}

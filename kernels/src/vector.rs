@@ -1,0 +1,63 @@
+//! `F32Vector`: the lane operations every vector ISA provides, so that each
+//! activation's algorithm is written once (in `ops/`) and instantiated per ISA.
+//!
+//! Every method is `#[inline(always)]` in every implementation: the algorithms
+//! must inline into the ISA's `#[target_feature]` entry point, where the
+//! intrinsics become single instructions. A call left out of line would run
+//! the intrinsic without the target feature and be slower than scalar.
+//!
+//! # The safety invariant
+//!
+//! A value of an ISA's vector type may only exist inside a function compiled
+//! for that ISA and entered after run-time detection proved the CPU has it
+//! (the `#[target_feature]` entry points in `isa/`, reached only through a
+//! `KernelSet`, which is built only for detected ISAs). The arithmetic methods
+//! are therefore safe to call; the memory methods are `unsafe` because they
+//! also need valid pointers.
+
+/// A vector of `LANES` f32 lanes plus a matching lane mask.
+///
+/// Semantics are IEEE per lane and identical on every ISA (no flush-to-zero, no
+/// approximate instructions), which is what makes tiers bit-identical.
+pub(crate) trait F32Vector: Copy {
+    /// Lanes per vector.
+    const LANES: usize;
+    /// The result of a comparison: one boolean per lane.
+    type Mask: Copy;
+
+    /// Loads `LANES` elements from `p` (no alignment needed).
+    ///
+    /// # Safety
+    /// `p` valid for `LANES` reads.
+    unsafe fn load(p: *const f32) -> Self;
+    /// Stores all lanes to `p` (no alignment needed).
+    ///
+    /// # Safety
+    /// `p` valid for `LANES` writes.
+    unsafe fn store(self, p: *mut f32);
+    /// Loads the first `n` elements from `p`; the other lanes are `+0`.
+    ///
+    /// # Safety
+    /// `n < LANES` and `p` valid for `n` reads. Nothing past `n` is touched.
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self;
+    /// Stores the first `n` lanes to `p`.
+    ///
+    /// # Safety
+    /// `n < LANES` and `p` valid for `n` writes. Nothing past `n` is touched.
+    unsafe fn store_partial(self, p: *mut f32, n: usize);
+
+    /// Every lane `v`.
+    fn splat(v: f32) -> Self;
+    /// Every lane `+0`.
+    fn zero() -> Self;
+    /// `self * rhs`, rounded once.
+    fn mul(self, rhs: Self) -> Self;
+    /// `self < rhs` (false when either is NaN).
+    fn lt(self, rhs: Self) -> Self::Mask;
+    /// `self <= rhs` (false when either is NaN).
+    fn le(self, rhs: Self) -> Self::Mask;
+    /// `self > rhs` (false when either is NaN).
+    fn gt(self, rhs: Self) -> Self::Mask;
+    /// `mask ? if_true : if_false`, per lane.
+    fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
+}

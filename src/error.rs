@@ -1,0 +1,102 @@
+//! [`Error`]: one variant per way a call can be refused. Every entry point
+//! validates before it writes, so a refused call leaves every buffer untouched.
+
+use core::fmt;
+
+use crate::Isa;
+
+/// Why rectify refused a call. Nothing was written when one is returned.
+///
+/// ```
+/// use rectify::{Activation, Error};
+///
+/// let err = Activation::leaky_relu(f32::NAN).unwrap_err();
+/// assert!(matches!(err, Error::InvalidParameter { parameter: "slope", .. }));
+/// assert_eq!(err.to_string(), "leaky_relu: parameter slope = NaN is invalid: it must be finite");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two buffers that must have the same length do not.
+    LengthMismatch {
+        /// The argument whose length is wrong.
+        argument: &'static str,
+        /// The length it must have (that of the first buffer of the call).
+        expected: usize,
+        /// The length it has.
+        actual: usize,
+    },
+    /// An activation parameter is outside its domain.
+    InvalidParameter {
+        /// The activation, e.g. `"leaky_relu"`.
+        activation: &'static str,
+        /// The parameter, e.g. `"slope"`.
+        parameter: &'static str,
+        /// The value given.
+        value: f32,
+        /// What the value must satisfy, e.g. `"it must be finite"`.
+        requirement: &'static str,
+    },
+    /// The gradient cannot be recovered from the saved output for these
+    /// parameters (e.g. Leaky ReLU with a negative slope maps positive and
+    /// negative inputs to outputs of the same sign). Save the input instead.
+    GradientFromOutputUndefined {
+        /// The activation.
+        activation: &'static str,
+        /// The parameter that makes it ambiguous.
+        parameter: &'static str,
+        /// Its value.
+        value: f32,
+        /// What the parameter would have to satisfy.
+        requirement: &'static str,
+    },
+    /// A forced instruction-set tier that this CPU does not have.
+    IsaUnavailable {
+        /// The tier asked for.
+        isa: Isa,
+        /// The CPU features it needs.
+        requires: &'static str,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::LengthMismatch {
+                argument,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "length mismatch: {argument} has {actual} elements, expected {expected}"
+            ),
+            Error::InvalidParameter {
+                activation,
+                parameter,
+                value,
+                requirement,
+            } => write!(
+                f,
+                "{activation}: parameter {parameter} = {value} is invalid: {requirement}"
+            ),
+            Error::GradientFromOutputUndefined {
+                activation,
+                parameter,
+                value,
+                requirement,
+            } => write!(
+                f,
+                "{activation}: the gradient is not defined from the saved output when \
+                 {parameter} = {value} ({requirement}); pass Saved::Input instead"
+            ),
+            Error::IsaUnavailable { isa, requires } => {
+                write!(
+                    f,
+                    "instruction set {isa} is not available on this CPU (it needs {requires})"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
