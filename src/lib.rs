@@ -137,3 +137,25 @@ pub fn backward_into(
 ) -> Result<(), Error> {
     Kernels::global().backward_into(act, saved, grad_out, grad_in)
 }
+
+/// How this copy of rectify was built, for reports that compare machines.
+///
+/// ```
+/// assert!(!rectify::build::TARGET.is_empty());
+/// println!("{} {} ({})", rectify::build::VERSION, rectify::build::RUSTC, rectify::build::PROFILE);
+/// ```
+pub mod build {
+    /// The crate version.
+    pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+    /// `rustc --version` of the compiler that built the crate.
+    pub const RUSTC: &str = env!("RECTIFY_BUILD_RUSTC");
+    /// The target triple, e.g. `x86_64-unknown-linux-gnu`.
+    pub const TARGET: &str = env!("RECTIFY_BUILD_TARGET");
+    /// Cargo's profile name as build scripts see it (`release` or `debug`).
+    pub const PROFILE: &str = env!("RECTIFY_BUILD_PROFILE");
+    /// The optimisation level (`0`..`3`, `s`, `z`).
+    pub const OPT_LEVEL: &str = env!("RECTIFY_BUILD_OPT_LEVEL");
+    /// Compile-time target features, comma-separated (the run-time tiers are
+    /// chosen independently of these).
+    pub const TARGET_FEATURES: &str = env!("RECTIFY_BUILD_TARGET_FEATURES");
+}
