@@ -6,6 +6,11 @@
 //! unrolled main body, single vectors, then one partial vector for the tail
 //! through the same op (masked loads/stores or a lane buffer), so an element's
 //! result never depends on where it sits in the buffer.
+//!
+//! Before the main loop the drivers peel a partial vector so that the output
+//! pointer is aligned to the vector width: allocators hand out 16-byte aligned
+//! buffers, and on AVX2/AVX-512 every other unaligned store would then split a
+//! cache line. The peeled head goes through the same op as everything else.
 
 use crate::vector::F32Vector;
 use crate::{Backward, Forward};
@@ -29,6 +34,19 @@ pub(crate) trait BinaryOp: Copy {
     fn apply<V: F32Vector>(self, saved: V, grad: V) -> V;
 }
 
+/// How many leading elements to peel (`< V::LANES`, at most `n`) so that
+/// `dst.add(peel)` is aligned to the vector width.
+#[inline(always)]
+fn head_len<V: F32Vector>(dst: *mut f32, n: usize) -> usize {
+    let width = V::LANES * core::mem::size_of::<f32>();
+    let misaligned = dst as usize % width;
+    if misaligned == 0 {
+        0
+    } else {
+        ((width - misaligned) / core::mem::size_of::<f32>()).min(n)
+    }
+}
+
 /// `dst[i] = op(src[i])` for `i < n`.
 ///
 /// # Safety
@@ -43,11 +61,15 @@ pub(crate) unsafe fn map_unary<V: F32Vector, O: UnaryOp>(
 ) {
     let lanes = V::LANES;
     let step = lanes * O::UNROLL;
-    let mut i = 0;
+    let mut i = head_len::<V>(dst, n);
     // SAFETY (all blocks below): every access is at an index below `n`
-    // (`i + step <= n`, `i + lanes <= n`, or the partial tail of `n - i < lanes`
-    // elements), within the caller's valid ranges. Element i is loaded before
-    // it is stored, so the in-place form reads every input before overwriting it.
+    // (the head of `i < lanes` elements, `i + step <= n`, `i + lanes <= n`, or
+    // the partial tail of `n - i < lanes` elements), within the caller's valid
+    // ranges. Element i is loaded before it is stored, so the in-place form
+    // reads every input before overwriting it.
+    if i > 0 {
+        unsafe { op.apply(V::load_partial(src, i)).store_partial(dst, i) };
+    }
     while i + step <= n {
         for k in 0..O::UNROLL {
             let at = i + k * lanes;
@@ -84,8 +106,14 @@ pub(crate) unsafe fn map_binary<V: F32Vector, O: BinaryOp>(
 ) {
     let lanes = V::LANES;
     let step = lanes * O::UNROLL;
-    let mut i = 0;
+    let mut i = head_len::<V>(dst, n);
     // SAFETY (all blocks below): as in `map_unary`, every index is below `n`.
+    if i > 0 {
+        unsafe {
+            op.apply(V::load_partial(saved, i), V::load_partial(grad, i))
+                .store_partial(dst, i)
+        };
+    }
     while i + step <= n {
         for k in 0..O::UNROLL {
             let at = i + k * lanes;
