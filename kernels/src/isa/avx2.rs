@@ -15,6 +15,7 @@ pub(crate) struct Avx2(__m256);
 fn first_lanes(n: usize) -> __m256i {
     // SAFETY: AVX2 is available (vector.rs invariant); the intrinsics only
     // compute on registers.
+    // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
     unsafe {
         _mm256_cmpgt_epi32(
             _mm256_set1_epi32(n as i32),
@@ -23,55 +24,63 @@ fn first_lanes(n: usize) -> __m256i {
     }
 }
 
-// SAFETY (every `unsafe` block in this impl): AVX2 and FMA are available, by
-// the invariant of `vector.rs`; pointer validity is the caller's contract
-// stated on each memory method.
 impl F32Vector for Avx2 {
     const LANES: usize = 8;
     type Mask = __m256;
 
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
         Avx2(unsafe { _mm256_loadu_ps(p) })
     }
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
         unsafe { _mm256_storeu_ps(p, self.0) }
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
         Avx2(unsafe { _mm256_maskload_ps(p, first_lanes(n)) })
     }
     #[inline(always)]
     unsafe fn store_partial(self, p: *mut f32, n: usize) {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
         unsafe { _mm256_maskstore_ps(p, first_lanes(n), self.0) }
     }
     #[inline(always)]
     fn splat(v: f32) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_set1_ps(v) })
     }
     #[inline(always)]
     fn zero() -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_setzero_ps() })
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_mul_ps(self.0, rhs.0) })
     }
     #[inline(always)]
     fn lt(self, rhs: Self) -> __m256 {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
     fn le(self, rhs: Self) -> __m256 {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         unsafe { _mm256_cmp_ps::<_CMP_LE_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
     fn gt(self, rhs: Self) -> __m256 {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         unsafe { _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
     fn select(mask: __m256, if_true: Self, if_false: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_blendv_ps(if_false.0, if_true.0, mask) })
     }
 }

@@ -17,55 +17,63 @@ fn first_lanes(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
-// SAFETY (every `unsafe` block in this impl): AVX-512F is available, by the
-// invariant of `vector.rs`; pointer validity is the caller's contract stated
-// on each memory method.
 impl F32Vector for Avx512 {
     const LANES: usize = 16;
     type Mask = __mmask16;
 
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
         Avx512(unsafe { _mm512_loadu_ps(p) })
     }
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
+        // SAFETY: AVX-512F is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
         unsafe { _mm512_storeu_ps(p, self.0) }
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
         Avx512(unsafe { _mm512_maskz_loadu_ps(first_lanes(n), p) })
     }
     #[inline(always)]
     unsafe fn store_partial(self, p: *mut f32, n: usize) {
+        // SAFETY: AVX-512F is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
         unsafe { _mm512_mask_storeu_ps(p, first_lanes(n), self.0) }
     }
     #[inline(always)]
     fn splat(v: f32) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_set1_ps(v) })
     }
     #[inline(always)]
     fn zero() -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_setzero_ps() })
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_mul_ps(self.0, rhs.0) })
     }
     #[inline(always)]
     fn lt(self, rhs: Self) -> __mmask16 {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
     fn le(self, rhs: Self) -> __mmask16 {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
     fn gt(self, rhs: Self) -> __mmask16 {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
     fn select(mask: __mmask16, if_true: Self, if_false: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_mask_blend_ps(mask, if_false.0, if_true.0) })
     }
 }

@@ -11,24 +11,24 @@ use crate::vector::F32Vector;
 #[derive(Clone, Copy)]
 pub(crate) struct Neon(float32x4_t);
 
-// SAFETY (every `unsafe` block in this impl): NEON is available, by the
-// invariant of `vector.rs`; pointer validity is the caller's contract stated
-// on each memory method.
 impl F32Vector for Neon {
     const LANES: usize = 4;
     type Mask = uint32x4_t;
 
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
         Neon(unsafe { vld1q_f32(p) })
     }
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
+        // SAFETY: NEON is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
         unsafe { vst1q_f32(p, self.0) }
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
         let mut buf = [0.0f32; 4];
+        // SAFETY: NEON is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
         unsafe {
             core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
             Neon(vld1q_f32(buf.as_ptr()))
@@ -37,6 +37,7 @@ impl F32Vector for Neon {
     #[inline(always)]
     unsafe fn store_partial(self, p: *mut f32, n: usize) {
         let mut buf = [0.0f32; 4];
+        // SAFETY: NEON is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
         unsafe {
             vst1q_f32(buf.as_mut_ptr(), self.0);
             core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
@@ -44,30 +45,37 @@ impl F32Vector for Neon {
     }
     #[inline(always)]
     fn splat(v: f32) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vdupq_n_f32(v) })
     }
     #[inline(always)]
     fn zero() -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vdupq_n_f32(0.0) })
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vmulq_f32(self.0, rhs.0) })
     }
     #[inline(always)]
     fn lt(self, rhs: Self) -> uint32x4_t {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
         unsafe { vcltq_f32(self.0, rhs.0) }
     }
     #[inline(always)]
     fn le(self, rhs: Self) -> uint32x4_t {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
         unsafe { vcleq_f32(self.0, rhs.0) }
     }
     #[inline(always)]
     fn gt(self, rhs: Self) -> uint32x4_t {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
         unsafe { vcgtq_f32(self.0, rhs.0) }
     }
     #[inline(always)]
     fn select(mask: uint32x4_t, if_true: Self, if_false: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vbslq_f32(mask, if_true.0, if_false.0) })
     }
 }

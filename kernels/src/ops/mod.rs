@@ -47,6 +47,114 @@ fn head_len<V: F32Vector>(dst: *mut f32, n: usize) -> usize {
     }
 }
 
+/// One pass of an op over buffers, as the shared loop in [`walk`] drives it.
+/// (A trait rather than closures: closures cannot be marked
+/// `#[inline(always)]`, and an out-of-line call would lose the ISA's target
+/// features.)
+trait Pass<V: F32Vector> {
+    /// Processes the `LANES` elements at index `at`.
+    ///
+    /// # Safety
+    /// `at + LANES <= n`, the length the pass was made for.
+    unsafe fn full(&self, at: usize);
+    /// Processes the `k < LANES` elements at index `at`.
+    ///
+    /// # Safety
+    /// `k < LANES` and `at + k <= n`.
+    unsafe fn part(&self, at: usize, k: usize);
+}
+
+/// The loop every driver shares, over `n` elements with the output at `dst`:
+/// a peeled head that aligns `dst` to the vector width, an unrolled body of
+/// `unroll` full vectors, single full vectors, then a partial tail. Indices
+/// are visited in increasing order and each exactly once.
+///
+/// # Safety
+/// `pass` was made for `n` elements with its output at `dst`.
+#[inline(always)]
+unsafe fn walk<V: F32Vector>(pass: &impl Pass<V>, dst: *mut f32, n: usize, unroll: usize) {
+    let lanes = V::LANES;
+    let step = lanes * unroll;
+    let mut i = head_len::<V>(dst, n);
+    // SAFETY: for every call below, the head has `i < lanes` elements and `i <= n`;
+    // the loops keep `at + lanes <= n`; the tail has `n - i < lanes` elements.
+    unsafe {
+        if i > 0 {
+            pass.part(0, i);
+        }
+        while i + step <= n {
+            for k in 0..unroll {
+                pass.full(i + k * lanes);
+            }
+            i += step;
+        }
+        while i + lanes <= n {
+            pass.full(i);
+            i += lanes;
+        }
+        if i < n {
+            pass.part(i, n - i);
+        }
+    }
+}
+
+/// A forward pass: `dst[i] = op(src[i])`.
+struct UnaryPass<O> {
+    op: O,
+    src: *const f32,
+    dst: *mut f32,
+}
+
+impl<V: F32Vector, O: UnaryOp> Pass<V> for UnaryPass<O> {
+    #[inline(always)]
+    unsafe fn full(&self, at: usize) {
+        // SAFETY: in range by the method's contract and `map_unary`'s; each
+        // element is loaded before it is stored, so the in-place form reads
+        // every input before overwriting it.
+        unsafe {
+            self.op
+                .apply(V::load(self.src.add(at)))
+                .store(self.dst.add(at))
+        }
+    }
+    #[inline(always)]
+    unsafe fn part(&self, at: usize, k: usize) {
+        // SAFETY: as in `full`, with `k < LANES` elements.
+        unsafe {
+            let x = V::load_partial(self.src.add(at), k);
+            self.op.apply(x).store_partial(self.dst.add(at), k)
+        }
+    }
+}
+
+/// A gradient pass: `dst[i] = op(saved[i], grad[i])`.
+struct BinaryPass<O> {
+    op: O,
+    saved: *const f32,
+    grad: *const f32,
+    dst: *mut f32,
+}
+
+impl<V: F32Vector, O: BinaryOp> Pass<V> for BinaryPass<O> {
+    #[inline(always)]
+    unsafe fn full(&self, at: usize) {
+        // SAFETY: as in `UnaryPass::full`.
+        unsafe {
+            let (v, g) = (V::load(self.saved.add(at)), V::load(self.grad.add(at)));
+            self.op.apply(v, g).store(self.dst.add(at))
+        }
+    }
+    #[inline(always)]
+    unsafe fn part(&self, at: usize, k: usize) {
+        // SAFETY: as in `UnaryPass::part`.
+        unsafe {
+            let v = V::load_partial(self.saved.add(at), k);
+            let g = V::load_partial(self.grad.add(at), k);
+            self.op.apply(v, g).store_partial(self.dst.add(at), k)
+        }
+    }
+}
+
 /// `dst[i] = op(src[i])` for `i < n`.
 ///
 /// # Safety
@@ -59,35 +167,8 @@ pub(crate) unsafe fn map_unary<V: F32Vector, O: UnaryOp>(
     dst: *mut f32,
     n: usize,
 ) {
-    let lanes = V::LANES;
-    let step = lanes * O::UNROLL;
-    let mut i = head_len::<V>(dst, n);
-    // SAFETY (all blocks below): every access is at an index below `n`
-    // (the head of `i < lanes` elements, `i + step <= n`, `i + lanes <= n`, or
-    // the partial tail of `n - i < lanes` elements), within the caller's valid
-    // ranges. Element i is loaded before it is stored, so the in-place form
-    // reads every input before overwriting it.
-    if i > 0 {
-        unsafe { op.apply(V::load_partial(src, i)).store_partial(dst, i) };
-    }
-    while i + step <= n {
-        for k in 0..O::UNROLL {
-            let at = i + k * lanes;
-            unsafe { op.apply(V::load(src.add(at))).store(dst.add(at)) };
-        }
-        i += step;
-    }
-    while i + lanes <= n {
-        unsafe { op.apply(V::load(src.add(i))).store(dst.add(i)) };
-        i += lanes;
-    }
-    if i < n {
-        let rest = n - i;
-        unsafe {
-            op.apply(V::load_partial(src.add(i), rest))
-                .store_partial(dst.add(i), rest)
-        };
-    }
+    // SAFETY: the pass is made for these `n` elements; forwarded contract.
+    unsafe { walk::<V>(&UnaryPass { op, src, dst }, dst, n, O::UNROLL) }
 }
 
 /// `dst[i] = op(saved[i], grad[i])` for `i < n`.
@@ -104,43 +185,14 @@ pub(crate) unsafe fn map_binary<V: F32Vector, O: BinaryOp>(
     dst: *mut f32,
     n: usize,
 ) {
-    let lanes = V::LANES;
-    let step = lanes * O::UNROLL;
-    let mut i = head_len::<V>(dst, n);
-    // SAFETY (all blocks below): as in `map_unary`, every index is below `n`.
-    if i > 0 {
-        unsafe {
-            op.apply(V::load_partial(saved, i), V::load_partial(grad, i))
-                .store_partial(dst, i)
-        };
-    }
-    while i + step <= n {
-        for k in 0..O::UNROLL {
-            let at = i + k * lanes;
-            unsafe {
-                op.apply(V::load(saved.add(at)), V::load(grad.add(at)))
-                    .store(dst.add(at))
-            };
-        }
-        i += step;
-    }
-    while i + lanes <= n {
-        unsafe {
-            op.apply(V::load(saved.add(i)), V::load(grad.add(i)))
-                .store(dst.add(i))
-        };
-        i += lanes;
-    }
-    if i < n {
-        let rest = n - i;
-        unsafe {
-            op.apply(
-                V::load_partial(saved.add(i), rest),
-                V::load_partial(grad.add(i), rest),
-            )
-            .store_partial(dst.add(i), rest)
-        };
-    }
+    let pass = BinaryPass {
+        op,
+        saved,
+        grad,
+        dst,
+    };
+    // SAFETY: the pass is made for these `n` elements; forwarded contract.
+    unsafe { walk::<V>(&pass, dst, n, O::UNROLL) }
 }
 
 /// Every forward op on vector type `V`: what each ISA's `forward` entry point
