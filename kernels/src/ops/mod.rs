@@ -19,8 +19,8 @@ mod relu;
 
 /// One forward activation over a vector of lanes.
 pub(crate) trait UnaryOp: Copy {
-    /// Vectors per loop iteration (2 for the ReLU family: enough independent
-    /// work to keep two loads and a store in flight every cycle).
+    /// Vectors per loop iteration: enough independent work to keep the loads
+    /// and the store port busy every cycle (4 for the ReLU family, measured).
     const UNROLL: usize;
     /// `f(x)` for every lane.
     fn apply<V: F32Vector>(self, x: V) -> V;

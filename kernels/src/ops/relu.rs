@@ -1,6 +1,10 @@
 //! ReLU and Leaky ReLU, forward and backward: a compare and a select (plus one
 //! multiply for the leaky slope), exactly the contract's `?:` with IEEE
 //! comparisons, so every tier matches the scalar reference bit for bit.
+//!
+//! Unrolled 4 vectors per iteration: measured on Zen 3 (AVX2, criterion,
+//! in place at 4096 elements), unroll 1 / 2 / 4 took 682 / 273 / 263 ns for
+//! ReLU and 675 / 373 / 284 ns for Leaky ReLU.
 
 use super::{BinaryOp, UnaryOp};
 use crate::vector::F32Vector;
@@ -10,7 +14,7 @@ use crate::vector::F32Vector;
 pub(crate) struct Relu;
 
 impl UnaryOp for Relu {
-    const UNROLL: usize = 2;
+    const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
         V::select(x.lt(V::zero()), V::zero(), x)
@@ -24,7 +28,7 @@ pub(crate) struct LeakyRelu {
 }
 
 impl UnaryOp for LeakyRelu {
-    const UNROLL: usize = 2;
+    const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
         V::select(x.gt(V::zero()), x, x.mul(V::splat(self.slope)))
@@ -36,7 +40,7 @@ impl UnaryOp for LeakyRelu {
 pub(crate) struct ReluGrad;
 
 impl BinaryOp for ReluGrad {
-    const UNROLL: usize = 2;
+    const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, v: V, grad: V) -> V {
         V::select(v.le(V::zero()), V::zero(), grad)
@@ -50,7 +54,7 @@ pub(crate) struct LeakyReluGrad {
 }
 
 impl BinaryOp for LeakyReluGrad {
-    const UNROLL: usize = 2;
+    const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, v: V, grad: V) -> V {
         V::select(v.gt(V::zero()), grad, grad.mul(V::splat(self.slope)))
