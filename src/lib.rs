@@ -159,3 +159,8 @@ pub mod build {
     /// chosen independently of these).
     pub const TARGET_FEATURES: &str = env!("RECTIFY_BUILD_TARGET_FEATURES");
 }
+
+/// The README's Rust examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
