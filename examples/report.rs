@@ -1,0 +1,1452 @@
+//! # `report`: measure rectify on this CPU, print a table, save it as JSON
+//!
+//! ```text
+//! cargo run --release --example report                  # full run, about a minute
+//! cargo run --release --example report -- --quick       # a few seconds (what CI runs)
+//! cargo run --release --example report -- --out DIR     # where the JSON goes
+//! RECTIFY_ISA=portable cargo run --release --example report   # names the file after that tier
+//! ```
+//!
+//! ## What it measures
+//!
+//! 1. **The machine**: CPU model and vendor (`/proc/cpuinfo`), logical cores,
+//!    rayon's thread count, cache sizes (`/sys/devices/system/cpu/cpu0/cache`),
+//!    the tiers this CPU can run ([`Isa::available`]), the tier the free
+//!    functions use ([`Kernels::global`], which honours `RECTIFY_ISA`), and how
+//!    rectify was built ([`rectify::build`]).
+//! 2. **The ceiling**: in-place read-and-write bandwidth, the C library's
+//!    `memmove` of the buffer onto itself shifted by one cache line
+//!    (`copy_within(16.., 0)`: glibc picks its widest copy loop for this CPU
+//!    at run time, so the ceiling does not depend on how rectify or this
+//!    example was compiled), on an
+//!    L1-sized (16 KiB), L2-sized (256 KiB), L3-sized (4 MiB) and DRAM-sized
+//!    (the largest kernel buffer, at least 64 MiB) buffer, on one thread and
+//!    split over all of rayon's threads the way rectify splits a call (one
+//!    chunk per thread, the first on the calling thread). GB/s count 8 bytes
+//!    (one read, one write) per element; GB = 10^9 bytes.
+//! 3. **The kernels**: every op (`relu`, `leaky_relu(0.01)`) x direction x
+//!    available tier x size (4096, 64 Ki, 1 Mi, 16 Mi elements) x mode:
+//!    - `forward`: `Kernels::forward` in place, 8 B/elem (read x, write x);
+//!    - `backward`: `Kernels::backward(act, Saved::Output(&y), &mut grad)` in
+//!      place, 12 B/elem (read y, read grad, write grad);
+//!    - `serial`: the tier's engine made [`Kernels::serial`];
+//!    - `parallel`: the default engine of `Kernels::new(isa)`, which splits a
+//!      call across rayon's threads from [`rectify::DEFAULT_PARALLEL_THRESHOLD`]
+//!      elements on. Below it the call is not split (column `thr` = 1), so
+//!      such a row re-measures the serial call through the parallel engine.
+//!
+//! ## How it measures
+//!
+//! Data are deterministic (xorshift64*), uniform in [-4, 4) on a 2^-21 grid,
+//! so half the inputs are negative; `y` is the forward output of the same op.
+//!
+//! Measurements are made in *groups*: one op, direction, size and mode, with
+//! every available tier plus the bandwidth probe of the matching memory level
+//! (on as many threads as the call is split over). Each member is warmed up
+//! and calibrated: the calls per *batch* are chosen so a batch takes about
+//! 3 ms (1 ms with `--quick`). Then the members' batches are timed
+//! round-robin, R rounds (R chosen so each member gets about 200 ms, clamped
+//! to 9..=61 rounds; 3..=7 with `--quick`). Each repetition gives one time
+//! per call; the table shows the **median** and, in brackets, the slowest and
+//! the fastest repetition. Speedups and fractions of bandwidth are medians of
+//! the ratios *within* each round, whose members ran moments apart: on a
+//! shared machine whose speed changes with its neighbours' load, those
+//! ratios stay meaningful even when the absolute numbers drift. The cost of
+//! reading the clock (measured at start-up) is subtracted from every timed
+//! span.
+//!
+//! Every kernel works in place, so its buffer is restored from a pristine
+//! copy, outside the timed spans, before every repetition (and so is the
+//! probe's, so that both are timed alike). Leaky ReLU scales
+//! the negative side by 0.01 on every call, forward and backward: repeated in
+//! place it would drive those values to subnormals (slow on some CPUs) and
+//! then to zero. So its timed spans hold at most 8 calls between restores
+//! (the smallest nonzero input, 2^-21, becomes about 5e-23, still a normal
+//! float), and a batch of more calls is timed as several spans whose times
+//! are summed. ReLU is idempotent, so one restore per repetition suffices.
+//!
+//! ## How to read the output
+//!
+//! - The bandwidth table pools a standalone pass at the start with every
+//!   probe interleaved in a group; its `standalone` and `interleaved` columns
+//!   are the two medians apart (a large gap means the machine's load changed).
+//! - `Gelem/s`: 10^9 elements per second, median [min .. max] over repetitions.
+//! - `GB/s`: bytes moved per second (8 or 12 per element, see above).
+//! - `xscalar`: speedup over the scalar reference tier at the same op,
+//!   direction, size and mode, the median over rounds of scalar time / tier
+//!   time (the scalar reference is plain Rust that LLVM may auto-vectorise
+//!   for the baseline target, like a user's own loop).
+//! - `ceiling` and `%bw`: the level the call's buffers fit in (L1d, L2 per
+//!   core, shared L3, else DRAM; a split call's private levels count per
+//!   thread) with the median GB/s of its probe in the same group, and the
+//!   median over rounds of kernel GB/s / probe GB/s (so not exactly the
+//!   quotient of the two printed medians). Near 100% the kernel moves data
+//!   as fast as the C library's own copy loop does at that level: it is
+//!   limited by the cache or memory, not by its arithmetic.
+//! - `par/ser`: parallel over serial median Gelem/s for the same tier (two
+//!   groups, so not paired: read it with the noise in mind); about 1 below
+//!   the threshold (the call is not split), ideally up to the thread count
+//!   above it.
+//!
+//! The summary gives, for each op, direction and size, the fastest tier on one
+//! thread, its fraction of the bandwidth, and the same tier's parallel
+//! Gelem/s. The JSON file (`<cpu-model-slug>-<chosen-isa>.json`, schema
+//! `rectify-report`, version 1) holds the same numbers (rounded to 4
+//! significant digits), so reports from several machines can be compared.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use rectify::{Activation, Isa, Kernels, Saved};
+use serde::Serialize;
+
+/// Usage text for `--help` and for argument errors.
+const USAGE: &str = "\
+usage: cargo run --release --example report -- [--quick] [--out DIR]
+
+Measures rectify's kernels on this CPU (every op, direction, available ISA,
+size, serial and parallel) against the in-place memory bandwidth, prints a
+table and writes it as JSON to DIR/<cpu-model>-<isa>.json.
+
+options:
+  --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
+  --out DIR    directory for the JSON file (default: target/rectify-report)
+  -h, --help   print this help
+";
+
+/// Element counts of the full run: L1-, L2-, L3- and DRAM-sized buffers.
+const FULL_SIZES: [usize; 4] = [4096, 65536, 1 << 20, 1 << 24];
+/// Element counts of `--quick`.
+const QUICK_SIZES: [usize; 3] = [4096, 65536, 1 << 20];
+
+/// At most this many in-place leaky calls run between two restores of the
+/// buffer, so repeated scaling by the slope never reaches subnormals.
+const LEAKY_CALLS_BETWEEN_RESTORES: usize = 8;
+
+/// The cache-sized bandwidth buffers; DRAM's is sized from the kernel sizes.
+const CACHE_BANDWIDTH_BUFFERS: [(Level, usize); 3] = [
+    (Level::L1, 16 << 10),
+    (Level::L2, 256 << 10),
+    (Level::L3, 4 << 20),
+];
+/// The DRAM bandwidth buffer is at least this large (and at least as large as
+/// the largest kernel buffer, so both are measured on the same footprint).
+const DRAM_MIN_BYTES: usize = 64 << 20;
+
+/// Command-line options.
+struct Options {
+    quick: bool,
+    out: PathBuf,
+}
+
+/// Parses the arguments (after the program name). `Ok(None)` means `--help`.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        quick: false,
+        out: PathBuf::from("target/rectify-report"),
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "-h" | "--help" => return Ok(None),
+            "--out" => match args.next() {
+                Some(dir) if !dir.is_empty() => options.out = PathBuf::from(dir),
+                _ => return Err("--out needs a directory".into()),
+            },
+            _ => match arg.strip_prefix("--out=") {
+                Some(dir) if !dir.is_empty() => options.out = PathBuf::from(dir),
+                _ => return Err(format!("unknown argument {arg:?}")),
+            },
+        }
+    }
+    Ok(Some(options))
+}
+
+/// How long to measure: fixed by `--quick` or not.
+struct Plan {
+    quick: bool,
+    sizes: Vec<usize>,
+    /// Wanted duration of one timed batch, seconds.
+    target_batch_s: f64,
+    /// Wanted duration of all repetitions of one case, seconds.
+    case_budget_s: f64,
+    min_reps: usize,
+    max_reps: usize,
+    /// Cost of reading the clock twice, subtracted from every timed span.
+    timer_overhead_s: f64,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        let timer_overhead_s = timer_overhead();
+        if quick {
+            Plan {
+                quick,
+                sizes: QUICK_SIZES.to_vec(),
+                target_batch_s: 1e-3,
+                case_budget_s: 8e-3,
+                min_reps: 3,
+                max_reps: 7,
+                timer_overhead_s,
+            }
+        } else {
+            Plan {
+                quick,
+                sizes: FULL_SIZES.to_vec(),
+                target_batch_s: 3e-3,
+                case_budget_s: 200e-3,
+                min_reps: 9,
+                max_reps: 61,
+                timer_overhead_s,
+            }
+        }
+    }
+}
+
+/// Median cost of `Instant::now()` followed by `elapsed()`, in seconds.
+fn timer_overhead() -> f64 {
+    let mut samples: Vec<f64> = (0..2001)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(t.elapsed()).as_secs_f64()
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Per-call times of one case, one per repetition, sorted (fastest first).
+struct Timing {
+    seconds_per_call: Vec<f64>,
+    /// The same times in the order of the rounds, to pair with the other
+    /// members of the group.
+    by_round: Vec<f64>,
+    calls_per_rep: usize,
+}
+
+impl Timing {
+    fn median(&self) -> f64 {
+        median(&self.seconds_per_call)
+    }
+    fn fastest(&self) -> f64 {
+        self.seconds_per_call[0]
+    }
+    fn slowest(&self) -> f64 {
+        self.seconds_per_call[self.seconds_per_call.len() - 1]
+    }
+}
+
+/// Something to time: a kernel call on its buffers, or the bandwidth probe.
+trait Subject {
+    /// Puts the buffers back in their pristine state (never timed).
+    fn restore(&mut self);
+    /// One call (timed).
+    fn call(&mut self);
+    /// At most this many calls run between two restores.
+    fn calls_between_restores(&self) -> usize;
+}
+
+/// Times `calls` calls of `subject`, in spans of at most
+/// `calls_between_restores` calls, each after a restore. Seconds, summed over
+/// the spans, each less the clock overhead.
+fn run(plan: &Plan, subject: &mut dyn Subject, calls: usize) -> f64 {
+    let cap = subject.calls_between_restores().max(1);
+    let mut total = 0.0;
+    let mut left = calls;
+    while left > 0 {
+        let k = left.min(cap);
+        subject.restore();
+        let t = Instant::now();
+        for _ in 0..k {
+            subject.call();
+        }
+        total += (t.elapsed().as_secs_f64() - plan.timer_overhead_s).max(0.0);
+        left -= k;
+    }
+    total
+}
+
+/// Warms `subject` up, then finds how many calls make a batch of about
+/// `plan.target_batch_s`. Returns (calls per batch, estimated seconds per call).
+fn calibrate(plan: &Plan, subject: &mut dyn Subject) -> (usize, f64) {
+    // Warm-up: page faults, caches, branch predictors, rayon's sleeping threads.
+    run(plan, subject, 1);
+    run(plan, subject, 2);
+    // Double the calls until they take half a batch.
+    let mut calls = 1usize;
+    let per_call = loop {
+        let t = run(plan, subject, calls);
+        if t >= plan.target_batch_s / 2.0 || calls >= 1 << 26 {
+            break (t / calls as f64).max(1e-12);
+        }
+        calls *= 2;
+    };
+    let batch = ((plan.target_batch_s / per_call).ceil() as usize).max(1);
+    (batch, per_call)
+}
+
+/// Times every subject, interleaved: each is calibrated, then the repetitions
+/// go round-robin (the starting subject rotating), so a change in the
+/// machine's load during the group affects every subject alike and their
+/// ratios stay meaningful on a shared machine.
+fn measure_interleaved(plan: &Plan, subjects: &mut [Box<dyn Subject + '_>]) -> Vec<Timing> {
+    let calibration: Vec<(usize, f64)> = subjects
+        .iter_mut()
+        .map(|s| calibrate(plan, s.as_mut()))
+        .collect();
+    let round_s: f64 = calibration.iter().map(|&(b, t)| b as f64 * t).sum();
+    let reps = ((plan.case_budget_s * subjects.len() as f64 / round_s).round() as usize)
+        .clamp(plan.min_reps, plan.max_reps);
+    let mut samples = vec![Vec::with_capacity(reps); subjects.len()];
+    for r in 0..reps {
+        for j in 0..subjects.len() {
+            let i = (r + j) % subjects.len();
+            let batch = calibration[i].0;
+            samples[i].push(run(plan, subjects[i].as_mut(), batch) / batch as f64);
+        }
+    }
+    samples
+        .into_iter()
+        .zip(calibration)
+        .map(|(by_round, (calls_per_rep, _))| {
+            let mut seconds_per_call = by_round.clone();
+            seconds_per_call.sort_by(f64::total_cmp);
+            Timing {
+                seconds_per_call,
+                by_round,
+                calls_per_rep,
+            }
+        })
+        .collect()
+}
+
+/// `n` values uniform in [-4, 4) on a 2^-21 grid (xorshift64*), half negative.
+fn data(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            let r = s.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            // The top 24 bits, exactly representable; scaled to [0, 8) - 4.
+            (r >> 40) as f32 * (8.0 / (1u64 << 24) as f32) - 4.0
+        })
+        .collect()
+}
+
+/// A memory level, the class of a buffer footprint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    L1,
+    L2,
+    L3,
+    Dram,
+}
+
+impl Level {
+    fn label(self) -> &'static str {
+        match self {
+            Level::L1 => "L1",
+            Level::L2 => "L2",
+            Level::L3 => "L3",
+            Level::Dram => "DRAM",
+        }
+    }
+}
+
+/// Cache sizes in bytes: per core for L1d and L2, shared for L3.
+#[derive(Clone, Copy, Debug, Serialize)]
+struct Caches {
+    l1d: Option<usize>,
+    l2: Option<usize>,
+    l3: Option<usize>,
+}
+
+impl Caches {
+    /// Reads cpu0's caches from sysfs (Linux); unknown levels are `None`.
+    fn detect() -> Caches {
+        let mut caches = Caches {
+            l1d: None,
+            l2: None,
+            l3: None,
+        };
+        let Ok(dirs) = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache") else {
+            return caches;
+        };
+        for dir in dirs.flatten() {
+            let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default();
+            let (level, kind) = (read("level"), read("type"));
+            let Some(size) = parse_cache_size(read("size").trim()) else {
+                continue;
+            };
+            match (level.trim(), kind.trim()) {
+                ("1", "Data" | "Unified") => caches.l1d = Some(size),
+                ("2", "Data" | "Unified") => caches.l2 = Some(size),
+                ("3", "Data" | "Unified") => caches.l3 = Some(size),
+                _ => {}
+            }
+        }
+        caches
+    }
+
+    /// The level a call whose buffers total `bytes` runs from, on `threads`
+    /// threads (private levels count per thread). Unknown sizes are assumed
+    /// 32 KiB, 512 KiB and 16 MiB.
+    fn level_of(&self, bytes: usize, threads: usize) -> Level {
+        let per_thread = bytes.div_ceil(threads.max(1));
+        if per_thread <= self.l1d.unwrap_or(32 << 10) {
+            Level::L1
+        } else if per_thread <= self.l2.unwrap_or(512 << 10) {
+            Level::L2
+        } else if bytes <= self.l3.unwrap_or(16 << 20) {
+            Level::L3
+        } else {
+            Level::Dram
+        }
+    }
+}
+
+/// `"32K"`, `"512K"`, `"32768K"`, `"1M"` -> bytes.
+fn parse_cache_size(text: &str) -> Option<usize> {
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: usize = digits.parse().ok()?;
+    match unit {
+        "" | "B" => Some(n),
+        "K" | "KB" | "KiB" => Some(n << 10),
+        "M" | "MB" | "MiB" => Some(n << 20),
+        "G" | "GB" | "GiB" => Some(n << 30),
+        _ => None,
+    }
+}
+
+/// A human size: `16 KiB`, `4 MiB`.
+fn human_bytes(bytes: usize) -> String {
+    if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
+        format!("{} GiB", bytes >> 30)
+    } else if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// A human element count: `4096`, `64 Ki`, `1 Mi`, `16 Mi`.
+fn human_elements(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} Mi", n >> 20)
+    } else if n >= 1 << 16 && n.is_multiple_of(1 << 10) {
+        format!("{} Ki", n >> 10)
+    } else {
+        n.to_string()
+    }
+}
+
+/// Rounds to 4 significant digits, so the JSON is readable and diffable (far
+/// finer than the run-to-run noise).
+fn sig4(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let k = 3 - x.abs().log10().floor() as i32;
+    if k >= 0 {
+        let p = 10f64.powi(k);
+        (x * p).round() / p
+    } else {
+        let q = 10f64.powi(-k);
+        (x / q).round() * q
+    }
+}
+
+/// `lower-case`, non-alphanumerics to `-`, runs collapsed, ends trimmed.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        "unknown".into()
+    } else {
+        out
+    }
+}
+
+/// How rectify was built (`rectify::build`).
+#[derive(Serialize)]
+struct BuildInfo {
+    version: &'static str,
+    rustc: &'static str,
+    target: &'static str,
+    profile: &'static str,
+    opt_level: &'static str,
+    target_features: &'static str,
+}
+
+impl BuildInfo {
+    fn get() -> BuildInfo {
+        BuildInfo {
+            version: rectify::build::VERSION,
+            rustc: rectify::build::RUSTC,
+            target: rectify::build::TARGET,
+            profile: rectify::build::PROFILE,
+            opt_level: rectify::build::OPT_LEVEL,
+            target_features: rectify::build::TARGET_FEATURES,
+        }
+    }
+}
+
+/// The machine the report ran on.
+#[derive(Serialize)]
+struct Machine {
+    cpu_model: String,
+    vendor: Option<String>,
+    logical_cores: usize,
+    rayon_threads: usize,
+    caches: Caches,
+    isas_available: Vec<&'static str>,
+    isa_chosen: &'static str,
+    rectify_isa_env: Option<String>,
+}
+
+impl Machine {
+    fn detect() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field = |key: &str| {
+            cpuinfo.lines().find_map(|line| {
+                let (k, v) = line.split_once(':')?;
+                (k.trim() == key && !v.trim().is_empty()).then(|| v.trim().to_string())
+            })
+        };
+        Machine {
+            cpu_model: field("model name").unwrap_or_else(|| "unknown".into()),
+            vendor: field("vendor_id").or_else(|| field("CPU implementer")),
+            logical_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            rayon_threads: rayon::current_num_threads(),
+            caches: Caches::detect(),
+            isas_available: Isa::available().iter().map(|isa| isa.name()).collect(),
+            isa_chosen: Kernels::global().isa().name(),
+            rectify_isa_env: std::env::var("RECTIFY_ISA").ok(),
+        }
+    }
+}
+
+/// The measurement settings, as saved.
+#[derive(Serialize)]
+struct Config {
+    sizes: Vec<usize>,
+    /// Repetitions per case (fewer when a batch is long, never below `min_repetitions`).
+    repetitions: usize,
+    min_repetitions: usize,
+    quick: bool,
+    parallel_threshold: usize,
+    target_batch_ms: f64,
+    case_budget_ms: f64,
+    timer_overhead_ns: f64,
+    leaky_calls_between_restores: usize,
+}
+
+/// One bandwidth measurement.
+#[derive(Serialize)]
+struct Bandwidth {
+    label: &'static str,
+    bytes: usize,
+    threads: usize,
+    gbps_median: f64,
+    gbps_min: f64,
+    gbps_max: f64,
+    /// Median of the standalone pass at the start of the run.
+    gbps_median_standalone: f64,
+    /// Median of the probes interleaved with the kernels whose ceiling this
+    /// level is (`null` when no kernel row uses it).
+    gbps_median_interleaved: Option<f64>,
+}
+
+/// One measured kernel case.
+#[derive(Serialize)]
+struct Row {
+    op: &'static str,
+    params: BTreeMap<&'static str, f32>,
+    direction: &'static str,
+    isa: &'static str,
+    elements: usize,
+    /// `serial` or `parallel`.
+    mode: &'static str,
+    /// Threads the call is split over (1 when not split).
+    threads: usize,
+    bytes_per_call: usize,
+    repetitions: usize,
+    calls_per_repetition: usize,
+    ns_per_call_median: f64,
+    gelem_s_median: f64,
+    gelem_s_min: f64,
+    gelem_s_max: f64,
+    gb_s_median: f64,
+    /// Median over rounds of scalar time / this tier's time (same group).
+    speedup_vs_scalar: f64,
+    /// The memory level the call's buffers fit in: `L1`, `L2`, `L3`, `DRAM`.
+    bandwidth_class: &'static str,
+    /// Median GB/s of that level's probe, interleaved in the same group.
+    bandwidth_gbps: f64,
+    /// Median over rounds of this call's GB/s / the probe's GB/s.
+    fraction_of_bandwidth: f64,
+    /// Parallel over serial median Gelem/s, same tier (parallel rows only).
+    parallel_over_serial: Option<f64>,
+}
+
+/// The best serial tier for one op, direction and size.
+#[derive(Serialize)]
+struct Summary {
+    op: &'static str,
+    direction: &'static str,
+    elements: usize,
+    best_serial_isa: &'static str,
+    gelem_s: f64,
+    gb_s: f64,
+    speedup_vs_scalar: f64,
+    bandwidth_class: &'static str,
+    fraction_of_bandwidth: f64,
+    parallel_gelem_s: Option<f64>,
+}
+
+/// The whole report, as saved.
+#[derive(Serialize)]
+struct Report {
+    schema: &'static str,
+    schema_version: u32,
+    crate_version: &'static str,
+    build: BuildInfo,
+    machine: Machine,
+    config: Config,
+    bandwidth: Vec<Bandwidth>,
+    results: Vec<Row>,
+    summary: Vec<Summary>,
+}
+
+/// One in-place pass that reads and writes (almost) every element, the
+/// bandwidth probe: `memmove` of the buffer onto itself, one cache line
+/// (16 elements) down. glibc dispatches `memmove` on the CPU's features, so
+/// this is the machine's own best copy loop whatever this binary targets.
+/// (An `x += 1` loop compiled for baseline x86_64 is SSE2 and limited by the
+/// core, not the cache, in L1 and L2: measured 80 vs 180 GB/s at 16 KiB.)
+#[inline(never)]
+fn move_in_place(buf: &mut [f32]) {
+    let n = buf.len();
+    if n > 16 {
+        buf.copy_within(16..n, 0);
+    }
+}
+
+/// [`move_in_place`] split the way rectify splits a call: chunks of `chunk`
+/// elements, the first on the calling thread, the others on rayon's pool.
+fn move_in_place_split(buf: &mut [f32], chunk: usize) {
+    rayon::in_place_scope(|scope| {
+        let mut chunks = buf.chunks_mut(chunk);
+        let first = chunks.next();
+        for c in chunks {
+            scope.spawn(move |_| move_in_place(c));
+        }
+        if let Some(c) = first {
+            move_in_place(c);
+        }
+    });
+}
+
+/// Chunk length rectify uses for `n` elements over `threads` threads: whole
+/// 64-byte granules.
+fn chunk_len(n: usize, threads: usize) -> usize {
+    n.div_ceil(threads.max(1)).div_ceil(16) * 16
+}
+
+/// The bandwidth probe as a [`Subject`]: in-place `memmove` over a level's buffer, on
+/// one thread or split over `threads`. It is restored from a pristine copy
+/// before every repetition like the kernels, not because its values need it
+/// but so that both are timed alike: after a DRAM-sized copy, part of the
+/// next pass's write-back is left for after the timed span, and the ceiling
+/// must see the same advantage as the kernels.
+struct Probe<'a> {
+    pristine: &'a [f32],
+    buf: &'a mut [f32],
+    threads: usize,
+}
+
+impl Subject for Probe<'_> {
+    fn restore(&mut self) {
+        self.buf.copy_from_slice(self.pristine);
+    }
+    fn call(&mut self) {
+        if self.threads > 1 {
+            let chunk = chunk_len(self.buf.len(), self.threads);
+            move_in_place_split(black_box(&mut *self.buf), chunk)
+        } else {
+            move_in_place(black_box(&mut *self.buf))
+        }
+    }
+    fn calls_between_restores(&self) -> usize {
+        usize::MAX
+    }
+}
+
+/// The probe buffers, one per level: (level, pristine copy, working buffer).
+struct ProbeBuffers {
+    buffers: Vec<(Level, Vec<f32>, Vec<f32>)>,
+}
+
+impl ProbeBuffers {
+    /// 16 KiB, 256 KiB, 4 MiB, and for DRAM the largest kernel buffer but at
+    /// least 64 MiB.
+    fn new(sizes: &[usize]) -> ProbeBuffers {
+        let largest = sizes.iter().max().copied().unwrap_or(0) * 4;
+        let dram = DRAM_MIN_BYTES.max(largest);
+        let buffers = CACHE_BANDWIDTH_BUFFERS
+            .into_iter()
+            .chain([(Level::Dram, dram)])
+            .map(|(level, bytes)| {
+                let pristine = data(bytes / 4, 0xB0B);
+                (level, pristine.clone(), pristine)
+            })
+            .collect();
+        ProbeBuffers { buffers }
+    }
+    /// The probe of `level` on `threads` threads.
+    fn probe(&mut self, level: Level, threads: usize) -> Probe<'_> {
+        let (_, pristine, buf) = self
+            .buffers
+            .iter_mut()
+            .find(|(l, _, _)| *l == level)
+            .expect("a buffer per level");
+        Probe {
+            pristine,
+            buf,
+            threads,
+        }
+    }
+}
+
+/// Probe samples (seconds per call) per level and thread count.
+#[derive(Default)]
+struct ProbeSamples {
+    standalone: Vec<(Level, usize, usize, Timing)>,
+    interleaved: BTreeMap<(&'static str, usize), Vec<f64>>,
+}
+
+impl ProbeSamples {
+    /// The standalone pass: every level, on one thread and on `threads`.
+    fn standalone(plan: &Plan, probes: &mut ProbeBuffers, threads: usize) -> ProbeSamples {
+        let mut out = ProbeSamples::default();
+        for i in 0..probes.buffers.len() {
+            let level = probes.buffers[i].0;
+            let thread_counts = if threads > 1 {
+                vec![1, threads]
+            } else {
+                vec![1]
+            };
+            for t in thread_counts {
+                let probe = probes.probe(level, t);
+                let bytes = probe.buf.len() * 4;
+                eprintln!(
+                    "measuring bandwidth {} {} on {t} thread(s) ...",
+                    level.label(),
+                    human_bytes(bytes)
+                );
+                let mut subject: [Box<dyn Subject>; 1] = [Box::new(probe)];
+                let timing = measure_interleaved(plan, &mut subject)
+                    .pop()
+                    .expect("one timing");
+                out.standalone.push((level, bytes, t, timing));
+            }
+        }
+        out
+    }
+
+    /// The bandwidth table: per level and thread count, the standalone and
+    /// the interleaved samples pooled.
+    fn table(&self) -> Vec<Bandwidth> {
+        self.standalone
+            .iter()
+            .map(|(level, bytes, threads, timing)| {
+                let gbps = |s: f64| sig4(2.0 * *bytes as f64 / s / 1e9);
+                let interleaved = self.interleaved.get(&(level.label(), *threads));
+                let mut pooled = timing.seconds_per_call.clone();
+                pooled.extend(interleaved.into_iter().flatten());
+                pooled.sort_by(f64::total_cmp);
+                let pooled = Timing {
+                    seconds_per_call: pooled,
+                    by_round: Vec::new(),
+                    calls_per_rep: timing.calls_per_rep,
+                };
+                Bandwidth {
+                    label: level.label(),
+                    bytes: *bytes,
+                    threads: *threads,
+                    gbps_median: gbps(pooled.median()),
+                    gbps_min: gbps(pooled.slowest()),
+                    gbps_max: gbps(pooled.fastest()),
+                    gbps_median_standalone: gbps(timing.median()),
+                    gbps_median_interleaved: interleaved.map(|s| {
+                        let mut s = s.clone();
+                        s.sort_by(f64::total_cmp);
+                        gbps(median(&s))
+                    }),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Median of sorted samples.
+fn median(sorted: &[f64]) -> f64 {
+    let m = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[m]
+    } else {
+        (sorted[m - 1] + sorted[m]) / 2.0
+    }
+}
+
+/// Forward or backward, in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Forward,
+    Backward,
+}
+
+impl Direction {
+    fn name(self) -> &'static str {
+        match self {
+            Direction::Forward => "forward",
+            Direction::Backward => "backward",
+        }
+    }
+    fn from_name(name: &str) -> Direction {
+        if name == "forward" {
+            Direction::Forward
+        } else {
+            Direction::Backward
+        }
+    }
+    fn bytes_per_element(self) -> usize {
+        match self {
+            Direction::Forward => 8,
+            Direction::Backward => 12,
+        }
+    }
+    /// Bytes of the buffers a call touches (its cache footprint).
+    fn footprint_per_element(self) -> usize {
+        match self {
+            Direction::Forward => 4,
+            Direction::Backward => 8,
+        }
+    }
+    fn describe(self) -> &'static str {
+        match self {
+            Direction::Forward => "in place, 8 B/elem: read x, write x",
+            Direction::Backward => {
+                "in place from the saved output, 12 B/elem: read y and grad, write grad"
+            }
+        }
+    }
+}
+
+/// The op's parameters, for the JSON.
+fn params(act: Activation) -> BTreeMap<&'static str, f32> {
+    match act {
+        Activation::LeakyRelu { slope } => BTreeMap::from([("slope", slope)]),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// Threads a call of `n` elements is split over by engine `k`.
+fn split_threads(k: &Kernels, n: usize, rayon_threads: usize) -> usize {
+    match k.parallel_threshold() {
+        Some(t) if n >= t.max(32) && rayon_threads > 1 => rayon_threads,
+        _ => 1,
+    }
+}
+
+/// Calls between restores for `act`: unbounded for ReLU (idempotent), capped
+/// for Leaky ReLU (each call scales the negative side by the slope again).
+fn calls_between_restores(act: Activation) -> usize {
+    match act {
+        Activation::Relu => usize::MAX,
+        _ => LEAKY_CALLS_BETWEEN_RESTORES,
+    }
+}
+
+/// `Kernels::forward` in place, restored from the pristine input.
+struct ForwardCase<'a> {
+    k: Kernels,
+    act: Activation,
+    x: &'a [f32],
+    buf: Vec<f32>,
+}
+
+impl Subject for ForwardCase<'_> {
+    fn restore(&mut self) {
+        self.buf.copy_from_slice(self.x);
+    }
+    fn call(&mut self) {
+        self.k
+            .forward(self.act, black_box(&mut self.buf))
+            .expect("valid activation");
+    }
+    fn calls_between_restores(&self) -> usize {
+        calls_between_restores(self.act)
+    }
+}
+
+/// `Kernels::backward` in place from the saved output, the gradient restored
+/// from its pristine copy.
+struct BackwardCase<'a> {
+    k: Kernels,
+    act: Activation,
+    y: &'a [f32],
+    grad0: &'a [f32],
+    grad: Vec<f32>,
+}
+
+impl Subject for BackwardCase<'_> {
+    fn restore(&mut self) {
+        self.grad.copy_from_slice(self.grad0);
+    }
+    fn call(&mut self) {
+        self.k
+            .backward(
+                self.act,
+                Saved::Output(black_box(self.y)),
+                black_box(&mut self.grad),
+            )
+            .expect("valid activation");
+    }
+    fn calls_between_restores(&self) -> usize {
+        calls_between_restores(self.act)
+    }
+}
+
+/// Everything one group of measurements needs to know about the run.
+struct Context<'p> {
+    plan: &'p Plan,
+    caches: Caches,
+    rayon_threads: usize,
+}
+
+/// Measures one op and direction at every size and mode: per (size, mode),
+/// the probe of the matching level and every available tier, interleaved.
+fn measure_kernels(
+    ctx: &Context<'_>,
+    act: Activation,
+    dir: Direction,
+    probes: &mut ProbeBuffers,
+    probe_samples: &mut ProbeSamples,
+    rows: &mut Vec<Row>,
+) {
+    for &n in &ctx.plan.sizes {
+        let x = data(n, 0x5EED ^ n as u64);
+        let mut y = x.clone();
+        Kernels::new(Isa::Scalar)
+            .expect("scalar is always available")
+            .serial()
+            .forward(act, &mut y)
+            .expect("valid activation");
+        let grad0 = data(n, 0x6AD ^ n as u64);
+        for mode in ["serial", "parallel"] {
+            let engines: Vec<Kernels> = Isa::available()
+                .iter()
+                .map(|&isa| {
+                    let k = Kernels::new(isa).expect("available tier");
+                    if mode == "serial" {
+                        k.serial()
+                    } else {
+                        k
+                    }
+                })
+                .collect();
+            let threads = split_threads(&engines[0], n, ctx.rayon_threads);
+            let level = ctx
+                .caches
+                .level_of(dir.footprint_per_element() * n, threads);
+            eprintln!(
+                "measuring {}/{} {} {mode} ({} thread(s)): {} probe, {} ...",
+                act.name(),
+                dir.name(),
+                human_elements(n),
+                threads,
+                level.label(),
+                engines
+                    .iter()
+                    .map(|k| k.isa().name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let probe = probes.probe(level, threads);
+            let probe_bytes = probe.buf.len() * 4;
+            let mut subjects: Vec<Box<dyn Subject + '_>> = vec![Box::new(probe)];
+            for &k in &engines {
+                subjects.push(match dir {
+                    Direction::Forward => Box::new(ForwardCase {
+                        k,
+                        act,
+                        x: &x,
+                        buf: x.clone(),
+                    }),
+                    Direction::Backward => Box::new(BackwardCase {
+                        k,
+                        act,
+                        y: &y,
+                        grad0: &grad0,
+                        grad: grad0.clone(),
+                    }),
+                });
+            }
+            let mut timings = measure_interleaved(ctx.plan, &mut subjects).into_iter();
+            drop(subjects);
+            let probe = timings.next().expect("the probe's timing");
+            let probe_gbps = |s: f64| 2.0 * probe_bytes as f64 / s / 1e9;
+            let ceiling = probe_gbps(probe.median());
+            let timings: Vec<Timing> = timings.collect();
+            let scalar = &timings[0];
+            probe_samples
+                .interleaved
+                .entry((level.label(), threads))
+                .or_default()
+                .extend(&probe.seconds_per_call);
+            for (k, timing) in engines.iter().zip(&timings) {
+                let gelem = |s: f64| n as f64 / s / 1e9;
+                let bytes = dir.bytes_per_element() * n;
+                let gb_s = |s: f64| bytes as f64 / s / 1e9;
+                // Ratios within a round pair measurements made moments apart.
+                let speedup = paired_median(&scalar.by_round, &timing.by_round, |a, b| a / b);
+                let fraction = paired_median(&timing.by_round, &probe.by_round, |t, p| {
+                    gb_s(t) / probe_gbps(p)
+                });
+                rows.push(Row {
+                    op: act.name(),
+                    params: params(act),
+                    direction: dir.name(),
+                    isa: k.isa().name(),
+                    elements: n,
+                    mode,
+                    threads,
+                    bytes_per_call: bytes,
+                    repetitions: timing.seconds_per_call.len(),
+                    calls_per_repetition: timing.calls_per_rep,
+                    ns_per_call_median: timing.median() * 1e9,
+                    gelem_s_median: gelem(timing.median()),
+                    gelem_s_min: gelem(timing.slowest()),
+                    gelem_s_max: gelem(timing.fastest()),
+                    gb_s_median: gb_s(timing.median()),
+                    speedup_vs_scalar: speedup,
+                    bandwidth_class: level.label(),
+                    bandwidth_gbps: ceiling,
+                    fraction_of_bandwidth: fraction,
+                    parallel_over_serial: None,
+                });
+            }
+        }
+    }
+}
+
+/// Median over rounds of `f(a[r], b[r])`.
+fn paired_median(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(&a, &b)| f(a, b)).collect();
+    ratios.sort_by(f64::total_cmp);
+    median(&ratios)
+}
+
+/// Fills the column that compares groups: parallel over serial (same tier,
+/// op, direction and size), a ratio of medians since the two modes are
+/// measured in different groups.
+fn compare(rows: &mut [Row]) {
+    let key = |r: &Row| (r.op, r.direction, r.elements);
+    let gelem_of = |rows: &[Row], r: &Row, isa: &str, mode: &str| {
+        rows.iter()
+            .find(|o| key(o) == key(r) && o.isa == isa && o.mode == mode)
+            .map(|o| o.gelem_s_median)
+    };
+    for i in 0..rows.len() {
+        let r = &rows[i];
+        let par_over_ser = (r.mode == "parallel")
+            .then(|| gelem_of(rows, r, r.isa, "serial"))
+            .flatten()
+            .map(|s| r.gelem_s_median / s);
+        rows[i].parallel_over_serial = par_over_ser;
+    }
+}
+
+/// Rounds a row's numbers to 4 significant digits for the JSON.
+fn round_row(r: &mut Row) {
+    for v in [
+        &mut r.ns_per_call_median,
+        &mut r.gelem_s_median,
+        &mut r.gelem_s_min,
+        &mut r.gelem_s_max,
+        &mut r.gb_s_median,
+        &mut r.bandwidth_gbps,
+        &mut r.fraction_of_bandwidth,
+    ] {
+        *v = sig4(*v);
+    }
+    r.speedup_vs_scalar = sig4(r.speedup_vs_scalar);
+    r.parallel_over_serial = r.parallel_over_serial.map(sig4);
+}
+
+/// The best serial tier per op, direction and size.
+fn summarize(rows: &[Row]) -> Vec<Summary> {
+    let mut out: Vec<Summary> = Vec::new();
+    for r in rows.iter().filter(|r| r.mode == "serial") {
+        let seen = out
+            .iter()
+            .any(|s| (s.op, s.direction, s.elements) == (r.op, r.direction, r.elements));
+        if seen {
+            continue;
+        }
+        let best = rows
+            .iter()
+            .filter(|o| {
+                o.mode == "serial"
+                    && (o.op, o.direction, o.elements) == (r.op, r.direction, r.elements)
+            })
+            .max_by(|a, b| a.gelem_s_median.total_cmp(&b.gelem_s_median))
+            .expect("r itself");
+        let parallel = rows.iter().find(|o| {
+            o.mode == "parallel"
+                && o.isa == best.isa
+                && (o.op, o.direction, o.elements) == (r.op, r.direction, r.elements)
+        });
+        out.push(Summary {
+            op: best.op,
+            direction: best.direction,
+            elements: best.elements,
+            best_serial_isa: best.isa,
+            gelem_s: best.gelem_s_median,
+            gb_s: best.gb_s_median,
+            speedup_vs_scalar: best.speedup_vs_scalar,
+            bandwidth_class: best.bandwidth_class,
+            fraction_of_bandwidth: best.fraction_of_bandwidth,
+            parallel_gelem_s: parallel.map(|p| p.gelem_s_median),
+        });
+    }
+    out
+}
+
+/// Formats an optional ratio, `-` when absent.
+fn opt(v: Option<f64>, width: usize, precision: usize) -> String {
+    match v {
+        Some(v) => format!("{v:>width$.precision$}"),
+        None => format!("{:>width$}", "-"),
+    }
+}
+
+/// Prints the machine, build, method and bandwidth table.
+fn print_header(report: &Report, plan: &Plan) {
+    let m = &report.machine;
+    let b = &report.build;
+    println!("rectify report (rectify {})", report.crate_version);
+    println!(
+        "cpu          {}{}",
+        m.cpu_model,
+        m.vendor
+            .as_ref()
+            .map_or(String::new(), |v| format!(" ({v})"))
+    );
+    println!(
+        "cores        {} logical, rayon threads {}",
+        m.logical_cores, m.rayon_threads
+    );
+    let cache = |c: Option<usize>| c.map_or("?".into(), human_bytes);
+    println!(
+        "caches       L1d {}, L2 {} (per core), L3 {}",
+        cache(m.caches.l1d),
+        cache(m.caches.l2),
+        cache(m.caches.l3)
+    );
+    println!(
+        "isa          available: {}; chosen: {} (RECTIFY_ISA {})",
+        m.isas_available.join(", "),
+        m.isa_chosen,
+        m.rectify_isa_env
+            .as_ref()
+            .map_or("unset".into(), |v| format!("= {v:?}"))
+    );
+    println!(
+        "parallel     split from {} elements ({} per buffer) across {} threads",
+        report.config.parallel_threshold,
+        human_bytes(report.config.parallel_threshold * 4),
+        m.rayon_threads
+    );
+    println!(
+        "build        {}, {}, profile {}, opt-level {}",
+        b.rustc, b.target, b.profile, b.opt_level
+    );
+    println!("features     {}", b.target_features);
+    println!(
+        "method       {}: sizes {}; batches of ~{} ms, {}-{} repetitions round-robin per group, median [min .. max]; clock overhead {:.0} ns subtracted",
+        if plan.quick { "quick" } else { "full" },
+        plan.sizes
+            .iter()
+            .map(|&n| human_elements(n))
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.target_batch_s * 1e3,
+        plan.min_reps,
+        plan.max_reps,
+        plan.timer_overhead_s * 1e9
+    );
+    println!();
+    println!(
+        "in-place bandwidth: memmove of the buffer onto itself, 8 B/elem, GB = 1e9 B; standalone pass at the start"
+    );
+    println!("and the probes interleaved with the kernels (the rows' ceilings) pooled");
+    println!(
+        "{:<6} {:>8} {:>7} {:>9}  [{:>8} .. {:>8}] {:>10} {:>11}",
+        "level", "buffer", "threads", "GB/s", "min", "max", "standalone", "interleaved"
+    );
+    for bw in &report.bandwidth {
+        println!(
+            "{:<6} {:>8} {:>7} {:>9.2}  [{:>8.2} .. {:>8.2}] {:>10.2} {}",
+            bw.label,
+            human_bytes(bw.bytes),
+            bw.threads,
+            bw.gbps_median,
+            bw.gbps_min,
+            bw.gbps_max,
+            bw.gbps_median_standalone,
+            opt(bw.gbps_median_interleaved, 11, 2)
+        );
+    }
+}
+
+/// Prints the kernel rows, one table per op and direction.
+fn print_table(rows: &[Row]) {
+    let mut groups: Vec<(&str, &str)> = Vec::new();
+    for r in rows {
+        if !groups.contains(&(r.op, r.direction)) {
+            groups.push((r.op, r.direction));
+        }
+    }
+    for (op, direction) in groups {
+        let dir = Direction::from_name(direction);
+        let first = rows
+            .iter()
+            .find(|r| r.op == op && r.direction == direction)
+            .expect("group has rows");
+        let params: Vec<String> = first
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!();
+        println!(
+            "{op}{} / {direction} ({})",
+            if params.is_empty() {
+                String::new()
+            } else {
+                format!("({})", params.join(", "))
+            },
+            dir.describe()
+        );
+        println!(
+            "{:>8} {:<8} {:>3} {:<8} {:>11} {:>8}  [{:>7} .. {:>7}] {:>8} {:>7} {:>12} {:>6} {:>7}",
+            "elements",
+            "mode",
+            "thr",
+            "isa",
+            "ns/call",
+            "Gelem/s",
+            "min",
+            "max",
+            "GB/s",
+            "xscalar",
+            "ceiling GB/s",
+            "%bw",
+            "par/ser"
+        );
+        let mut last = None;
+        for r in rows
+            .iter()
+            .filter(|r| r.op == op && r.direction == direction)
+        {
+            if last.is_some_and(|n| n != r.elements) {
+                println!();
+            }
+            last = Some(r.elements);
+            println!(
+                "{:>8} {:<8} {:>3} {:<8} {:>11.1} {:>8.3}  [{:>7.3} .. {:>7.3}] {:>8.2} {:>7.2} {:>4} {:>7.1} {:>5.0}% {}",
+                human_elements(r.elements),
+                r.mode,
+                r.threads,
+                r.isa,
+                r.ns_per_call_median,
+                r.gelem_s_median,
+                r.gelem_s_min,
+                r.gelem_s_max,
+                r.gb_s_median,
+                r.speedup_vs_scalar,
+                r.bandwidth_class,
+                r.bandwidth_gbps,
+                r.fraction_of_bandwidth * 100.0,
+                opt(r.parallel_over_serial, 7, 2),
+            );
+        }
+    }
+}
+
+/// Prints the fastest serial tier per op, direction and size.
+fn print_summary(summary: &[Summary]) {
+    println!();
+    println!("summary: fastest tier on one thread, per op / direction / size");
+    println!(
+        "{:<20} {:>8} {:<8} {:>8} {:>8} {:>7} {:>10} {:>15}",
+        "op / direction", "elements", "best", "Gelem/s", "GB/s", "xscalar", "%bw", "parallel Gel/s"
+    );
+    for s in summary {
+        println!(
+            "{:<20} {:>8} {:<8} {:>8.3} {:>8.2} {:>7.2} {:>5.0}% {:<4} {:>14}",
+            format!("{}/{}", s.op, s.direction),
+            human_elements(s.elements),
+            s.best_serial_isa,
+            s.gelem_s,
+            s.gb_s,
+            s.speedup_vs_scalar,
+            s.fraction_of_bandwidth * 100.0,
+            s.bandwidth_class,
+            opt(s.parallel_gelem_s, 14, 3),
+        );
+    }
+}
+
+/// Parses the flags, measures, prints, writes the JSON. Exit code 2 on a
+/// bad flag, 1 when the JSON cannot be written.
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("report: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if rectify::build::PROFILE != "release" {
+        eprintln!(
+            "report: warning: rectify was built with profile {:?}; run with --release for meaningful numbers",
+            rectify::build::PROFILE
+        );
+    }
+    // Wake rayon's pool before anything is timed.
+    rayon::broadcast(|_| ());
+    let plan = Plan::new(options.quick);
+    let machine = Machine::detect();
+    let rayon_threads = machine.rayon_threads;
+
+    let ctx = Context {
+        plan: &plan,
+        caches: machine.caches,
+        rayon_threads,
+    };
+    let mut probes = ProbeBuffers::new(&plan.sizes);
+    let mut probe_samples = ProbeSamples::standalone(&plan, &mut probes, rayon_threads);
+    let mut rows = Vec::new();
+    for act in [Activation::Relu, Activation::leaky_relu_default()] {
+        for dir in [Direction::Forward, Direction::Backward] {
+            measure_kernels(&ctx, act, dir, &mut probes, &mut probe_samples, &mut rows);
+        }
+    }
+    drop(probes);
+    let bandwidth = probe_samples.table();
+    compare(&mut rows);
+    rows.iter_mut().for_each(round_row);
+    let summary = summarize(&rows);
+
+    let report = Report {
+        schema: "rectify-report",
+        schema_version: 1,
+        crate_version: rectify::build::VERSION,
+        build: BuildInfo::get(),
+        config: Config {
+            sizes: plan.sizes.clone(),
+            repetitions: plan.max_reps,
+            min_repetitions: plan.min_reps,
+            quick: plan.quick,
+            parallel_threshold: rectify::DEFAULT_PARALLEL_THRESHOLD,
+            target_batch_ms: plan.target_batch_s * 1e3,
+            case_budget_ms: plan.case_budget_s * 1e3,
+            timer_overhead_ns: sig4(plan.timer_overhead_s * 1e9),
+            leaky_calls_between_restores: LEAKY_CALLS_BETWEEN_RESTORES,
+        },
+        machine,
+        bandwidth,
+        results: rows,
+        summary,
+    };
+    print_header(&report, &plan);
+    print_table(&report.results);
+    print_summary(&report.summary);
+
+    let path = options.out.join(format!(
+        "{}-{}.json",
+        slug(&report.machine.cpu_model),
+        report.machine.isa_chosen
+    ));
+    let json = serde_json::to_string_pretty(&report).expect("the report serializes");
+    let written =
+        std::fs::create_dir_all(&options.out).and_then(|()| std::fs::write(&path, json + "\n"));
+    match written {
+        Ok(()) => {
+            println!();
+            println!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("report: cannot write {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_and_sizes() {
+        assert_eq!(
+            slug("AMD EPYC 7B13 64-Core Processor"),
+            "amd-epyc-7b13-64-core-processor"
+        );
+        assert_eq!(
+            slug("  Intel(R) Xeon(R) @ 2.20GHz "),
+            "intel-r-xeon-r-2-20ghz"
+        );
+        assert_eq!(slug("?!"), "unknown");
+        assert_eq!(parse_cache_size("32K"), Some(32 << 10));
+        assert_eq!(parse_cache_size("32768K"), Some(32 << 20));
+        assert_eq!(parse_cache_size("1M"), Some(1 << 20));
+        assert_eq!(sig4(123456.0), 123500.0);
+        assert_eq!(sig4(0.012345), 0.01235);
+    }
+
+    #[test]
+    fn data_is_half_negative_and_in_range() {
+        let d = data(1 << 16, 7);
+        assert!(d.iter().all(|&v| (-4.0..4.0).contains(&v)));
+        let negative = d.iter().filter(|&&v| v < 0.0).count();
+        assert!((negative as f64 / d.len() as f64 - 0.5).abs() < 0.02);
+    }
+}
