@@ -61,3 +61,31 @@ pub(crate) trait F32Vector: Copy {
     /// `mask ? if_true : if_false`, per lane.
     fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
 }
+
+/// The first `n` elements at `p` in a zero-filled `N`-lane array: the partial
+/// load of tiers without masked loads (NEON, portable).
+///
+/// # Safety
+/// `n <= N` and `p` valid for `n` reads.
+#[inline(always)]
+pub(crate) unsafe fn read_lanes<const N: usize>(p: *const f32, n: usize) -> [f32; N] {
+    debug_assert!(n <= N);
+    let mut lanes = [0.0f32; N];
+    // SAFETY: the caller guarantees `n` readable elements at `p`; `n <= N`
+    // fit the stack array, which cannot overlap them.
+    unsafe { core::ptr::copy_nonoverlapping(p, lanes.as_mut_ptr(), n) };
+    lanes
+}
+
+/// Writes the first `n` of `lanes` to `p`: the partial store of tiers without
+/// masked stores.
+///
+/// # Safety
+/// `n <= N` and `p` valid for `n` writes.
+#[inline(always)]
+pub(crate) unsafe fn write_lanes<const N: usize>(lanes: &[f32; N], p: *mut f32, n: usize) {
+    debug_assert!(n <= N);
+    // SAFETY: the caller guarantees `n` writable elements at `p`; a stack
+    // array cannot overlap them.
+    unsafe { core::ptr::copy_nonoverlapping(lanes.as_ptr(), p, n) }
+}

@@ -4,7 +4,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::vector::F32Vector;
+use crate::vector::{read_lanes, write_lanes, F32Vector};
 
 /// 4 f32 lanes in a q register. Exists only inside `neon` code reached after
 /// detection (see the invariant in `vector.rs`).
@@ -27,20 +27,18 @@ impl F32Vector for Neon {
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
-        let mut buf = [0.0f32; 4];
-        // SAFETY: NEON is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
-        unsafe {
-            core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
-            Neon(vld1q_f32(buf.as_ptr()))
-        }
+        // SAFETY: NEON is available (vector.rs invariant); the caller
+        // guarantees `n < 4` readable elements at `p`; the lane array is 4 long.
+        unsafe { Neon(vld1q_f32(read_lanes::<4>(p, n).as_ptr())) }
     }
     #[inline(always)]
     unsafe fn store_partial(self, p: *mut f32, n: usize) {
-        let mut buf = [0.0f32; 4];
-        // SAFETY: NEON is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
+        let mut lanes = [0.0f32; 4];
+        // SAFETY: NEON is available (vector.rs invariant); the lane array is
+        // 4 long; the caller guarantees `n < 4` writable elements at `p`.
         unsafe {
-            vst1q_f32(buf.as_mut_ptr(), self.0);
-            core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
+            vst1q_f32(lanes.as_mut_ptr(), self.0);
+            write_lanes(&lanes, p, n)
         }
     }
     #[inline(always)]

@@ -5,7 +5,7 @@
 
 use wide::f32x8;
 
-use crate::vector::F32Vector;
+use crate::vector::{read_lanes, write_lanes, F32Vector};
 
 /// 8 f32 lanes as `wide` represents them. Needs no run-time feature.
 #[derive(Clone, Copy)]
@@ -27,17 +27,13 @@ impl F32Vector for Portable {
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
-        let mut buf = [0.0f32; 8];
-        // SAFETY: the caller guarantees `n < 8` readable elements at `p`; the
-        // stack buffer cannot overlap them.
-        unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n) };
-        Portable(f32x8::new(buf))
+        // SAFETY: the caller guarantees `n < 8` readable elements at `p`.
+        Portable(f32x8::new(unsafe { read_lanes::<8>(p, n) }))
     }
     #[inline(always)]
     unsafe fn store_partial(self, p: *mut f32, n: usize) {
-        let buf = self.0.to_array();
         // SAFETY: the caller guarantees `n < 8` writable elements at `p`.
-        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n) }
+        unsafe { write_lanes(&self.0.to_array(), p, n) }
     }
     #[inline(always)]
     fn splat(v: f32) -> Self {
