@@ -36,6 +36,7 @@ use core::str::FromStr;
 use std::sync::OnceLock;
 
 mod isa;
+mod math;
 mod ops;
 pub mod reference;
 mod vector;
@@ -204,9 +205,8 @@ impl FromStr for Isa {
 /// Which element-wise forward activation a kernel call computes.
 ///
 /// The formulas (PyTorch's, with IEEE comparisons, so NaN takes the second
-/// branch):
-/// - `Relu`: `x < 0 ? +0 : x`
-/// - `LeakyRelu { slope }`: `x > 0 ? x : x * slope`
+/// branch) are on each variant; [`reference`] evaluates them one element at a
+/// time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Forward {
@@ -217,14 +217,27 @@ pub enum Forward {
         /// The negative-side slope.
         slope: f32,
     },
+    /// `x <= 0 ? alpha * expm1(x) : x`.
+    Elu {
+        /// The saturation value of the negative side (`-alpha`).
+        alpha: f32,
+    },
+    /// `x <= 0 ? alpha * expm1(x / alpha) : x` (`alpha != 0`).
+    Celu {
+        /// The scale of the negative side.
+        alpha: f32,
+    },
+    /// `x <= 0 ? (lambda * alpha) * expm1(x) : lambda * x`, with the constants
+    /// of [`reference::SELU_LAMBDA_F32`] and [`reference::SELU_LAMBDA_ALPHA_F32`].
+    Selu,
 }
 
 /// Which gradient a backward kernel call computes: `grad_in = grad_out * f'(v)`,
 /// where `v` is the saved tensor.
 ///
-/// - `Relu`: `v <= 0 ? +0 : grad` (the same from the input or the output).
-/// - `LeakyRelu { slope }`: `v > 0 ? grad : grad * slope` (from the output only
-///   when `slope >= 0`; the safe crate enforces that).
+/// The formulas are on each variant (`x` the saved input, `y` the saved
+/// output); the safe crate refuses the from-output forms where the output
+/// does not determine the derivative.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Backward {
@@ -235,6 +248,30 @@ pub enum Backward {
         /// The negative-side slope.
         slope: f32,
     },
+    /// `x <= 0 ? grad * (alpha * exp(x)) : grad`.
+    EluFromInput {
+        /// ELU's alpha.
+        alpha: f32,
+    },
+    /// `y <= 0 ? grad * (y + alpha) : grad` (needs `alpha >= 0`).
+    EluFromOutput {
+        /// ELU's alpha.
+        alpha: f32,
+    },
+    /// `x <= 0 ? grad * exp(x / alpha) : grad`.
+    CeluFromInput {
+        /// CELU's alpha.
+        alpha: f32,
+    },
+    /// `y <= 0 ? grad * ((y + alpha) / alpha) : grad`.
+    CeluFromOutput {
+        /// CELU's alpha.
+        alpha: f32,
+    },
+    /// `x <= 0 ? grad * ((lambda * alpha) * exp(x)) : grad * lambda`.
+    SeluFromInput,
+    /// `y <= 0 ? grad * (y + lambda * alpha) : grad * lambda`.
+    SeluFromOutput,
 }
 
 /// `forward(op, src, dst, n)`: `dst[i] = f(src[i])` for `i < n`; `src == dst` allowed.

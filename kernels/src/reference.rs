@@ -61,6 +61,109 @@ pub fn leaky_relu_grad(v: f32, grad: f32, slope: f32) -> f32 {
     }
 }
 
+/// SELU's alpha, as DESIGN.md and the SELU paper give it.
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
+/// SELU's lambda (the scale).
+pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
+/// `lambda` rounded to f32, the positive-side factor every tier uses.
+pub const SELU_LAMBDA_F32: f32 = SELU_LAMBDA as f32;
+/// `lambda * alpha` computed exactly and rounded once to f32
+/// (1.7580993408...), the negative-side factor every tier uses.
+pub const SELU_LAMBDA_ALPHA_F32: f32 = (SELU_LAMBDA * SELU_ALPHA) as f32;
+
+/// ELU: `x <= 0 ? alpha * expm1(x) : x` (so `elu(-0) = -0` for `alpha > 0`).
+#[inline]
+pub fn elu(x: f32, alpha: f32) -> f32 {
+    if x <= 0.0 {
+        alpha * x.exp_m1()
+    } else {
+        x
+    }
+}
+
+/// CELU: `x <= 0 ? alpha * expm1(x / alpha) : x`.
+#[inline]
+pub fn celu(x: f32, alpha: f32) -> f32 {
+    if x <= 0.0 {
+        alpha * (x / alpha).exp_m1()
+    } else {
+        x
+    }
+}
+
+/// SELU: `x <= 0 ? (lambda * alpha) * expm1(x) : lambda * x`.
+#[inline]
+pub fn selu(x: f32) -> f32 {
+    if x <= 0.0 {
+        SELU_LAMBDA_ALPHA_F32 * x.exp_m1()
+    } else {
+        SELU_LAMBDA_F32 * x
+    }
+}
+
+/// ELU gradient from the input: `x <= 0 ? grad * (alpha * exp(x)) : grad`.
+#[inline]
+pub fn elu_grad_input(x: f32, grad: f32, alpha: f32) -> f32 {
+    if x <= 0.0 {
+        grad * (alpha * x.exp())
+    } else {
+        grad
+    }
+}
+
+/// ELU gradient from the output (`alpha >= 0`): `y <= 0 ? grad * (y + alpha) : grad`.
+#[inline]
+pub fn elu_grad_output(y: f32, grad: f32, alpha: f32) -> f32 {
+    if y <= 0.0 {
+        grad * (y + alpha)
+    } else {
+        grad
+    }
+}
+
+/// CELU gradient from the input: `x <= 0 ? grad * exp(x / alpha) : grad`.
+#[inline]
+pub fn celu_grad_input(x: f32, grad: f32, alpha: f32) -> f32 {
+    if x <= 0.0 {
+        grad * (x / alpha).exp()
+    } else {
+        grad
+    }
+}
+
+/// CELU gradient from the output: `y <= 0 ? grad * ((y + alpha) / alpha) : grad`
+/// (`y / alpha + 1`, arranged so that it does not cancel near `y = -alpha`).
+#[inline]
+pub fn celu_grad_output(y: f32, grad: f32, alpha: f32) -> f32 {
+    if y <= 0.0 {
+        grad * ((y + alpha) / alpha)
+    } else {
+        grad
+    }
+}
+
+/// SELU gradient from the input:
+/// `x <= 0 ? grad * ((lambda * alpha) * exp(x)) : grad * lambda`.
+#[inline]
+pub fn selu_grad_input(x: f32, grad: f32) -> f32 {
+    if x <= 0.0 {
+        grad * (SELU_LAMBDA_ALPHA_F32 * x.exp())
+    } else {
+        grad * SELU_LAMBDA_F32
+    }
+}
+
+/// SELU gradient from the output:
+/// `y <= 0 ? grad * (y + lambda * alpha) : grad * lambda`.
+#[inline]
+pub fn selu_grad_output(y: f32, grad: f32) -> f32 {
+    if y <= 0.0 {
+        grad * (y + SELU_LAMBDA_ALPHA_F32)
+    } else {
+        grad * SELU_LAMBDA_F32
+    }
+}
+
 /// `dst[i] = f(src[i])` over slices of equal length (or in place when `src` is `None`).
 fn forward_slice(op: Forward, src: Option<&[f32]>, dst: &mut [f32]) {
     fn map(src: Option<&[f32]>, dst: &mut [f32], f: impl Fn(f32) -> f32) {
@@ -72,6 +175,9 @@ fn forward_slice(op: Forward, src: Option<&[f32]>, dst: &mut [f32]) {
     match op {
         Forward::Relu => map(src, dst, relu),
         Forward::LeakyRelu { slope } => map(src, dst, |x| leaky_relu(x, slope)),
+        Forward::Elu { alpha } => map(src, dst, |x| elu(x, alpha)),
+        Forward::Celu { alpha } => map(src, dst, |x| celu(x, alpha)),
+        Forward::Selu => map(src, dst, selu),
     }
 }
 
@@ -91,6 +197,20 @@ fn backward_slice(op: Backward, saved: &[f32], grad_src: Option<&[f32]>, dst: &m
         Backward::LeakyRelu { slope } => {
             map(saved, grad_src, dst, |v, g| leaky_relu_grad(v, g, slope))
         }
+        Backward::EluFromInput { alpha } => {
+            map(saved, grad_src, dst, |x, g| elu_grad_input(x, g, alpha))
+        }
+        Backward::EluFromOutput { alpha } => {
+            map(saved, grad_src, dst, |y, g| elu_grad_output(y, g, alpha))
+        }
+        Backward::CeluFromInput { alpha } => {
+            map(saved, grad_src, dst, |x, g| celu_grad_input(x, g, alpha))
+        }
+        Backward::CeluFromOutput { alpha } => {
+            map(saved, grad_src, dst, |y, g| celu_grad_output(y, g, alpha))
+        }
+        Backward::SeluFromInput => map(saved, grad_src, dst, selu_grad_input),
+        Backward::SeluFromOutput => map(saved, grad_src, dst, selu_grad_output),
     }
 }
 

@@ -22,6 +22,8 @@
 pub(crate) trait F32Vector: Copy {
     /// Lanes per vector.
     const LANES: usize;
+    /// Whether [`F32Vector::mul_add`] is fused (rounds once).
+    const FUSED_MUL_ADD: bool;
     /// The result of a comparison: one boolean per lane.
     type Mask: Copy;
 
@@ -50,8 +52,28 @@ pub(crate) trait F32Vector: Copy {
     fn splat(v: f32) -> Self;
     /// Every lane `+0`.
     fn zero() -> Self;
+    /// `self + rhs`, rounded once.
+    fn add(self, rhs: Self) -> Self;
+    /// `self - rhs`, rounded once.
+    fn sub(self, rhs: Self) -> Self;
     /// `self * rhs`, rounded once.
     fn mul(self, rhs: Self) -> Self;
+    /// `self / rhs`, correctly rounded (a real division, never a reciprocal
+    /// estimate).
+    fn div(self, rhs: Self) -> Self;
+    /// `self * b + c`: fused (one rounding) on the FMA tiers (AVX2+FMA,
+    /// AVX-512, NEON), which therefore agree bit for bit; the portable tier
+    /// fuses only where `wide` compiles to FMA instructions.
+    fn mul_add(self, b: Self, c: Self) -> Self;
+    /// The smaller lane. Which operand a NaN lane yields differs between
+    /// ISAs, so use it only where NaN lanes are discarded afterwards.
+    fn min(self, rhs: Self) -> Self;
+    /// The larger lane; NaN lanes as for [`F32Vector::min`].
+    fn max(self, rhs: Self) -> Self;
+    /// The lanes' bit patterns shifted left by `K` bits as `u32`s (used to
+    /// build powers of two from a biased integer in the mantissa).
+    fn shl_bits<const K: i32>(self) -> Self;
+
     /// `self < rhs` (false when either is NaN).
     fn lt(self, rhs: Self) -> Self::Mask;
     /// `self <= rhs` (false when either is NaN).

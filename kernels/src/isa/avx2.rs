@@ -25,6 +25,7 @@ fn first_lanes(n: usize) -> __m256i {
 }
 
 impl F32Vector for Avx2 {
+    const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 8;
     type Mask = __m256;
 
@@ -57,6 +58,41 @@ impl F32Vector for Avx2 {
     fn zero() -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_setzero_ps() })
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_add_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_sub_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_div_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_fmadd_ps(self.0, b.0, c.0) })
+    }
+    #[inline(always)]
+    fn min(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_min_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn max(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_max_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn shl_bits<const K: i32>(self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_castsi256_ps(_mm256_slli_epi32::<K>(_mm256_castps_si256(self.0))) })
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {

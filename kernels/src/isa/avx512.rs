@@ -18,6 +18,7 @@ fn first_lanes(n: usize) -> __mmask16 {
 }
 
 impl F32Vector for Avx512 {
+    const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 16;
     type Mask = __mmask16;
 
@@ -50,6 +51,48 @@ impl F32Vector for Avx512 {
     fn zero() -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_setzero_ps() })
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_add_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_sub_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_div_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
+    }
+    #[inline(always)]
+    fn min(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_min_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn max(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_max_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn shl_bits<const K: i32>(self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        // (`_mm512_slli_epi32` takes its count as a `u32` const, which a
+        // generic `i32` cannot become; the variable shift is one uop too.)
+        Avx512(unsafe {
+            _mm512_castsi512_ps(_mm512_sllv_epi32(
+                _mm512_castps_si512(self.0),
+                _mm512_set1_epi32(K),
+            ))
+        })
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {

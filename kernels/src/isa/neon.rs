@@ -12,6 +12,7 @@ use crate::vector::{read_lanes, write_lanes, F32Vector};
 pub(crate) struct Neon(float32x4_t);
 
 impl F32Vector for Neon {
+    const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 4;
     type Mask = uint32x4_t;
 
@@ -50,6 +51,41 @@ impl F32Vector for Neon {
     fn zero() -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vdupq_n_f32(0.0) })
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vaddq_f32(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vsubq_f32(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vdivq_f32(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vfmaq_f32(c.0, self.0, b.0) })
+    }
+    #[inline(always)]
+    fn min(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vminq_f32(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn max(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vmaxq_f32(self.0, rhs.0) })
+    }
+    #[inline(always)]
+    fn shl_bits<const K: i32>(self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vreinterpretq_f32_u32(vshlq_n_u32::<K>(vreinterpretq_u32_f32(self.0))) })
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {

@@ -3,7 +3,7 @@
 //! two NEON registers on aarch64, simd128 on wasm, arrays elsewhere). Tails go
 //! through a zero-filled 8-lane buffer and the same vector code.
 
-use wide::f32x8;
+use wide::{f32x8, u32x8};
 
 use crate::vector::{read_lanes, write_lanes, F32Vector};
 
@@ -12,6 +12,11 @@ use crate::vector::{read_lanes, write_lanes, F32Vector};
 pub(crate) struct Portable(f32x8);
 
 impl F32Vector for Portable {
+    /// `wide` fuses where the build target has FMA (x86 with `fma`, aarch64).
+    const FUSED_MUL_ADD: bool = cfg!(any(
+        target_feature = "fma",
+        all(target_arch = "aarch64", target_feature = "neon")
+    ));
     const LANES: usize = 8;
     type Mask = f32x8;
 
@@ -42,6 +47,35 @@ impl F32Vector for Portable {
     #[inline(always)]
     fn zero() -> Self {
         Portable(f32x8::ZERO)
+    }
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        Portable(self.0 + rhs.0)
+    }
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        Portable(self.0 - rhs.0)
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        Portable(self.0 / rhs.0)
+    }
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
+        Portable(self.0.mul_add(b.0, c.0))
+    }
+    #[inline(always)]
+    fn min(self, rhs: Self) -> Self {
+        Portable(self.0.fast_min(rhs.0))
+    }
+    #[inline(always)]
+    fn max(self, rhs: Self) -> Self {
+        Portable(self.0.fast_max(rhs.0))
+    }
+    #[inline(always)]
+    fn shl_bits<const K: i32>(self) -> Self {
+        let bits: u32x8 = bytemuck::cast(self.0);
+        Portable(bytemuck::cast(bits << K as u32))
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {

@@ -15,6 +15,7 @@
 use crate::vector::F32Vector;
 use crate::{Backward, Forward};
 
+mod elu;
 mod relu;
 
 /// One forward activation over a vector of lanes.
@@ -209,6 +210,14 @@ pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *m
             Forward::LeakyRelu { slope } => {
                 map_unary::<V, _>(relu::LeakyRelu { slope }, src, dst, n)
             }
+            Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu { alpha }, src, dst, n),
+            Forward::Celu { alpha } if alpha > 0.0 => {
+                map_unary::<V, _>(elu::Celu { alpha }, src, dst, n)
+            }
+            Forward::Celu { alpha } => {
+                map_unary::<V, _>(elu::CeluNegativeAlpha { alpha }, src, dst, n)
+            }
+            Forward::Selu => map_unary::<V, _>(elu::Selu, src, dst, n),
         }
     }
 }
@@ -231,6 +240,22 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             Backward::Relu => map_binary::<V, _>(relu::ReluGrad, saved, grad, dst, n),
             Backward::LeakyRelu { slope } => {
                 map_binary::<V, _>(relu::LeakyReluGrad { slope }, saved, grad, dst, n)
+            }
+            Backward::EluFromInput { alpha } => {
+                map_binary::<V, _>(elu::EluGradInput { alpha }, saved, grad, dst, n)
+            }
+            Backward::EluFromOutput { alpha } => {
+                map_binary::<V, _>(elu::EluGradOutput { alpha }, saved, grad, dst, n)
+            }
+            Backward::CeluFromInput { alpha } => {
+                map_binary::<V, _>(elu::CeluGradInput { alpha }, saved, grad, dst, n)
+            }
+            Backward::CeluFromOutput { alpha } => {
+                map_binary::<V, _>(elu::CeluGradOutput { alpha }, saved, grad, dst, n)
+            }
+            Backward::SeluFromInput => map_binary::<V, _>(elu::SeluGradInput, saved, grad, dst, n),
+            Backward::SeluFromOutput => {
+                map_binary::<V, _>(elu::SeluGradOutput, saved, grad, dst, n)
             }
         }
     }

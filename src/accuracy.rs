@@ -1,0 +1,210 @@
+//! Measuring accuracy: the f64 oracle of every activation and the error of
+//! an f32 result in ULP, as the accuracy sweep (`examples/accuracy.rs`) and
+//! the tests use them.
+//!
+//! Error in ULP is `|result - exact| / ulp(exact)`, where `exact` is the
+//! formula evaluated in f64 from the f32 inputs (and parameters), and
+//! `ulp(exact)` is the spacing of f32 values at `exact`'s magnitude
+//! (`2^-149` in the subnormal range). A correctly rounded result has an error
+//! of at most 0.5.
+//!
+//! SELU is evaluated with the f32 constants every tier uses
+//! ([`crate::reference::SELU_LAMBDA_F32`], [`crate::reference::SELU_LAMBDA_ALPHA_F32`]):
+//! the gradient from the output, `y + lambda*alpha`, cancels near saturation,
+//! where only the constant that the forward pass used gives the right zero.
+//!
+//! ```
+//! use rectify::accuracy::{exact_forward, ulp_error};
+//! use rectify::Activation;
+//!
+//! let x = -0.5f32;
+//! let exact = exact_forward(Activation::elu_default(), x);
+//! assert!((exact - (-0.5f64).exp_m1()).abs() < 1e-16);
+//! assert!(ulp_error(x.exp_m1(), exact) <= 1.0);
+//! assert_eq!(ulp_error(1.0, 1.0), 0.0);
+//! assert_eq!(ulp_error(1.0 + f32::EPSILON, 1.0), 1.0);
+//! ```
+
+use crate::reference::{SELU_LAMBDA_ALPHA_F32, SELU_LAMBDA_F32};
+use crate::Activation;
+
+/// The spacing of f32 values at the magnitude of `exact` (`2^-149` below
+/// `f32::MIN_POSITIVE`, `2^104` at the top of the range).
+pub fn ulp_of(exact: f64) -> f64 {
+    let m = exact.abs();
+    if m < f32::MIN_POSITIVE as f64 {
+        return f64::from_bits((1023u64 - 149) << 52);
+    }
+    let e = (((m.to_bits() >> 52) & 0x7ff) as i64 - 1023).min(127);
+    f64::from_bits(((1023 + e - 23) as u64) << 52)
+}
+
+/// `|result - exact| / ulp(exact)`, with these rules for special values: a NaN
+/// result is exact only for a NaN `exact`; an infinite result is exact when
+/// `exact` rounds to the same infinity, infinitely wrong otherwise.
+pub fn ulp_error(result: f32, exact: f64) -> f64 {
+    if exact.is_nan() || result.is_nan() {
+        return if exact.is_nan() && result.is_nan() {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    if result.is_infinite() || (exact as f32).is_infinite() {
+        return if result == exact as f32 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    (result as f64 - exact).abs() / ulp_of(exact)
+}
+
+/// The forward pass in f64 from the f32 input and parameters.
+pub fn exact_forward(act: Activation, x: f32) -> f64 {
+    let x = x as f64;
+    match act {
+        Activation::Relu => {
+            if x < 0.0 {
+                0.0
+            } else {
+                x
+            }
+        }
+        Activation::LeakyRelu { slope } => {
+            if x > 0.0 {
+                x
+            } else {
+                x * slope as f64
+            }
+        }
+        Activation::Elu { alpha } => {
+            if x <= 0.0 {
+                alpha as f64 * x.exp_m1()
+            } else {
+                x
+            }
+        }
+        Activation::Celu { alpha } => {
+            let a = alpha as f64;
+            if x <= 0.0 {
+                a * (x / a).exp_m1()
+            } else {
+                x
+            }
+        }
+        Activation::Selu => {
+            if x <= 0.0 {
+                SELU_LAMBDA_ALPHA_F32 as f64 * x.exp_m1()
+            } else {
+                SELU_LAMBDA_F32 as f64 * x
+            }
+        }
+    }
+}
+
+/// The gradient `grad * f'(v)` in f64, from the saved input (`from_output ==
+/// false`, `v = x`) or output (`v = y`), with the contract's formulas.
+pub fn exact_backward(act: Activation, from_output: bool, v: f32, grad: f32) -> f64 {
+    let (v, g) = (v as f64, grad as f64);
+    match (act, from_output) {
+        (Activation::Relu, _) => {
+            if v <= 0.0 {
+                0.0
+            } else {
+                g
+            }
+        }
+        (Activation::LeakyRelu { slope }, _) => {
+            if v > 0.0 {
+                g
+            } else {
+                g * slope as f64
+            }
+        }
+        (Activation::Elu { alpha }, false) => pick(v, g * alpha as f64 * v.exp(), g),
+        (Activation::Elu { alpha }, true) => pick(v, g * (v + alpha as f64), g),
+        (Activation::Celu { alpha }, false) => pick(v, g * (v / alpha as f64).exp(), g),
+        (Activation::Celu { alpha }, true) => pick(v, g * ((v + alpha as f64) / alpha as f64), g),
+        (Activation::Selu, false) => pick(
+            v,
+            g * SELU_LAMBDA_ALPHA_F32 as f64 * v.exp(),
+            g * SELU_LAMBDA_F32 as f64,
+        ),
+        (Activation::Selu, true) => pick(
+            v,
+            g * (v + SELU_LAMBDA_ALPHA_F32 as f64),
+            g * SELU_LAMBDA_F32 as f64,
+        ),
+    }
+}
+
+/// `v <= 0 ? neg : pos` (NaN takes `pos`).
+fn pick(v: f64, neg: f64, pos: f64) -> f64 {
+    if v <= 0.0 {
+        neg
+    } else {
+        pos
+    }
+}
+
+/// The documented bound, in ULP, of a tier's forward result for `act`
+/// against [`exact_forward`]: 0.5 (correctly rounded, the one rounding of the
+/// formula's product) for the ReLU family, whose tiers are also bit-identical
+/// to the reference; 1.0 where the kernel is `expm1` itself (ELU and CELU
+/// with alpha = 1); 1.5 for the scaled exponential forms.
+pub fn forward_bound(act: Activation) -> f64 {
+    match act {
+        Activation::Elu { alpha } | Activation::Celu { alpha } if alpha == 1.0 => 1.0,
+        a if a.is_exponential() => 1.5,
+        _ => 0.5,
+    }
+}
+
+/// The documented bound, in ULP, of a tier's gradient for `act` against
+/// [`exact_backward`]: 0.5 for the ReLU family, 2 for the exponential ones.
+pub fn backward_bound(act: Activation) -> f64 {
+    if act.is_exponential() {
+        2.0
+    } else {
+        0.5
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ulp_of_matches_f32_spacing() {
+        for x in [
+            1.0f32,
+            1.5,
+            3.0,
+            1e-30,
+            f32::MIN_POSITIVE,
+            1e30,
+            f32::MAX / 2.0,
+            0.1,
+        ] {
+            let next = f32::from_bits(x.to_bits() + 1);
+            assert_eq!(ulp_of(x as f64), (next - x) as f64, "{x:e}");
+            assert_eq!(ulp_of(-(x as f64)), (next - x) as f64, "{x:e}");
+        }
+        assert_eq!(ulp_of(0.0), f32::from_bits(1) as f64);
+        assert_eq!(ulp_of(1e-40), f32::from_bits(1) as f64);
+    }
+
+    #[test]
+    fn ulp_error_special_values() {
+        assert_eq!(ulp_error(f32::NAN, f64::NAN), 0.0);
+        assert_eq!(ulp_error(1.0, f64::NAN), f64::INFINITY);
+        assert_eq!(ulp_error(f32::NAN, 1.0), f64::INFINITY);
+        assert_eq!(ulp_error(f32::INFINITY, 1e300), 0.0);
+        assert_eq!(ulp_error(f32::MAX, 1e300), f64::INFINITY);
+        assert_eq!(ulp_error(-0.0, 0.0), 0.0);
+        assert_eq!(ulp_error(f32::from_bits(1), 0.0), 1.0);
+        // Halfway between two floats: 0.5.
+        assert_eq!(ulp_error(1.0, 1.0 + f32::EPSILON as f64 / 2.0), 0.5);
+    }
+}
