@@ -4,8 +4,15 @@
 //!
 //! Ids are stable across machines: `<op>/<direction>/<isa>/<elements>`, so
 //! baselines saved on two CPUs can be compared (see the README).
-//! Throughput counts bytes read plus written. Set `RECTIFY_BENCH_SIZES` to a
-//! comma-separated list of element counts to change the sizes.
+//! Throughput counts bytes read plus written: 8 per element forward, 12 for a
+//! gradient. Set `RECTIFY_BENCH_SIZES` to a comma-separated list of element
+//! counts to change the sizes.
+//!
+//! The ReLU family runs in place (`forward`, `backward`), as training code
+//! calls it. The exponential ops run out of place (`forward_into`,
+//! `backward_into`) so that every call sees the same data: repeated in place,
+//! ELU would drive its inputs towards 0 and into subnormals, which measures
+//! the CPU's subnormal penalty instead of the kernel.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rectify::{Activation, Isa, Kernels, Saved};
@@ -18,7 +25,7 @@ fn sizes() -> Vec<usize> {
     }
 }
 
-/// Inputs with both signs (half negative), deterministic.
+/// Inputs in [-4, 4) (half negative), deterministic.
 fn data(n: usize) -> Vec<f32> {
     let mut state = 0x9E37_79B9u32;
     (0..n)
@@ -38,20 +45,33 @@ fn engines() -> Vec<Kernels> {
         .collect()
 }
 
-fn activations() -> [Activation; 2] {
-    [Activation::Relu, Activation::leaky_relu_default()]
+fn activations() -> [Activation; 5] {
+    [
+        Activation::Relu,
+        Activation::leaky_relu_default(),
+        Activation::elu_default(),
+        Activation::Celu { alpha: 2.0 },
+        Activation::Selu,
+    ]
 }
 
 fn forward(c: &mut Criterion) {
     for act in activations() {
         let mut group = c.benchmark_group(format!("{}/forward", act.name()));
         for n in sizes() {
-            // In place: read + write one buffer.
             group.throughput(Throughput::Bytes(8 * n as u64));
-            let mut x = data(n);
+            let x = data(n);
+            let mut y = x.clone();
             for k in engines() {
                 group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
-                    b.iter(|| k.forward(act, black_box(&mut x)).unwrap())
+                    if act.is_exponential() {
+                        b.iter(|| {
+                            k.forward_into(act, black_box(&x), black_box(&mut y))
+                                .unwrap()
+                        })
+                    } else {
+                        b.iter(|| k.forward(act, black_box(&mut y)).unwrap())
+                    }
                 });
             }
         }
@@ -61,22 +81,47 @@ fn forward(c: &mut Criterion) {
 
 fn backward(c: &mut Criterion) {
     for act in activations() {
-        let mut group = c.benchmark_group(format!("{}/backward", act.name()));
-        for n in sizes() {
-            // In place on the gradient: read saved + grad, write grad.
-            group.throughput(Throughput::Bytes(12 * n as u64));
-            let y = data(n);
-            let mut grad = data(n);
-            for k in engines() {
-                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
-                    b.iter(|| {
-                        k.backward(act, Saved::Output(black_box(&y)), black_box(&mut grad))
+        // The ReLU family has one gradient formula for the input and the output.
+        let forms: &[(&str, bool)] = if act.is_exponential() {
+            &[("backward", true), ("backward_from_input", false)]
+        } else {
+            &[("backward", true)]
+        };
+        for &(direction, from_output) in forms {
+            let mut group = c.benchmark_group(format!("{}/{direction}", act.name()));
+            for n in sizes() {
+                group.throughput(Throughput::Bytes(12 * n as u64));
+                // From the output: the forward pass's output, as in training.
+                let mut saved = data(n);
+                if from_output {
+                    Kernels::new(Isa::Scalar)
+                        .unwrap()
+                        .forward(act, &mut saved)
+                        .unwrap();
+                }
+                let grad_out = data(n);
+                let mut grad = grad_out.clone();
+                for k in engines() {
+                    group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
+                        b.iter(|| {
+                            let s = black_box(&saved[..]);
+                            let s = if from_output {
+                                Saved::Output(s)
+                            } else {
+                                Saved::Input(s)
+                            };
+                            if act.is_exponential() {
+                                k.backward_into(act, s, black_box(&grad_out), black_box(&mut grad))
+                            } else {
+                                k.backward(act, s, black_box(&mut grad))
+                            }
                             .unwrap()
-                    })
-                });
+                        })
+                    });
+                }
             }
+            group.finish();
         }
-        group.finish();
     }
 }
 

@@ -194,3 +194,101 @@ fn gradient_from_output_equals_gradient_from_input() {
         }
     }
 }
+
+/// The exponential ops' special values, on every tier.
+#[test]
+fn exponential_special_values_on_every_tier() {
+    for &isa in Isa::available() {
+        let k = Kernels::new(isa).unwrap().serial();
+        let f = |act: Activation, x: f32| {
+            let mut v = [x];
+            k.forward(act, &mut v).unwrap();
+            v[0]
+        };
+        let g = |act: Activation, saved: Saved, grad: f32| {
+            let mut v = [grad];
+            k.backward(act, saved, &mut v).unwrap();
+            v[0]
+        };
+        let elu = Activation::elu_default();
+        let elu2 = Activation::Elu { alpha: 2.0 };
+        let celu = Activation::Celu { alpha: 2.0 };
+        let selu = Activation::Selu;
+        // -0 stays -0 (alpha > 0), +0 stays +0.
+        for act in [elu, elu2, celu, selu] {
+            assert_eq!(f(act, -0.0).to_bits(), NEG_ZERO, "{act} on {isa}: f(-0)");
+            assert_eq!(f(act, 0.0).to_bits(), 0, "{act} on {isa}: f(+0)");
+        }
+        // ELU with a negative alpha: alpha * expm1(-0) = +0.
+        assert_eq!(
+            f(Activation::Elu { alpha: -1.0 }, -0.0).to_bits(),
+            0,
+            "{isa}"
+        );
+        // Saturation: exactly -alpha (or -lambda*alpha) far below, and at -inf.
+        for x in [-17.5f32, -20.0, -100.0, -1e30, f32::NEG_INFINITY] {
+            assert_eq!(f(elu, x), -1.0, "elu({x}) on {isa}");
+            assert_eq!(f(elu2, x), -2.0, "elu2({x}) on {isa}");
+            assert_eq!(
+                f(selu, x),
+                -reference::SELU_LAMBDA_ALPHA_F32,
+                "selu({x}) on {isa}"
+            );
+        }
+        assert_eq!(f(celu, f32::NEG_INFINITY), -2.0, "celu(-inf) on {isa}");
+        // CELU with a negative alpha: x/alpha grows, and so does the result.
+        let celu_neg = Activation::Celu { alpha: -1.0 };
+        assert_eq!(f(celu_neg, f32::NEG_INFINITY), f32::NEG_INFINITY, "{isa}");
+        assert_eq!(f(celu_neg, -1000.0), f32::NEG_INFINITY, "{isa}");
+        // The positive side is linear; +inf stays +inf.
+        assert_eq!(f(elu, f32::INFINITY), f32::INFINITY);
+        assert_eq!(f(selu, 1.0), reference::SELU_LAMBDA_F32);
+        // Tiny negatives: expm1(x) rounds to x.
+        let tiny = -f32::from_bits(1);
+        assert_eq!(
+            f(elu, tiny).to_bits(),
+            tiny.to_bits(),
+            "{isa}: subnormal passes"
+        );
+        assert_eq!(f(elu, -1e-30), -1e-30, "{isa}");
+        // NaN takes the second branch: passes through (ELU, CELU) or is
+        // quietened by lambda * x (SELU), payload kept.
+        for nan in nans() {
+            assert_eq!(f(elu, nan).to_bits(), nan.to_bits(), "{isa}");
+            assert_eq!(f(celu, nan).to_bits(), nan.to_bits(), "{isa}");
+            assert_eq!(
+                f(selu, nan).to_bits() & 0x003f_ffff,
+                nan.to_bits() & 0x003f_ffff,
+                "{isa}"
+            );
+        }
+        // Gradients: at 0 the negative branch (x <= 0): alpha * exp(0) = alpha.
+        assert_eq!(g(elu2, Saved::Input(&[0.0]), 3.0), 6.0, "{isa}");
+        assert_eq!(g(elu2, Saved::Output(&[0.0]), 3.0), 6.0, "{isa}");
+        assert_eq!(g(celu, Saved::Input(&[0.0]), 3.0), 3.0, "{isa}");
+        assert_eq!(
+            g(celu, Saved::Output(&[-2.0]), 3.0),
+            0.0,
+            "{isa}: saturated"
+        );
+        assert_eq!(
+            g(selu, Saved::Input(&[1.0]), 2.0),
+            2.0 * reference::SELU_LAMBDA_F32,
+            "{isa}"
+        );
+        // Far below, exp underflows: the gradient is exactly +0 (grad > 0).
+        assert_eq!(g(elu, Saved::Input(&[-200.0]), 3.0).to_bits(), 0, "{isa}");
+        assert_eq!(
+            g(selu, Saved::Input(&[f32::NEG_INFINITY]), 3.0).to_bits(),
+            0,
+            "{isa}"
+        );
+        // NaN saved value: the positive branch.
+        assert_eq!(g(elu, Saved::Input(&[f32::NAN]), 3.0), 3.0, "{isa}");
+        assert_eq!(
+            g(selu, Saved::Output(&[f32::NAN]), 1.0),
+            reference::SELU_LAMBDA_F32,
+            "{isa}"
+        );
+    }
+}

@@ -178,3 +178,62 @@ fn isa_names_round_trip() {
     assert_eq!(Isa::available()[..2], [Isa::Scalar, Isa::Portable]);
     assert!(Isa::best().is_available());
 }
+
+#[test]
+fn exponential_parameters_are_validated_without_writing() {
+    for k in engines() {
+        for act in [
+            Activation::Elu { alpha: f32::NAN },
+            Activation::Elu {
+                alpha: f32::INFINITY,
+            },
+            Activation::Celu { alpha: 0.0 },
+            Activation::Celu { alpha: -0.0 },
+            Activation::Celu {
+                alpha: f32::NEG_INFINITY,
+            },
+        ] {
+            let mut x = buf(19);
+            let e = k.forward(act, &mut x).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidParameter {
+                        parameter: "alpha",
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains("alpha"), "{e}");
+            assert!(untouched(&x));
+            let mut g = buf(19);
+            assert!(k.backward(act, Saved::Input(&buf(19)), &mut g).is_err());
+            assert!(untouched(&g));
+        }
+        assert!(Activation::elu(f32::NAN).is_err());
+        assert!(Activation::celu(0.0).is_err());
+        // ELU with alpha < 0: the output does not determine the gradient.
+        let act = Activation::Elu { alpha: -0.5 };
+        let mut g = buf(19);
+        let e = k
+            .backward(act, Saved::Output(&buf(19)), &mut g)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::GradientFromOutputUndefined {
+                    parameter: "alpha",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(untouched(&g));
+        // CELU is invertible for any alpha != 0; SELU always.
+        assert!(Activation::Celu { alpha: -0.5 }
+            .gradient_from_output()
+            .is_ok());
+        assert!(Activation::Selu.gradient_from_output().is_ok());
+    }
+}

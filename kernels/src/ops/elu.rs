@@ -35,22 +35,19 @@ impl UnaryOp for Elu {
 /// up to the argument's size (43 ULP at `x / alpha = 82` when ignored), so
 /// CELU passes `d` to the exponential as a correction of its reduced
 /// argument. The remainder is exact: one FMA on the FMA tiers, Dekker's
-/// product otherwise. `d` is clamped to ±2^-16: wherever the result is
-/// finite and non-zero, `|t| < 176` and `|d| <= |t| * 2^-24 < 2^-16`, so the
-/// clamp changes nothing there, and for huge `|t|` (a saturated result) it
-/// keeps the correction bounded (and maps a NaN from Dekker's overflowing
-/// split to a bound).
+/// product otherwise. `d` is dropped (set to 0) where `|d| > 2^-16` or it is
+/// NaN: wherever the result is finite and non-zero, `|t| < 176` and `|d| <=
+/// |t| * 2^-24 < 2^-16`, so this changes nothing there, and for huge or
+/// infinite `t` (a saturated result) it keeps the correction out.
 #[inline(always)]
 fn divide<V: F32Vector>(x: V, alpha: f32) -> (V, V) {
     let t = x.div(V::splat(alpha));
     let r = exact_remainder(x, t, alpha);
-    let limit = 1.0 / 65536.0;
-    (
-        t,
-        r.mul(V::splat(1.0 / alpha))
-            .max(V::splat(-limit))
-            .min(V::splat(limit)),
-    )
+    let d = r.mul(V::splat(1.0 / alpha));
+    // |d| <= 2^-16, tested as d*d <= 2^-32: false for NaN too (the max/min of
+    // x86 and NEON treat NaN differently, a comparison does not).
+    let in_range = d.mul(d).le(V::splat(1.0 / 4_294_967_296.0));
+    (t, V::select(in_range, d, V::zero()))
 }
 
 /// `x - t*alpha`, exactly (it is representable when `t` is the rounded

@@ -1,0 +1,227 @@
+//! The exponential activations (ELU, CELU, SELU) on every tier, against the
+//! f64 oracle of `rectify::accuracy`, over a strided subset of all 2^32
+//! inputs (every bit pattern that is a multiple of 997, plus the special
+//! values), forward and both gradients: the CI-sized version of
+//! `cargo run --release --example accuracy`.
+//!
+//! - Every result is within the documented ULP bound; zeros keep their sign
+//!   and NaNs their payload where the contract says they pass through.
+//! - The FMA tiers (AVX2, AVX-512, NEON) agree bit for bit. One machine has
+//!   at most two of them, so each case's outputs are also hashed and compared
+//!   with a digest recorded in this file: the x86_64 run (AVX2, AVX-512) and
+//!   the aarch64 run under qemu (NEON) check the same numbers.
+
+use rectify::accuracy::{backward_bound, exact_backward, exact_forward, forward_bound, ulp_error};
+use rectify::{Activation, Isa, Kernels, Saved};
+
+const STRIDE: u64 = 997;
+
+#[derive(Clone, Copy, Debug)]
+enum Dir {
+    Forward,
+    FromInput,
+    FromOutput,
+}
+
+/// The cases, each with the digest of its FMA-tier outputs over the strided
+/// inputs (see `digest`), as recorded from the AVX2 tier.
+fn cases() -> Vec<(Activation, Dir, u64)> {
+    use Activation::*;
+    vec![
+        (Elu { alpha: 1.0 }, Dir::Forward, 0x1e32_29ba_bba1_6bb3),
+        (Elu { alpha: 0.3 }, Dir::Forward, 0xa9aa_db14_e285_f0a4),
+        (Celu { alpha: 1.0 }, Dir::Forward, 0x1e32_29ba_bba1_6bb3),
+        (Celu { alpha: 2.5 }, Dir::Forward, 0xe376_cdee_fe5b_ff52),
+        (Celu { alpha: -1.5 }, Dir::Forward, 0xbdf6_8a5b_46de_5507),
+        (Selu, Dir::Forward, 0x9c0f_956a_04c2_57ef),
+        (Elu { alpha: 1.0 }, Dir::FromInput, 0x07ee_4117_1e15_ea2d),
+        (Celu { alpha: 2.5 }, Dir::FromInput, 0xac63_e54b_ea42_fc6f),
+        (Selu, Dir::FromInput, 0x224c_6cdb_2a4d_ba61),
+        (Elu { alpha: 1.0 }, Dir::FromOutput, 0x973e_19e7_7e80_b644),
+        (Celu { alpha: 2.5 }, Dir::FromOutput, 0xe428_5ff0_88b3_ee4e),
+        (Celu { alpha: -1.5 }, Dir::FromOutput, 0xe16b_d63f_53ae_3561),
+        (Selu, Dir::FromOutput, 0xb1f4_971a_4476_9e8d),
+    ]
+}
+
+fn specials() -> Vec<f32> {
+    let bits = [
+        0x0000_0000u32,
+        0x8000_0000,
+        0x7f80_0000,
+        0xff80_0000,
+        0x7fc0_0000,
+        0xffc0_0000,
+        0x7fc0_1234,
+        0xffc5_4321,
+        0x7f80_0001,
+        0xff81_2345,
+        0x0000_0001,
+        0x8000_0001,
+        0x007f_ffff,
+        0x807f_ffff,
+        0x0080_0000,
+        0x8080_0000,
+        0x7f7f_ffff,
+        0xff7f_ffff,
+        0x3f80_0000,
+        0xbf80_0000,
+        0x3300_0000,
+        0xb300_0000,
+        0x3280_0000,
+        0xb280_0000,
+    ];
+    let mut v: Vec<f32> = bits.iter().map(|&b| f32::from_bits(b)).collect();
+    // The saturation edges: expm1 reaches -1 near -17.33, exp underflows near
+    // -87.3 (subnormal) and -103.97 (zero), overflows near 88.72.
+    for edge in [
+        -17.328_68f32,
+        -17.5,
+        -87.336_54,
+        -103.972_08,
+        88.722_84,
+        -88.722_84,
+    ] {
+        let b = edge.to_bits();
+        v.extend((b - 3..=b + 3).map(f32::from_bits));
+    }
+    v
+}
+
+/// Every multiple of `STRIDE` as a bit pattern, then the specials.
+fn inputs() -> Vec<f32> {
+    let mut v: Vec<f32> = (0..=u32::MAX as u64)
+        .step_by(STRIDE as usize)
+        .map(|b| f32::from_bits(b as u32))
+        .collect();
+    v.extend(specials());
+    v
+}
+
+/// A deterministic gradient in [-4, 4) per input.
+fn grads(xs: &[f32]) -> Vec<f32> {
+    xs.iter()
+        .map(|x| {
+            let h = x.to_bits().wrapping_mul(0x9E37_79B9).rotate_left(13) ^ 0x5bd1_e995;
+            f32::from_bits(0x3f80_0000 | (h >> 9)) * 8.0 - 12.0
+        })
+        .collect()
+}
+
+fn run(k: &Kernels, act: Activation, dir: Dir, xs: &[f32], gs: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; xs.len()];
+    match dir {
+        Dir::Forward => k.forward_into(act, xs, &mut out).unwrap(),
+        Dir::FromInput => k
+            .backward_into(act, Saved::Input(xs), gs, &mut out)
+            .unwrap(),
+        Dir::FromOutput => k
+            .backward_into(act, Saved::Output(xs), gs, &mut out)
+            .unwrap(),
+    }
+    out
+}
+
+/// FNV-1a over the output bits, in order.
+fn digest(out: &[f32]) -> u64 {
+    out.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+        (h ^ v.to_bits() as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn is_fma(isa: Isa) -> bool {
+    matches!(isa, Isa::Avx2 | Isa::Avx512 | Isa::Neon)
+}
+
+#[test]
+fn exponential_ops_within_bounds_and_fma_tiers_identical() {
+    let xs = inputs();
+    let gs = grads(&xs);
+    let mut digests_seen = Vec::new();
+    for (act, dir, recorded) in cases() {
+        let (bound, exact): (f64, Vec<f64>) = match dir {
+            Dir::Forward => (
+                forward_bound(act),
+                xs.iter().map(|&x| exact_forward(act, x)).collect(),
+            ),
+            Dir::FromInput | Dir::FromOutput => {
+                let from_output = matches!(dir, Dir::FromOutput);
+                (
+                    backward_bound(act),
+                    xs.iter()
+                        .zip(&gs)
+                        .map(|(&v, &g)| exact_backward(act, from_output, v, g))
+                        .collect(),
+                )
+            }
+        };
+        let mut fma_outputs: Vec<(Isa, Vec<u32>)> = Vec::new();
+        let reference = run(&Kernels::new(Isa::Scalar).unwrap(), act, dir, &xs, &gs);
+        for &isa in Isa::available() {
+            if isa == Isa::Scalar {
+                continue; // the C library's expm1f/expf: informational, see examples/accuracy.rs
+            }
+            let k = Kernels::new(isa).unwrap().serial();
+            let out = run(&k, act, dir, &xs, &gs);
+            let mut worst = (0.0f64, 0usize);
+            for (i, (&r, &e)) in out.iter().zip(&exact).enumerate() {
+                let err = ulp_error(r, e);
+                if err > worst.0 {
+                    worst = (err, i);
+                }
+                // Zeros keep their sign; NaNs come out exactly as the
+                // reference's (passed through, or quietened by `lambda * x`).
+                if e == 0.0 {
+                    let want = (e as f32).to_bits();
+                    assert_eq!(
+                        r.to_bits(),
+                        want,
+                        "{act} {dir:?} {isa}: x={:e} signed zero",
+                        xs[i]
+                    );
+                }
+                if r.is_nan() || reference[i].is_nan() {
+                    let (got, want) = (r.to_bits(), reference[i].to_bits());
+                    assert_eq!(
+                        got,
+                        want,
+                        "{act} {dir:?} {isa}: NaN from {:#010x}",
+                        xs[i].to_bits()
+                    );
+                }
+            }
+            let (err, i) = worst;
+            println!(
+                "{act} {dir:?} {isa}: max {err:.3} ULP at x = {:e} ({:#010x})",
+                xs[i],
+                xs[i].to_bits()
+            );
+            assert!(
+                err <= bound,
+                "{act} {dir:?} on {isa}: {err} ULP > {bound} at x = {:e} ({:#010x})",
+                xs[i],
+                xs[i].to_bits()
+            );
+            if is_fma(isa) {
+                fma_outputs.push((isa, out.iter().map(|v| v.to_bits()).collect()));
+                let d = digest(&out);
+                digests_seen.push(format!("{act:?} {dir:?} {isa}: {d:#018x}"));
+                // After a deliberate change of the algorithm, record the new
+                // digests with RECTIFY_RECORD_DIGESTS=1 (they are printed).
+                if std::env::var_os("RECTIFY_RECORD_DIGESTS").is_none() {
+                    assert_eq!(d, recorded, "{act} {dir:?} on {isa}: digest {d:#018x} differs from the recorded FMA-tier digest");
+                }
+            }
+        }
+        for pair in fma_outputs.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let differing = a.1.iter().zip(&b.1).filter(|(x, y)| x != y).count();
+            assert_eq!(
+                differing, 0,
+                "{act} {dir:?}: {} and {} differ on {differing} inputs",
+                a.0, b.0
+            );
+        }
+    }
+    println!("FMA digests:\n{}", digests_seen.join("\n"));
+}
