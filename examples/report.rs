@@ -24,11 +24,14 @@
 //!    split over all of rayon's threads the way rectify splits a call (one
 //!    chunk per thread, the first on the calling thread). GB/s count 8 bytes
 //!    (one read, one write) per element; GB = 10^9 bytes.
-//! 3. **The kernels**: every op (`relu`, `leaky_relu(0.01)`) x direction x
-//!    available tier x size (4096, 64 Ki, 1 Mi, 16 Mi elements) x mode:
+//! 3. **The kernels**: every op (`relu`, `leaky_relu(0.01)`, `elu(1)`,
+//!    `celu(2)`, `selu`) x direction x available tier x size (4096, 64 Ki,
+//!    1 Mi, 16 Mi elements) x mode:
 //!    - `forward`: `Kernels::forward` in place, 8 B/elem (read x, write x);
 //!    - `backward`: `Kernels::backward(act, Saved::Output(&y), &mut grad)` in
 //!      place, 12 B/elem (read y, read grad, write grad);
+//!    - `backward_from_input` (the exponential ops, whose gradient from the
+//!      input needs `exp`): `Saved::Input(&x)`, 12 B/elem;
 //!    - `serial`: the tier's engine made [`Kernels::serial`];
 //!    - `parallel`: the default engine of `Kernels::new(isa)`, which splits a
 //!      call across rayon's threads from [`rectify::DEFAULT_PARALLEL_THRESHOLD`]
@@ -126,6 +129,16 @@ const QUICK_SIZES: [usize; 3] = [4096, 65536, 1 << 20];
 /// buffer, so repeated scaling by the slope never reaches subnormals.
 const LEAKY_CALLS_BETWEEN_RESTORES: usize = 8;
 
+/// The activations measured, with default parameters (CELU with alpha = 2 so
+/// that its division is exercised).
+const ACTIVATIONS: [Activation; 5] = [
+    Activation::Relu,
+    Activation::leaky_relu_default(),
+    Activation::elu_default(),
+    Activation::Celu { alpha: 2.0 },
+    Activation::Selu,
+];
+
 /// The cache-sized bandwidth buffers; DRAM's is sized from the kernel sizes.
 const CACHE_BANDWIDTH_BUFFERS: [(Level, usize); 3] = [
     (Level::L1, 16 << 10),
@@ -197,8 +210,8 @@ impl Plan {
                 quick,
                 sizes: FULL_SIZES.to_vec(),
                 target_batch_s: 3e-3,
-                case_budget_s: 200e-3,
-                min_reps: 9,
+                case_budget_s: 100e-3,
+                min_reps: 7,
                 max_reps: 61,
                 timer_overhead_s,
             }
@@ -818,11 +831,12 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-/// Forward or backward, in place.
+/// Forward, or a gradient from the saved output or input, in place.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
     Forward,
     Backward,
+    BackwardFromInput,
 }
 
 impl Direction {
@@ -830,26 +844,27 @@ impl Direction {
         match self {
             Direction::Forward => "forward",
             Direction::Backward => "backward",
+            Direction::BackwardFromInput => "backward_from_input",
         }
     }
     fn from_name(name: &str) -> Direction {
-        if name == "forward" {
-            Direction::Forward
-        } else {
-            Direction::Backward
+        match name {
+            "forward" => Direction::Forward,
+            "backward_from_input" => Direction::BackwardFromInput,
+            _ => Direction::Backward,
         }
     }
     fn bytes_per_element(self) -> usize {
         match self {
             Direction::Forward => 8,
-            Direction::Backward => 12,
+            Direction::Backward | Direction::BackwardFromInput => 12,
         }
     }
     /// Bytes of the buffers a call touches (its cache footprint).
     fn footprint_per_element(self) -> usize {
         match self {
             Direction::Forward => 4,
-            Direction::Backward => 8,
+            Direction::Backward | Direction::BackwardFromInput => 8,
         }
     }
     fn describe(self) -> &'static str {
@@ -857,6 +872,9 @@ impl Direction {
             Direction::Forward => "in place, 8 B/elem: read x, write x",
             Direction::Backward => {
                 "in place from the saved output, 12 B/elem: read y and grad, write grad"
+            }
+            Direction::BackwardFromInput => {
+                "in place from the saved input, 12 B/elem: read x and grad, write grad"
             }
         }
     }
@@ -866,6 +884,9 @@ impl Direction {
 fn params(act: Activation) -> BTreeMap<&'static str, f32> {
     match act {
         Activation::LeakyRelu { slope } => BTreeMap::from([("slope", slope)]),
+        Activation::Elu { alpha } | Activation::Celu { alpha } => {
+            BTreeMap::from([("alpha", alpha)])
+        }
         _ => BTreeMap::new(),
     }
 }
@@ -879,7 +900,8 @@ fn split_threads(k: &Kernels, n: usize, rayon_threads: usize) -> usize {
 }
 
 /// Calls between restores for `act`: unbounded for ReLU (idempotent), capped
-/// for Leaky ReLU (each call scales the negative side by the slope again).
+/// for the others (each call scales the negative side again: Leaky ReLU by
+/// the slope, ELU towards 0; eight calls keep every value a normal float).
 fn calls_between_restores(act: Activation) -> usize {
     match act {
         Activation::Relu => usize::MAX,
@@ -909,11 +931,12 @@ impl Subject for ForwardCase<'_> {
     }
 }
 
-/// `Kernels::backward` in place from the saved output, the gradient restored
-/// from its pristine copy.
+/// `Kernels::backward` in place from the saved output (or input), the
+/// gradient restored from its pristine copy.
 struct BackwardCase<'a> {
     k: Kernels,
     act: Activation,
+    from_output: bool,
     y: &'a [f32],
     grad0: &'a [f32],
     grad: Vec<f32>,
@@ -927,7 +950,11 @@ impl Subject for BackwardCase<'_> {
         self.k
             .backward(
                 self.act,
-                Saved::Output(black_box(self.y)),
+                if self.from_output {
+                    Saved::Output(black_box(self.y))
+                } else {
+                    Saved::Input(black_box(self.y))
+                },
                 black_box(&mut self.grad),
             )
             .expect("valid activation");
@@ -1003,13 +1030,17 @@ fn measure_kernels(
                         x: &x,
                         buf: x.clone(),
                     }),
-                    Direction::Backward => Box::new(BackwardCase {
-                        k,
-                        act,
-                        y: &y,
-                        grad0: &grad0,
-                        grad: grad0.clone(),
-                    }),
+                    Direction::Backward | Direction::BackwardFromInput => {
+                        let from_output = dir == Direction::Backward;
+                        Box::new(BackwardCase {
+                            k,
+                            act,
+                            from_output,
+                            y: if from_output { &y } else { &x },
+                            grad0: &grad0,
+                            grad: grad0.clone(),
+                        })
+                    }
                 });
             }
             let mut timings = measure_interleaved(ctx.plan, &mut subjects).into_iter();
@@ -1363,8 +1394,16 @@ fn main() -> ExitCode {
     let mut probes = ProbeBuffers::new(&plan.sizes);
     let mut probe_samples = ProbeSamples::standalone(&plan, &mut probes, rayon_threads);
     let mut rows = Vec::new();
-    for act in [Activation::Relu, Activation::leaky_relu_default()] {
-        for dir in [Direction::Forward, Direction::Backward] {
+    for act in ACTIVATIONS {
+        for dir in [
+            Direction::Forward,
+            Direction::Backward,
+            Direction::BackwardFromInput,
+        ] {
+            // The ReLU family has one gradient formula for x and y.
+            if dir == Direction::BackwardFromInput && !act.is_exponential() {
+                continue;
+            }
             measure_kernels(&ctx, act, dir, &mut probes, &mut probe_samples, &mut rows);
         }
     }

@@ -54,22 +54,24 @@ fn reduce<V: F32Vector>(z: V, dz: Option<V>, bias: f32) -> (V, V, V) {
     (dz.map_or(t, |d| t.add(d)), n, nb)
 }
 
-/// `p(t) = (expm1(t) - t) / t = t * q(t)`.
+/// `q(t) ~ (expm1(t) - t) / t^2`, evaluated in Estrin's scheme: three
+/// independent FMAs, then two on `t^2`, so the chain is three FMAs deep
+/// instead of Horner's five (the kernels are latency-bound: the FP scheduler
+/// fills with waiting operations before it runs out of work).
 #[inline(always)]
 fn poly<V: F32Vector>(t: V) -> V {
-    let q = V::splat(C7).mul_add(t, V::splat(C6));
-    let q = q.mul_add(t, V::splat(C5));
-    let q = q.mul_add(t, V::splat(C4));
-    let q = q.mul_add(t, V::splat(C3));
-    let q = q.mul_add(t, V::splat(C2));
-    q.mul(t)
+    let t2 = t.mul(t);
+    let a = V::splat(C3).mul_add(t, V::splat(C2));
+    let b = V::splat(C5).mul_add(t, V::splat(C4));
+    let c = V::splat(C7).mul_add(t, V::splat(C6));
+    c.mul_add(t2, b).mul_add(t2, a)
 }
 
 /// 2^-50: `expm1(x)` rounds to `x` for `|x| < 2^-25`.
 const TINY_SQUARED: f32 = f32::from_bits((127 - 50) << 23);
 
 /// `expm1(x)` as an unevaluated sum, `expm1(x) = 4 * (hi + lo)` with `hi` the
-/// rounded leading part and `lo` its rounding error, so that a caller can
+/// leading part and `lo` a correction below a tenth of it, so that a caller can
 /// scale it and round only once ([`Expm1::scaled`]); `tiny` marks the lanes
 /// with `|x| < 2^-25`, where `expm1(x)` rounds to `x` itself.
 #[derive(Clone, Copy)]
@@ -84,12 +86,23 @@ impl<V: F32Vector> Expm1<V> {
     /// `a * x` on tiny lanes (which keeps `-0` and subnormals exact).
     #[inline(always)]
     pub(crate) fn scaled(self, x: V, a: V) -> V {
+        self.scaled_plus(x, a, V::splat(-0.0))
+    }
+
+    /// `a * expm1(x) + extra` (a small correction) rounded once, or `a * x`
+    /// on tiny lanes.
+    #[inline(always)]
+    pub(crate) fn scaled_plus(self, x: V, a: V, extra: V) -> V {
         let a4 = a.mul(V::splat(4.0));
-        V::select(
-            self.tiny,
-            x.mul(a),
-            mul_add_accurate(a4, self.hi, a4.mul(self.lo)),
-        )
+        let sum = mul_add_accurate(a4, self.hi, a4.mul_add(self.lo, extra));
+        V::select(self.tiny, x.mul(a), sum)
+    }
+
+    /// `e^x = 1 + expm1(x)`, rounded: for first-order corrections. (`hi`
+    /// alone is not enough: `lo` holds up to a tenth of the value.)
+    #[inline(always)]
+    pub(crate) fn exp(self) -> V {
+        self.hi.add(self.lo).mul_add(V::splat(4.0), V::splat(1.0))
     }
 }
 
@@ -104,36 +117,42 @@ const EXPM1_MAX: f32 = 88.8;
 /// [`Expm1`] sum.
 ///
 /// Reconstruction, with `h = 2^(n-2)` (so that `n = 128` keeps `hi` finite):
-/// `expm1(x) / 4 = h*t*(1 + p(t)) + (h - 1/4)`. `h*t` is exact and so is
+/// `expm1(x) / 4 = (h - 1/4) + h*t + h*t^2*q(t)`. `h*t` is exact and so is
 /// `h - 1/4` for `n >= -24` (at `n = -25`, only reached below -17.33, it is
-/// off by 2^-27, which the caller's rounding to -1 absorbs). Both additions
-/// are error-free (Fast2Sum: `|h*t| >= |h*t*p|` since `|p| < 0.2`, and
-/// `|h - 1/4| >= |h*t*(1+p)|` whenever `h != 1/4`, while `h - 1/4 = 0` when
-/// `h = 1/4`), so before the caller's single rounding there is only that of
-/// `h*t*p` (at most 2^-24 relative to a term below a fifth of the result)
-/// and the polynomial's.
+/// off by 2^-27, which the caller's rounding to -1 absorbs). The first sum is
+/// error-free (Fast2Sum, `|h - 1/4| >= |h*t|` whenever `h != 1/4`, and `h -
+/// 1/4 = 0` when `h = 1/4`): `hi + e = (h - 1/4) + h*t`, computed alongside
+/// the polynomial. The small term `h*t^2*q` (below a sixteenth of the result)
+/// and the correction for the reduced argument's own rounding join `e` in
+/// `lo`, so before the caller's single rounding only they carry rounding
+/// errors, each at most 2^-24 relative to them.
 #[inline(always)]
 pub(crate) fn expm1_rr2_p7<V: F32Vector>(x: V, dx: Option<V>) -> Expm1<V> {
     let z = x.max(V::splat(EXPM1_MIN)).min(V::splat(EXPM1_MAX));
     // Bias 125, not 127: the exponent field becomes n - 2.
-    let (t, _, nb) = reduce(z, dx, 125.0);
+    let magic = V::splat(MAGIC + 125.0);
+    let nb = z.mul_add(V::splat(LOG2E), magic);
+    let n = nb.sub(magic);
+    // t + te = z - n*ln2 (+ dx), keeping the rounding error te of the reduced
+    // argument: where e^t dominates the result (large n) that error would
+    // otherwise cost up to half an ULP. (t_hi is exact: Sterbenz.)
+    let t_hi = n.mul_add(V::splat(-LN2_HI), z);
+    let t_lo = n.mul(V::splat(-LN2_LO));
+    let t_lo = dx.map_or(t_lo, |d| t_lo.add(d));
+    let t = t_hi.add(t_lo);
+    let te = t_hi.sub(t).add(t_lo);
     let h = nb.shl_bits::<23>();
     let ht = t.mul(h);
-    let pht = poly(t).mul(ht);
-    // v + ev = ht + pht exactly.
-    let v = ht.add(pht);
-    let ev = ht.sub(v).add(pht);
-    // w + ew = (h - 1/4) + v exactly.
     let c = h.sub(V::splat(0.25));
-    let w = c.add(v);
-    let ew = c.sub(w).add(v);
+    let hi = c.add(ht);
+    let e = c.sub(hi).add(ht);
+    let small = poly(t).mul(t.mul(ht));
+    // h * te * e^t, to first order in t (te is below 2^-25).
+    let teh = te.mul(h);
+    let lo = e.add(small).add(teh.mul_add(t, teh));
     // x*x < 2^-50 exactly when |x| < 2^-25 (false for NaN).
     let tiny = x.mul(x).lt(V::splat(TINY_SQUARED));
-    Expm1 {
-        hi: w,
-        lo: ev.add(ew),
-        tiny,
-    }
+    Expm1 { hi, lo, tiny }
 }
 
 /// `exp` inputs are clamped to [EXP_MIN, EXP_MAX]: n in [-251, 254], where
@@ -157,7 +176,7 @@ const EXP_MAX: f32 = 176.0;
 pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(x: V, dx: Option<V>, m: V) -> V {
     let z = x.max(V::splat(EXP_MIN)).min(V::splat(EXP_MAX));
     let (t, n, _) = reduce(z, dx, 0.0);
-    let met = mul_add_accurate(m, poly(t).mul_add(t, t), m);
+    let met = mul_add_accurate(m, poly(t).mul(t.mul(t)).add(t), m);
     let biased = V::splat(MAGIC + 127.0);
     let n1b = n.mul_add(V::splat(0.5), biased);
     let n1 = n1b.sub(biased);

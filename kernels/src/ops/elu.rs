@@ -62,13 +62,18 @@ fn exact_remainder<V: F32Vector>(x: V, t: V, alpha: f32) -> V {
     x.sub(p).sub(e)
 }
 
-/// `alpha * expm1(x / alpha)` through `expm1`, rounded once.
+/// `alpha * expm1(x / alpha)` through `expm1`, rounded once. The division's
+/// remainder enters as `alpha * expm1(t + d) = alpha * expm1(t) + alpha*d*e^t`
+/// inside the final rounding (more accurate here than adding `d` to the
+/// reduced argument, which would round it once more).
 #[inline(always)]
 fn celu_expm1<V: F32Vector>(x: V, alpha: f32) -> V {
     let (t, d) = divide(x, alpha);
-    let e = expm1_rr2_p7(t, Some(d));
+    let e = expm1_rr2_p7(t, None);
+    let a = V::splat(alpha);
+    let correction = a.mul(d).mul(e.exp());
     // Where |x / alpha| < 2^-25, alpha * expm1(x / alpha) rounds to x.
-    V::select(e.tiny, x, e.scaled(x, V::splat(alpha)))
+    V::select(e.tiny, x, e.scaled_plus(x, a, correction))
 }
 
 /// `x <= 0 ? alpha * expm1(x / alpha) : x` for `alpha > 0` (then `x / alpha <= 0`).
