@@ -1,13 +1,16 @@
 //! # rectify
 //!
-//! Fast, exact-by-contract activation kernels for `f32` buffers: ReLU and
-//! Leaky ReLU, forward and backward, on the best instruction set this CPU has
-//! (AVX-512, AVX2+FMA, NEON, or a portable `wide` tier), chosen at run time,
-//! with large buffers split across rayon's threads.
+//! Fast, exact-by-contract activation kernels for `f32` buffers: ReLU, Leaky
+//! ReLU, ELU, CELU and SELU, forward and backward (from the saved input or
+//! output), on the best instruction set this CPU has (AVX-512, AVX2+FMA,
+//! NEON, or a portable `wide` tier), chosen at run time, with large buffers
+//! split across rayon's threads.
 //!
-//! Every tier returns the same bits as the scalar reference
-//! ([`rectify_kernels::reference`]), which follows PyTorch's CPU formulas
-//! (see [`Activation`] for the table).
+//! The formulas are PyTorch's CPU formulas (see [`Activation`] for the table).
+//! For the ReLU family every tier returns the same bits as the scalar
+//! reference ([`rectify_kernels::reference`]); the exponential ones are within
+//! 1 to 2 ULP of the exact result on every tier ([`accuracy`]), and the FMA
+//! tiers agree bit for bit.
 //!
 //! ```
 //! use rectify::{Activation, Saved};
