@@ -205,7 +205,7 @@ impl FromStr for Isa {
 /// Which element-wise forward activation a kernel call computes.
 ///
 /// The formulas (PyTorch's, with IEEE comparisons, so NaN takes the second
-/// branch) are on each variant; [`reference`] evaluates them one element at a
+/// branch) are on each variant; [`mod@reference`] evaluates them one element at a
 /// time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
