@@ -48,8 +48,8 @@
 //! (on as many threads as the call is split over). Each member is warmed up
 //! and calibrated: the calls per *batch* are chosen so a batch takes about
 //! 3 ms (1 ms with `--quick`). Then the members' batches are timed
-//! round-robin, R rounds (R chosen so each member gets about 200 ms, clamped
-//! to 9..=61 rounds; 3..=7 with `--quick`). Each repetition gives one time
+//! round-robin, R rounds (R chosen so each member gets about 60 ms, clamped
+//! to 5..=61 rounds; 3..=7 with `--quick`). Each repetition gives one time
 //! per call; the table shows the **median** and, in brackets, the slowest and
 //! the fastest repetition. Speedups and fractions of bandwidth are medians of
 //! the ratios *within* each round, whose members ran moments apart: on a
@@ -210,8 +210,8 @@ impl Plan {
                 quick,
                 sizes: FULL_SIZES.to_vec(),
                 target_batch_s: 3e-3,
-                case_budget_s: 100e-3,
-                min_reps: 7,
+                case_budget_s: 60e-3,
+                min_reps: 5,
                 max_reps: 61,
                 timer_overhead_s,
             }
