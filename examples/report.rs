@@ -679,14 +679,8 @@ fn move_in_place_split(buf: &mut [f32], chunk: usize) {
     });
 }
 
-/// Chunk length rectify uses for `n` elements over `threads` threads: whole
-/// 64-byte granules.
-fn chunk_len(n: usize, threads: usize) -> usize {
-    n.div_ceil(threads.max(1)).div_ceil(16) * 16
-}
-
 /// The bandwidth probe as a [`Subject`]: in-place `memmove` over a level's buffer, on
-/// one thread or split over `threads`. It is restored from a pristine copy
+/// one thread or split into chunks of `chunk` elements. It is restored from a pristine copy
 /// before every repetition like the kernels, not because its values need it
 /// but so that both are timed alike: after a DRAM-sized copy, part of the
 /// next pass's write-back is left for after the timed span, and the ceiling
@@ -694,7 +688,7 @@ fn chunk_len(n: usize, threads: usize) -> usize {
 struct Probe<'a> {
     pristine: &'a [f32],
     buf: &'a mut [f32],
-    threads: usize,
+    chunk: Option<usize>,
 }
 
 impl Subject for Probe<'_> {
@@ -702,11 +696,9 @@ impl Subject for Probe<'_> {
         self.buf.copy_from_slice(self.pristine);
     }
     fn call(&mut self) {
-        if self.threads > 1 {
-            let chunk = chunk_len(self.buf.len(), self.threads);
-            move_in_place_split(black_box(&mut *self.buf), chunk)
-        } else {
-            move_in_place(black_box(&mut *self.buf))
+        match self.chunk {
+            Some(chunk) => move_in_place_split(black_box(&mut *self.buf), chunk),
+            None => move_in_place(black_box(&mut *self.buf)),
         }
     }
     fn calls_between_restores(&self) -> usize {
@@ -735,17 +727,25 @@ impl ProbeBuffers {
             .collect();
         ProbeBuffers { buffers }
     }
-    /// The probe of `level` on `threads` threads.
+    /// The probe of `level` on one thread, or (`threads > 1`) split the way
+    /// rectify splits a call of that many elements over the rayon pool.
     fn probe(&mut self, level: Level, threads: usize) -> Probe<'_> {
         let (_, pristine, buf) = self
             .buffers
             .iter_mut()
             .find(|(l, _, _)| *l == level)
             .expect("a buffer per level");
+        let chunk = (threads > 1)
+            .then(|| {
+                Kernels::best()
+                    .with_parallel_threshold(0)
+                    .split_len(buf.len())
+            })
+            .flatten();
         Probe {
             pristine,
             buf,
-            threads,
+            chunk,
         }
     }
 }
@@ -891,12 +891,10 @@ fn params(act: Activation) -> BTreeMap<&'static str, f32> {
     }
 }
 
-/// Threads a call of `n` elements is split over by engine `k`.
-fn split_threads(k: &Kernels, n: usize, rayon_threads: usize) -> usize {
-    match k.parallel_threshold() {
-        Some(t) if n >= t.max(32) && rayon_threads > 1 => rayon_threads,
-        _ => 1,
-    }
+/// Threads a call of `n` elements is split over by engine `k` (one chunk
+/// per thread, as [`Kernels::split_len`] reports).
+fn split_threads(k: &Kernels, n: usize) -> usize {
+    k.split_len(n).map_or(1, |chunk| n.div_ceil(chunk))
 }
 
 /// Calls between restores for `act`: unbounded for ReLU (idempotent), capped
@@ -968,7 +966,6 @@ impl Subject for BackwardCase<'_> {
 struct Context<'p> {
     plan: &'p Plan,
     caches: Caches,
-    rayon_threads: usize,
 }
 
 /// Measures one op and direction at every size and mode: per (size, mode),
@@ -1002,7 +999,7 @@ fn measure_kernels(
                     }
                 })
                 .collect();
-            let threads = split_threads(&engines[0], n, ctx.rayon_threads);
+            let threads = split_threads(&engines[0], n);
             let level = ctx
                 .caches
                 .level_of(dir.footprint_per_element() * n, threads);
@@ -1384,15 +1381,12 @@ fn main() -> ExitCode {
     rayon::broadcast(|_| ());
     let plan = Plan::new(options.quick);
     let machine = Machine::detect();
-    let rayon_threads = machine.rayon_threads;
-
     let ctx = Context {
         plan: &plan,
         caches: machine.caches,
-        rayon_threads,
     };
     let mut probes = ProbeBuffers::new(&plan.sizes);
-    let mut probe_samples = ProbeSamples::standalone(&plan, &mut probes, rayon_threads);
+    let mut probe_samples = ProbeSamples::standalone(&plan, &mut probes, machine.rayon_threads);
     let mut rows = Vec::new();
     for act in ACTIVATIONS {
         for dir in [

@@ -140,6 +140,23 @@ impl Kernels {
         }
     }
 
+    /// The chunk length, in elements, that a call on `n` elements is split
+    /// into across the current rayon pool, or `None` when the call runs on the
+    /// calling thread alone (below the threshold, a serial engine, a pool of
+    /// one thread, or no `parallel` feature).
+    ///
+    /// ```
+    /// let k = rectify::Kernels::best();
+    /// assert_eq!(k.serial().split_len(1 << 24), None);
+    /// assert_eq!(k.split_len(1000), None); // below the threshold
+    /// if let Some(chunk) = k.split_len(1 << 24) {
+    ///     assert_eq!(chunk % 16, 0); // whole 64-byte cache lines
+    /// }
+    /// ```
+    pub fn split_len(&self, n: usize) -> Option<usize> {
+        parallel::split(self.parallel_threshold, n)
+    }
+
     /// `x = f(x)` in place.
     ///
     /// ```

@@ -31,15 +31,22 @@ pub(crate) fn chunk_len(n: usize, threads: usize) -> usize {
     n.div_ceil(threads.max(1)).div_ceil(GRANULE) * GRANULE
 }
 
-/// Whether a call of `n` elements is split, given the engine's threshold.
+/// The chunk length a call of `n` elements is split into, given the
+/// engine's threshold, or `None` when it is not split.
 #[cfg(feature = "parallel")]
-fn split(threshold: Option<usize>, n: usize) -> Option<usize> {
+pub(crate) fn split(threshold: Option<usize>, n: usize) -> Option<usize> {
     let threshold = threshold?;
     if n < threshold.max(2 * GRANULE) {
         return None;
     }
     let threads = rayon::current_num_threads();
     (threads > 1).then(|| chunk_len(n, threads))
+}
+
+/// Without the `parallel` feature nothing is split.
+#[cfg(not(feature = "parallel"))]
+pub(crate) fn split(_threshold: Option<usize>, _n: usize) -> Option<usize> {
+    None
 }
 
 /// Runs the first piece on the calling thread and hands the others to the
