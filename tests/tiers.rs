@@ -178,14 +178,14 @@ fn canonical(k: &Kernels, act: Activation, form: Form, x: &[f32], g: &[f32]) -> 
     bits(&out)
 }
 
-/// Runs `run(engine, x, g, scratch, offset)` over every length and offset for
+/// Runs `run(engine, x, g, offset)` over every length and offset for
 /// every tier and compares it with the expected bits: the reference's for the
 /// ReLU family, the tier's own canonical call for the exponential ops.
 fn sweep(
     test: &str,
     act: Activation,
     form: Form,
-    mut run: impl FnMut(&Kernels, &[f32], &[f32], &mut Vec<f32>, usize) -> Vec<u32>,
+    mut run: impl FnMut(&Kernels, &[f32], &[f32], usize) -> Vec<u32>,
 ) {
     let reference = Kernels::new(Isa::Scalar).unwrap().serial();
     let tiers = tiers(test);
@@ -194,15 +194,13 @@ fn sweep(
         let x = values(n, n as u32 + 1);
         let g = values(n, n as u32 * 7 + 3);
         for offset in 0..16 {
-            let mut scratch = Vec::new();
-            let reference_bits =
-                (!act.is_exponential()).then(|| run(&reference, &x, &g, &mut scratch, offset));
+            let reference_bits = (!act.is_exponential()).then(|| run(&reference, &x, &g, offset));
             for k in &tiers {
                 let want = match &reference_bits {
                     Some(bits) => bits.clone(),
                     None => canonical(k, act, form, &x, &g),
                 };
-                let got = run(k, &x, &g, &mut scratch, offset);
+                let got = run(k, &x, &g, offset);
                 if got != want {
                     let i = got.iter().zip(&want).position(|(a, b)| a != b).unwrap_or(0);
                     panic!(
@@ -229,7 +227,7 @@ fn forward_in_place_matches_reference_on_every_tier() {
             &format!("forward {act}"),
             act,
             Form::Forward,
-            |k, x, _, _, offset| {
+            |k, x, _, offset| {
                 let mut buf = guarded(x, offset);
                 k.forward(act, &mut buf[GUARD + offset..GUARD + offset + x.len()])
                     .unwrap();
@@ -247,7 +245,7 @@ fn forward_into_matches_reference_on_every_tier() {
             &format!("forward_into {act}"),
             act,
             Form::Forward,
-            |k, x, _, _, offset| {
+            |k, x, _, offset| {
                 // Offset the input by `offset` and the output by a different one,
                 // so input and output alignments differ.
                 let src = guarded(x, offset);
@@ -292,7 +290,7 @@ fn backward_in_place_matches_reference_on_every_tier() {
                 &format!("backward {act} from {form}"),
                 act,
                 Form::Backward { from_output },
-                |k, x, g, _, offset| {
+                |k, x, g, offset| {
                     let n = x.len();
                     let saved_buf = guarded(x, (offset + 5) % 16);
                     let s = &saved_buf[GUARD + (offset + 5) % 16..][..n];
@@ -323,7 +321,7 @@ fn backward_into_matches_reference_on_every_tier() {
                 &format!("backward_into {act} from {form}"),
                 act,
                 Form::Backward { from_output },
-                |k, x, g, _, offset| {
+                |k, x, g, offset| {
                     let n = x.len();
                     let saved = if from_output {
                         Saved::Output(x)
