@@ -251,6 +251,27 @@ fn exponential_special_values_on_every_tier() {
             "{isa}: subnormal passes"
         );
         assert_eq!(f(elu, -1e-30), -1e-30, "{isa}");
+        // CELU near 0 rounds to x for every alpha, subnormal x included (the
+        // quotient x / alpha underflows there, the result must not). Not the
+        // scalar reference: it evaluates the formula in f32, quotient first.
+        let vector_tier = isa != Isa::Scalar;
+        for alpha in [2.5f32, 10.0, 1e6, -1.5, -10.0]
+            .into_iter()
+            .filter(|_| vector_tier)
+        {
+            let act = Activation::Celu { alpha };
+            for x in [tiny, -1e-40, -1e-30, -1e-9 * alpha.abs()] {
+                assert_eq!(f(act, x).to_bits(), x.to_bits(), "{act}({x:e}) on {isa}");
+            }
+        }
+        // ELU with alpha = 0 is 0 * expm1(x): -0 below 0.
+        let elu0 = Activation::Elu { alpha: 0.0 };
+        assert_eq!(f(elu0, -3.0).to_bits(), NEG_ZERO, "{isa}");
+        assert_eq!(f(elu0, -0.0).to_bits(), NEG_ZERO, "{isa}");
+        assert_eq!(f(elu0, f32::NEG_INFINITY).to_bits(), NEG_ZERO, "{isa}");
+        let elu0_neg = Activation::Elu { alpha: -0.0 };
+        assert_eq!(f(elu0_neg, -3.0).to_bits(), 0, "{isa}");
+        assert_eq!(f(elu0_neg, -0.0).to_bits(), 0, "{isa}");
         // NaN takes the second branch: passes through (ELU, CELU) or is
         // quietened by lambda * x (SELU), payload kept.
         for nan in nans() {

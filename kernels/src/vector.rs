@@ -65,10 +65,8 @@ pub(crate) trait F32Vector: Copy {
     /// AVX-512, NEON), which therefore agree bit for bit; the portable tier
     /// fuses only where `wide` compiles to FMA instructions.
     fn mul_add(self, b: Self, c: Self) -> Self;
-    /// The smaller lane. Which operand a NaN lane yields differs between
+    /// The larger lane. Which operand a NaN lane yields differs between
     /// ISAs, so use it only where NaN lanes are discarded afterwards.
-    fn min(self, rhs: Self) -> Self;
-    /// The larger lane; NaN lanes as for [`F32Vector::min`].
     fn max(self, rhs: Self) -> Self;
     /// The lanes' bit patterns shifted left by `K` bits as `u32`s (used to
     /// build powers of two from a biased integer in the mantissa).

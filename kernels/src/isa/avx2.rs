@@ -80,11 +80,6 @@ impl F32Vector for Avx2 {
         Avx2(unsafe { _mm256_fmadd_ps(self.0, b.0, c.0) })
     }
     #[inline(always)]
-    fn min(self, rhs: Self) -> Self {
-        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
-        Avx2(unsafe { _mm256_min_ps(self.0, rhs.0) })
-    }
-    #[inline(always)]
     fn max(self, rhs: Self) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_max_ps(self.0, rhs.0) })

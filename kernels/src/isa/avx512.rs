@@ -73,11 +73,6 @@ impl F32Vector for Avx512 {
         Avx512(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
     }
     #[inline(always)]
-    fn min(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_min_ps(self.0, rhs.0) })
-    }
-    #[inline(always)]
     fn max(self, rhs: Self) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_max_ps(self.0, rhs.0) })

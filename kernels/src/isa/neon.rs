@@ -73,11 +73,6 @@ impl F32Vector for Neon {
         Neon(unsafe { vfmaq_f32(c.0, self.0, b.0) })
     }
     #[inline(always)]
-    fn min(self, rhs: Self) -> Self {
-        // SAFETY: NEON is available (vector.rs invariant); registers only.
-        Neon(unsafe { vminq_f32(self.0, rhs.0) })
-    }
-    #[inline(always)]
     fn max(self, rhs: Self) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vmaxq_f32(self.0, rhs.0) })

@@ -65,10 +65,6 @@ impl F32Vector for Portable {
         Portable(self.0.mul_add(b.0, c.0))
     }
     #[inline(always)]
-    fn min(self, rhs: Self) -> Self {
-        Portable(self.0.fast_min(rhs.0))
-    }
-    #[inline(always)]
     fn max(self, rhs: Self) -> Self {
         Portable(self.0.fast_max(rhs.0))
     }

@@ -3,17 +3,21 @@
 //! `[-ln2/2, ln2/2]` ("p7"), and reconstruction through the exponent bits.
 //!
 //! Both reduce `x = n*ln2 + t`, `n = round(x / ln2)`, `|t| <= ln2/2 (+ a
-//! rounding)`, and evaluate `q(t) ~ (expm1(t) - t) / t^2` (degree 5, Horner),
-//! so `expm1(t) = t + t^2 q(t)` keeps full relative precision near 0 (never
-//! `exp(t) - 1`, which loses every digit there).
+//! rounding)`, and evaluate `q(t) ~ (expm1(t) - t) / t^2` (degree 5,
+//! Estrin), so `expm1(t) = t + t^2 q(t)` keeps full relative precision near 0
+//! (never `exp(t) - 1`, which loses every digit there).
 //!
 //! `n` is rounded with the "magic bias" trick: `x * log2(e) + 1.5 * 2^23`
 //! rounds to an integer in the low significand bits (ties to even), and
 //! shifting those bits left by 23 places `n + bias` in the exponent field,
 //! which is `2^n` without any float-to-int conversion.
 //!
-//! Neither handles NaN lanes (the activations select another branch for
-//! NaN); every other input, including ±inf and ±0, is in range.
+//! Both take arguments already clamped to their range by the caller, which
+//! clamps only the side its arguments can reach (an ELU never passes a
+//! positive argument on): lanes outside the range, NaN included, produce
+//! garbage, never a fault, and the activations select another branch there.
+//! The kernels are bound by the FP multiply/FMA pipes, so every operation
+//! saved here counts: an ELU lane costs about 21.
 
 use super::mul_add_accurate;
 use crate::vector::F32Vector;
@@ -39,19 +43,17 @@ const C5: f32 = f32::from_bits(0x3c08_8870); // 0x1.1110e0p-7
 const C6: f32 = f32::from_bits(0x3ab6_a18b); // 0x1.6d4316p-10
 const C7: f32 = f32::from_bits(0x3950_9272); // 0x1.a124e4p-13
 
-/// `(t, n)` with `z + dz = n*ln2 + t`, and `nb`, the float whose low
-/// significand bits hold `n + bias` (for `shl_bits::<23>`), for `z` in
+/// `(t, n)` with `z + dz = n*ln2 + t`, `n = round(z / ln2)`, for `z` in
 /// `[-2^21, 2^21]`. `dz` is a small correction of the argument (`|dz| <=
-/// 2^-16`, CELU's division remainder), added to the reduced argument where
+/// 2^-12`, CELU's division remainder), added to the reduced argument where
 /// it costs only a rounding relative to `|t| < 0.35`.
 #[inline(always)]
-fn reduce<V: F32Vector>(z: V, dz: Option<V>, bias: f32) -> (V, V, V) {
-    let magic = V::splat(MAGIC + bias);
-    let nb = z.mul_add(V::splat(LOG2E), magic);
-    let n = nb.sub(magic);
+fn reduce<V: F32Vector>(z: V, dz: Option<V>) -> (V, V) {
+    let magic = V::splat(MAGIC);
+    let n = z.mul_add(V::splat(LOG2E), magic).sub(magic);
     let t = n.mul_add(V::splat(-LN2_HI), z);
     let t = n.mul_add(V::splat(-LN2_LO), t);
-    (dz.map_or(t, |d| t.add(d)), n, nb)
+    (dz.map_or(t, |d| t.add(d)), n)
 }
 
 /// `q(t) ~ (expm1(t) - t) / t^2`, evaluated in Estrin's scheme: three
@@ -59,124 +61,113 @@ fn reduce<V: F32Vector>(z: V, dz: Option<V>, bias: f32) -> (V, V, V) {
 /// instead of Horner's five (the kernels are latency-bound: the FP scheduler
 /// fills with waiting operations before it runs out of work).
 #[inline(always)]
-fn poly<V: F32Vector>(t: V) -> V {
+fn poly<V: F32Vector>(t: V) -> (V, V) {
     let t2 = t.mul(t);
     let a = V::splat(C3).mul_add(t, V::splat(C2));
     let b = V::splat(C5).mul_add(t, V::splat(C4));
     let c = V::splat(C7).mul_add(t, V::splat(C6));
-    c.mul_add(t2, b).mul_add(t2, a)
+    (t2, c.mul_add(t2, b).mul_add(t2, a))
 }
 
-/// 2^-50: `expm1(x)` rounds to `x` for `|x| < 2^-25`.
-const TINY_SQUARED: f32 = f32::from_bits((127 - 50) << 23);
-
-/// `expm1(x)` as an unevaluated sum, `expm1(x) = 4 * (hi + lo)` with `hi` the
-/// leading part and `lo` a correction below a tenth of it, so that a caller can
-/// scale it and round only once ([`Expm1::scaled`]); `tiny` marks the lanes
-/// with `|x| < 2^-25`, where `expm1(x)` rounds to `x` itself.
+/// `expm1(z) = s*t_hi + s*r - (1 - s)` for the reduction `z = n*ln2 + t`,
+/// `s = 2^n`: `s*t_hi` and `1 - s` are exact (for `-24 <= n <= 24`), and
+/// `s*r`, the small rest (`r = t_lo + t^2 q(t)`, rounded once), is below a
+/// sixth of `s*t_hi`. Callers scale and add the three with one rounding of the
+/// leading terms ([`Expm1::scaled`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Expm1<V: F32Vector> {
-    pub(crate) hi: V,
-    pub(crate) lo: V,
-    pub(crate) tiny: V::Mask,
+    one_minus_s: V,
+    st: V,
+    sr: V,
 }
 
 impl<V: F32Vector> Expm1<V> {
-    /// `a * expm1(x)` with a single final rounding: `fma(4a, hi, 4a*lo)`, or
-    /// `a * x` on tiny lanes (which keeps `-0` and subnormals exact).
+    /// `a * expm1(z)`, given `a` and `neg_a = -a`.
     #[inline(always)]
-    pub(crate) fn scaled(self, x: V, a: V) -> V {
-        self.scaled_plus(x, a, V::splat(-0.0))
+    pub(crate) fn scaled(self, a: V, neg_a: V) -> V {
+        self.scaled_plus(a, neg_a, a.mul(self.sr))
     }
 
-    /// `a * expm1(x) + extra` (a small correction) rounded once, or `a * x`
-    /// on tiny lanes.
+    /// `a * expm1(z) + a*s*r + extra` for a correction `extra` small next to the
+    /// result, given `a`, `neg_a = -a` and `small = a*s*r + extra`.
+    ///
+    /// `a*s*t_hi + small` is rounded once, and then its sum with `-a * (1 - s)`:
+    /// where `n = 0` the latter is zero and the result is rounded once; where
+    /// `n != 0`, the first sum is below 0.72 of the result. (Both steps are
+    /// fused multiply-adds, or exact products and one rounding where the tier
+    /// has no FMA.)
+    ///
+    /// Signs of zero: where `n = 0`, `1 - s` is `+0`, so `-a * (1 - s)` has the
+    /// sign of `-a`, which is the sign of `a * expm1(z)` for `z < 0`: a result
+    /// that underflows keeps its sign.
     #[inline(always)]
-    pub(crate) fn scaled_plus(self, x: V, a: V, extra: V) -> V {
-        let a4 = a.mul(V::splat(4.0));
-        let sum = mul_add_accurate(a4, self.hi, a4.mul_add(self.lo, extra));
-        V::select(self.tiny, x.mul(a), sum)
-    }
-
-    /// `e^x = 1 + expm1(x)`, rounded: for first-order corrections. (`hi`
-    /// alone is not enough: `lo` holds up to a tenth of the value.)
-    #[inline(always)]
-    pub(crate) fn exp(self) -> V {
-        self.hi.add(self.lo).mul_add(V::splat(4.0), V::splat(1.0))
+    fn scaled_plus(self, a: V, neg_a: V, small: V) -> V {
+        let inner = mul_add_accurate(a, self.st, small);
+        mul_add_accurate(neg_a, self.one_minus_s, inner)
     }
 }
 
-/// Below this, `expm1` is -1 in f32 (`e^x < 2^-25` already at -17.33); inputs
-/// are clamped here, where the formula yields -1 after the caller's rounding.
-const EXPM1_MIN: f32 = -17.5;
-/// Above ln(2^128) = 88.72 `expm1` overflows; inputs are clamped here
-/// (n = 128), where `hi` is still finite and the caller's scaling overflows.
-const EXPM1_MAX: f32 = 88.8;
+/// Below this, `expm1` is -1 in f32 (`e^z < 2^-25` already at -17.33); inputs
+/// are clamped here (n = -25), where the formula yields -1 after the caller's
+/// rounding.
+pub(crate) const EXPM1_MIN: f32 = -17.5;
 
-/// `expm1(x + dx) = e^(x + dx) - 1` per lane (see [`reduce`] for `dx`), as an
-/// [`Expm1`] sum.
+/// `expm1(z + dz)` per lane as an [`Expm1`], for `z` in `[EXPM1_MIN, 88]`
+/// (lanes outside give garbage), `dz` a small correction as for [`reduce`].
 ///
-/// Reconstruction, with `h = 2^(n-2)` (so that `n = 128` keeps `hi` finite):
-/// `expm1(x) / 4 = (h - 1/4) + h*t + h*t^2*q(t)`. `h*t` is exact and so is
-/// `h - 1/4` for `n >= -24` (at `n = -25`, only reached below -17.33, it is
-/// off by 2^-27, which the caller's rounding to -1 absorbs). The first sum is
-/// error-free (Fast2Sum, `|h - 1/4| >= |h*t|` whenever `h != 1/4`, and `h -
-/// 1/4 = 0` when `h = 1/4`): `hi + e = (h - 1/4) + h*t`, computed alongside
-/// the polynomial. The small term `h*t^2*q` (below a sixteenth of the result)
-/// and the correction for the reduced argument's own rounding join `e` in
-/// `lo`, so before the caller's single rounding only they carry rounding
-/// errors, each at most 2^-24 relative to them.
+/// The reduced argument is kept as `t_hi + t_lo`: `t_hi = z - n*LN2_HI` is
+/// exact (Sterbenz), and `t_lo = dz - n*LN2_LO` is below 2^-5 for every `n`
+/// the activations use, so its own rounding costs below 2^-29 of the result.
+/// The rounded sum `t` feeds only the polynomial term `t^2 q(t)`, so the
+/// reduction's rounding error enters at a third of its size (the old
+/// reduction's error cost up to 0.35 ULP). `s*t_hi` is exact (`s` is a power of
+/// two) and `s*r` is rounded once, with `r` below a sixth of `t_hi` where `n`
+/// is 0 (then `expm1` of a tiny or subnormal `z` is `z`, exactly, with no
+/// special path).
 #[inline(always)]
-pub(crate) fn expm1_rr2_p7<V: F32Vector>(x: V, dx: Option<V>) -> Expm1<V> {
-    let z = x.max(V::splat(EXPM1_MIN)).min(V::splat(EXPM1_MAX));
-    // Bias 125, not 127: the exponent field becomes n - 2.
-    let magic = V::splat(MAGIC + 125.0);
+pub(crate) fn expm1_rr2_p7<V: F32Vector>(z: V, dz: Option<V>) -> Expm1<V> {
+    let magic = V::splat(MAGIC + 127.0);
     let nb = z.mul_add(V::splat(LOG2E), magic);
     let n = nb.sub(magic);
-    // t + te = z - n*ln2 (+ dx), keeping the rounding error te of the reduced
-    // argument: where e^t dominates the result (large n) that error would
-    // otherwise cost up to half an ULP. (t_hi is exact: Sterbenz.)
+    let s = nb.shl_bits::<23>();
     let t_hi = n.mul_add(V::splat(-LN2_HI), z);
-    let t_lo = n.mul(V::splat(-LN2_LO));
-    let t_lo = dx.map_or(t_lo, |d| t_lo.add(d));
+    let t_lo = match dz {
+        Some(d) => n.mul_add(V::splat(-LN2_LO), d),
+        None => n.mul(V::splat(-LN2_LO)),
+    };
     let t = t_hi.add(t_lo);
-    let te = t_hi.sub(t).add(t_lo);
-    let h = nb.shl_bits::<23>();
-    let ht = t.mul(h);
-    let c = h.sub(V::splat(0.25));
-    let hi = c.add(ht);
-    let e = c.sub(hi).add(ht);
-    let small = poly(t).mul(t.mul(ht));
-    // h * te * e^t, to first order in t (te is below 2^-25).
-    let teh = te.mul(h);
-    let lo = e.add(small).add(teh.mul_add(t, teh));
-    // x*x < 2^-50 exactly when |x| < 2^-25 (false for NaN).
-    let tiny = x.mul(x).lt(V::splat(TINY_SQUARED));
-    Expm1 { hi, lo, tiny }
+    let (t2, q) = poly(t);
+    Expm1 {
+        one_minus_s: V::splat(1.0).sub(s),
+        st: s.mul(t_hi),
+        sr: s.mul(q.mul_add(t2, t_lo)),
+    }
 }
 
-/// `exp` inputs are clamped to [EXP_MIN, EXP_MAX]: n in [-251, 254], where
-/// both factors of `2^n` are normal. Below -103.97 `exp` alone underflows;
-/// the margin keeps `m * exp(x)` right for multipliers up to e^70.
-const EXP_MIN: f32 = -174.0;
-/// Above 88.72 `exp` alone overflows; the margin keeps `m * exp(x)` right for
+/// The lowest argument of [`exp_scaled_rr2_p7`]: `n >= -251`, where both
+/// factors of `2^n` are normal. Below -103.97 `exp` alone underflows; the
+/// margin keeps `m * exp(x)` right for multipliers up to e^70.
+pub(crate) const EXP_MIN: f32 = -174.0;
+/// The highest argument of [`exp_scaled_rr2_p7`]: `n <= 254`. Above 88.72
+/// `exp` alone overflows; the margin keeps `m * exp(x)` right for
 /// multipliers down to e^-87 (f32::MIN_POSITIVE).
-const EXP_MAX: f32 = 176.0;
+pub(crate) const EXP_MAX: f32 = 176.0;
 
-/// `m * exp(x + dx)` per lane (see [`reduce`] for `dx`), including subnormal
-/// results.
+/// `m * exp(z + dz)` per lane (see [`reduce`] for `dz`), including subnormal
+/// results, for `z` in `[EXP_MIN, EXP_MAX]`: the callers clamp (only the
+/// side their arguments can reach) and discard other lanes.
 ///
-/// `m * e^t = m + m*(t + t*p(t))` is one FMA, rounded once,
+/// `m * e^t = m + m*(t + t^2 q(t))` is one FMA, rounded once,
 /// then `2^n` is applied as two factors `2^n1 * 2^(n-n1)`, `n1 = round(n/2)`,
 /// each a normal float for every `n` in [-251, 254], so the only rounding
 /// after `m * e^t` is the last multiply's, into the subnormal range when the
 /// result is subnormal (scaling by `m` first keeps a gradient's digits where
-/// `exp(x)` alone would be subnormal or overflow).
+/// `exp(z)` alone would be subnormal or overflow).
 #[inline(always)]
-pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(x: V, dx: Option<V>, m: V) -> V {
-    let z = x.max(V::splat(EXP_MIN)).min(V::splat(EXP_MAX));
-    let (t, n, _) = reduce(z, dx, 0.0);
-    let met = mul_add_accurate(m, poly(t).mul(t.mul(t)).add(t), m);
+pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(z: V, dz: Option<V>, m: V) -> V {
+    let (t, n) = reduce(z, dz);
+    let (t2, q) = poly(t);
+    let met = mul_add_accurate(m, q.mul_add(t2, t), m);
     let biased = V::splat(MAGIC + 127.0);
     let n1b = n.mul_add(V::splat(0.5), biased);
     let n1 = n1b.sub(biased);

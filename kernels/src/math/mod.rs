@@ -7,14 +7,15 @@
 
 mod exp;
 
-pub(crate) use exp::{exp_scaled_rr2_p7, expm1_rr2_p7};
+pub(crate) use exp::{exp_scaled_rr2_p7, expm1_rr2_p7, EXPM1_MIN, EXP_MAX, EXP_MIN};
 
 use crate::vector::F32Vector;
 
 /// `a * b + c` rounded once (to within a fraction of an ULP on tiers without
 /// a fused multiply-add): `mul_add` where it is fused, otherwise Dekker's
 /// exact product and Knuth's exact sum, rounded at the end (falling back to
-/// the plain `a * b + c` where the splits overflow, beyond 2^115).
+/// the plain `a * b + c` where the splits overflow, beyond 2^115, and where
+/// the product is below 2^-74 and its error term would underflow).
 #[inline(always)]
 pub(crate) fn mul_add_accurate<V: F32Vector>(a: V, b: V, c: V) -> V {
     if V::FUSED_MUL_ADD {
@@ -23,8 +24,13 @@ pub(crate) fn mul_add_accurate<V: F32Vector>(a: V, b: V, c: V) -> V {
     let (p, e) = two_product(a, b);
     let (s, es) = two_sum(p, c);
     let r = s.add(es.add(e));
+    let plain = a.mul_add(b, c);
+    // The product's error term `e` is exact only if it does not underflow:
+    // `p*p > 0` holds for `|p| >= 2^-74.5`, far enough. Below, `a*b + c` is
+    // tiny and rounded twice, like the result of any non-fused tier.
+    let r = V::select(p.mul(p).gt(V::zero()), r, plain);
     // `r <= r` is false only for NaN.
-    V::select(r.le(r), r, a.mul_add(b, c))
+    V::select(r.le(r), r, plain)
 }
 
 /// `a * b = p + e` exactly (Dekker, with Veltkamp's splits; no FMA needed).

@@ -1,17 +1,20 @@
 //! ELU, CELU and SELU, forward and backward (from the input and from the
 //! output), over the shared `expm1` / `exp` of `math/`. The formulas are the
 //! contract's (PyTorch's), evaluated in the same order as the scalar
-//! reference; NaN takes the second branch, so it never reaches the
-//! exponential.
+//! reference; NaN takes the second branch, so the exponential's garbage on
+//! NaN lanes is discarded.
 
 use super::{BinaryOp, UnaryOp};
-use crate::math::{exp_scaled_rr2_p7, expm1_rr2_p7, mul_add_accurate, two_product, two_sum};
+use crate::math::{
+    exp_scaled_rr2_p7, expm1_rr2_p7, mul_add_accurate, two_product, two_sum, EXPM1_MIN, EXP_MAX,
+    EXP_MIN,
+};
 use crate::reference::{SELU_LAMBDA_ALPHA_F32, SELU_LAMBDA_F32};
 use crate::vector::F32Vector;
 
 /// Four vectors per iteration: the exponential's dependency chain is ~15
 /// operations long, so four independent chains keep both FMA pipes busy.
-const UNROLL: usize = 4;
+const UNROLL: usize = 2;
 
 /// `x <= 0 ? alpha * expm1(x) : x`.
 #[derive(Clone, Copy)]
@@ -23,38 +26,109 @@ impl UnaryOp for Elu {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        let neg = expm1_rr2_p7(x, None).scaled(x, V::splat(self.alpha));
-        V::select(x.le(V::zero()), neg, x)
+        let neg = if self.alpha == 0.0 {
+            // `±0 * expm1(x)`, x < 0: a zero of the sign opposite to alpha's,
+            // which the sum below would lose.
+            V::splat(if self.alpha.is_sign_positive() {
+                -0.0
+            } else {
+                0.0
+            })
+        } else {
+            let z = x.max(V::splat(EXPM1_MIN));
+            expm1_rr2_p7(z, None).scaled(V::splat(self.alpha), V::splat(-self.alpha))
+        };
+        // -0 maps to `alpha * -0`, which is -0 unless alpha is negative (or
+        // -0), and the identity branch gets it right: the first branch only
+        // for `x < 0` then. Otherwise (+0 wanted), `x < 2^-149` is `x <= 0`.
+        let bound = if self.alpha.is_sign_negative() {
+            f32::from_bits(1)
+        } else {
+            0.0
+        };
+        V::select(x.lt(V::splat(bound)), neg, x)
     }
 }
 
-/// `t = x / alpha` and the relative remainder `d = (x - t*alpha) / alpha`, so
-/// that `x / alpha = t + d` to first order.
+/// Division by CELU's fixed `alpha`: `x / alpha = t + d` to first order,
+/// with `t` the rounded quotient and `d = (x - t*alpha) / alpha` its relative
+/// remainder.
 ///
-/// The quotient is rounded, and the exponential magnifies that rounding by
-/// up to the argument's size (43 ULP at `x / alpha = 82` when ignored), so
-/// CELU passes `d` to the exponential as a correction of its reduced
-/// argument. The remainder is exact: one FMA on the FMA tiers, Dekker's
-/// product otherwise. `d` is dropped (set to 0) where `|d| > 2^-16` or it is
-/// NaN: wherever the result is finite and non-zero, `|t| < 176` and `|d| <=
-/// |t| * 2^-24 < 2^-16`, so this changes nothing there, and for huge or
-/// infinite `t` (a saturated result) it keeps the correction out.
-#[inline(always)]
-fn divide<V: F32Vector>(x: V, alpha: f32) -> (V, V) {
-    let t = x.div(V::splat(alpha));
-    let r = exact_remainder(x, t, alpha);
-    let d = r.mul(V::splat(1.0 / alpha));
-    // |d| <= 2^-16, tested as d*d <= 2^-32: false for NaN too (the max/min of
-    // x86 and NEON treat NaN differently, a comparison does not).
-    let in_range = d.mul(d).le(V::splat(1.0 / 4_294_967_296.0));
-    (t, V::select(in_range, d, V::zero()))
+/// The exponential magnifies an error in its argument by up to the
+/// argument's size (43 ULP at `x / alpha = 82` when ignored), so CELU passes
+/// `d` to the exponential as a correction of its reduced argument. With it,
+/// `t` needs only to be close: it is `x * (1/alpha)` (within 1.5 ULP of the
+/// quotient) wherever `1/alpha` is a normal float, and a division otherwise
+/// (`|alpha|` below about 2^-128 or above 2^126). The remainder is one FMA on
+/// the FMA tiers, Dekker's product otherwise.
+#[derive(Clone, Copy)]
+pub(crate) struct Divisor {
+    alpha: f32,
+    inv: f32,
+    by_reciprocal: bool,
 }
 
-/// `x - t*alpha`, exactly (it is representable when `t` is the rounded
-/// quotient `x / alpha`): one FMA, or Dekker's product where `mul_add` is not
-/// fused (`x - p` is exact by Sterbenz's lemma, and so is the result).
+impl Divisor {
+    pub(crate) fn new(alpha: f32) -> Divisor {
+        let inv = 1.0 / alpha;
+        Divisor {
+            alpha,
+            inv,
+            by_reciprocal: inv.is_normal(),
+        }
+    }
+
+    /// `t`, close to `x / alpha`.
+    #[inline(always)]
+    fn quotient<V: F32Vector>(self, x: V) -> V {
+        if self.by_reciprocal {
+            x.mul(V::splat(self.inv))
+        } else {
+            x.div(V::splat(self.alpha))
+        }
+    }
+
+    /// `d = (x - t*alpha) / alpha`.
+    #[inline(always)]
+    fn remainder<V: F32Vector>(self, x: V, t: V) -> V {
+        let r = remainder(x, t, self.alpha);
+        if self.by_reciprocal {
+            r.mul(V::splat(self.inv))
+        } else {
+            r.div(V::splat(self.alpha))
+        }
+    }
+
+    /// `(t, d)` for `x` clamped from below at `lowest * |alpha|` (`lowest
+    /// < 0`), so that `|t| <= |lowest|` to within 1.5 ULP and `d` is small
+    /// and finite: the lanes clamped are those where the result saturates, or
+    /// are not selected. (Where `lowest * |alpha|` overflows, `-f32::MAX /
+    /// |alpha|` is within the bound already.)
+    #[inline(always)]
+    fn bounded_quotient<V: F32Vector>(self, x: V, lowest: f32) -> (V, V) {
+        let xc = x.max(V::splat((lowest * self.alpha.abs()).max(-f32::MAX)));
+        let t = self.quotient(xc);
+        (t, self.remainder(xc, t))
+    }
+}
+
+/// CELU is the identity, once rounded, from this bound (`-2^-25 |alpha|`) up
+/// to 0: there `alpha * expm1(x / alpha) = x (1 + x / (2 alpha) + ...)` differs
+/// from `x` by less than half the gap to its neighbours (a quarter ULP where
+/// `x` is a power of two). Selecting `x` itself there spares the quotient and
+/// its remainder from underflowing (where `x` is subnormal, the remainder has
+/// too few digits to correct the quotient), and maps -0 to itself.
 #[inline(always)]
-fn exact_remainder<V: F32Vector>(x: V, t: V, alpha: f32) -> V {
+fn celu_identity_bound(alpha: f32) -> f32 {
+    -alpha.abs() * (1.0 / 33_554_432.0)
+}
+
+/// `x - t*alpha` for `t` close to `x / alpha`, to within a rounding of its
+/// own (exact when `t` is the correctly rounded quotient): one FMA, or
+/// Dekker's product where `mul_add` is not fused (`x - p` is exact by
+/// Sterbenz's lemma).
+#[inline(always)]
+fn remainder<V: F32Vector>(x: V, t: V, alpha: f32) -> V {
     if V::FUSED_MUL_ADD {
         return t.mul_add(V::splat(-alpha), x);
     }
@@ -62,31 +136,21 @@ fn exact_remainder<V: F32Vector>(x: V, t: V, alpha: f32) -> V {
     x.sub(p).sub(e)
 }
 
-/// `alpha * expm1(x / alpha)` through `expm1`, rounded once. The division's
-/// remainder enters as `alpha * expm1(t + d) = alpha * expm1(t) + alpha*d*e^t`
-/// inside the final rounding (more accurate here than adding `d` to the
-/// reduced argument, which would round it once more).
-#[inline(always)]
-fn celu_expm1<V: F32Vector>(x: V, alpha: f32) -> V {
-    let (t, d) = divide(x, alpha);
-    let e = expm1_rr2_p7(t, None);
-    let a = V::splat(alpha);
-    let correction = a.mul(d).mul(e.exp());
-    // Where |x / alpha| < 2^-25, alpha * expm1(x / alpha) rounds to x.
-    V::select(e.tiny, x, e.scaled_plus(x, a, correction))
-}
-
 /// `x <= 0 ? alpha * expm1(x / alpha) : x` for `alpha > 0` (then `x / alpha <= 0`).
 #[derive(Clone, Copy)]
 pub(crate) struct Celu {
-    pub(crate) alpha: f32,
+    pub(crate) div: Divisor,
 }
 
 impl UnaryOp for Celu {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        V::select(x.le(V::zero()), celu_expm1(x, self.alpha), x)
+        let alpha = self.div.alpha;
+        // Below EXPM1_MIN * alpha the result is -alpha.
+        let (t, d) = self.div.bounded_quotient(x, EXPM1_MIN);
+        let neg = expm1_rr2_p7(t, Some(d)).scaled(V::splat(alpha), V::splat(-alpha));
+        V::select(x.lt(V::splat(celu_identity_bound(alpha))), neg, x)
     }
 }
 
@@ -96,18 +160,20 @@ impl UnaryOp for Celu {
 /// overflow of `alpha * e^t` for every normal alpha.
 #[derive(Clone, Copy)]
 pub(crate) struct CeluNegativeAlpha {
-    pub(crate) alpha: f32,
+    pub(crate) div: Divisor,
 }
 
 impl UnaryOp for CeluNegativeAlpha {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        let small = celu_expm1(x, self.alpha);
-        let (t, d) = divide(x, self.alpha);
-        let big = exp_scaled_rr2_p7(t, Some(d), V::splat(self.alpha));
+        let a = self.div.alpha;
+        // t >= 0; above EXP_MAX, alpha * e^t overflows for every normal alpha.
+        let (t, d) = self.div.bounded_quotient(x, -EXP_MAX);
+        let small = expm1_rr2_p7(t, Some(d)).scaled(V::splat(a), V::splat(-a));
+        let big = exp_scaled_rr2_p7(t, Some(d), V::splat(a));
         let neg = V::select(t.gt(V::splat(64.0)), big, small);
-        V::select(x.le(V::zero()), neg, x)
+        V::select(x.lt(V::splat(celu_identity_bound(a))), neg, x)
     }
 }
 
@@ -119,8 +185,12 @@ impl UnaryOp for Selu {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        let neg = expm1_rr2_p7(x, None).scaled(x, V::splat(SELU_LAMBDA_ALPHA_F32));
-        V::select(x.le(V::zero()), neg, x.mul(V::splat(SELU_LAMBDA_F32)))
+        let z = x.max(V::splat(EXPM1_MIN));
+        let neg = expm1_rr2_p7(z, None).scaled(
+            V::splat(SELU_LAMBDA_ALPHA_F32),
+            V::splat(-SELU_LAMBDA_ALPHA_F32),
+        );
+        V::select(x.lt(V::zero()), neg, x.mul(V::splat(SELU_LAMBDA_F32)))
     }
 }
 
@@ -136,7 +206,8 @@ impl BinaryOp for EluGradInput {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
-        let d = exp_scaled_rr2_p7(x, None, grad.mul(V::splat(self.alpha)));
+        let z = x.max(V::splat(EXP_MIN));
+        let d = exp_scaled_rr2_p7(z, None, grad.mul(V::splat(self.alpha)));
         V::select(x.le(V::zero()), d, grad)
     }
 }
@@ -160,14 +231,20 @@ impl BinaryOp for EluGradOutput {
 /// division's remainder as a correction (see [`divide`]).
 #[derive(Clone, Copy)]
 pub(crate) struct CeluGradInput {
-    pub(crate) alpha: f32,
+    pub(crate) div: Divisor,
 }
 
 impl BinaryOp for CeluGradInput {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
-        let (t, d) = divide(x, self.alpha);
+        // exp's range on the side x / alpha reaches (x <= 0).
+        let lowest = if self.div.alpha > 0.0 {
+            EXP_MIN
+        } else {
+            -EXP_MAX
+        };
+        let (t, d) = self.div.bounded_quotient(x, lowest);
         V::select(x.le(V::zero()), exp_scaled_rr2_p7(t, Some(d), grad), grad)
     }
 }
@@ -203,7 +280,8 @@ impl BinaryOp for SeluGradInput {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
-        let d = exp_scaled_rr2_p7(x, None, grad.mul(V::splat(SELU_LAMBDA_ALPHA_F32)));
+        let z = x.max(V::splat(EXP_MIN));
+        let d = exp_scaled_rr2_p7(z, None, grad.mul(V::splat(SELU_LAMBDA_ALPHA_F32)));
         V::select(x.le(V::zero()), d, grad.mul(V::splat(SELU_LAMBDA_F32)))
     }
 }

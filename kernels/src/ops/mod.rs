@@ -211,12 +211,22 @@ pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *m
                 map_unary::<V, _>(relu::LeakyRelu { slope }, src, dst, n)
             }
             Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu { alpha }, src, dst, n),
-            Forward::Celu { alpha } if alpha > 0.0 => {
-                map_unary::<V, _>(elu::Celu { alpha }, src, dst, n)
-            }
-            Forward::Celu { alpha } => {
-                map_unary::<V, _>(elu::CeluNegativeAlpha { alpha }, src, dst, n)
-            }
+            Forward::Celu { alpha } if alpha > 0.0 => map_unary::<V, _>(
+                elu::Celu {
+                    div: elu::Divisor::new(alpha),
+                },
+                src,
+                dst,
+                n,
+            ),
+            Forward::Celu { alpha } => map_unary::<V, _>(
+                elu::CeluNegativeAlpha {
+                    div: elu::Divisor::new(alpha),
+                },
+                src,
+                dst,
+                n,
+            ),
             Forward::Selu => map_unary::<V, _>(elu::Selu, src, dst, n),
         }
     }
@@ -247,9 +257,15 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             Backward::EluFromOutput { alpha } => {
                 map_binary::<V, _>(elu::EluGradOutput { alpha }, saved, grad, dst, n)
             }
-            Backward::CeluFromInput { alpha } => {
-                map_binary::<V, _>(elu::CeluGradInput { alpha }, saved, grad, dst, n)
-            }
+            Backward::CeluFromInput { alpha } => map_binary::<V, _>(
+                elu::CeluGradInput {
+                    div: elu::Divisor::new(alpha),
+                },
+                saved,
+                grad,
+                dst,
+                n,
+            ),
             Backward::CeluFromOutput { alpha } => {
                 map_binary::<V, _>(elu::CeluGradOutput { alpha }, saved, grad, dst, n)
             }
