@@ -103,6 +103,11 @@ impl Kernels {
         })
     }
 
+    /// The kernel table this engine calls.
+    pub(crate) fn kernel_set(&self) -> &KernelSet {
+        &self.set
+    }
+
     /// The tier this engine runs.
     pub fn isa(&self) -> Isa {
         self.set.isa()

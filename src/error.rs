@@ -50,6 +50,19 @@ pub enum Error {
         /// What the parameter would have to satisfy.
         requirement: &'static str,
     },
+    /// A buffer does not fit its `[outer, channels, inner]` layout: its
+    /// length is not a multiple of `channels * inner`, or `channels` or
+    /// `inner` is 0.
+    LayoutMismatch {
+        /// The buffer, e.g. `"x"`.
+        argument: &'static str,
+        /// Its length.
+        len: usize,
+        /// The layout's channels.
+        channels: usize,
+        /// The layout's inner extent.
+        inner: usize,
+    },
     /// A forced instruction-set tier that this CPU does not have.
     IsaUnavailable {
         /// The tier asked for.
@@ -88,6 +101,17 @@ impl fmt::Display for Error {
                 f,
                 "{activation}: the gradient is not defined from the saved output when \
                  {parameter} = {value} ({requirement}); pass Saved::Input instead"
+            ),
+            Error::LayoutMismatch {
+                argument,
+                len,
+                channels,
+                inner,
+            } => write!(
+                f,
+                "layout mismatch: {argument} has {len} elements, which is not [outer, \
+                 {channels}, {inner}] for any outer (channels and inner must be at least 1 \
+                 and divide the length)"
             ),
             Error::IsaUnavailable { isa, requires } => {
                 write!(

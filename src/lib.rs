@@ -48,11 +48,13 @@ mod activation;
 mod engine;
 mod error;
 mod parallel;
+mod prelu;
 
 pub use activation::Activation;
 pub use engine::{Kernels, Saved};
 pub use error::Error;
 pub use parallel::DEFAULT_PARALLEL_THRESHOLD;
+pub use prelu::ChannelLayout;
 pub use rectify_kernels::{reference, Isa, ParseIsaError};
 
 /// ReLU in place on the global engine: `x = max(0, x)` with the contract's

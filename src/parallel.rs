@@ -120,6 +120,22 @@ pub(crate) fn binary<F>(
     kernel(saved, grad_src, dst)
 }
 
+/// Runs `f` on every part, the first on the calling thread and the others
+/// on the current rayon pool (serially without the `parallel` feature).
+pub(crate) fn run_parts<T, F>(parts: Vec<T>, f: F)
+where
+    T: Send,
+    F: Fn(T) + Sync,
+{
+    #[cfg(feature = "parallel")]
+    {
+        let f = &f;
+        run_pieces(parts.into_iter().map(|part| move || f(part)));
+    }
+    #[cfg(not(feature = "parallel"))]
+    parts.into_iter().for_each(f);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

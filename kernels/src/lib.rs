@@ -41,6 +41,11 @@ mod ops;
 pub mod reference;
 mod vector;
 
+pub use ops::prelu::{
+    ACC_TERMS as PRELU_ACC_TERMS, PATTERN_ROWS as PRELU_PATTERN_ROWS,
+    RUN_SEGMENT as PRELU_RUN_SEGMENT,
+};
+
 /// An instruction-set tier that rectify has kernels for.
 ///
 /// Ordered from the plainest to the widest; [`Isa::best`] is the widest one the
@@ -279,6 +284,87 @@ type ForwardFn = unsafe fn(Forward, *const f32, *mut f32, usize);
 /// `backward(op, saved, grad_src, grad_dst, n)`; `grad_src == grad_dst` allowed.
 type BackwardFn = unsafe fn(Backward, *const f32, *const f32, *mut f32, usize);
 
+/// `prelu_runs_forward(x, y, n, w, c_len, channel, inner, offset)`.
+type PreluRunsForwardFn =
+    unsafe fn(*const f32, *mut f32, usize, *const f32, usize, usize, usize, usize);
+/// `prelu_pattern_forward(x, y, n, pattern, p, offset)`.
+type PreluPatternForwardFn = unsafe fn(*const f32, *mut f32, usize, *const f32, usize, usize);
+/// `prelu_runs_backward(v, g, dst, n, w, c_len, channel, inner, offset, piece, sums)`.
+type PreluRunsBackwardFn = unsafe fn(
+    *const f32,
+    *const f32,
+    *mut f32,
+    usize,
+    *const f32,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    *mut f64,
+);
+/// `prelu_pattern_backward(v, g, dst, stride, width, rows, pattern, acc)`.
+type PreluPatternBackwardFn =
+    unsafe fn(*const f32, *const f32, *mut f32, usize, usize, usize, *const f32, *mut f32);
+
+/// The PReLU kernels of one tier.
+#[derive(Clone, Copy)]
+struct PreluFns {
+    runs_forward: PreluRunsForwardFn,
+    pattern_forward: PreluPatternForwardFn,
+    runs_backward: PreluRunsBackwardFn,
+    pattern_backward: PreluPatternBackwardFn,
+}
+
+macro_rules! prelu_fns {
+    ($m:path) => {{
+        use $m as m;
+        PreluFns {
+            runs_forward: m::prelu_runs_forward,
+            pattern_forward: m::prelu_pattern_forward,
+            runs_backward: m::prelu_runs_backward,
+            pattern_backward: m::prelu_pattern_backward,
+        }
+    }};
+}
+
+/// Where a span of a PReLU buffer sits in its `[outer, C, inner]` layout, for
+/// the "runs" kernels: runs of `inner` elements, one per `(outer, channel)`
+/// pair, the span starting `offset` elements into a run of channel `channel`.
+#[derive(Clone, Copy, Debug)]
+pub struct PreluRuns<'a> {
+    /// One slope per channel (`C = w.len()`).
+    pub w: &'a [f32],
+    /// The channel of the span's first run (`< C`).
+    pub channel: usize,
+    /// The run length (`inner`, at least 1).
+    pub inner: usize,
+    /// Where in its run the span starts (`< inner`).
+    pub offset: usize,
+}
+
+impl PreluRuns<'_> {
+    fn check(&self) {
+        assert!(self.inner > 0, "prelu: inner must be at least 1");
+        assert!(self.channel < self.w.len(), "prelu: channel out of range");
+        assert!(self.offset < self.inner, "prelu: offset out of range");
+    }
+
+    /// How many pieces [`KernelSet::prelu_runs_backward`] cuts a span of `n`
+    /// elements into: at every run's end and every `piece` elements of a run
+    /// (`offset` a multiple of `piece`).
+    pub fn pieces(&self, n: usize, piece: usize) -> usize {
+        let (mut count, mut done, mut off) = (0, 0, self.offset);
+        while done < n {
+            let len = (self.inner - off).min(piece).min(n - done);
+            count += 1;
+            done += len;
+            off = (off + len) % self.inner;
+        }
+        count
+    }
+}
+
 /// The kernels of one instruction-set tier, safe to call.
 ///
 /// Only constructible for a tier the CPU has (see [`KernelSet::new`]). Methods
@@ -304,6 +390,7 @@ pub struct KernelSet {
     isa: Isa,
     forward: ForwardFn,
     backward: BackwardFn,
+    prelu: PreluFns,
 }
 
 impl fmt::Debug for KernelSet {
@@ -328,15 +415,40 @@ impl KernelSet {
         if !isa.is_available() {
             return None;
         }
-        let (forward, backward): (ForwardFn, BackwardFn) = match isa {
-            Isa::Scalar => (reference::forward_raw, reference::backward_raw),
-            Isa::Portable => (isa::portable::forward, isa::portable::backward),
+        let (forward, backward, prelu): (ForwardFn, BackwardFn, PreluFns) = match isa {
+            Isa::Scalar => (
+                reference::forward_raw,
+                reference::backward_raw,
+                PreluFns {
+                    runs_forward: reference::prelu_runs_forward_raw,
+                    pattern_forward: reference::prelu_pattern_forward_raw,
+                    runs_backward: reference::prelu_runs_backward_raw,
+                    pattern_backward: reference::prelu_pattern_backward_raw,
+                },
+            ),
+            Isa::Portable => (
+                isa::portable::forward,
+                isa::portable::backward,
+                prelu_fns!(isa::portable),
+            ),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => (isa::avx2::forward, isa::avx2::backward),
+            Isa::Avx2 => (
+                isa::avx2::forward,
+                isa::avx2::backward,
+                prelu_fns!(isa::avx2),
+            ),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => (isa::avx512::forward, isa::avx512::backward),
+            Isa::Avx512 => (
+                isa::avx512::forward,
+                isa::avx512::backward,
+                prelu_fns!(isa::avx512),
+            ),
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => (isa::neon::forward, isa::neon::backward),
+            Isa::Neon => (
+                isa::neon::forward,
+                isa::neon::backward,
+                prelu_fns!(isa::neon),
+            ),
             #[allow(unreachable_patterns)]
             _ => return None,
         };
@@ -344,6 +456,7 @@ impl KernelSet {
             isa,
             forward,
             backward,
+            prelu,
         })
     }
 
@@ -421,6 +534,179 @@ impl KernelSet {
                 grad_out.as_ptr(),
                 grad_in.as_mut_ptr(),
                 saved.len(),
+            )
+        }
+    }
+
+    /// PReLU forward over a span of runs: `y = x > 0 ? x : w[c] * x`, in place
+    /// when `src` is `None`.
+    ///
+    /// # Panics
+    /// If `src` and `dst` lengths differ or `runs` is inconsistent.
+    pub fn prelu_runs_forward(&self, src: Option<&[f32]>, dst: &mut [f32], runs: PreluRuns<'_>) {
+        runs.check();
+        let n = dst.len();
+        let x = src.map_or(dst.as_ptr(), |s| {
+            assert_eq!(s.len(), n, "prelu: x and y lengths differ");
+            s.as_ptr()
+        });
+        // SAFETY: detected ISA (see `new`); x and dst valid for n elements,
+        // the same buffer or disjoint (shared vs mutable borrow); `runs` was
+        // checked: channel < C = w.len(), offset < inner.
+        unsafe {
+            (self.prelu.runs_forward)(
+                x,
+                dst.as_mut_ptr(),
+                n,
+                runs.w.as_ptr(),
+                runs.w.len(),
+                runs.channel,
+                runs.inner,
+                runs.offset,
+            )
+        }
+    }
+
+    /// PReLU forward with one slope per element of a repeating pattern:
+    /// element `i` uses `pattern[(offset + i) % pattern.len()]`; in place when
+    /// `src` is `None`.
+    ///
+    /// # Panics
+    /// If the lengths differ, the pattern is empty or `offset` is out of it.
+    pub fn prelu_pattern_forward(
+        &self,
+        src: Option<&[f32]>,
+        dst: &mut [f32],
+        pattern: &[f32],
+        offset: usize,
+    ) {
+        assert!(offset < pattern.len(), "prelu: pattern offset out of range");
+        let n = dst.len();
+        let x = src.map_or(dst.as_ptr(), |s| {
+            assert_eq!(s.len(), n, "prelu: x and y lengths differ");
+            s.as_ptr()
+        });
+        // SAFETY: detected ISA; x and dst valid for n, equal or disjoint;
+        // pattern valid for its length; offset < pattern.len().
+        unsafe {
+            (self.prelu.pattern_forward)(
+                x,
+                dst.as_mut_ptr(),
+                n,
+                pattern.as_ptr(),
+                pattern.len(),
+                offset,
+            )
+        }
+    }
+
+    /// PReLU backward over a span of runs: `dst = v > 0 ? grad : w[c] * grad`
+    /// (`grad` from `grad_src`, or `dst` itself when `None`), and, when `sums`
+    /// is given, the slope-gradient sum `sum(v > 0 ? 0 : v * grad)` of each
+    /// piece ([`PreluRuns::pieces`]: cut at run ends and every `piece`
+    /// elements of a run), in order. The sums of a piece depend only on the
+    /// piece, not on the span it was computed in.
+    ///
+    /// # Panics
+    /// If the lengths differ, `piece` is 0 or not a multiple of 128 dividing
+    /// `offset`, or `sums` has not one slot per piece.
+    pub fn prelu_runs_backward(
+        &self,
+        saved: &[f32],
+        grad_src: Option<&[f32]>,
+        dst: &mut [f32],
+        runs: PreluRuns<'_>,
+        piece: usize,
+        sums: Option<&mut [f64]>,
+    ) {
+        runs.check();
+        let n = saved.len();
+        assert_eq!(dst.len(), n, "prelu: saved and grad lengths differ");
+        assert!(
+            piece > 0
+                && piece.is_multiple_of(ops::prelu::RUN_SEGMENT)
+                && runs.offset.is_multiple_of(piece),
+            "prelu: piece must be a positive multiple of 128 dividing offset"
+        );
+        let g = grad_src.map_or(dst.as_ptr(), |s| {
+            assert_eq!(s.len(), n, "prelu: saved and grad lengths differ");
+            s.as_ptr()
+        });
+        let sums = sums.map_or(core::ptr::null_mut(), |s| {
+            assert_eq!(s.len(), runs.pieces(n, piece), "prelu: one sum per piece");
+            s.as_mut_ptr()
+        });
+        // SAFETY: detected ISA; saved, g, dst valid for n elements; g is dst
+        // or a shared borrow disjoint from it, saved is disjoint from dst;
+        // runs checked; sums null or one slot per piece.
+        unsafe {
+            (self.prelu.runs_backward)(
+                saved.as_ptr(),
+                g,
+                dst.as_mut_ptr(),
+                n,
+                runs.w.as_ptr(),
+                runs.w.len(),
+                runs.channel,
+                runs.inner,
+                runs.offset,
+                piece,
+                sums,
+            )
+        }
+    }
+
+    /// PReLU backward over `rows` rows of `pattern.len()` elements, `stride`
+    /// apart (slices start at the first row's first element):
+    /// `dst = v > 0 ? grad : pattern[j] * grad` and, when `acc` is given,
+    /// `acc[j] += v > 0 ? 0 : v * grad`, rows in order.
+    ///
+    /// # Panics
+    /// If a slice is too short for the rows, `stride < pattern.len()` with
+    /// more than one row, or `acc` is not `pattern.len()` long.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prelu_pattern_backward(
+        &self,
+        saved: &[f32],
+        grad_src: Option<&[f32]>,
+        dst: &mut [f32],
+        stride: usize,
+        rows: usize,
+        pattern: &[f32],
+        acc: Option<&mut [f32]>,
+    ) {
+        let width = pattern.len();
+        let need = if rows == 0 {
+            0
+        } else {
+            (rows - 1) * stride + width
+        };
+        assert!(rows <= 1 || stride >= width, "prelu: rows overlap");
+        assert!(
+            saved.len() >= need && dst.len() >= need,
+            "prelu: rows out of range"
+        );
+        let g = grad_src.map_or(dst.as_ptr(), |s| {
+            assert!(s.len() >= need, "prelu: rows out of range");
+            s.as_ptr()
+        });
+        let acc = acc.map_or(core::ptr::null_mut(), |a| {
+            assert_eq!(a.len(), width, "prelu: one accumulator per column");
+            a.as_mut_ptr()
+        });
+        // SAFETY: detected ISA; every row is in range of each slice (checked
+        // above); g is dst or disjoint from it; saved and acc are disjoint
+        // from dst (separate borrows).
+        unsafe {
+            (self.prelu.pattern_backward)(
+                saved.as_ptr(),
+                g,
+                dst.as_mut_ptr(),
+                stride,
+                width,
+                rows,
+                pattern.as_ptr(),
+                acc,
             )
         }
     }

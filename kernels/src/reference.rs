@@ -262,3 +262,148 @@ pub(crate) unsafe fn backward_raw(
         }
     }
 }
+
+/// PReLU with slope `w` for this element's channel: `x > 0 ? x : w * x`
+/// (Leaky ReLU with a learned slope).
+#[inline]
+pub fn prelu(x: f32, w: f32) -> f32 {
+    leaky_relu(x, w)
+}
+
+/// One element's term of PReLU's slope gradient: `v > 0 ? 0 : v * grad`
+/// (`v` the saved input, or the saved output, whose sum is then divided by the
+/// slope).
+#[inline]
+pub fn prelu_slope_term(v: f32, grad: f32) -> f32 {
+    if v > 0.0 {
+        0.0
+    } else {
+        v * grad
+    }
+}
+
+/// Scalar PReLU runs forward (see the vector tiers' `runs_forward`).
+///
+/// # Safety
+/// As for `ops::prelu::runs_forward`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn prelu_runs_forward_raw(
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    w: *const f32,
+    c_len: usize,
+    channel: usize,
+    inner: usize,
+    offset: usize,
+) {
+    let (mut c, mut off) = (channel, offset);
+    for i in 0..n {
+        // SAFETY: `i < n` and `c < c_len`; element i is read before it is
+        // written (in place or not).
+        unsafe { *y.add(i) = prelu(*x.add(i), *w.add(c)) };
+        off += 1;
+        if off == inner {
+            off = 0;
+            c = if c + 1 == c_len { 0 } else { c + 1 };
+        }
+    }
+}
+
+/// Scalar PReLU pattern forward.
+///
+/// # Safety
+/// As for `ops::prelu::pattern_forward`.
+pub(crate) unsafe fn prelu_pattern_forward_raw(
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    pattern: *const f32,
+    p: usize,
+    offset: usize,
+) {
+    let mut j = offset;
+    for i in 0..n {
+        // SAFETY: `i < n`, `j < p`; read before write.
+        unsafe { *y.add(i) = prelu(*x.add(i), *pattern.add(j)) };
+        j = if j + 1 == p { 0 } else { j + 1 };
+    }
+}
+
+/// Scalar PReLU runs backward: each piece's slope-gradient sum in f64, terms
+/// taken in order (products of two f32 are exact in f64).
+///
+/// # Safety
+/// As for `ops::prelu::runs_backward`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn prelu_runs_backward_raw(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    n: usize,
+    w: *const f32,
+    c_len: usize,
+    channel: usize,
+    inner: usize,
+    offset: usize,
+    piece: usize,
+    sums: *mut f64,
+) {
+    let (mut c, mut off, mut k, mut in_piece, mut sum) = (channel, offset, 0, 0, 0.0f64);
+    for i in 0..n {
+        // SAFETY: `i < n`, `c < c_len`, one sum per piece; `v` is disjoint
+        // from `dst` and `g[i]` is read before `dst[i]` is written.
+        unsafe {
+            let (vi, gi) = (*v.add(i), *g.add(i));
+            *dst.add(i) = leaky_relu_grad(vi, gi, *w.add(c));
+            if vi <= 0.0 || vi.is_nan() {
+                sum += f64::from(vi) * f64::from(gi);
+            }
+        }
+        off += 1;
+        in_piece += 1;
+        let run_end = off == inner;
+        if run_end || in_piece == piece || i + 1 == n {
+            if !sums.is_null() {
+                // SAFETY: the caller provides one slot per piece.
+                unsafe { *sums.add(k) = sum };
+            }
+            (k, in_piece, sum) = (k + 1, 0, 0.0);
+        }
+        if run_end {
+            off = 0;
+            c = if c + 1 == c_len { 0 } else { c + 1 };
+        }
+    }
+}
+
+/// Scalar PReLU pattern backward: `acc[j] += v > 0 ? 0 : v * grad` in f32.
+///
+/// # Safety
+/// As for `ops::prelu::pattern_backward`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn prelu_pattern_backward_raw(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    stride: usize,
+    width: usize,
+    rows: usize,
+    pattern: *const f32,
+    acc: *mut f32,
+) {
+    for r in 0..rows {
+        for j in 0..width {
+            let i = r * stride + j;
+            // SAFETY: row `r` is valid for `width` elements at `r * stride`;
+            // `acc` is null or valid for `width`; read before write.
+            unsafe {
+                let (vi, gi) = (*v.add(i), *g.add(i));
+                *dst.add(i) = leaky_relu_grad(vi, gi, *pattern.add(j));
+                if !acc.is_null() && (vi <= 0.0 || vi.is_nan()) {
+                    *acc.add(j) += vi * gi;
+                }
+            }
+        }
+    }
+}

@@ -36,6 +36,102 @@ macro_rules! entry_points {
             // SAFETY: as for `forward`.
             unsafe { $crate::ops::backward::<$vec>(op, saved, grad, dst, n) }
         }
+
+        /// PReLU runs forward of this tier (see `ops::prelu::runs_forward`).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; the rest as for
+        /// `ops::prelu::runs_forward`.
+        $(#[target_feature(enable = $features)])?
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn prelu_runs_forward(
+            x: *const f32,
+            y: *mut f32,
+            n: usize,
+            w: *const f32,
+            c_len: usize,
+            channel: usize,
+            inner: usize,
+            offset: usize,
+        ) {
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe {
+                $crate::ops::prelu::runs_forward::<$vec>(x, y, n, w, c_len, channel, inner, offset)
+            }
+        }
+
+        /// PReLU pattern forward of this tier (see
+        /// `ops::prelu::pattern_forward`).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; the rest as for
+        /// `ops::prelu::pattern_forward`.
+        $(#[target_feature(enable = $features)])?
+        pub(crate) unsafe fn prelu_pattern_forward(
+            x: *const f32,
+            y: *mut f32,
+            n: usize,
+            pattern: *const f32,
+            p: usize,
+            offset: usize,
+        ) {
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe { $crate::ops::prelu::pattern_forward::<$vec>(x, y, n, pattern, p, offset) }
+        }
+
+        /// PReLU runs backward of this tier (see `ops::prelu::runs_backward`).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; the rest as for
+        /// `ops::prelu::runs_backward`.
+        $(#[target_feature(enable = $features)])?
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn prelu_runs_backward(
+            v: *const f32,
+            g: *const f32,
+            dst: *mut f32,
+            n: usize,
+            w: *const f32,
+            c_len: usize,
+            channel: usize,
+            inner: usize,
+            offset: usize,
+            piece: usize,
+            sums: *mut f64,
+        ) {
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe {
+                $crate::ops::prelu::runs_backward::<$vec>(
+                    v, g, dst, n, w, c_len, channel, inner, offset, piece, sums,
+                )
+            }
+        }
+
+        /// PReLU pattern backward of this tier (see
+        /// `ops::prelu::pattern_backward`).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; the rest as for
+        /// `ops::prelu::pattern_backward`.
+        $(#[target_feature(enable = $features)])?
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn prelu_pattern_backward(
+            v: *const f32,
+            g: *const f32,
+            dst: *mut f32,
+            stride: usize,
+            width: usize,
+            rows: usize,
+            pattern: *const f32,
+            acc: *mut f32,
+        ) {
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe {
+                $crate::ops::prelu::pattern_backward::<$vec>(
+                    v, g, dst, stride, width, rows, pattern, acc,
+                )
+            }
+        }
     };
 }
 

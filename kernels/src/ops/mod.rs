@@ -16,6 +16,7 @@ use crate::vector::F32Vector;
 use crate::{Backward, Forward};
 
 mod elu;
+pub(crate) mod prelu;
 mod relu;
 
 /// One forward activation over a vector of lanes.

@@ -1,0 +1,325 @@
+//! PReLU (`x > 0 ? x : w[c] * x`, one slope per channel) on a buffer viewed as
+//! `[outer, C, inner]`, forward and backward with the slope gradient reduced
+//! in the same pass over memory.
+//!
+//! Two shapes, which the safe crate picks from the layout:
+//!
+//! - **Runs**: each `(outer, channel)` pair is a contiguous run of `inner`
+//!   elements with one slope, so a run is Leaky ReLU with that slope (the
+//!   forward reuses [`LeakyRelu`]). For long `inner` (NCHW).
+//! - **Pattern**: rows of `p` elements with a slope per element (`p = C` and
+//!   the slopes themselves when `inner == 1`, NHWC; the slopes repeated
+//!   `inner` times each otherwise), vectorised along the row. For short
+//!   `inner`.
+//!
+//! The slope gradient, `sum over c's elements of (v > 0 ? 0 : v * grad)`, is
+//! accumulated in f32 lanes with a fused multiply-add for at most
+//! [`ACC_TERMS`] terms per lane, then flushed to f64: a run's pieces every
+//! [`RUN_SEGMENT`] elements, a pattern's column accumulators every
+//! [`PATTERN_ROWS`] rows (the caller flushes those). The flush points depend
+//! only on the layout, never on how a call is split, so the sums are
+//! bit-identical for any split.
+
+use super::relu::{LeakyRelu, LeakyReluGrad};
+use super::{map_binary, map_unary, BinaryOp};
+use crate::vector::F32Vector;
+
+/// Most terms any f32 lane accumulator sums before it is flushed to f64 (on
+/// the 4-lane NEON tier; fewer on wider tiers): the slope gradient's error
+/// bound is stated with it.
+pub const ACC_TERMS: usize = 32;
+
+/// Elements of a run summed in f32 lanes before the flush to f64: four
+/// accumulators of `LANES` lanes each take at most `ACC_TERMS` terms.
+pub const RUN_SEGMENT: usize = 128;
+
+/// Rows a pattern's column accumulators take before the caller flushes them.
+pub const PATTERN_ROWS: usize = ACC_TERMS;
+
+/// `x > 0 ? x : x * s`, the slope `s` per lane (pattern forward; `saved` is
+/// the slope pattern, `grad` the input).
+#[derive(Clone, Copy)]
+struct PatternLeaky;
+
+impl BinaryOp for PatternLeaky {
+    const UNROLL: usize = 4;
+    #[inline(always)]
+    fn apply<V: F32Vector>(self, s: V, x: V) -> V {
+        V::select(x.gt(V::zero()), x, x.mul(s))
+    }
+}
+
+/// Runs forward: the `n` elements from `x` are consecutive runs of `inner`
+/// elements (the first starts `offset` elements into its run, of channel
+/// `channel`); run of channel `c` uses slope `w[c]`, channels cycling through
+/// `c_len`.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `x`, `y` valid for `n` elements, equal or
+/// disjoint; `w` valid for `c_len` reads; `channel < c_len`, `offset < inner`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn runs_forward<V: F32Vector>(
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    w: *const f32,
+    c_len: usize,
+    channel: usize,
+    inner: usize,
+    offset: usize,
+) {
+    let (mut done, mut c, mut off) = (0, channel, offset);
+    while done < n {
+        let len = (inner - off).min(n - done);
+        // SAFETY: `done + len <= n` and `c < c_len`; forwarded contract.
+        unsafe {
+            let slope = *w.add(c);
+            map_unary::<V, _>(LeakyRelu { slope }, x.add(done), y.add(done), len);
+        }
+        done += len;
+        off = 0;
+        c = if c + 1 == c_len { 0 } else { c + 1 };
+    }
+}
+
+/// Pattern forward: element `i` of the `n` from `x` uses slope
+/// `pattern[(offset + i) % p]`.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `x`, `y` valid for `n` elements, equal or
+/// disjoint; `pattern` valid for `p` reads; `offset < p`.
+#[inline(always)]
+pub(crate) unsafe fn pattern_forward<V: F32Vector>(
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    pattern: *const f32,
+    p: usize,
+    offset: usize,
+) {
+    let (mut done, mut off) = (0, offset);
+    while done < n {
+        let len = (p - off).min(n - done);
+        // SAFETY: `done + len <= n`, `off + len <= p`; forwarded contract
+        // (the input is `grad` of the binary pass, which may equal `dst`).
+        unsafe {
+            map_binary::<V, _>(
+                PatternLeaky,
+                pattern.add(off),
+                x.add(done),
+                y.add(done),
+                len,
+            );
+        }
+        done += len;
+        off = 0;
+    }
+}
+
+/// `v > 0 ? grad : grad * s` for `LANES` (or `k`) elements, returning the
+/// slope-gradient term accumulated: `acc` where `v > 0`, else `fma(v, grad,
+/// acc)` (so a `v > 0` lane adds nothing, even with an infinite `grad`).
+#[inline(always)]
+fn grad_and_term<V: F32Vector>(v: V, g: V, s: V, acc: V) -> (V, V) {
+    let pos = v.gt(V::zero());
+    (
+        V::select(pos, g, g.mul(s)),
+        V::select(pos, acc, v.mul_add(g, acc)),
+    )
+}
+
+/// The lanes of `acc` summed in f64, in lane order.
+#[inline(always)]
+fn lanes_sum_f64<V: F32Vector>(acc: V) -> f64 {
+    let mut lanes = [0.0f32; 16];
+    debug_assert!(V::LANES <= lanes.len());
+    // SAFETY: `lanes` has room for every lane of any tier (at most 16).
+    unsafe { acc.store(lanes.as_mut_ptr()) };
+    lanes[..V::LANES].iter().map(|&l| f64::from(l)).sum()
+}
+
+/// One piece of a run, `n` elements with slope `s`: `dst = v > 0 ? grad :
+/// grad * s`, and the piece's slope-gradient sum, flushed to f64 every
+/// [`RUN_SEGMENT`] elements from the piece's start.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; pointers valid for `n` elements; `grad ==
+/// dst` or disjoint; `v` disjoint from `dst`.
+#[inline(always)]
+unsafe fn run_piece_backward<V: F32Vector>(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    n: usize,
+    s: f32,
+) -> f64 {
+    let l = V::LANES;
+    let s = V::splat(s);
+    let mut sum = 0.0f64;
+    let mut at = 0;
+    while at < n {
+        let end = (at + RUN_SEGMENT).min(n);
+        let mut acc = [V::zero(); 4];
+        // SAFETY: (whole block) every index touched is below `end <= n`;
+        // each element is read before it is written.
+        unsafe {
+            while at + 4 * l <= end {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    let i = at + k * l;
+                    let (d, t) = grad_and_term(V::load(v.add(i)), V::load(g.add(i)), s, *a);
+                    d.store(dst.add(i));
+                    *a = t;
+                }
+                at += 4 * l;
+            }
+            while at + l <= end {
+                let (d, t) = grad_and_term(V::load(v.add(at)), V::load(g.add(at)), s, acc[0]);
+                d.store(dst.add(at));
+                acc[0] = t;
+                at += l;
+            }
+            if at < end {
+                let k = end - at;
+                // Zero-filled lanes: v = +0, so they add nothing.
+                let (vv, gg) = (V::load_partial(v.add(at), k), V::load_partial(g.add(at), k));
+                let (d, t) = grad_and_term(vv, gg, s, acc[1]);
+                d.store_partial(dst.add(at), k);
+                acc[1] = t;
+                at = end;
+            }
+        }
+        // Fixed order: (a0 + a1) + (a2 + a3), then the lanes in f64.
+        sum += lanes_sum_f64(acc[0].add(acc[1]).add(acc[2].add(acc[3])));
+    }
+    sum
+}
+
+/// Runs backward over `n` elements laid out as for [`runs_forward`], cut into
+/// pieces at the end of every run and every `piece` elements within a run
+/// (counted from the run's start; `offset` is a multiple of `piece`). Writes
+/// the gradient, and when `sums` is not null, each piece's slope-gradient sum
+/// to `sums[0..]`, in order.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `v`, `g`, `dst` valid for `n` elements, `g ==
+/// dst` or disjoint, `v` disjoint from `dst`; `w` valid for `c_len` reads,
+/// `channel < c_len`, `offset < inner`; `sums` null or valid for as many
+/// writes as there are pieces; `piece > 0`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn runs_backward<V: F32Vector>(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    n: usize,
+    w: *const f32,
+    c_len: usize,
+    channel: usize,
+    inner: usize,
+    offset: usize,
+    piece: usize,
+    sums: *mut f64,
+) {
+    let (mut done, mut c, mut off, mut k) = (0, channel, offset, 0);
+    while done < n {
+        let len = (inner - off).min(piece).min(n - done);
+        // SAFETY: `done + len <= n`, `c < c_len`, and one sum per piece.
+        unsafe {
+            let s = *w.add(c);
+            let piece_sum = if sums.is_null() {
+                map_binary::<V, _>(
+                    LeakyReluGrad { slope: s },
+                    v.add(done),
+                    g.add(done),
+                    dst.add(done),
+                    len,
+                );
+                0.0
+            } else {
+                run_piece_backward::<V>(v.add(done), g.add(done), dst.add(done), len, s)
+            };
+            if !sums.is_null() {
+                *sums.add(k) = piece_sum;
+            }
+        }
+        k += 1;
+        done += len;
+        off += len;
+        if off == inner {
+            off = 0;
+            c = if c + 1 == c_len { 0 } else { c + 1 };
+        }
+    }
+}
+
+/// Pattern backward over `rows` rows of `width` elements, `stride` elements
+/// apart (the rows of a column block): `dst = v > 0 ? grad : grad * s[j]`,
+/// and `acc[j] += (v > 0 ? 0 : v * grad)` for each column `j`, in row order.
+/// `acc` may be null (no slope gradient).
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; every row `r < rows` of `v`, `g`, `dst` valid
+/// for `width` elements at `r * stride`; `g == dst` or disjoint, `v` disjoint
+/// from `dst`; `pattern` valid for `width` reads, `acc` null or valid for
+/// `width` reads and writes and disjoint from the rest.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn pattern_backward<V: F32Vector>(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    stride: usize,
+    width: usize,
+    rows: usize,
+    pattern: *const f32,
+    acc: *mut f32,
+) {
+    let l = V::LANES;
+    for r in 0..rows {
+        let (v, g, dst) = (
+            v.wrapping_add(r * stride),
+            g.wrapping_add(r * stride),
+            dst.wrapping_add(r * stride),
+        );
+        let mut j = 0;
+        // SAFETY: (whole block) row `r` is valid for `width` elements and
+        // `j + l <= width` (or `k = width - j < l`) for every access.
+        unsafe {
+            if acc.is_null() {
+                while j + l <= width {
+                    let s = V::load(pattern.add(j));
+                    let (vv, gg) = (V::load(v.add(j)), V::load(g.add(j)));
+                    let pos = vv.gt(V::zero());
+                    V::select(pos, gg, gg.mul(s)).store(dst.add(j));
+                    j += l;
+                }
+                if j < width {
+                    let k = width - j;
+                    let s = V::load_partial(pattern.add(j), k);
+                    let (vv, gg) = (V::load_partial(v.add(j), k), V::load_partial(g.add(j), k));
+                    let pos = vv.gt(V::zero());
+                    V::select(pos, gg, gg.mul(s)).store_partial(dst.add(j), k);
+                }
+                continue;
+            }
+            while j + l <= width {
+                let s = V::load(pattern.add(j));
+                let a = V::load(acc.add(j));
+                let (d, t) = grad_and_term(V::load(v.add(j)), V::load(g.add(j)), s, a);
+                d.store(dst.add(j));
+                t.store(acc.add(j));
+                j += l;
+            }
+            if j < width {
+                let k = width - j;
+                let s = V::load_partial(pattern.add(j), k);
+                let a = V::load_partial(acc.add(j), k);
+                let (vv, gg) = (V::load_partial(v.add(j), k), V::load_partial(g.add(j), k));
+                let (d, t) = grad_and_term(vv, gg, s, a);
+                d.store_partial(dst.add(j), k);
+                t.store_partial(acc.add(j), k);
+            }
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! PReLU, `y = x > 0 ? x : w[c] * x` with one learned slope per channel, on
+//! buffers laid out as `[outer, channels, inner]` ([`ChannelLayout`]).
+//!
+//! The engine picks one of two kernel shapes from the layout:
+//!
+//! - `inner >= 64` (NCHW images) or one channel: each `(outer, channel)`
+//!   pair is a contiguous run with one slope, walked like Leaky ReLU;
+//! - shorter `inner` (NHWC, matrices): the slopes as a per-element pattern
+//!   along a row (repeated until the row is at least 64 elements), walked
+//!   like a binary op.
+//!
+//! # The slope gradient
+//!
+//! `grad_w[c] = sum over c's elements of (x > 0 ? 0 : x * grad)`, computed in
+//! the same pass as the input gradient (no full-size temporary): terms are
+//! accumulated in f32 vector lanes by fused multiply-adds, at most
+//! [`rectify_kernels::PRELU_ACC_TERMS`] (32) terms per lane, then flushed to
+//! f64 and summed in f64, and the total is rounded to f32 once. With `u =
+//! 2^-24`, `S` the exact sum, `A` the sum of `|x * grad|` and `m` the
+//! number of elements of the channel, the result satisfies, for channels of
+//! up to 2^29 elements where no product `x * grad` overflows f32,
+//!
+//! `|grad_w[c] - S| <= u |S| + 2^-18 A + m 2^-149`
+//!
+//! (the last term only where products underflow into f32's subnormals).
+//! At most 32 f32 roundings reach a term, 34 on tiers without FMA or where
+//! vector lanes are combined, each at most `u` (`34 u < 2^-18.9`), and the
+//! f64 sum of the flushed values, at most 2^24 of them, adds below `2^-29 A`.
+//! A 16 Mi-element channel therefore keeps its digits, where a
+//! plain f32 sum could lose all of them. From the saved output (`w > 0`) the
+//! terms are `y * grad`, one rounding further (`y = w x`), and their sum is
+//! divided by `w[c]` in f64; the same bound holds.
+//!
+//! The flush points and the order of every f64 addition depend only on the
+//! layout (a fixed tree of pieces), never on the number of threads, so the
+//! result is bit-identical for any split.
+
+use std::borrow::Cow;
+
+use rectify_kernels::{KernelSet, PreluRuns, PRELU_PATTERN_ROWS};
+
+use crate::{parallel, Error, Kernels, Saved};
+
+/// How a buffer maps to channels: `[outer, channels, inner]`, with `outer`
+/// whatever the length makes it.
+///
+/// NCHW images are `ChannelLayout::nchw(c, h * w)`; NHWC images and plain
+/// `[batch, features]` matrices are `ChannelLayout::nhwc(c)` (inner = 1).
+///
+/// ```
+/// use rectify::ChannelLayout;
+/// let nchw = ChannelLayout::nchw(3, 32 * 32);
+/// assert_eq!((nchw.channels(), nchw.inner()), (3, 1024));
+/// assert_eq!(ChannelLayout::nhwc(16), ChannelLayout::new(16, 1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChannelLayout {
+    channels: usize,
+    inner: usize,
+}
+
+impl ChannelLayout {
+    /// `[outer, channels, inner]`. Both must be at least 1 (checked when used).
+    pub const fn new(channels: usize, inner: usize) -> ChannelLayout {
+        ChannelLayout { channels, inner }
+    }
+
+    /// NCHW: `channels` planes of `spatial = H * W` elements per image.
+    pub const fn nchw(channels: usize, spatial: usize) -> ChannelLayout {
+        ChannelLayout::new(channels, spatial)
+    }
+
+    /// NHWC, or a `[rows, channels]` matrix: the channel varies fastest.
+    pub const fn nhwc(channels: usize) -> ChannelLayout {
+        ChannelLayout::new(channels, 1)
+    }
+
+    /// The number of channels `C`.
+    pub const fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// The elements of one channel that are contiguous (`H * W` for NCHW, 1 for
+    /// NHWC).
+    pub const fn inner(&self) -> usize {
+        self.inner
+    }
+
+    /// `outer` for a buffer of `len` elements, or [`Error::LayoutMismatch`].
+    fn outer(&self, argument: &'static str, len: usize) -> Result<usize, Error> {
+        let block = self.channels.checked_mul(self.inner).filter(|&b| b > 0);
+        match block {
+            Some(b) if len.is_multiple_of(b) => Ok(len / b),
+            _ => Err(Error::LayoutMismatch {
+                argument,
+                len,
+                channels: self.channels,
+                inner: self.inner,
+            }),
+        }
+    }
+}
+
+/// From this `inner` up, PReLU walks each run with one slope.
+const RUNS_MIN_INNER: usize = 64;
+/// Pattern rows are at least this long (the slope pattern repeated).
+const PATTERN_MIN: usize = 64;
+/// Columns of a pattern block: its accumulators stay in L1.
+const PATTERN_COLS: usize = 4096;
+/// Runs are cut into pieces of this many elements: the leaves of the
+/// reduction tree in runs mode, and where a run may be split across threads.
+const PIECE: usize = 1 << 14;
+
+/// The kernel shape for a layout (see the module docs).
+enum Plan<'w> {
+    /// Runs of `inner` elements, channel `k % C` for run `k`.
+    Runs { w: &'w [f32], inner: usize },
+    /// Rows of `pattern.len()` elements; column `j` is channel
+    /// `(j / inner) % C`.
+    Pattern {
+        pattern: Cow<'w, [f32]>,
+        inner: usize,
+    },
+}
+
+impl<'w> Plan<'w> {
+    fn new(w: &'w [f32], layout: ChannelLayout, n: usize) -> Plan<'w> {
+        let c = w.len();
+        if c == 1 {
+            // One slope: the whole buffer is one run.
+            return Plan::Runs { w, inner: n.max(1) };
+        }
+        if layout.inner >= RUNS_MIN_INNER {
+            return Plan::Runs {
+                w,
+                inner: layout.inner,
+            };
+        }
+        let row = c * layout.inner;
+        let repeat = PATTERN_MIN.div_ceil(row);
+        let pattern = if layout.inner == 1 && repeat == 1 {
+            Cow::Borrowed(w)
+        } else {
+            let one: Vec<f32> = w
+                .iter()
+                .flat_map(|&s| std::iter::repeat_n(s, layout.inner))
+                .collect();
+            Cow::Owned(one.repeat(repeat))
+        };
+        Plan::Pattern {
+            pattern,
+            inner: layout.inner,
+        }
+    }
+
+    /// The forward pass over the span of the buffer starting at `start`.
+    fn forward(&self, set: &KernelSet, start: usize, src: Option<&[f32]>, dst: &mut [f32]) {
+        match self {
+            Plan::Runs { w, inner } => {
+                let runs = PreluRuns {
+                    w,
+                    channel: (start / inner) % w.len(),
+                    inner: *inner,
+                    offset: start % inner,
+                };
+                set.prelu_runs_forward(src, dst, runs)
+            }
+            Plan::Pattern { pattern, .. } => {
+                set.prelu_pattern_forward(src, dst, pattern, start % pattern.len())
+            }
+        }
+    }
+}
+
+/// Validates PReLU's slopes and the buffer's layout; returns `outer`.
+fn validate(
+    w: &[f32],
+    layout: ChannelLayout,
+    argument: &'static str,
+    len: usize,
+) -> Result<usize, Error> {
+    let outer = layout.outer(argument, len)?;
+    if w.len() != layout.channels {
+        return Err(Error::LengthMismatch {
+            argument: "w",
+            expected: layout.channels,
+            actual: w.len(),
+        });
+    }
+    if let Some(&bad) = w.iter().find(|s| !s.is_finite()) {
+        return Err(Error::InvalidParameter {
+            activation: "prelu",
+            parameter: "w",
+            value: bad,
+            requirement: "every slope must be finite",
+        });
+    }
+    Ok(outer)
+}
+
+fn same_len(argument: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            argument,
+            expected,
+            actual,
+        })
+    }
+}
+
+impl Kernels {
+    /// PReLU in place: `x = x > 0 ? x : w[c] * x`, `c` the channel of each
+    /// element in `layout`.
+    ///
+    /// ```
+    /// use rectify::{ChannelLayout, Kernels};
+    /// // NCHW, 2 channels of 2 elements: slopes 0.5 and 2.
+    /// let mut x = [-1.0f32, 1.0, -1.0, 1.0];
+    /// Kernels::global().prelu(&mut x, &[0.5, 2.0], ChannelLayout::nchw(2, 2))?;
+    /// assert_eq!(x, [-0.5, 1.0, -2.0, 1.0]);
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
+    pub fn prelu(&self, x: &mut [f32], w: &[f32], layout: ChannelLayout) -> Result<(), Error> {
+        validate(w, layout, "x", x.len())?;
+        self.prelu_forward_span(None, x, w, layout);
+        Ok(())
+    }
+
+    /// PReLU into `y`.
+    ///
+    /// ```
+    /// use rectify::{ChannelLayout, Kernels};
+    /// // NHWC (channel fastest), 2 channels.
+    /// let x = [-1.0f32, -1.0, 4.0, -4.0];
+    /// let mut y = [0.0f32; 4];
+    /// Kernels::global().prelu_into(&x, &[0.5, 0.25], ChannelLayout::nhwc(2), &mut y)?;
+    /// assert_eq!(y, [-0.5, -0.25, 4.0, -1.0]);
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
+    pub fn prelu_into(
+        &self,
+        x: &[f32],
+        w: &[f32],
+        layout: ChannelLayout,
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        validate(w, layout, "x", x.len())?;
+        same_len("y", x.len(), y.len())?;
+        self.prelu_forward_span(Some(x), y, w, layout);
+        Ok(())
+    }
+
+    fn prelu_forward_span(
+        &self,
+        src: Option<&[f32]>,
+        dst: &mut [f32],
+        w: &[f32],
+        layout: ChannelLayout,
+    ) {
+        let n = dst.len();
+        let plan = Plan::new(w, layout, n);
+        let set = self.kernel_set();
+        match self.split_len(n) {
+            None => plan.forward(set, 0, src, dst),
+            Some(chunk) => {
+                let parts: Vec<_> = dst
+                    .chunks_mut(chunk)
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let start = i * chunk;
+                        (start, src.map(|s| &s[start..start + d.len()]), d)
+                    })
+                    .collect();
+                parallel::run_parts(parts, |(start, s, d)| plan.forward(set, start, s, d));
+            }
+        }
+    }
+
+    /// PReLU backward in place on the gradient: `grad = v > 0 ? grad : w[c] *
+    /// grad`, and, when `grad_w` is given, the slope gradient `grad_w[c] =
+    /// sum(x > 0 ? 0 : x * grad)` over channel `c`'s elements, in the same pass
+    /// (see the module docs of [`ChannelLayout`]'s home for the error bound).
+    ///
+    /// From the saved output the slopes must be `>= 0` (then `y > 0` exactly
+    /// when `x > 0`), and `> 0` for the slope gradient (`x = y / w`).
+    ///
+    /// ```
+    /// use rectify::{ChannelLayout, Kernels, Saved};
+    /// let x = [-2.0f32, 3.0, -1.0, -4.0];
+    /// let w = [0.5f32, 0.25];
+    /// let mut grad = [1.0f32; 4];
+    /// let mut grad_w = [0.0f32; 2];
+    /// let k = Kernels::global();
+    /// k.prelu_backward(Saved::Input(&x), &w, ChannelLayout::nchw(2, 2), &mut grad, Some(&mut grad_w))?;
+    /// assert_eq!(grad, [0.5, 1.0, 0.25, 0.25]);
+    /// assert_eq!(grad_w, [-2.0, -5.0]);
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
+    pub fn prelu_backward(
+        &self,
+        saved: Saved<'_>,
+        w: &[f32],
+        layout: ChannelLayout,
+        grad: &mut [f32],
+        grad_w: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
+        self.prelu_backward_checked(saved, w, layout, None, grad, grad_w)
+    }
+
+    /// PReLU backward into `grad_in` (see [`Kernels::prelu_backward`]).
+    pub fn prelu_backward_into(
+        &self,
+        saved: Saved<'_>,
+        w: &[f32],
+        layout: ChannelLayout,
+        grad_out: &[f32],
+        grad_in: &mut [f32],
+        grad_w: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
+        same_len("grad_out", saved.values().len(), grad_out.len())?;
+        self.prelu_backward_checked(saved, w, layout, Some(grad_out), grad_in, grad_w)
+    }
+
+    fn prelu_backward_checked(
+        &self,
+        saved: Saved<'_>,
+        w: &[f32],
+        layout: ChannelLayout,
+        grad_src: Option<&[f32]>,
+        dst: &mut [f32],
+        grad_w: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
+        let v = saved.values();
+        validate(w, layout, "saved", v.len())?;
+        same_len("grad", v.len(), dst.len())?;
+        if let Some(gw) = &grad_w {
+            same_len("grad_w", w.len(), gw.len())?;
+        }
+        if let Saved::Output(_) = saved {
+            let need_positive = grad_w.is_some();
+            let bad = w
+                .iter()
+                .find(|&&s| if need_positive { s <= 0.0 } else { s < 0.0 });
+            if let Some(&value) = bad {
+                return Err(Error::GradientFromOutputUndefined {
+                    activation: "prelu",
+                    parameter: "w",
+                    value,
+                    requirement: if need_positive {
+                        "every slope must be > 0 for the slope gradient (x = y / w)"
+                    } else {
+                        "every slope must be >= 0"
+                    },
+                });
+            }
+        }
+        let sums = self.prelu_backward_span(v, grad_src, dst, w, layout, grad_w.is_some());
+        if let Some(gw) = grad_w {
+            let from_output = matches!(saved, Saved::Output(_));
+            for ((g, s), &slope) in gw.iter_mut().zip(sums).zip(w) {
+                *g = if from_output { s / f64::from(slope) } else { s } as f32;
+            }
+        }
+        Ok(())
+    }
+
+    /// The backward kernels over the whole buffer; returns the per-channel f64
+    /// slope-gradient sums (empty unless `want_sums`).
+    fn prelu_backward_span(
+        &self,
+        v: &[f32],
+        grad_src: Option<&[f32]>,
+        dst: &mut [f32],
+        w: &[f32],
+        layout: ChannelLayout,
+        want_sums: bool,
+    ) -> Vec<f64> {
+        let n = v.len();
+        let set = self.kernel_set();
+        let parts = self.split_len(n).map_or(1, |chunk| n.div_ceil(chunk));
+        let mut sums = vec![0.0f64; if want_sums { w.len() } else { 0 }];
+        match Plan::new(w, layout, n) {
+            Plan::Runs { w, inner } => {
+                let per_run = inner.div_ceil(PIECE);
+                let total = (n / inner) * per_run;
+                let mut piece_sums = vec![0.0f64; if want_sums { total } else { 0 }];
+                // Piece p starts at (p / per_run) * inner + (p % per_run) * PIECE.
+                let start_of = |p: usize| (p / per_run) * inner + (p % per_run) * PIECE;
+                let bounds: Vec<usize> = (0..=parts).map(|t| total * t / parts).collect();
+                let mut work = Vec::with_capacity(parts);
+                let (mut v_rest, mut d_rest, mut s_rest) = (v, dst, piece_sums.as_mut_slice());
+                let mut g_rest = grad_src;
+                for t in 0..parts {
+                    let (p0, p1) = (bounds[t], bounds[t + 1]);
+                    let len = start_of(p1) - start_of(p0);
+                    let (v_part, v_tail) = v_rest.split_at(len);
+                    let (d_part, d_tail) = std::mem::take(&mut d_rest).split_at_mut(len);
+                    let g_part = g_rest.map(|g| {
+                        let (a, b) = g.split_at(len);
+                        g_rest = Some(b);
+                        a
+                    });
+                    let s_len = if want_sums { p1 - p0 } else { 0 };
+                    let (s_part, s_tail) = std::mem::take(&mut s_rest).split_at_mut(s_len);
+                    (v_rest, d_rest, s_rest) = (v_tail, d_tail, s_tail);
+                    work.push((start_of(p0), v_part, g_part, d_part, s_part));
+                }
+                parallel::run_parts(work, |(start, v, g, d, s)| {
+                    let runs = PreluRuns {
+                        w,
+                        channel: (start / inner) % w.len(),
+                        inner,
+                        offset: start % inner,
+                    };
+                    let s = if want_sums { Some(s) } else { None };
+                    set.prelu_runs_backward(v, g, d, runs, PIECE, s);
+                });
+                for (p, s) in piece_sums.iter().enumerate() {
+                    sums[(p / per_run) % w.len()] += s;
+                }
+            }
+            Plan::Pattern { pattern, inner } => {
+                let row = pattern.len();
+                let groups = n.div_ceil(row * PRELU_PATTERN_ROWS);
+                let c_len = w.len();
+                let mut partials = vec![0.0f64; if want_sums { groups * c_len } else { 0 }];
+                let group_len = row * PRELU_PATTERN_ROWS;
+                let per_part = groups.div_ceil(parts);
+                let mut work = Vec::new();
+                let (mut v_rest, mut d_rest) = (v, dst);
+                let mut g_rest = grad_src;
+                let mut p_rest = partials.as_mut_slice();
+                let mut g0 = 0;
+                while g0 < groups {
+                    let g1 = (g0 + per_part).min(groups);
+                    let len = (g1 * group_len).min(n) - g0 * group_len;
+                    let (v_part, v_tail) = v_rest.split_at(len);
+                    let (d_part, d_tail) = std::mem::take(&mut d_rest).split_at_mut(len);
+                    let g_part = g_rest.map(|g| {
+                        let (a, b) = g.split_at(len);
+                        g_rest = Some(b);
+                        a
+                    });
+                    let p_len = if want_sums { (g1 - g0) * c_len } else { 0 };
+                    let (p_part, p_tail) = std::mem::take(&mut p_rest).split_at_mut(p_len);
+                    (v_rest, d_rest, p_rest) = (v_tail, d_tail, p_tail);
+                    work.push((v_part, g_part, d_part, p_part));
+                    g0 = g1;
+                }
+                let pattern = &pattern[..];
+                parallel::run_parts(work, |(v, g, d, partials)| {
+                    pattern_groups(set, v, g, d, pattern, inner, c_len, want_sums, partials);
+                });
+                for group in partials.chunks(c_len.max(1)) {
+                    for (s, p) in sums.iter_mut().zip(group) {
+                        *s += p;
+                    }
+                }
+            }
+        }
+        sums
+    }
+}
+
+/// Pattern backward over whole row groups (the span starts at a group
+/// boundary): each group of [`PRELU_PATTERN_ROWS`] rows, in column blocks,
+/// accumulates in f32, then adds its columns' accumulators in f64, in column
+/// order, to its channels' entries of `partials` (one row of `c_len` per
+/// group, zeroed).
+#[allow(clippy::too_many_arguments)]
+fn pattern_groups(
+    set: &KernelSet,
+    v: &[f32],
+    g: Option<&[f32]>,
+    d: &mut [f32],
+    pattern: &[f32],
+    inner: usize,
+    c_len: usize,
+    want_sums: bool,
+    partials: &mut [f64],
+) {
+    let row = pattern.len();
+    let group_len = row * PRELU_PATTERN_ROWS;
+    let mut acc = vec![0.0f32; if want_sums { row.min(PATTERN_COLS) } else { 0 }];
+    let mut start = 0;
+    let mut group = 0;
+    while start < v.len() {
+        let len = group_len.min(v.len() - start);
+        let (full_rows, last) = (len / row, len % row);
+        let mut j0 = 0;
+        while j0 < row {
+            let width = PATTERN_COLS.min(row - j0);
+            // The block's full rows, then the first columns of a last, short
+            // row where the buffer ends inside one.
+            let short = last.saturating_sub(j0).min(width);
+            for (at, rows, w) in [
+                (start + j0, full_rows, width),
+                (start + full_rows * row + j0, 1, short),
+            ] {
+                if rows == 0 || w == 0 {
+                    continue;
+                }
+                let acc = if want_sums { Some(&mut acc[..w]) } else { None };
+                set.prelu_pattern_backward(
+                    &v[at..],
+                    g.map(|g| &g[at..]),
+                    &mut d[at..],
+                    row,
+                    rows,
+                    &pattern[j0..j0 + w],
+                    acc,
+                );
+            }
+            if want_sums {
+                let sums = &mut partials[group * c_len..(group + 1) * c_len];
+                for (j, a) in acc[..width].iter_mut().enumerate() {
+                    sums[((j0 + j) / inner) % c_len] += f64::from(*a);
+                    *a = 0.0;
+                }
+            }
+            j0 += width;
+        }
+        start += len;
+        group += 1;
+    }
+}

@@ -1,0 +1,515 @@
+//! PReLU on every tier: forward and input gradient bit for bit against the
+//! scalar formulas for every small `[outer, C, inner]` layout (both kernel
+//! shapes), at odd offsets, in place and into; the slope gradient within its
+//! documented bound of an f64 sum, bit-identical for any thread count; the
+//! gradient from the output; every refusal leaves the buffers untouched.
+
+use rectify::reference::{leaky_relu_grad, prelu, prelu_slope_term};
+use rectify::{ChannelLayout, Error, Isa, Kernels, Saved};
+
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed | 1;
+    let specials = [
+        0.0f32,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::from_bits(0x7fc0_1234),
+        f32::from_bits(0xffa0_0001),
+        f32::from_bits(1),
+        -f32::from_bits(1),
+        f32::MIN_POSITIVE,
+        -f32::MAX,
+    ];
+    (0..n)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            match i % 7 {
+                0 => specials[(s % specials.len() as u32) as usize],
+                1 => f32::from_bits(s),
+                _ => (s as f32 / u32::MAX as f32) * 8.0 - 4.0,
+            }
+        })
+        .collect()
+}
+
+fn slopes(c: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..c)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            match i % 5 {
+                0 => 0.0,
+                1 => -0.5,
+                _ => (s as f32 / u32::MAX as f32) * 0.5,
+            }
+        })
+        .collect()
+}
+
+fn channel_of(i: usize, c: usize, inner: usize) -> usize {
+    (i / inner) % c
+}
+
+/// Per channel: the slope gradient's exact sum `S`, `A = sum |term|`, the
+/// element count and the largest `|term|`, in f64 (products of two f32 are
+/// exact in f64; the sums' own error is far below the bound).
+struct Exact {
+    s: Vec<f64>,
+    a: Vec<f64>,
+    count: Vec<usize>,
+    max: Vec<f64>,
+}
+
+fn exact_sums(v: &[f32], g: &[f32], c: usize, inner: usize) -> Exact {
+    let mut e = Exact {
+        s: vec![0.0; c],
+        a: vec![0.0; c],
+        count: vec![0; c],
+        max: vec![0.0; c],
+    };
+    for i in 0..v.len() {
+        let ch = channel_of(i, c, inner);
+        e.count[ch] += 1;
+        if v[i] <= 0.0 || v[i].is_nan() {
+            let t = f64::from(v[i]) * f64::from(g[i]);
+            e.s[ch] += t;
+            e.a[ch] += t.abs();
+            e.max[ch] = e.max[ch].max(t.abs());
+        }
+    }
+    e
+}
+
+/// The documented bound, `|grad_w - S| <= u |S| + 2^-18 A + count * 2^-149`,
+/// wherever no term overflows f32 (NaN where `S` is NaN).
+fn assert_within_bound(got: &[f32], e: &Exact, what: &str) {
+    for (c, &got_c) in got.iter().enumerate() {
+        let s = e.s[c];
+        if e.max[c].is_nan() || s.is_nan() {
+            assert!(got_c.is_nan(), "{what} channel {c}: {} vs NaN", got_c);
+            continue;
+        }
+        if e.max[c] > f64::from(f32::MAX) {
+            continue; // a term overflows f32: not covered
+        }
+        let bound = s.abs() * 2f64.powi(-24)
+            + e.a[c] * 2f64.powi(-18)
+            + e.count[c] as f64 * 2f64.powi(-149);
+        if got_c.is_infinite() {
+            // Rounded to f32, a sum beyond f32::MAX overflows.
+            assert!(
+                got_c.signum() as f64 == s.signum() && s.abs() + bound >= f64::from(f32::MAX),
+                "{what} channel {c}: {} vs {s}",
+                got_c
+            );
+            continue;
+        }
+        let err = (f64::from(got_c) - s).abs();
+        assert!(
+            err <= bound,
+            "{what} channel {c}: {} vs {s} (err {err:e} > {bound:e})",
+            got_c
+        );
+    }
+}
+
+/// Layouts covering both kernel shapes: runs (inner >= 64, or C = 1) and the
+/// slope pattern (short inner), with outer including 0 and 1.
+fn layouts() -> Vec<(usize, usize, usize)> {
+    let mut l = Vec::new();
+    for outer in [0usize, 1, 2, 3, 5] {
+        for c in [1usize, 2, 3, 5, 16, 17] {
+            for inner in [1usize, 2, 3, 7, 63, 64, 65, 130] {
+                l.push((outer, c, inner));
+            }
+        }
+    }
+    l.push((2, 3, 300));
+    l.push((40, 3, 1)); // more than one group of pattern rows
+    l.push((70, 2, 1));
+    l
+}
+
+#[test]
+fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
+    for &isa in Isa::available() {
+        let k = Kernels::new(isa).unwrap().serial();
+        for (outer, c, inner) in layouts() {
+            let n = outer * c * inner;
+            let layout = ChannelLayout::new(c, inner);
+            let w = slopes(c, (n + c) as u32);
+            for offset in [0usize, 1, 3, 5, 15] {
+                let base = data(n + offset + 3, (7 * n + offset) as u32);
+                let x = &base[offset..offset + n];
+                let gbase = data(n + offset, (11 * n + 3) as u32);
+                let g = &gbase[offset..offset + n];
+                let want: Vec<u32> = (0..n)
+                    .map(|i| prelu(x[i], w[channel_of(i, c, inner)]).to_bits())
+                    .collect();
+                // Forward into, and in place inside a larger buffer.
+                let mut y = vec![0.0f32; n];
+                k.prelu_into(x, &w, layout, &mut y).unwrap();
+                let got: Vec<u32> = y.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "{isa} into {outer}x{c}x{inner} offset {offset}");
+                let mut inplace = base.clone();
+                k.prelu(&mut inplace[offset..offset + n], &w, layout)
+                    .unwrap();
+                let got: Vec<u32> = inplace[offset..offset + n]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                assert_eq!(
+                    got, want,
+                    "{isa} in place {outer}x{c}x{inner} offset {offset}"
+                );
+                assert_eq!(
+                    inplace[..offset]
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect::<Vec<_>>(),
+                    base[..offset]
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect::<Vec<_>>(),
+                    "{isa}: wrote before the start"
+                );
+                assert_eq!(
+                    inplace[offset + n..]
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect::<Vec<_>>(),
+                    base[offset + n..]
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect::<Vec<_>>(),
+                    "{isa}: wrote past the end"
+                );
+                // Backward, with and without the slope gradient, in place and into.
+                let want_g: Vec<u32> = (0..n)
+                    .map(|i| leaky_relu_grad(x[i], g[i], w[channel_of(i, c, inner)]).to_bits())
+                    .collect();
+                let exact = exact_sums(x, g, c, inner);
+                let mut gi = g.to_vec();
+                let mut gw = vec![f32::NAN; c];
+                k.prelu_backward(Saved::Input(x), &w, layout, &mut gi, Some(&mut gw))
+                    .unwrap();
+                let got: Vec<u32> = gi.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(
+                    got, want_g,
+                    "{isa} backward {outer}x{c}x{inner} offset {offset}"
+                );
+                assert_within_bound(&gw, &exact, &format!("{isa} {outer}x{c}x{inner}"));
+                let mut gi2 = vec![0.0f32; n];
+                let mut gw2 = vec![0.0f32; c];
+                k.prelu_backward_into(Saved::Input(x), &w, layout, g, &mut gi2, Some(&mut gw2))
+                    .unwrap();
+                assert_eq!(gi2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want_g);
+                assert_eq!(
+                    gw2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    gw.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "{isa}: into and in place disagree"
+                );
+                let mut gi3 = g.to_vec();
+                k.prelu_backward(Saved::Input(x), &w, layout, &mut gi3, None)
+                    .unwrap();
+                assert_eq!(gi3.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want_g);
+            }
+        }
+    }
+}
+
+#[test]
+fn gradient_from_the_output_for_positive_slopes() {
+    for &isa in Isa::available() {
+        let k = Kernels::new(isa).unwrap().serial();
+        for (outer, c, inner) in [
+            (3usize, 4usize, 1usize),
+            (2, 3, 100),
+            (1, 1, 1000),
+            (9, 5, 3),
+        ] {
+            let n = outer * c * inner;
+            let layout = ChannelLayout::new(c, inner);
+            let w: Vec<f32> = (0..c).map(|i| 0.05 + 0.3 * i as f32).collect();
+            // Finite inputs: y = w x loses nothing that the bound does not cover.
+            let x: Vec<f32> = data(n, 5)
+                .iter()
+                .map(|v| {
+                    if v.is_finite() && v.abs() < 1e30 {
+                        *v
+                    } else {
+                        -1.5
+                    }
+                })
+                .collect();
+            let g = data(n, 9)
+                .iter()
+                .map(|v| {
+                    if v.is_finite() && v.abs() < 1e30 {
+                        *v
+                    } else {
+                        0.5
+                    }
+                })
+                .collect::<Vec<_>>();
+            let mut y = vec![0.0; n];
+            k.prelu_into(&x, &w, layout, &mut y).unwrap();
+            let (mut from_x, mut from_y) = (g.clone(), g.clone());
+            let (mut gw_x, mut gw_y) = (vec![0.0; c], vec![0.0; c]);
+            k.prelu_backward(Saved::Input(&x), &w, layout, &mut from_x, Some(&mut gw_x))
+                .unwrap();
+            k.prelu_backward(Saved::Output(&y), &w, layout, &mut from_y, Some(&mut gw_y))
+                .unwrap();
+            assert_eq!(
+                from_x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                from_y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{isa}"
+            );
+            assert_within_bound(
+                &gw_y,
+                &exact_sums(&x, &g, c, inner),
+                &format!("{isa} from y"),
+            );
+        }
+        // A zero slope: the input gradient from y is fine, the slope gradient is not.
+        let w = [0.0f32, 1.0];
+        let y = [0.0f32, -1.0, 2.0, 3.0];
+        let mut g = [1.0f32; 4];
+        k.prelu_backward(Saved::Output(&y), &w, ChannelLayout::nhwc(2), &mut g, None)
+            .unwrap();
+        assert_eq!(g, [0.0, 1.0, 1.0, 1.0]);
+        let mut gw = [0.0f32; 2];
+        let err = k
+            .prelu_backward(
+                Saved::Output(&y),
+                &w,
+                ChannelLayout::nhwc(2),
+                &mut g,
+                Some(&mut gw),
+            )
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::GradientFromOutputUndefined { parameter: "w", .. }
+        ));
+    }
+}
+
+#[test]
+fn slope_gradient_is_identical_for_any_thread_count() {
+    for &isa in Isa::available() {
+        let serial = Kernels::new(isa).unwrap().serial();
+        // Runs (NCHW), runs cut into pieces (one long channel), and pattern
+        // (NHWC) shapes, with lengths that split raggedly.
+        for (outer, c, inner) in [
+            (7usize, 3usize, 1000usize),
+            (1, 1, 100_003),
+            (301, 37, 1),
+            (50, 5, 9),
+        ] {
+            let n = outer * c * inner;
+            let layout = ChannelLayout::new(c, inner);
+            let w = slopes(c, 3);
+            let (x, g) = (data(n, 21), data(n, 22));
+            let run = |k: &Kernels| {
+                let mut y = x.clone();
+                k.prelu(&mut y, &w, layout).unwrap();
+                let mut gi = g.clone();
+                let mut gw = vec![0.0f32; c];
+                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, Some(&mut gw))
+                    .unwrap();
+                let b = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                (b(&y), b(&gi), b(&gw))
+            };
+            let want = run(&serial);
+            for threads in [1usize, 2, 3, 4] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let k = Kernels::new(isa).unwrap().with_parallel_threshold(256);
+                assert_eq!(
+                    pool.install(|| run(&k)),
+                    want,
+                    "{isa} {outer}x{c}x{inner} on {threads} threads"
+                );
+            }
+        }
+    }
+}
+
+/// A 16 Mi-element channel: a plain f32 sum would drift far off; the bound
+/// holds.
+#[test]
+fn a_long_channel_keeps_its_digits() {
+    let n = 1 << 24;
+    let x: Vec<f32> = (0..n).map(|i| -1.0 - (i % 1000) as f32 * 1e-3).collect();
+    let g: Vec<f32> = (0..n).map(|i| 0.1 + (i % 7) as f32 * 0.01).collect();
+    let exact = exact_sums(&x, &g, 1, 1);
+    let s = &exact.s;
+    let mut naive = 0.0f32;
+    for i in 0..n {
+        naive += prelu_slope_term(x[i], g[i]);
+    }
+    assert!(
+        (f64::from(naive) - s[0]).abs() > 1e-3 * s[0].abs(),
+        "the naive sum should drift"
+    );
+    for &isa in Isa::available() {
+        let k = Kernels::new(isa).unwrap();
+        let mut gi = g.clone();
+        let mut gw = [0.0f32];
+        k.prelu_backward(
+            Saved::Input(&x),
+            &[0.25],
+            ChannelLayout::nchw(1, n),
+            &mut gi,
+            Some(&mut gw),
+        )
+        .unwrap();
+        assert_within_bound(&gw, &exact, &format!("{isa} 16Mi"));
+        // And in NHWC form: 2^20 rows of 16 channels.
+        let w16 = [0.25f32; 16];
+        let mut gw16 = [0.0f32; 16];
+        let mut gi = g.clone();
+        k.prelu_backward(
+            Saved::Input(&x),
+            &w16,
+            ChannelLayout::nhwc(16),
+            &mut gi,
+            Some(&mut gw16),
+        )
+        .unwrap();
+        assert_within_bound(
+            &gw16,
+            &exact_sums(&x, &g, 16, 1),
+            &format!("{isa} NHWC 2^20 x 16"),
+        );
+    }
+}
+
+#[test]
+fn refusals_write_nothing() {
+    let k = Kernels::global();
+    let x = [1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
+    let mut y = [9.0f32; 6];
+    let w = [0.5f32, 0.25];
+    // A layout that does not divide the buffer, or is empty.
+    for layout in [
+        ChannelLayout::new(4, 1),
+        ChannelLayout::new(0, 1),
+        ChannelLayout::new(2, 0),
+    ] {
+        let err = k.prelu_into(&x, &w, layout, &mut y).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::LayoutMismatch {
+                    argument: "x",
+                    len: 6,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    // Slopes of the wrong count, or not finite.
+    let err = k
+        .prelu_into(&x, &[0.5], ChannelLayout::nhwc(2), &mut y)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::LengthMismatch {
+            argument: "w",
+            expected: 2,
+            actual: 1
+        }
+    ));
+    let err = k
+        .prelu_into(&x, &[0.5, f32::NAN], ChannelLayout::nhwc(2), &mut y)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidParameter {
+            activation: "prelu",
+            parameter: "w",
+            ..
+        }
+    ));
+    let mut xm = x;
+    assert!(k
+        .prelu(&mut xm, &[f32::INFINITY, 1.0], ChannelLayout::nhwc(2))
+        .is_err());
+    assert_eq!(xm, x);
+    assert_eq!(y, [9.0; 6]);
+    // Backward: grad_w of the wrong length; negative slopes from the output.
+    let mut g = [1.0f32; 6];
+    let mut gw = [7.0f32; 3];
+    let err = k
+        .prelu_backward(
+            Saved::Input(&x),
+            &w,
+            ChannelLayout::nhwc(2),
+            &mut g,
+            Some(&mut gw),
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::LengthMismatch {
+            argument: "grad_w",
+            ..
+        }
+    ));
+    let err = k
+        .prelu_backward(
+            Saved::Output(&x),
+            &[0.5, -0.1],
+            ChannelLayout::nhwc(2),
+            &mut g,
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::GradientFromOutputUndefined {
+            activation: "prelu",
+            ..
+        }
+    ));
+    let mut gi = [5.0f32; 5];
+    let err = k
+        .prelu_backward_into(
+            Saved::Input(&x),
+            &w,
+            ChannelLayout::nhwc(2),
+            &g,
+            &mut gi,
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::LengthMismatch {
+            argument: "grad",
+            ..
+        }
+    ));
+    assert_eq!(g, [1.0; 6]);
+    assert_eq!(gw, [7.0; 3]);
+    assert_eq!(gi, [5.0; 5]);
+    assert!(err.to_string().contains("grad"));
+    let msg = Error::LayoutMismatch {
+        argument: "x",
+        len: 6,
+        channels: 4,
+        inner: 1,
+    }
+    .to_string();
+    assert!(msg.contains("6 elements") && msg.contains("4"), "{msg}");
+}
