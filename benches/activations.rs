@@ -12,10 +12,13 @@
 //! calls it. The exponential ops run out of place (`forward_into`,
 //! `backward_into`) so that every call sees the same data: repeated in place,
 //! ELU would drive its inputs towards 0 and into subnormals, which measures
-//! the CPU's subnormal penalty instead of the kernel.
+//! the CPU's subnormal penalty instead of the kernel. PReLU runs out of place
+//! for the same reason (repeated, `w * x` decays), on 16 channels in NCHW
+//! (`prelu_nchw`, inner = n / 16) and NHWC (`prelu_nhwc`) layouts; its
+//! `backward` computes the input gradient and the slope gradient in one pass.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rectify::{Activation, Isa, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
 use std::hint::black_box;
 
 fn sizes() -> Vec<usize> {
@@ -125,5 +128,61 @@ fn backward(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, forward, backward);
+/// PReLU's layouts, 16 channels: NCHW (the run kernel) and NHWC (the slope
+/// pattern kernel).
+fn prelu_layouts(n: usize) -> [(&'static str, ChannelLayout); 2] {
+    [
+        ("prelu_nchw", ChannelLayout::nchw(16, (n / 16).max(1))),
+        ("prelu_nhwc", ChannelLayout::nhwc(16)),
+    ]
+}
+
+fn prelu(c: &mut Criterion) {
+    let w: Vec<f32> = (0..16).map(|i| 0.01 + 0.02 * i as f32).collect();
+    for layout_index in 0..2 {
+        let name = prelu_layouts(16)[layout_index].0;
+        let mut group = c.benchmark_group(format!("{name}/forward"));
+        for n in sizes().into_iter().filter(|n| n % 16 == 0) {
+            let layout = prelu_layouts(n)[layout_index].1;
+            group.throughput(Throughput::Bytes(8 * n as u64));
+            let x = data(n);
+            let mut y = x.clone();
+            for k in engines() {
+                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
+                    b.iter(|| {
+                        k.prelu_into(black_box(&x), &w, layout, black_box(&mut y))
+                            .unwrap()
+                    })
+                });
+            }
+        }
+        group.finish();
+        let mut group = c.benchmark_group(format!("{name}/backward"));
+        for n in sizes().into_iter().filter(|n| n % 16 == 0) {
+            let layout = prelu_layouts(n)[layout_index].1;
+            group.throughput(Throughput::Bytes(12 * n as u64));
+            let (x, grad_out) = (data(n), data(n));
+            let mut grad = grad_out.clone();
+            let mut grad_w = vec![0.0f32; 16];
+            for k in engines() {
+                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
+                    b.iter(|| {
+                        k.prelu_backward_into(
+                            Saved::Input(black_box(&x)),
+                            &w,
+                            layout,
+                            black_box(&grad_out),
+                            black_box(&mut grad),
+                            Some(&mut grad_w),
+                        )
+                        .unwrap()
+                    })
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, forward, backward, prelu);
 criterion_main!(benches);

@@ -25,11 +25,20 @@
 //!    chunk per thread, the first on the calling thread). GB/s count 8 bytes
 //!    (one read, one write) per element; GB = 10^9 bytes.
 //! 3. **The kernels**: every op (`relu`, `leaky_relu(0.01)`, `elu(1)`,
-//!    `celu(2)`, `selu`) x direction x available tier x size (4096, 64 Ki,
-//!    1 Mi, 16 Mi elements) x mode:
-//!    - `forward`: `Kernels::forward` in place, 8 B/elem (read x, write x);
+//!    `celu(2)`, `selu`, and PReLU with 16 channels and slopes
+//!    `w[c] = 0.01 + 0.02 c` in two layouts: `prelu_nchw`,
+//!    `ChannelLayout::nchw(16, n / 16)`, one slope per contiguous run, and
+//!    `prelu_nhwc`, `ChannelLayout::nhwc(16)`, the channel varying fastest)
+//!    x direction x available tier x size (4096, 64 Ki, 1 Mi, 16 Mi
+//!    elements) x mode:
+//!    - `forward`: `Kernels::forward` (`Kernels::prelu`) in place, 8 B/elem
+//!      (read x, write x);
 //!    - `backward`: `Kernels::backward(act, Saved::Output(&y), &mut grad)` in
-//!      place, 12 B/elem (read y, read grad, write grad);
+//!      place, 12 B/elem (read y, read grad, write grad); for PReLU
+//!      `Kernels::prelu_backward(Saved::Input(&x), &w, layout, &mut grad,
+//!      Some(&mut grad_w))`, the input gradient and the slope gradient in one
+//!      pass, 12 B/elem (read x, read grad, write grad; the 16 slope sums are
+//!      negligible);
 //!    - `backward_from_input` (the exponential ops, whose gradient from the
 //!      input needs `exp`): `Saved::Input(&x)`, 12 B/elem;
 //!    - `serial`: the tier's engine made [`Kernels::serial`];
@@ -61,12 +70,15 @@
 //! Every kernel works in place, so its buffer is restored from a pristine
 //! copy, outside the timed spans, before every repetition (and so is the
 //! probe's, so that both are timed alike). Leaky ReLU scales
-//! the negative side by 0.01 on every call, forward and backward: repeated in
-//! place it would drive those values to subnormals (slow on some CPUs) and
-//! then to zero. So its timed spans hold at most 8 calls between restores
-//! (the smallest nonzero input, 2^-21, becomes about 5e-23, still a normal
-//! float), and a batch of more calls is timed as several spans whose times
-//! are summed. ReLU is idempotent, so one restore per repetition suffices.
+//! the negative side by 0.01 on every call, forward and backward, and PReLU
+//! by its slopes (0.01 to 0.31): repeated in place they would drive those
+//! values to subnormals (slow on some CPUs) and then to zero. So their timed
+//! spans hold at most 8 calls between restores (the smallest nonzero input,
+//! 2^-21, becomes at least about 5e-23, still a normal float; so do the
+//! products `x * grad` that PReLU sums for the slope gradient), and a batch
+//! of more calls is timed as several spans whose times are summed (the
+//! exponential ops are capped alike). ReLU is idempotent, so one restore per
+//! repetition suffices.
 //!
 //! ## How to read the output
 //!
@@ -103,7 +115,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rectify::{Activation, Isa, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
 use serde::Serialize;
 
 /// Usage text for `--help` and for argument errors.
@@ -125,18 +137,41 @@ const FULL_SIZES: [usize; 4] = [4096, 65536, 1 << 20, 1 << 24];
 /// Element counts of `--quick`.
 const QUICK_SIZES: [usize; 3] = [4096, 65536, 1 << 20];
 
-/// At most this many in-place leaky calls run between two restores of the
-/// buffer, so repeated scaling by the slope never reaches subnormals.
+/// At most this many in-place leaky (or PReLU) calls run between two
+/// restores of the buffer, so repeated scaling by the slope never reaches
+/// subnormals.
 const LEAKY_CALLS_BETWEEN_RESTORES: usize = 8;
 
-/// The activations measured, with default parameters (CELU with alpha = 2 so
-/// that its division is exercised).
-const ACTIVATIONS: [Activation; 5] = [
-    Activation::Relu,
-    Activation::leaky_relu_default(),
-    Activation::elu_default(),
-    Activation::Celu { alpha: 2.0 },
-    Activation::Selu,
+/// The channels of the PReLU ops (every size is a multiple of it).
+const PRELU_CHANNELS: usize = 16;
+
+/// PReLU's slopes, `w[c] = 0.01 + 0.02 c`: all in (0, 1), like Leaky ReLU's.
+const PRELU_SLOPES: [f32; PRELU_CHANNELS] = {
+    let mut w = [0.0; PRELU_CHANNELS];
+    let mut c = 0;
+    while c < PRELU_CHANNELS {
+        w[c] = 0.01 + 0.02 * c as f32;
+        c += 1;
+    }
+    w
+};
+
+/// The ops measured: the activations with default parameters (CELU with
+/// alpha = 2 so that its division is exercised), then PReLU in both layouts.
+const OPS: [Op; 7] = [
+    Op::Act(Activation::Relu),
+    Op::Act(Activation::leaky_relu_default()),
+    Op::Act(Activation::elu_default()),
+    Op::Act(Activation::Celu { alpha: 2.0 }),
+    Op::Act(Activation::Selu),
+    Op::Prelu {
+        name: "prelu_nchw",
+        layout_of: |n| ChannelLayout::nchw(PRELU_CHANNELS, n / PRELU_CHANNELS),
+    },
+    Op::Prelu {
+        name: "prelu_nhwc",
+        layout_of: |_| ChannelLayout::nhwc(PRELU_CHANNELS),
+    },
 ];
 
 /// The cache-sized bandwidth buffers; DRAM's is sized from the kernel sizes.
@@ -880,14 +915,114 @@ impl Direction {
     }
 }
 
-/// The op's parameters, for the JSON.
-fn params(act: Activation) -> BTreeMap<&'static str, f32> {
-    match act {
-        Activation::LeakyRelu { slope } => BTreeMap::from([("slope", slope)]),
-        Activation::Elu { alpha } | Activation::Celu { alpha } => {
-            BTreeMap::from([("alpha", alpha)])
+/// What is measured: an activation, or PReLU with [`PRELU_SLOPES`] in a
+/// layout that depends on the buffer's length.
+#[derive(Clone, Copy)]
+enum Op {
+    Act(Activation),
+    Prelu {
+        name: &'static str,
+        /// The layout of a buffer of `n` elements.
+        layout_of: fn(usize) -> ChannelLayout,
+    },
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Act(act) => act.name(),
+            Op::Prelu { name, .. } => name,
         }
-        _ => BTreeMap::new(),
+    }
+
+    /// The op of [`OPS`] called `name`.
+    fn named(name: &str) -> Op {
+        OPS.into_iter()
+            .find(|op| op.name() == name)
+            .expect("a measured op")
+    }
+
+    /// The directions measured. The ReLU family has one gradient formula for
+    /// x and y; PReLU's `backward` is from the input (with the slope gradient).
+    fn directions(self) -> &'static [Direction] {
+        match self {
+            Op::Act(act) if act.is_exponential() => &[
+                Direction::Forward,
+                Direction::Backward,
+                Direction::BackwardFromInput,
+            ],
+            _ => &[Direction::Forward, Direction::Backward],
+        }
+    }
+
+    /// Whether `dir` computes the gradient from the saved output (else from
+    /// the input).
+    fn backward_from_output(self, dir: Direction) -> bool {
+        matches!((self, dir), (Op::Act(_), Direction::Backward))
+    }
+
+    /// The op's parameters on a buffer of `n` elements, for the JSON.
+    fn params(self, n: usize) -> BTreeMap<&'static str, f32> {
+        match self {
+            Op::Act(Activation::LeakyRelu { slope }) => BTreeMap::from([("slope", slope)]),
+            Op::Act(Activation::Elu { alpha } | Activation::Celu { alpha }) => {
+                BTreeMap::from([("alpha", alpha)])
+            }
+            Op::Act(_) => BTreeMap::new(),
+            Op::Prelu { layout_of, .. } => {
+                let layout = layout_of(n);
+                BTreeMap::from([
+                    ("channels", layout.channels() as f32),
+                    ("inner", layout.inner() as f32),
+                ])
+            }
+        }
+    }
+
+    /// Calls between restores: unbounded for ReLU (idempotent), capped for
+    /// the others (each call scales the negative side again: Leaky ReLU and
+    /// PReLU by the slope, ELU towards 0; eight calls keep every value a
+    /// normal float).
+    fn calls_between_restores(self) -> usize {
+        match self {
+            Op::Act(Activation::Relu) => usize::MAX,
+            _ => LEAKY_CALLS_BETWEEN_RESTORES,
+        }
+    }
+
+    /// What a call of `dir` does, for the table's headings.
+    fn describe(self, dir: Direction) -> &'static str {
+        match (self, dir) {
+            (Op::Prelu { .. }, Direction::Forward) => {
+                "in place, 8 B/elem: read x, write x; slopes w[c] = 0.01 + 0.02 c"
+            }
+            (Op::Prelu { .. }, _) => {
+                "in place from the saved input with the slope gradient in the same pass, 12 B/elem: read x and grad, write grad"
+            }
+            (Op::Act(_), _) => dir.describe(),
+        }
+    }
+
+    /// `x = f(x)` in place.
+    fn forward(self, k: &Kernels, x: &mut [f32]) {
+        match self {
+            Op::Act(act) => k.forward(act, x),
+            Op::Prelu { layout_of, .. } => k.prelu(x, &PRELU_SLOPES, layout_of(x.len())),
+        }
+        .expect("valid op");
+    }
+
+    /// The input gradient in place on `grad`, and PReLU's slope gradient into
+    /// `grad_w` (unused by the activations).
+    fn backward(self, k: &Kernels, saved: Saved<'_>, grad: &mut [f32], grad_w: &mut [f32]) {
+        match self {
+            Op::Act(act) => k.backward(act, saved, grad),
+            Op::Prelu { layout_of, .. } => {
+                let layout = layout_of(grad.len());
+                k.prelu_backward(saved, &PRELU_SLOPES, layout, grad, Some(grad_w))
+            }
+        }
+        .expect("valid op");
     }
 }
 
@@ -897,20 +1032,10 @@ fn split_threads(k: &Kernels, n: usize) -> usize {
     k.split_len(n).map_or(1, |chunk| n.div_ceil(chunk))
 }
 
-/// Calls between restores for `act`: unbounded for ReLU (idempotent), capped
-/// for the others (each call scales the negative side again: Leaky ReLU by
-/// the slope, ELU towards 0; eight calls keep every value a normal float).
-fn calls_between_restores(act: Activation) -> usize {
-    match act {
-        Activation::Relu => usize::MAX,
-        _ => LEAKY_CALLS_BETWEEN_RESTORES,
-    }
-}
-
-/// `Kernels::forward` in place, restored from the pristine input.
+/// The op's forward call in place, restored from the pristine input.
 struct ForwardCase<'a> {
     k: Kernels,
-    act: Activation,
+    op: Op,
     x: &'a [f32],
     buf: Vec<f32>,
 }
@@ -920,24 +1045,24 @@ impl Subject for ForwardCase<'_> {
         self.buf.copy_from_slice(self.x);
     }
     fn call(&mut self) {
-        self.k
-            .forward(self.act, black_box(&mut self.buf))
-            .expect("valid activation");
+        self.op.forward(&self.k, black_box(&mut self.buf));
     }
     fn calls_between_restores(&self) -> usize {
-        calls_between_restores(self.act)
+        self.op.calls_between_restores()
     }
 }
 
-/// `Kernels::backward` in place from the saved output (or input), the
+/// The op's backward call in place from the saved output (or input), the
 /// gradient restored from its pristine copy.
 struct BackwardCase<'a> {
     k: Kernels,
-    act: Activation,
+    op: Op,
     from_output: bool,
     y: &'a [f32],
     grad0: &'a [f32],
     grad: Vec<f32>,
+    /// PReLU's slope gradient (overwritten by every call).
+    grad_w: [f32; PRELU_CHANNELS],
 }
 
 impl Subject for BackwardCase<'_> {
@@ -945,20 +1070,20 @@ impl Subject for BackwardCase<'_> {
         self.grad.copy_from_slice(self.grad0);
     }
     fn call(&mut self) {
-        self.k
-            .backward(
-                self.act,
-                if self.from_output {
-                    Saved::Output(black_box(self.y))
-                } else {
-                    Saved::Input(black_box(self.y))
-                },
-                black_box(&mut self.grad),
-            )
-            .expect("valid activation");
+        let saved = if self.from_output {
+            Saved::Output(black_box(self.y))
+        } else {
+            Saved::Input(black_box(self.y))
+        };
+        self.op.backward(
+            &self.k,
+            saved,
+            black_box(&mut self.grad),
+            black_box(&mut self.grad_w),
+        );
     }
     fn calls_between_restores(&self) -> usize {
-        calls_between_restores(self.act)
+        self.op.calls_between_restores()
     }
 }
 
@@ -972,7 +1097,7 @@ struct Context<'p> {
 /// the probe of the matching level and every available tier, interleaved.
 fn measure_kernels(
     ctx: &Context<'_>,
-    act: Activation,
+    op: Op,
     dir: Direction,
     probes: &mut ProbeBuffers,
     probe_samples: &mut ProbeSamples,
@@ -980,12 +1105,10 @@ fn measure_kernels(
 ) {
     for &n in &ctx.plan.sizes {
         let x = data(n, 0x5EED ^ n as u64);
+        // The forward output, saved for `backward` from the output.
         let mut y = x.clone();
-        Kernels::new(Isa::Scalar)
-            .expect("scalar is always available")
-            .serial()
-            .forward(act, &mut y)
-            .expect("valid activation");
+        let scalar = Kernels::new(Isa::Scalar).expect("scalar is always available");
+        op.forward(&scalar.serial(), &mut y);
         let grad0 = data(n, 0x6AD ^ n as u64);
         for mode in ["serial", "parallel"] {
             let engines: Vec<Kernels> = Isa::available()
@@ -1005,7 +1128,7 @@ fn measure_kernels(
                 .level_of(dir.footprint_per_element() * n, threads);
             eprintln!(
                 "measuring {}/{} {} {mode} ({} thread(s)): {} probe, {} ...",
-                act.name(),
+                op.name(),
                 dir.name(),
                 human_elements(n),
                 threads,
@@ -1023,19 +1146,20 @@ fn measure_kernels(
                 subjects.push(match dir {
                     Direction::Forward => Box::new(ForwardCase {
                         k,
-                        act,
+                        op,
                         x: &x,
                         buf: x.clone(),
                     }),
                     Direction::Backward | Direction::BackwardFromInput => {
-                        let from_output = dir == Direction::Backward;
+                        let from_output = op.backward_from_output(dir);
                         Box::new(BackwardCase {
                             k,
-                            act,
+                            op,
                             from_output,
                             y: if from_output { &y } else { &x },
                             grad0: &grad0,
                             grad: grad0.clone(),
+                            grad_w: [0.0; PRELU_CHANNELS],
                         })
                     }
                 });
@@ -1062,8 +1186,8 @@ fn measure_kernels(
                     gb_s(t) / probe_gbps(p)
                 });
                 rows.push(Row {
-                    op: act.name(),
-                    params: params(act),
+                    op: op.name(),
+                    params: op.params(n),
                     direction: dir.name(),
                     isa: k.isa().name(),
                     elements: n,
@@ -1268,13 +1392,16 @@ fn print_table(rows: &[Row]) {
     }
     for (op, direction) in groups {
         let dir = Direction::from_name(direction);
-        let first = rows
-            .iter()
-            .find(|r| r.op == op && r.direction == direction)
-            .expect("group has rows");
+        let group = || {
+            rows.iter()
+                .filter(move |r| r.op == op && r.direction == direction)
+        };
+        let first = group().next().expect("group has rows");
+        // The parameters every row shares (PReLU NCHW's `inner` is the size's).
         let params: Vec<String> = first
             .params
             .iter()
+            .filter(|&(k, v)| group().all(|r| r.params.get(k) == Some(v)))
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         println!();
@@ -1285,7 +1412,7 @@ fn print_table(rows: &[Row]) {
             } else {
                 format!("({})", params.join(", "))
             },
-            dir.describe()
+            Op::named(op).describe(dir)
         );
         println!(
             "{:>8} {:<8} {:>3} {:<8} {:>11} {:>8}  [{:>7} .. {:>7}] {:>8} {:>7} {:>12} {:>6} {:>7}",
@@ -1304,10 +1431,7 @@ fn print_table(rows: &[Row]) {
             "par/ser"
         );
         let mut last = None;
-        for r in rows
-            .iter()
-            .filter(|r| r.op == op && r.direction == direction)
-        {
+        for r in group() {
             if last.is_some_and(|n| n != r.elements) {
                 println!();
             }
@@ -1388,17 +1512,9 @@ fn main() -> ExitCode {
     let mut probes = ProbeBuffers::new(&plan.sizes);
     let mut probe_samples = ProbeSamples::standalone(&plan, &mut probes, machine.rayon_threads);
     let mut rows = Vec::new();
-    for act in ACTIVATIONS {
-        for dir in [
-            Direction::Forward,
-            Direction::Backward,
-            Direction::BackwardFromInput,
-        ] {
-            // The ReLU family has one gradient formula for x and y.
-            if dir == Direction::BackwardFromInput && !act.is_exponential() {
-                continue;
-            }
-            measure_kernels(&ctx, act, dir, &mut probes, &mut probe_samples, &mut rows);
+    for op in OPS {
+        for &dir in op.directions() {
+            measure_kernels(&ctx, op, dir, &mut probes, &mut probe_samples, &mut rows);
         }
     }
     drop(probes);
@@ -1473,6 +1589,29 @@ mod tests {
         assert_eq!(parse_cache_size("1M"), Some(1 << 20));
         assert_eq!(sig4(123456.0), 123500.0);
         assert_eq!(sig4(0.012345), 0.01235);
+    }
+
+    #[test]
+    fn prelu_ops_fit_every_size() {
+        assert_eq!(PRELU_SLOPES[0], 0.01);
+        assert!((PRELU_SLOPES[15] - 0.31).abs() < 1e-6);
+        assert!(FULL_SIZES.iter().all(|n| n % PRELU_CHANNELS == 0));
+        for op in OPS {
+            for n in QUICK_SIZES {
+                let mut x = data(n, 1);
+                op.forward(&Kernels::best(), &mut x);
+                let (mut grad, mut grad_w) = (data(n, 2), [0.0; PRELU_CHANNELS]);
+                let saved = data(n, 3);
+                op.backward(
+                    &Kernels::best(),
+                    Saved::Input(&saved),
+                    &mut grad,
+                    &mut grad_w,
+                );
+            }
+        }
+        assert_eq!(Op::named("prelu_nhwc").params(4096)["inner"], 1.0);
+        assert_eq!(Op::named("prelu_nchw").params(4096)["inner"], 256.0);
     }
 
     #[test]

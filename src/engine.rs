@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use rectify_kernels::{Isa, KernelSet};
 
+use crate::error::same_len;
 use crate::parallel::{self, DEFAULT_PARALLEL_THRESHOLD};
 use crate::{Activation, Error};
 
@@ -237,18 +238,6 @@ impl Kernels {
             |v, g, d| self.set.backward_into(op, v, g.expect("out of place"), d),
         );
         Ok(())
-    }
-}
-
-fn same_len(argument: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(Error::LengthMismatch {
-            argument,
-            expected,
-            actual,
-        })
     }
 }
 

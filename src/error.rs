@@ -124,3 +124,21 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// `Ok` when a buffer has the length it must have, else
+/// [`Error::LengthMismatch`] naming it.
+pub(crate) fn same_len(
+    argument: &'static str,
+    expected: usize,
+    actual: usize,
+) -> Result<(), Error> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            argument,
+            expected,
+            actual,
+        })
+    }
+}

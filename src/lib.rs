@@ -47,12 +47,14 @@ pub mod accuracy;
 mod activation;
 mod engine;
 mod error;
+mod maxout;
 mod parallel;
 mod prelu;
 
 pub use activation::Activation;
 pub use engine::{Kernels, Saved};
 pub use error::Error;
+pub use maxout::{MaxoutIndex, MaxoutSaved};
 pub use parallel::DEFAULT_PARALLEL_THRESHOLD;
 pub use prelu::ChannelLayout;
 pub use rectify_kernels::{reference, Isa, ParseIsaError};

@@ -39,6 +39,7 @@ use std::borrow::Cow;
 
 use rectify_kernels::{KernelSet, PreluRuns, PRELU_PATTERN_ROWS};
 
+use crate::error::same_len;
 use crate::{parallel, Error, Kernels, Saved};
 
 /// How a buffer maps to channels: `[outer, channels, inner]`, with `outer`
@@ -196,18 +197,6 @@ fn validate(
         });
     }
     Ok(outer)
-}
-
-fn same_len(argument: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(Error::LengthMismatch {
-            argument,
-            expected,
-            actual,
-        })
-    }
 }
 
 impl Kernels {

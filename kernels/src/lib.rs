@@ -307,13 +307,20 @@ type PreluRunsBackwardFn = unsafe fn(
 type PreluPatternBackwardFn =
     unsafe fn(*const f32, *const f32, *mut f32, usize, usize, usize, *const f32, *mut f32);
 
-/// The PReLU kernels of one tier.
+/// `maxout_forward(x, y, idx, idx_bytes, outer, k, inner)`.
+type MaxoutForwardFn = unsafe fn(*const f32, *mut f32, *mut u8, usize, usize, usize, usize);
+/// `maxout_backward(x, gy, gx, outer, k, inner)`.
+type MaxoutBackwardFn = unsafe fn(*const f32, *const f32, *mut f32, usize, usize, usize);
+
+/// The PReLU and Maxout kernels of one tier.
 #[derive(Clone, Copy)]
 struct PreluFns {
     runs_forward: PreluRunsForwardFn,
     pattern_forward: PreluPatternForwardFn,
     runs_backward: PreluRunsBackwardFn,
     pattern_backward: PreluPatternBackwardFn,
+    maxout_forward: MaxoutForwardFn,
+    maxout_backward: MaxoutBackwardFn,
 }
 
 macro_rules! prelu_fns {
@@ -324,8 +331,21 @@ macro_rules! prelu_fns {
             pattern_forward: m::prelu_pattern_forward,
             runs_backward: m::prelu_runs_backward,
             pattern_backward: m::prelu_pattern_backward,
+            maxout_forward: m::maxout_forward,
+            maxout_backward: m::maxout_backward,
         }
     }};
+}
+
+/// Where Maxout writes the winning piece of each output, if anywhere.
+#[derive(Debug)]
+pub enum MaxoutIndex<'a> {
+    /// No indices.
+    None,
+    /// One byte per output (needs `k <= 256`).
+    U8(&'a mut [u8]),
+    /// Four bytes per output.
+    U32(&'a mut [u32]),
 }
 
 /// Where a span of a PReLU buffer sits in its `[outer, C, inner]` layout, for
@@ -424,6 +444,8 @@ impl KernelSet {
                     pattern_forward: reference::prelu_pattern_forward_raw,
                     runs_backward: reference::prelu_runs_backward_raw,
                     pattern_backward: reference::prelu_pattern_backward_raw,
+                    maxout_forward: reference::maxout_forward_raw,
+                    maxout_backward: reference::maxout_backward_raw,
                 },
             ),
             Isa::Portable => (
@@ -652,6 +674,83 @@ impl KernelSet {
                 runs.offset,
                 piece,
                 sums,
+            )
+        }
+    }
+
+    /// Maxout forward: `x` as `[outer, k, inner]`, `y[o, i]` = the winning
+    /// piece's value (the first maximal piece, or the first NaN), its index
+    /// written to `idx` unless [`MaxoutIndex::None`].
+    ///
+    /// # Panics
+    /// If `k == 0`, `inner == 0`, the lengths do not match the layout, or
+    /// `U8` indices are asked for with `k > 256`.
+    pub fn maxout_forward(
+        &self,
+        x: &[f32],
+        k: usize,
+        inner: usize,
+        y: &mut [f32],
+        idx: MaxoutIndex<'_>,
+    ) {
+        assert!(k > 0 && inner > 0, "maxout: k and inner must be at least 1");
+        assert_eq!(x.len(), y.len() * k, "maxout: x is not k times y");
+        assert!(
+            y.len().is_multiple_of(inner),
+            "maxout: y is not whole rows of inner"
+        );
+        let outer = y.len() / inner;
+        let (p, bytes) = match idx {
+            MaxoutIndex::None => (core::ptr::null_mut(), 0),
+            MaxoutIndex::U8(i) => {
+                assert!(k <= 256, "maxout: u8 indices need k <= 256");
+                assert_eq!(i.len(), y.len(), "maxout: one index per output");
+                (i.as_mut_ptr(), 1)
+            }
+            MaxoutIndex::U32(i) => {
+                assert_eq!(i.len(), y.len(), "maxout: one index per output");
+                (i.as_mut_ptr().cast::<u8>(), 4)
+            }
+        };
+        // SAFETY: detected ISA; x holds outer * k * inner elements, y and the
+        // indices outer * inner (checked above); y and the indices are
+        // exclusive borrows, disjoint from x and from each other.
+        unsafe {
+            (self.prelu.maxout_forward)(x.as_ptr(), y.as_mut_ptr(), p, bytes, outer, k, inner)
+        }
+    }
+
+    /// Maxout backward, the winners recomputed from `x`: `grad_x[o, p, i] =
+    /// p wins ? grad_y[o, i] : +0`.
+    ///
+    /// # Panics
+    /// If `k == 0`, `inner == 0`, or the lengths do not match the layout.
+    pub fn maxout_backward(
+        &self,
+        x: &[f32],
+        k: usize,
+        inner: usize,
+        grad_y: &[f32],
+        grad_x: &mut [f32],
+    ) {
+        assert!(k > 0 && inner > 0, "maxout: k and inner must be at least 1");
+        assert_eq!(x.len(), grad_y.len() * k, "maxout: x is not k times grad_y");
+        assert_eq!(grad_x.len(), x.len(), "maxout: grad_x and x lengths differ");
+        assert!(
+            grad_y.len().is_multiple_of(inner),
+            "maxout: grad_y is not whole rows of inner"
+        );
+        let outer = grad_y.len() / inner;
+        // SAFETY: detected ISA; lengths checked above; grad_x is an exclusive
+        // borrow, disjoint from x and grad_y.
+        unsafe {
+            (self.prelu.maxout_backward)(
+                x.as_ptr(),
+                grad_y.as_ptr(),
+                grad_x.as_mut_ptr(),
+                outer,
+                k,
+                inner,
             )
         }
     }

@@ -407,3 +407,132 @@ pub(crate) unsafe fn prelu_pattern_backward_raw(
         }
     }
 }
+
+/// One step of Maxout's winner search: piece `p` with value `v` replaces the
+/// winner so far `(best, id)` where `v` is not `<= best` (greater, or NaN)
+/// and `best` is not NaN. So the first maximal piece wins ties (`-0` and
+/// `+0` tie), and the first NaN wins over everything.
+///
+/// ```
+/// use rectify_kernels::reference::maxout_step;
+/// assert_eq!(maxout_step(1.0, 0, 2.0, 1), (2.0, 1));
+/// assert_eq!(maxout_step(2.0, 0, 2.0, 1), (2.0, 0));
+/// assert_eq!(maxout_step(2.0, 0, f32::NAN, 1).1, 1);
+/// assert_eq!(maxout_step(f32::NAN, 1, 5.0, 2).1, 1);
+/// ```
+#[inline]
+pub fn maxout_step(best: f32, id: usize, v: f32, p: usize) -> (f32, usize) {
+    if v <= best || best.is_nan() {
+        (best, id)
+    } else {
+        (v, p)
+    }
+}
+
+/// Maxout of one output's pieces: the winner's value and index (see
+/// [`maxout_step`]).
+pub fn maxout(pieces: &[f32]) -> (f32, usize) {
+    let mut winner = (pieces[0], 0);
+    for (p, &v) in pieces.iter().enumerate().skip(1) {
+        winner = maxout_step(winner.0, winner.1, v, p);
+    }
+    winner
+}
+
+/// Scalar Maxout forward: `x` as `[outer, k, inner]`, `y` as `[outer, inner]`;
+/// `idx` receives the winners' indices (`idx_bytes` 1 or 4, or 0 for none).
+///
+/// # Safety
+/// As for `ops::maxout::forward`, with `idx` valid for `outer * inner`
+/// indices of `idx_bytes` bytes when `idx_bytes != 0`.
+pub(crate) unsafe fn maxout_forward_raw(
+    x: *const f32,
+    y: *mut f32,
+    idx: *mut u8,
+    idx_bytes: usize,
+    outer: usize,
+    k: usize,
+    inner: usize,
+) {
+    let mut pieces = vec![0.0f32; k];
+    for o in 0..outer {
+        for i in 0..inner {
+            // SAFETY: every index is inside the caller's ranges.
+            unsafe {
+                for (p, v) in pieces.iter_mut().enumerate() {
+                    *v = *x.add((o * k + p) * inner + i);
+                }
+                let (best, id) = maxout(&pieces);
+                let at = o * inner + i;
+                *y.add(at) = best;
+                match idx_bytes {
+                    1 => *idx.add(at) = id as u8,
+                    4 => *idx.cast::<u32>().add(at) = id as u32,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Scalar Maxout backward, winners recomputed from `x`.
+///
+/// # Safety
+/// As for `ops::maxout::backward`.
+pub(crate) unsafe fn maxout_backward_raw(
+    x: *const f32,
+    gy: *const f32,
+    gx: *mut f32,
+    outer: usize,
+    k: usize,
+    inner: usize,
+) {
+    let mut pieces = vec![0.0f32; k];
+    for o in 0..outer {
+        for i in 0..inner {
+            // SAFETY: every index is inside the caller's ranges.
+            unsafe {
+                for (p, v) in pieces.iter_mut().enumerate() {
+                    *v = *x.add((o * k + p) * inner + i);
+                }
+                let id = maxout(&pieces).1;
+                let g = *gy.add(o * inner + i);
+                for p in 0..k {
+                    *gx.add((o * k + p) * inner + i) = if p == id { g } else { 0.0 };
+                }
+            }
+        }
+    }
+}
+
+/// Maxout backward from saved winner indices (one per output, `< k`):
+/// `gx[o, p, i] = p == idx[o, i] ? gy[o, i] : +0`. The same on every tier.
+///
+/// # Panics
+/// If the lengths do not match `[outer, k, inner]` or an index is `>= k`.
+pub fn maxout_backward_indexed<I: Copy + Into<u64>>(
+    idx: &[I],
+    gy: &[f32],
+    gx: &mut [f32],
+    k: usize,
+    inner: usize,
+) {
+    assert_eq!(idx.len(), gy.len(), "maxout: idx and grad_y lengths differ");
+    assert_eq!(
+        gx.len(),
+        gy.len() * k,
+        "maxout: grad_x is not k times grad_y"
+    );
+    for (gxo, (idxo, gyo)) in gx
+        .chunks_mut(k * inner)
+        .zip(idx.chunks(inner).zip(gy.chunks(inner)))
+    {
+        for (p, piece) in gxo.chunks_mut(inner).enumerate() {
+            for ((d, &id), &g) in piece.iter_mut().zip(idxo).zip(gyo) {
+                let id: u64 = id.into();
+                assert!(id < k as u64, "maxout: index {id} out of range");
+                *d = if id == p as u64 { g } else { 0.0 };
+            }
+        }
+    }
+}

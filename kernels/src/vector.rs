@@ -71,6 +71,14 @@ pub(crate) trait F32Vector: Copy {
     /// The lanes' bit patterns shifted left by `K` bits as `u32`s (used to
     /// build powers of two from a biased integer in the mantissa).
     fn shl_bits<const K: i32>(self) -> Self;
+    /// Each lane converted to a `u32` (truncated; lanes must hold integers
+    /// in `[0, 2^24]`), returned as the lanes' bit patterns: storing the
+    /// vector writes the `u32`s.
+    fn to_u32_bits(self) -> Self;
+    /// The even and the odd lanes of `a` followed by `b`:
+    /// `([a0, a2, .., b0, b2, ..], [a1, a3, .., b1, b3, ..])` (splits pairs
+    /// stored interleaved).
+    fn deinterleave2(a: Self, b: Self) -> (Self, Self);
 
     /// `self < rhs` (false when either is NaN).
     fn lt(self, rhs: Self) -> Self::Mask;

@@ -85,6 +85,25 @@ impl F32Vector for Avx2 {
         Avx2(unsafe { _mm256_max_ps(self.0, rhs.0) })
     }
     #[inline(always)]
+    fn to_u32_bits(self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_castsi256_ps(_mm256_cvttps_epi32(self.0)) })
+    }
+    #[inline(always)]
+    fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        // Within each 128-bit half: [a0 a2 b0 b2 | a4 a6 b4 b6]; the 64-bit
+        // permute then orders the halves' pairs: [a0 a2 a4 a6 b0 b2 b4 b6].
+        unsafe {
+            let even = _mm256_shuffle_ps::<0b10_00_10_00>(a.0, b.0);
+            let odd = _mm256_shuffle_ps::<0b11_01_11_01>(a.0, b.0);
+            let order = |v: __m256| {
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
+            };
+            (Avx2(order(even)), Avx2(order(odd)))
+        }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_castsi256_ps(_mm256_slli_epi32::<K>(_mm256_castps_si256(self.0))) })

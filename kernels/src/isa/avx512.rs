@@ -78,6 +78,24 @@ impl F32Vector for Avx512 {
         Avx512(unsafe { _mm512_max_ps(self.0, rhs.0) })
     }
     #[inline(always)]
+    fn to_u32_bits(self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_castsi512_ps(_mm512_cvttps_epi32(self.0)) })
+    }
+    #[inline(always)]
+    fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        // Indices 0..16 pick from `a`, 16..32 from `b`.
+        unsafe {
+            let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            (
+                Avx512(_mm512_permutex2var_ps(a.0, even, b.0)),
+                Avx512(_mm512_permutex2var_ps(a.0, odd, b.0)),
+            )
+        }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // (`_mm512_slli_epi32` takes its count as a `u32` const, which a

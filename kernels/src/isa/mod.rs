@@ -37,6 +37,50 @@ macro_rules! entry_points {
             unsafe { $crate::ops::backward::<$vec>(op, saved, grad, dst, n) }
         }
 
+        /// Maxout forward of this tier (see `ops::maxout::forward`); `idx`
+        /// receives indices of `idx_bytes` bytes (1 or 4; 0 for none).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; the rest as for
+        /// `ops::maxout::forward`.
+        $(#[target_feature(enable = $features)])?
+        pub(crate) unsafe fn maxout_forward(
+            x: *const f32,
+            y: *mut f32,
+            idx: *mut u8,
+            idx_bytes: usize,
+            outer: usize,
+            k: usize,
+            inner: usize,
+        ) {
+            use $crate::ops::maxout::IndexOut;
+            let out = match idx_bytes {
+                1 => IndexOut::U8(idx),
+                4 => IndexOut::U32(idx.cast()),
+                _ => IndexOut::None,
+            };
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe { $crate::ops::maxout::forward::<$vec>(x, y, out, outer, k, inner) }
+        }
+
+        /// Maxout backward of this tier (see `ops::maxout::backward`).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; the rest as for
+        /// `ops::maxout::backward`.
+        $(#[target_feature(enable = $features)])?
+        pub(crate) unsafe fn maxout_backward(
+            x: *const f32,
+            gy: *const f32,
+            gx: *mut f32,
+            outer: usize,
+            k: usize,
+            inner: usize,
+        ) {
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe { $crate::ops::maxout::backward::<$vec>(x, gy, gx, outer, k, inner) }
+        }
+
         /// PReLU runs forward of this tier (see `ops::prelu::runs_forward`).
         ///
         /// # Safety

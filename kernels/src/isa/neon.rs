@@ -78,6 +78,16 @@ impl F32Vector for Neon {
         Neon(unsafe { vmaxq_f32(self.0, rhs.0) })
     }
     #[inline(always)]
+    fn to_u32_bits(self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vreinterpretq_f32_u32(vcvtq_u32_f32(self.0)) })
+    }
+    #[inline(always)]
+    fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        unsafe { (Neon(vuzp1q_f32(a.0, b.0)), Neon(vuzp2q_f32(a.0, b.0))) }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vreinterpretq_f32_u32(vshlq_n_u32::<K>(vreinterpretq_u32_f32(self.0))) })

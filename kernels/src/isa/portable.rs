@@ -69,6 +69,23 @@ impl F32Vector for Portable {
         Portable(self.0.fast_max(rhs.0))
     }
     #[inline(always)]
+    fn to_u32_bits(self) -> Self {
+        Portable(bytemuck::cast(self.0.trunc_int()))
+    }
+    #[inline(always)]
+    fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+        let (a, b) = (a.0.to_array(), b.0.to_array());
+        let pick = |first: usize| {
+            let mut v = [0.0f32; 8];
+            for (i, l) in v.iter_mut().enumerate() {
+                let j = 2 * i + first;
+                *l = if j < 8 { a[j] } else { b[j - 8] };
+            }
+            Portable(f32x8::new(v))
+        };
+        (pick(0), pick(1))
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         let bits: u32x8 = bytemuck::cast(self.0);
         Portable(bytemuck::cast(bits << K as u32))

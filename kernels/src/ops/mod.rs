@@ -16,6 +16,7 @@ use crate::vector::F32Vector;
 use crate::{Backward, Forward};
 
 mod elu;
+pub(crate) mod maxout;
 pub(crate) mod prelu;
 mod relu;
 

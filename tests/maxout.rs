@@ -1,0 +1,247 @@
+//! Maxout on every tier against the scalar formula: values (NaN payloads
+//! included) and winning indices bit for bit, ties and NaNs among the pieces,
+//! every small `[outer, k, inner]` (vector and scalar paths, tails), at odd
+//! offsets; the backward pass from the input and from saved indices; any
+//! thread count; refusals that write nothing.
+
+use rectify::reference::maxout;
+use rectify::{Error, Isa, Kernels, MaxoutIndex, MaxoutSaved};
+
+/// Values drawn from a small set, so that ties (also -0 against +0) and
+/// NaNs among the pieces are common, mixed with random ones.
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    let set = [
+        -1.0f32,
+        0.0,
+        -0.0,
+        1.0,
+        2.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::from_bits(0x7fc0_0042),
+        f32::from_bits(0xffc1_2345),
+        f32::from_bits(0x7f80_0001),
+    ];
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            if s.is_multiple_of(3) {
+                (s >> 8) as f32 / 16_777_216.0 * 4.0 - 2.0
+            } else {
+                // Mostly the tie-prone values, NaNs rarer.
+                set[((s >> 4) % if s.is_multiple_of(5) { 10 } else { 7 }) as usize]
+            }
+        })
+        .collect()
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+/// The reference winners: (value bits, index) per output.
+fn expected(x: &[f32], k: usize, inner: usize) -> (Vec<u32>, Vec<u32>) {
+    let outer = x.len() / (k * inner);
+    let (mut y, mut idx) = (Vec::new(), Vec::new());
+    for o in 0..outer {
+        for i in 0..inner {
+            let pieces: Vec<f32> = (0..k).map(|p| x[(o * k + p) * inner + i]).collect();
+            let (v, id) = maxout(&pieces);
+            y.push(v.to_bits());
+            idx.push(id as u32);
+        }
+    }
+    (y, idx)
+}
+
+#[test]
+fn forward_and_backward_match_the_formula_on_every_tier() {
+    for &isa in Isa::available() {
+        let kern = Kernels::new(isa).unwrap().serial();
+        for outer in [0usize, 1, 2, 3, 5, 19] {
+            for k in [1usize, 2, 3, 4, 5, 17] {
+                for inner in [1usize, 2, 3, 4, 7, 8, 9, 16, 17, 33] {
+                    let n = outer * k * inner;
+                    let m = outer * inner;
+                    for offset in [0usize, 1, 3] {
+                        let base = data(n + offset, (n * 31 + k * 7 + inner + offset) as u32);
+                        let x = &base[offset..];
+                        let (want_y, want_idx) = expected(x, k, inner);
+                        let what =
+                            format!("{isa} outer {outer} k {k} inner {inner} offset {offset}");
+                        let mut y = vec![0.0f32; m];
+                        kern.maxout(x, k, inner, &mut y).unwrap();
+                        assert_eq!(bits(&y), want_y, "{what}");
+                        let mut idx32 = vec![u32::MAX; m];
+                        let mut y2 = vec![0.0f32; m];
+                        kern.maxout_with_index(x, k, inner, &mut y2, MaxoutIndex::U32(&mut idx32))
+                            .unwrap();
+                        assert_eq!(bits(&y2), want_y, "{what}");
+                        assert_eq!(idx32, want_idx, "{what}: u32 indices");
+                        let mut idx8 = vec![u8::MAX; m];
+                        kern.maxout_with_index(x, k, inner, &mut y2, MaxoutIndex::U8(&mut idx8))
+                            .unwrap();
+                        let idx8_wide: Vec<u32> = idx8.iter().map(|&i| u32::from(i)).collect();
+                        assert_eq!(idx8_wide, want_idx, "{what}: u8 indices");
+                        // Backward three ways, all equal to the formula.
+                        let gy = data(m, 99 + m as u32);
+                        let mut want_gx = vec![0u32; n];
+                        for o in 0..outer {
+                            for i in 0..inner {
+                                let id = want_idx[o * inner + i] as usize;
+                                want_gx[(o * k + id) * inner + i] = gy[o * inner + i].to_bits();
+                            }
+                        }
+                        for saved in [
+                            MaxoutSaved::Input(x),
+                            MaxoutSaved::IndexU32(&idx32),
+                            MaxoutSaved::IndexU8(&idx8),
+                        ] {
+                            let mut gx = vec![f32::NAN; n];
+                            kern.maxout_backward(saved, k, inner, &gy, &mut gx).unwrap();
+                            assert_eq!(bits(&gx), want_gx, "{what}: backward from {saved:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn any_thread_count_gives_the_same_bits() {
+    for &isa in Isa::available() {
+        let serial = Kernels::new(isa).unwrap().serial();
+        for (outer, k, inner) in [
+            (5000usize, 2usize, 1usize),
+            (777, 4, 1),
+            (300, 3, 1),
+            (37, 3, 40),
+        ] {
+            let n = outer * k * inner;
+            let x = data(n, 5);
+            let gy = data(outer * inner, 6);
+            let run = |kern: &Kernels| {
+                let mut y = vec![0.0f32; outer * inner];
+                let mut idx = vec![0u32; outer * inner];
+                kern.maxout_with_index(&x, k, inner, &mut y, MaxoutIndex::U32(&mut idx))
+                    .unwrap();
+                let mut gx = vec![0.0f32; n];
+                kern.maxout_backward(MaxoutSaved::Input(&x), k, inner, &gy, &mut gx)
+                    .unwrap();
+                (bits(&y), idx, bits(&gx))
+            };
+            let want = run(&serial);
+            for threads in [1usize, 2, 3, 4] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let kern = Kernels::new(isa).unwrap().with_parallel_threshold(64);
+                assert_eq!(
+                    pool.install(|| run(&kern)),
+                    want,
+                    "{isa} {outer}x{k}x{inner} on {threads}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn refusals_write_nothing() {
+    let kern = Kernels::global();
+    let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let mut y = [9.0f32; 3];
+    let err = kern.maxout(&x, 0, 1, &mut y).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidParameter {
+            activation: "maxout",
+            parameter: "k",
+            ..
+        }
+    ));
+    let err = kern.maxout(&x, 4, 1, &mut y).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LayoutMismatch {
+                argument: "x",
+                len: 6,
+                channels: 4,
+                inner: 1
+            }
+        ),
+        "{err}"
+    );
+    let err = kern.maxout(&x, 2, 0, &mut y).unwrap_err();
+    assert!(matches!(err, Error::LayoutMismatch { .. }));
+    let mut y2 = [9.0f32; 2];
+    let err = kern.maxout(&x, 2, 1, &mut y2).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::LengthMismatch {
+            argument: "y",
+            expected: 3,
+            actual: 2
+        }
+    ));
+    let mut idx = [7u8; 2];
+    let err = kern
+        .maxout_with_index(&x, 2, 1, &mut y, MaxoutIndex::U8(&mut idx))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::LengthMismatch {
+            argument: "idx",
+            ..
+        }
+    ));
+    let big = vec![0.0f32; 300];
+    let mut one = [5.0f32];
+    let mut idx1 = [7u8];
+    let err = kern
+        .maxout_with_index(&big, 300, 1, &mut one, MaxoutIndex::U8(&mut idx1))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidParameter { parameter: "k", .. }),
+        "{err}"
+    );
+    assert_eq!((one, idx1), ([5.0], [7]));
+    assert_eq!(y, [9.0; 3]);
+    assert_eq!(idx, [7; 2]);
+    // Backward: an index out of range, lengths that do not match.
+    let mut gx = [9.0f32; 6];
+    let err = kern
+        .maxout_backward(MaxoutSaved::IndexU32(&[0, 2, 1]), 2, 1, &[1.0; 3], &mut gx)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidParameter {
+                parameter: "idx",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = kern
+        .maxout_backward(MaxoutSaved::Input(&x[..4]), 2, 1, &[1.0; 3], &mut gx)
+        .unwrap_err();
+    assert!(matches!(err, Error::LengthMismatch { argument: "x", .. }));
+    let err = kern
+        .maxout_backward(MaxoutSaved::IndexU8(&[0, 1]), 2, 1, &[1.0; 3], &mut gx)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::LengthMismatch {
+            argument: "idx",
+            ..
+        }
+    ));
+    assert_eq!(gx, [9.0; 6]);
+}
