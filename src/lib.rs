@@ -2,9 +2,11 @@
 //!
 //! Fast, exact-by-contract activation kernels for `f32` buffers: ReLU, Leaky
 //! ReLU, ELU, CELU and SELU, forward and backward (from the saved input or
-//! output), on the best instruction set this CPU has (AVX-512, AVX2+FMA,
-//! NEON, or a portable `wide` tier), chosen at run time, with large buffers
-//! split across rayon's threads.
+//! output), PReLU with its per-channel slope gradient
+//! ([`Kernels::prelu_backward`], layouts by [`ChannelLayout`]) and Maxout
+//! ([`Kernels::maxout`]), on the best instruction set this CPU has (AVX-512,
+//! AVX2+FMA, NEON, or a portable `wide` tier), chosen at run time, with large
+//! buffers split across rayon's threads.
 //!
 //! The formulas are PyTorch's CPU formulas (see [`Activation`] for the table).
 //! For the ReLU family every tier returns the same bits as the scalar

@@ -406,8 +406,12 @@ impl Kernels {
                     let s = if want_sums { Some(s) } else { None };
                     set.prelu_runs_backward(v, g, d, runs, PIECE, s);
                 });
-                for (p, s) in piece_sums.iter().enumerate() {
-                    sums[(p / per_run) % w.len()] += s;
+                // Piece p belongs to run p / per_run, of channel (p / per_run) % C.
+                for (run, run_sums) in piece_sums.chunks(per_run).enumerate() {
+                    let c = run % w.len();
+                    for s in run_sums {
+                        sums[c] += s;
+                    }
                 }
             }
             Plan::Pattern { pattern, inner } => {
@@ -473,6 +477,12 @@ fn pattern_groups(
     let row = pattern.len();
     let group_len = row * PRELU_PATTERN_ROWS;
     let mut acc = vec![0.0f32; if want_sums { row.min(PATTERN_COLS) } else { 0 }];
+    // The channel of each column.
+    let channel: Vec<usize> = if want_sums {
+        (0..row).map(|j| (j / inner) % c_len).collect()
+    } else {
+        Vec::new()
+    };
     let mut start = 0;
     let mut group = 0;
     while start < v.len() {
@@ -504,8 +514,8 @@ fn pattern_groups(
             }
             if want_sums {
                 let sums = &mut partials[group * c_len..(group + 1) * c_len];
-                for (j, a) in acc[..width].iter_mut().enumerate() {
-                    sums[((j0 + j) / inner) % c_len] += f64::from(*a);
+                for (a, &c) in acc[..width].iter_mut().zip(&channel[j0..]) {
+                    sums[c] += f64::from(*a);
                     *a = 0.0;
                 }
             }

@@ -41,10 +41,7 @@ mod ops;
 pub mod reference;
 mod vector;
 
-pub use ops::prelu::{
-    ACC_TERMS as PRELU_ACC_TERMS, PATTERN_ROWS as PRELU_PATTERN_ROWS,
-    RUN_SEGMENT as PRELU_RUN_SEGMENT,
-};
+pub use ops::prelu::{ACC_TERMS as PRELU_ACC_TERMS, PATTERN_ROWS as PRELU_PATTERN_ROWS};
 
 /// An instruction-set tier that rectify has kernels for.
 ///
@@ -630,8 +627,8 @@ impl KernelSet {
     /// piece, not on the span it was computed in.
     ///
     /// # Panics
-    /// If the lengths differ, `piece` is 0 or not a multiple of 128 dividing
-    /// `offset`, or `sums` has not one slot per piece.
+    /// If the lengths differ, `piece` is 0 or does not divide `offset`, or
+    /// `sums` has not one slot per piece.
     pub fn prelu_runs_backward(
         &self,
         saved: &[f32],
@@ -645,10 +642,8 @@ impl KernelSet {
         let n = saved.len();
         assert_eq!(dst.len(), n, "prelu: saved and grad lengths differ");
         assert!(
-            piece > 0
-                && piece.is_multiple_of(ops::prelu::RUN_SEGMENT)
-                && runs.offset.is_multiple_of(piece),
-            "prelu: piece must be a positive multiple of 128 dividing offset"
+            piece > 0 && runs.offset.is_multiple_of(piece),
+            "prelu: piece must be positive and divide offset"
         );
         let g = grad_src.map_or(dst.as_ptr(), |s| {
             assert_eq!(s.len(), n, "prelu: saved and grad lengths differ");

@@ -15,7 +15,7 @@
 //! The slope gradient, `sum over c's elements of (v > 0 ? 0 : v * grad)`, is
 //! accumulated in f32 lanes with a fused multiply-add for at most
 //! [`ACC_TERMS`] terms per lane, then flushed to f64: a run's pieces every
-//! [`RUN_SEGMENT`] elements, a pattern's column accumulators every
+//! `4 * 28 * LANES` elements, a pattern's column accumulators every
 //! [`PATTERN_ROWS`] rows (the caller flushes those). The flush points depend
 //! only on the layout, never on how a call is split, so the sums are
 //! bit-identical for any split.
@@ -29,9 +29,10 @@ use crate::vector::F32Vector;
 /// bound is stated with it.
 pub const ACC_TERMS: usize = 32;
 
-/// Elements of a run summed in f32 lanes before the flush to f64: four
-/// accumulators of `LANES` lanes each take at most `ACC_TERMS` terms.
-pub const RUN_SEGMENT: usize = 128;
+/// Iterations of four vectors a run segment takes before its f32 lanes are
+/// flushed to f64: with at most 3 single vectors and one partial one more,
+/// no lane accumulator sums more than `ACC_TERMS` terms.
+const SEGMENT_ITERATIONS: usize = ACC_TERMS - 4;
 
 /// Rows a pattern's column accumulators take before the caller flushes them.
 pub const PATTERN_ROWS: usize = ACC_TERMS;
@@ -140,8 +141,12 @@ fn lanes_sum_f64<V: F32Vector>(acc: V) -> f64 {
 }
 
 /// One piece of a run, `n` elements with slope `s`: `dst = v > 0 ? grad :
-/// grad * s`, and the piece's slope-gradient sum, flushed to f64 every
-/// [`RUN_SEGMENT`] elements from the piece's start.
+/// grad * s`, and the piece's slope-gradient sum: segments of `4 *
+/// SEGMENT_ITERATIONS` vectors from the piece's start, each summed in four
+/// f32 accumulators and flushed to f64. Which lane takes which term depends
+/// only on the element's place in the piece, never on addresses (no
+/// alignment peel: a fresh buffer must give the same bits), so a piece gives
+/// the same sum in any call.
 ///
 /// # Safety
 /// The CPU supports `V`'s ISA; pointers valid for `n` elements; `grad ==
@@ -157,13 +162,13 @@ unsafe fn run_piece_backward<V: F32Vector>(
     let l = V::LANES;
     let s = V::splat(s);
     let mut sum = 0.0f64;
+    let mut acc = [V::zero(); 4];
     let mut at = 0;
-    while at < n {
-        let end = (at + RUN_SEGMENT).min(n);
-        let mut acc = [V::zero(); 4];
-        // SAFETY: (whole block) every index touched is below `end <= n`;
-        // each element is read before it is written.
-        unsafe {
+    // SAFETY: (whole block) every index touched is below `n`; each element is
+    // read before it is written.
+    unsafe {
+        while at < n {
+            let end = (at + 4 * SEGMENT_ITERATIONS * l).min(n);
             while at + 4 * l <= end {
                 for (k, a) in acc.iter_mut().enumerate() {
                     let i = at + k * l;
@@ -181,16 +186,16 @@ unsafe fn run_piece_backward<V: F32Vector>(
             }
             if at < end {
                 let k = end - at;
-                // Zero-filled lanes: v = +0, so they add nothing.
                 let (vv, gg) = (V::load_partial(v.add(at), k), V::load_partial(g.add(at), k));
                 let (d, t) = grad_and_term(vv, gg, s, acc[1]);
                 d.store_partial(dst.add(at), k);
                 acc[1] = t;
                 at = end;
             }
+            // Fixed order: (a0 + a1) + (a2 + a3), then the lanes in f64.
+            sum += lanes_sum_f64(acc[0].add(acc[1]).add(acc[2].add(acc[3])));
+            acc = [V::zero(); 4];
         }
-        // Fixed order: (a0 + a1) + (a2 + a3), then the lanes in f64.
-        sum += lanes_sum_f64(acc[0].add(acc[1]).add(acc[2].add(acc[3])));
     }
     sum
 }
