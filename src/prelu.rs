@@ -3,11 +3,12 @@
 //!
 //! The engine picks one of two kernel shapes from the layout:
 //!
-//! - `inner >= 64` (NCHW images) or one channel: each `(outer, channel)`
-//!   pair is a contiguous run with one slope, walked like Leaky ReLU;
-//! - shorter `inner` (NHWC, matrices): the slopes as a per-element pattern
-//!   along a row (repeated until the row is at least 64 elements), walked
-//!   like a binary op.
+//! - one channel, `inner >= 512`, or `inner >= 64` with rows (`C * inner`)
+//!   above 16 Ki elements (NCHW images): each `(outer, channel)` pair is a
+//!   contiguous run with one slope, walked like Leaky ReLU;
+//! - otherwise (NHWC, matrices, small images): the slopes as a per-element
+//!   pattern along a row (repeated until the row is at least 1024 elements),
+//!   walked like a binary op.
 //!
 //! # The slope gradient
 //!
@@ -102,10 +103,17 @@ impl ChannelLayout {
     }
 }
 
-/// From this `inner` up, PReLU walks each run with one slope.
+/// From this `inner` up, PReLU always walks each run with one slope.
+const RUNS_INNER: usize = 512;
+/// Below this `inner`, runs are too short for a kernel call each: the slope
+/// pattern is used whatever its length.
 const RUNS_MIN_INNER: usize = 64;
-/// Pattern rows are at least this long (the slope pattern repeated).
-const PATTERN_MIN: usize = 64;
+/// Up to this row length (`C * inner`), the slope pattern is used: it stays
+/// in L1 next to the data.
+const PATTERN_MAX: usize = 16 * 1024;
+/// Pattern rows are at least this long (the slope pattern repeated): one
+/// kernel call walks a row, so rows must be long enough to pay for it.
+const PATTERN_MIN: usize = 1024;
 /// Columns of a pattern block: its accumulators stay in L1.
 const PATTERN_COLS: usize = 4096;
 /// Runs are cut into pieces of this many elements: the leaves of the
@@ -131,13 +139,15 @@ impl<'w> Plan<'w> {
             // One slope: the whole buffer is one run.
             return Plan::Runs { w, inner: n.max(1) };
         }
-        if layout.inner >= RUNS_MIN_INNER {
+        let row = c * layout.inner;
+        let long_runs = layout.inner >= RUNS_INNER;
+        let pattern_too_big = row > PATTERN_MAX && layout.inner >= RUNS_MIN_INNER;
+        if long_runs || pattern_too_big {
             return Plan::Runs {
                 w,
                 inner: layout.inner,
             };
         }
-        let row = c * layout.inner;
         let repeat = PATTERN_MIN.div_ceil(row);
         let pattern = if layout.inner == 1 && repeat == 1 {
             Cow::Borrowed(w)

@@ -130,6 +130,10 @@ fn layouts() -> Vec<(usize, usize, usize)> {
         }
     }
     l.push((2, 3, 300));
+    l.push((2, 3, 600)); // runs: long inner
+    l.push((1, 5, 1030));
+    l.push((2, 300, 64)); // runs: rows above the pattern's limit
+    l.push((2, 20_000, 1)); // pattern rows wider than a column block
     l.push((40, 3, 1)); // more than one group of pattern rows
     l.push((70, 2, 1));
     l
@@ -309,8 +313,9 @@ fn slope_gradient_is_identical_for_any_thread_count() {
         for (outer, c, inner) in [
             (7usize, 3usize, 1000usize),
             (1, 1, 100_003),
-            (301, 37, 1),
-            (50, 5, 9),
+            (3001, 37, 1),
+            (5000, 5, 9),
+            (3, 300, 64),
         ] {
             let n = outer * c * inner;
             let layout = ChannelLayout::new(c, inner);
