@@ -16,9 +16,15 @@
 //! for the same reason (repeated, `w * x` decays), on 16 channels in NCHW
 //! (`prelu_nchw`, inner = n / 16) and NHWC (`prelu_nhwc`) layouts; its
 //! `backward` computes the input gradient and the slope gradient in one pass.
+//!
+//! Maxout (`maxout_k2`, `maxout_k4`: `inner = 1`, the interleaved pieces of
+//! `reshape(.., units, k).max(-1)`) runs out of place, and its sizes count
+//! outputs: `x` has `k` elements per output. Its throughput is `4 k + 4`
+//! bytes per output forward (read `k` pieces, write `y`) and `8 k + 4`
+//! backward (from the saved input: read `x` and `grad_y`, write `grad_x`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutSaved, Saved};
 use std::hint::black_box;
 
 fn sizes() -> Vec<usize> {
@@ -184,5 +190,46 @@ fn prelu(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, forward, backward, prelu);
+/// Maxout with interleaved pieces (`inner = 1`): forward for `k` = 2 and 4,
+/// backward from the saved input for `k` = 2. Sizes count outputs.
+fn maxout(c: &mut Criterion) {
+    for k in [2, 4] {
+        let mut group = c.benchmark_group(format!("maxout_k{k}/forward"));
+        for n in sizes() {
+            group.throughput(Throughput::Bytes(((4 * k + 4) * n) as u64));
+            let x = data(k * n);
+            let mut y = vec![0.0f32; n];
+            for e in engines() {
+                group.bench_with_input(BenchmarkId::new(e.isa().name(), n), &n, |b, _| {
+                    b.iter(|| e.maxout(black_box(&x), k, 1, black_box(&mut y)).unwrap())
+                });
+            }
+        }
+        group.finish();
+    }
+    let k = 2;
+    let mut group = c.benchmark_group(format!("maxout_k{k}/backward"));
+    for n in sizes() {
+        group.throughput(Throughput::Bytes(((8 * k + 4) * n) as u64));
+        let (x, grad_y) = (data(k * n), data(n));
+        let mut grad_x = vec![0.0f32; k * n];
+        for e in engines() {
+            group.bench_with_input(BenchmarkId::new(e.isa().name(), n), &n, |b, _| {
+                b.iter(|| {
+                    e.maxout_backward(
+                        MaxoutSaved::Input(black_box(&x)),
+                        k,
+                        1,
+                        black_box(&grad_y),
+                        black_box(&mut grad_x),
+                    )
+                    .unwrap()
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, forward, backward, prelu, maxout);
 criterion_main!(benches);

@@ -28,9 +28,13 @@
 //!    `celu(2)`, `selu`, and PReLU with 16 channels and slopes
 //!    `w[c] = 0.01 + 0.02 c` in two layouts: `prelu_nchw`,
 //!    `ChannelLayout::nchw(16, n / 16)`, one slope per contiguous run, and
-//!    `prelu_nhwc`, `ChannelLayout::nhwc(16)`, the channel varying fastest)
-//!    x direction x available tier x size (4096, 64 Ki, 1 Mi, 16 Mi
-//!    elements) x mode:
+//!    `prelu_nhwc`, `ChannelLayout::nhwc(16)`, the channel varying fastest;
+//!    and Maxout, `x` viewed as `[outer, k, inner]`: `maxout_k2` and
+//!    `maxout_k4`, `inner = 1`, the interleaved pieces of the usual
+//!    `reshape(.., units, k).max(-1)`, and `maxout_k2_nchw`, `inner = n / 16`,
+//!    long planes of pieces) x direction x available tier x size (4096,
+//!    64 Ki, 1 Mi, 16 Mi elements; for Maxout, outputs: `x` has `k` elements
+//!    per output) x mode:
 //!    - `forward`: `Kernels::forward` (`Kernels::prelu`) in place, 8 B/elem
 //!      (read x, write x);
 //!    - `backward`: `Kernels::backward(act, Saved::Output(&y), &mut grad)` in
@@ -41,6 +45,12 @@
 //!      negligible);
 //!    - `backward_from_input` (the exponential ops, whose gradient from the
 //!      input needs `exp`): `Saved::Input(&x)`, 12 B/elem;
+//!    - Maxout runs out of place, and its Gelem/s and GB/s count per output:
+//!      `forward` is `Kernels::maxout(&x, k, inner, &mut y)`, `4 k + 4`
+//!      B/output (read `k` pieces, write `y`); `backward` is
+//!      `Kernels::maxout_backward(MaxoutSaved::Input(&x), k, inner, &grad_y,
+//!      &mut grad_x)`, the winners recomputed from `x`, `8 k + 4` B/output
+//!      (read `x` and `grad_y`, write `grad_x`);
 //!    - `serial`: the tier's engine made [`Kernels::serial`];
 //!    - `parallel`: the default engine of `Kernels::new(isa)`, which splits a
 //!      call across rayon's threads from [`rectify::DEFAULT_PARALLEL_THRESHOLD`]
@@ -67,9 +77,10 @@
 //! reading the clock (measured at start-up) is subtracted from every timed
 //! span.
 //!
-//! Every kernel works in place, so its buffer is restored from a pristine
-//! copy, outside the timed spans, before every repetition (and so is the
-//! probe's, so that both are timed alike). Leaky ReLU scales
+//! Every kernel but Maxout works in place, so its buffer is restored from a
+//! pristine copy, outside the timed spans, before every repetition (and so
+//! is the probe's, so that both are timed alike). Maxout reads its input and
+//! overwrites its whole output, so it needs no restore. Leaky ReLU scales
 //! the negative side by 0.01 on every call, forward and backward, and PReLU
 //! by its slopes (0.01 to 0.31): repeated in place they would drive those
 //! values to subnormals (slow on some CPUs) and then to zero. So their timed
@@ -85,8 +96,10 @@
 //! - The bandwidth table pools a standalone pass at the start with every
 //!   probe interleaved in a group; its `standalone` and `interleaved` columns
 //!   are the two medians apart (a large gap means the machine's load changed).
-//! - `Gelem/s`: 10^9 elements per second, median [min .. max] over repetitions.
-//! - `GB/s`: bytes moved per second (8 or 12 per element, see above).
+//! - `Gelem/s`: 10^9 elements (Maxout: outputs) per second, median
+//!   [min .. max] over repetitions.
+//! - `GB/s`: bytes moved per second (8 or 12 per element, `4 k + 4` or
+//!   `8 k + 4` per Maxout output, see above).
 //! - `xscalar`: speedup over the scalar reference tier at the same op,
 //!   direction, size and mode, the median over rounds of scalar time / tier
 //!   time (the scalar reference is plain Rust that LLVM may auto-vectorise
@@ -115,7 +128,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutSaved, Saved};
 use serde::Serialize;
 
 /// Usage text for `--help` and for argument errors.
@@ -156,9 +169,14 @@ const PRELU_SLOPES: [f32; PRELU_CHANNELS] = {
     w
 };
 
+/// Maxout NCHW's outer dimension: `x` is `[16, k, n / 16]` (every size is a
+/// multiple of it).
+const MAXOUT_NCHW_OUTER: usize = 16;
+
 /// The ops measured: the activations with default parameters (CELU with
-/// alpha = 2 so that its division is exercised), then PReLU in both layouts.
-const OPS: [Op; 7] = [
+/// alpha = 2 so that its division is exercised), PReLU in both layouts, then
+/// Maxout with interleaved pieces (`k` = 2 and 4) and with long planes.
+const OPS: [Op; 10] = [
     Op::Act(Activation::Relu),
     Op::Act(Activation::leaky_relu_default()),
     Op::Act(Activation::elu_default()),
@@ -171,6 +189,21 @@ const OPS: [Op; 7] = [
     Op::Prelu {
         name: "prelu_nhwc",
         layout_of: |_| ChannelLayout::nhwc(PRELU_CHANNELS),
+    },
+    Op::Maxout {
+        name: "maxout_k2",
+        k: 2,
+        inner_of: |_| 1,
+    },
+    Op::Maxout {
+        name: "maxout_k4",
+        k: 4,
+        inner_of: |_| 1,
+    },
+    Op::Maxout {
+        name: "maxout_k2_nchw",
+        k: 2,
+        inner_of: |n| n / MAXOUT_NCHW_OUTER,
     },
 ];
 
@@ -747,10 +780,14 @@ struct ProbeBuffers {
 }
 
 impl ProbeBuffers {
-    /// 16 KiB, 256 KiB, 4 MiB, and for DRAM the largest kernel buffer but at
-    /// least 64 MiB.
+    /// 16 KiB, 256 KiB, 4 MiB, and for DRAM the largest kernel buffer (of
+    /// any op at any size) but at least 64 MiB.
     fn new(sizes: &[usize]) -> ProbeBuffers {
-        let largest = sizes.iter().max().copied().unwrap_or(0) * 4;
+        let largest = sizes
+            .iter()
+            .flat_map(|&n| OPS.map(|op| op.input_len(n) * 4))
+            .max()
+            .unwrap_or(0);
         let dram = DRAM_MIN_BYTES.max(largest);
         let buffers = CACHE_BANDWIDTH_BUFFERS
             .into_iter()
@@ -866,7 +903,7 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-/// Forward, or a gradient from the saved output or input, in place.
+/// Forward, or a gradient from the saved output or input.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
     Forward,
@@ -889,19 +926,6 @@ impl Direction {
             _ => Direction::Backward,
         }
     }
-    fn bytes_per_element(self) -> usize {
-        match self {
-            Direction::Forward => 8,
-            Direction::Backward | Direction::BackwardFromInput => 12,
-        }
-    }
-    /// Bytes of the buffers a call touches (its cache footprint).
-    fn footprint_per_element(self) -> usize {
-        match self {
-            Direction::Forward => 4,
-            Direction::Backward | Direction::BackwardFromInput => 8,
-        }
-    }
     fn describe(self) -> &'static str {
         match self {
             Direction::Forward => "in place, 8 B/elem: read x, write x",
@@ -915,8 +939,11 @@ impl Direction {
     }
 }
 
-/// What is measured: an activation, or PReLU with [`PRELU_SLOPES`] in a
-/// layout that depends on the buffer's length.
+/// What is measured: an activation, PReLU with [`PRELU_SLOPES`] in a layout
+/// that depends on the buffer's length, or Maxout of `k` pieces.
+///
+/// A size `n` counts elements, and for Maxout outputs: its input has `k n`
+/// elements.
 #[derive(Clone, Copy)]
 enum Op {
     Act(Activation),
@@ -925,13 +952,20 @@ enum Op {
         /// The layout of a buffer of `n` elements.
         layout_of: fn(usize) -> ChannelLayout,
     },
+    Maxout {
+        name: &'static str,
+        /// Pieces per output.
+        k: usize,
+        /// `inner` of `x` viewed as `[outer, k, inner]`, for `n` outputs.
+        inner_of: fn(usize) -> usize,
+    },
 }
 
 impl Op {
     fn name(self) -> &'static str {
         match self {
             Op::Act(act) => act.name(),
-            Op::Prelu { name, .. } => name,
+            Op::Prelu { name, .. } | Op::Maxout { name, .. } => name,
         }
     }
 
@@ -943,7 +977,8 @@ impl Op {
     }
 
     /// The directions measured. The ReLU family has one gradient formula for
-    /// x and y; PReLU's `backward` is from the input (with the slope gradient).
+    /// x and y; PReLU's `backward` is from the input (with the slope
+    /// gradient), and so is Maxout's.
     fn directions(self) -> &'static [Direction] {
         match self {
             Op::Act(act) if act.is_exponential() => &[
@@ -955,13 +990,52 @@ impl Op {
         }
     }
 
-    /// Whether `dir` computes the gradient from the saved output (else from
-    /// the input).
-    fn backward_from_output(self, dir: Direction) -> bool {
-        matches!((self, dir), (Op::Act(_), Direction::Backward))
+    /// The length of the input of size `n`: `n`, or `k n` for Maxout.
+    fn input_len(self, n: usize) -> usize {
+        match self {
+            Op::Maxout { k, .. } => k * n,
+            _ => n,
+        }
     }
 
-    /// The op's parameters on a buffer of `n` elements, for the JSON.
+    /// Bytes a call moves (read plus written) per element of the size.
+    fn bytes_per_element(self, dir: Direction) -> usize {
+        match (self, dir) {
+            // Read k pieces, write the output.
+            (Op::Maxout { k, .. }, Direction::Forward) => 4 * k + 4,
+            // Read k pieces and grad_y, write k gradients.
+            (Op::Maxout { k, .. }, _) => 8 * k + 4,
+            (_, Direction::Forward) => 8,
+            _ => 12,
+        }
+    }
+
+    /// Bytes of the buffers a call touches per element of the size (its
+    /// cache footprint).
+    fn footprint_per_element(self, dir: Direction) -> usize {
+        match self {
+            // Out of place: every buffer is touched once.
+            Op::Maxout { .. } => self.bytes_per_element(dir),
+            // In place: the buffer written is one of those read.
+            _ => self.bytes_per_element(dir) - 4,
+        }
+    }
+
+    /// Threads a call of size `n` is split over by engine `k`: one chunk per
+    /// thread, as [`Kernels::split_len`] reports; Maxout splits its input
+    /// (`k n` elements) at whole `[k, inner]` groups.
+    fn threads(self, engine: &Kernels, n: usize) -> usize {
+        match self {
+            Op::Maxout { k, inner_of, .. } => {
+                let outer = n / inner_of(n);
+                let parts = split_threads(engine, k * n).min(outer.max(1));
+                outer.div_ceil(outer.div_ceil(parts).max(1))
+            }
+            _ => split_threads(engine, n),
+        }
+    }
+
+    /// The op's parameters at size `n`, for the JSON.
     fn params(self, n: usize) -> BTreeMap<&'static str, f32> {
         match self {
             Op::Act(Activation::LeakyRelu { slope }) => BTreeMap::from([("slope", slope)]),
@@ -976,53 +1050,41 @@ impl Op {
                     ("inner", layout.inner() as f32),
                 ])
             }
+            Op::Maxout { k, inner_of, .. } => {
+                BTreeMap::from([("k", k as f32), ("inner", inner_of(n) as f32)])
+            }
         }
     }
 
-    /// Calls between restores: unbounded for ReLU (idempotent), capped for
-    /// the others (each call scales the negative side again: Leaky ReLU and
-    /// PReLU by the slope, ELU towards 0; eight calls keep every value a
-    /// normal float).
+    /// Calls between restores: unbounded for ReLU (idempotent) and Maxout
+    /// (out of place), capped for the others (each call scales the negative
+    /// side again: Leaky ReLU and PReLU by the slope, ELU towards 0; eight
+    /// calls keep every value a normal float).
     fn calls_between_restores(self) -> usize {
         match self {
-            Op::Act(Activation::Relu) => usize::MAX,
+            Op::Act(Activation::Relu) | Op::Maxout { .. } => usize::MAX,
             _ => LEAKY_CALLS_BETWEEN_RESTORES,
         }
     }
 
     /// What a call of `dir` does, for the table's headings.
-    fn describe(self, dir: Direction) -> &'static str {
+    fn describe(self, dir: Direction) -> String {
+        let bytes = self.bytes_per_element(dir);
         match (self, dir) {
             (Op::Prelu { .. }, Direction::Forward) => {
-                "in place, 8 B/elem: read x, write x; slopes w[c] = 0.01 + 0.02 c"
+                "in place, 8 B/elem: read x, write x; slopes w[c] = 0.01 + 0.02 c".into()
             }
             (Op::Prelu { .. }, _) => {
-                "in place from the saved input with the slope gradient in the same pass, 12 B/elem: read x and grad, write grad"
+                "in place from the saved input with the slope gradient in the same pass, 12 B/elem: read x and grad, write grad".into()
             }
-            (Op::Act(_), _) => dir.describe(),
+            (Op::Maxout { k, .. }, Direction::Forward) => format!(
+                "out of place, elements are outputs, {bytes} B/output: read x ({k} pieces each), write y"
+            ),
+            (Op::Maxout { k, .. }, _) => format!(
+                "out of place from the saved input, elements are outputs, {bytes} B/output: read x ({k} pieces each) and grad_y, write grad_x"
+            ),
+            (Op::Act(_), _) => dir.describe().into(),
         }
-    }
-
-    /// `x = f(x)` in place.
-    fn forward(self, k: &Kernels, x: &mut [f32]) {
-        match self {
-            Op::Act(act) => k.forward(act, x),
-            Op::Prelu { layout_of, .. } => k.prelu(x, &PRELU_SLOPES, layout_of(x.len())),
-        }
-        .expect("valid op");
-    }
-
-    /// The input gradient in place on `grad`, and PReLU's slope gradient into
-    /// `grad_w` (unused by the activations).
-    fn backward(self, k: &Kernels, saved: Saved<'_>, grad: &mut [f32], grad_w: &mut [f32]) {
-        match self {
-            Op::Act(act) => k.backward(act, saved, grad),
-            Op::Prelu { layout_of, .. } => {
-                let layout = layout_of(grad.len());
-                k.prelu_backward(saved, &PRELU_SLOPES, layout, grad, Some(grad_w))
-            }
-        }
-        .expect("valid op");
     }
 }
 
@@ -1032,55 +1094,118 @@ fn split_threads(k: &Kernels, n: usize) -> usize {
     k.split_len(n).map_or(1, |chunk| n.div_ceil(chunk))
 }
 
-/// The op's forward call in place, restored from the pristine input.
-struct ForwardCase<'a> {
-    k: Kernels,
-    op: Op,
-    x: &'a [f32],
-    buf: Vec<f32>,
-}
-
-impl Subject for ForwardCase<'_> {
-    fn restore(&mut self) {
-        self.buf.copy_from_slice(self.x);
-    }
-    fn call(&mut self) {
-        self.op.forward(&self.k, black_box(&mut self.buf));
-    }
-    fn calls_between_restores(&self) -> usize {
-        self.op.calls_between_restores()
-    }
-}
-
-/// The op's backward call in place from the saved output (or input), the
-/// gradient restored from its pristine copy.
-struct BackwardCase<'a> {
-    k: Kernels,
-    op: Op,
-    from_output: bool,
-    y: &'a [f32],
-    grad0: &'a [f32],
+/// The pristine buffers of one op at one size `n`.
+struct Inputs {
+    /// The input, `op.input_len(n)` elements.
+    x: Vec<f32>,
+    /// The activations' forward output of `x`, for `backward` from the saved
+    /// output (empty for the other ops).
+    y: Vec<f32>,
+    /// The incoming gradient, `n` elements (Maxout's `grad_y`).
     grad: Vec<f32>,
+}
+
+impl Inputs {
+    fn new(op: Op, n: usize) -> Inputs {
+        let x = data(op.input_len(n), 0x5EED ^ n as u64);
+        let y = match op {
+            Op::Act(act) => {
+                let mut y = x.clone();
+                Kernels::new(Isa::Scalar)
+                    .expect("scalar is always available")
+                    .serial()
+                    .forward(act, &mut y)
+                    .expect("valid op");
+                y
+            }
+            _ => Vec::new(),
+        };
+        Inputs {
+            x,
+            y,
+            grad: data(n, 0x6AD ^ n as u64),
+        }
+    }
+
+    /// The pristine copy of the buffer an in-place call of `dir` writes: `x`
+    /// forward, the gradient backward.
+    fn pristine(&self, dir: Direction) -> &[f32] {
+        match dir {
+            Direction::Forward => &self.x,
+            Direction::Backward | Direction::BackwardFromInput => &self.grad,
+        }
+    }
+}
+
+/// One tier's call of an op in one direction. The in-place ops write `out`,
+/// restored before every span from its pristine copy (`x` forward, the
+/// gradient backward); Maxout reads the inputs and overwrites `out` (`y` or
+/// `grad_x`) whole, so nothing is restored.
+struct Case<'a> {
+    engine: Kernels,
+    op: Op,
+    dir: Direction,
+    inputs: &'a Inputs,
+    /// The buffer the call writes.
+    out: Vec<f32>,
     /// PReLU's slope gradient (overwritten by every call).
     grad_w: [f32; PRELU_CHANNELS],
 }
 
-impl Subject for BackwardCase<'_> {
+impl<'a> Case<'a> {
+    fn new(engine: Kernels, op: Op, dir: Direction, inputs: &'a Inputs) -> Case<'a> {
+        let out = match (op, dir) {
+            (Op::Maxout { .. }, Direction::Forward) => vec![0.0; inputs.grad.len()],
+            (Op::Maxout { .. }, _) => vec![0.0; inputs.x.len()],
+            _ => inputs.pristine(dir).to_vec(),
+        };
+        Case {
+            engine,
+            op,
+            dir,
+            inputs,
+            out,
+            grad_w: [0.0; PRELU_CHANNELS],
+        }
+    }
+}
+
+impl Subject for Case<'_> {
     fn restore(&mut self) {
-        self.grad.copy_from_slice(self.grad0);
+        if !matches!(self.op, Op::Maxout { .. }) {
+            self.out.copy_from_slice(self.inputs.pristine(self.dir));
+        }
     }
     fn call(&mut self) {
-        let saved = if self.from_output {
-            Saved::Output(black_box(self.y))
-        } else {
-            Saved::Input(black_box(self.y))
-        };
-        self.op.backward(
-            &self.k,
-            saved,
-            black_box(&mut self.grad),
-            black_box(&mut self.grad_w),
-        );
+        let e = &self.engine;
+        let x = black_box(&self.inputs.x[..]);
+        let grad = black_box(&self.inputs.grad[..]);
+        let out = black_box(&mut self.out[..]);
+        match (self.op, self.dir) {
+            (Op::Act(act), Direction::Forward) => e.forward(act, out),
+            (Op::Act(act), Direction::Backward) => {
+                e.backward(act, Saved::Output(black_box(&self.inputs.y)), out)
+            }
+            (Op::Act(act), Direction::BackwardFromInput) => e.backward(act, Saved::Input(x), out),
+            (Op::Prelu { layout_of, .. }, Direction::Forward) => {
+                e.prelu(out, &PRELU_SLOPES, layout_of(out.len()))
+            }
+            (Op::Prelu { layout_of, .. }, _) => e.prelu_backward(
+                Saved::Input(x),
+                &PRELU_SLOPES,
+                layout_of(out.len()),
+                out,
+                Some(black_box(&mut self.grad_w)),
+            ),
+            (Op::Maxout { k, inner_of, .. }, Direction::Forward) => {
+                e.maxout(x, k, inner_of(out.len()), out)
+            }
+            (Op::Maxout { k, inner_of, .. }, _) => {
+                let inner = inner_of(grad.len());
+                e.maxout_backward(MaxoutSaved::Input(x), k, inner, grad, out)
+            }
+        }
+        .expect("valid op");
     }
     fn calls_between_restores(&self) -> usize {
         self.op.calls_between_restores()
@@ -1104,12 +1229,7 @@ fn measure_kernels(
     rows: &mut Vec<Row>,
 ) {
     for &n in &ctx.plan.sizes {
-        let x = data(n, 0x5EED ^ n as u64);
-        // The forward output, saved for `backward` from the output.
-        let mut y = x.clone();
-        let scalar = Kernels::new(Isa::Scalar).expect("scalar is always available");
-        op.forward(&scalar.serial(), &mut y);
-        let grad0 = data(n, 0x6AD ^ n as u64);
+        let inputs = Inputs::new(op, n);
         for mode in ["serial", "parallel"] {
             let engines: Vec<Kernels> = Isa::available()
                 .iter()
@@ -1122,10 +1242,10 @@ fn measure_kernels(
                     }
                 })
                 .collect();
-            let threads = split_threads(&engines[0], n);
+            let threads = op.threads(&engines[0], n);
             let level = ctx
                 .caches
-                .level_of(dir.footprint_per_element() * n, threads);
+                .level_of(op.footprint_per_element(dir) * n, threads);
             eprintln!(
                 "measuring {}/{} {} {mode} ({} thread(s)): {} probe, {} ...",
                 op.name(),
@@ -1143,26 +1263,7 @@ fn measure_kernels(
             let probe_bytes = probe.buf.len() * 4;
             let mut subjects: Vec<Box<dyn Subject + '_>> = vec![Box::new(probe)];
             for &k in &engines {
-                subjects.push(match dir {
-                    Direction::Forward => Box::new(ForwardCase {
-                        k,
-                        op,
-                        x: &x,
-                        buf: x.clone(),
-                    }),
-                    Direction::Backward | Direction::BackwardFromInput => {
-                        let from_output = op.backward_from_output(dir);
-                        Box::new(BackwardCase {
-                            k,
-                            op,
-                            from_output,
-                            y: if from_output { &y } else { &x },
-                            grad0: &grad0,
-                            grad: grad0.clone(),
-                            grad_w: [0.0; PRELU_CHANNELS],
-                        })
-                    }
-                });
+                subjects.push(Box::new(Case::new(k, op, dir, &inputs)));
             }
             let mut timings = measure_interleaved(ctx.plan, &mut subjects).into_iter();
             drop(subjects);
@@ -1178,7 +1279,7 @@ fn measure_kernels(
                 .extend(&probe.seconds_per_call);
             for (k, timing) in engines.iter().zip(&timings) {
                 let gelem = |s: f64| n as f64 / s / 1e9;
-                let bytes = dir.bytes_per_element() * n;
+                let bytes = op.bytes_per_element(dir) * n;
                 let gb_s = |s: f64| bytes as f64 / s / 1e9;
                 // Ratios within a round pair measurements made moments apart.
                 let speedup = paired_median(&scalar.by_round, &timing.by_round, |a, b| a / b);
@@ -1462,12 +1563,12 @@ fn print_summary(summary: &[Summary]) {
     println!();
     println!("summary: fastest tier on one thread, per op / direction / size");
     println!(
-        "{:<20} {:>8} {:<8} {:>8} {:>8} {:>7} {:>10} {:>15}",
+        "{:<24} {:>8} {:<8} {:>8} {:>8} {:>7} {:>10} {:>15}",
         "op / direction", "elements", "best", "Gelem/s", "GB/s", "xscalar", "%bw", "parallel Gel/s"
     );
     for s in summary {
         println!(
-            "{:<20} {:>8} {:<8} {:>8.3} {:>8.2} {:>7.2} {:>5.0}% {:<4} {:>14}",
+            "{:<24} {:>8} {:<8} {:>8.3} {:>8.2} {:>7.2} {:>5.0}% {:<4} {:>14}",
             format!("{}/{}", s.op, s.direction),
             human_elements(s.elements),
             s.best_serial_isa,
@@ -1592,26 +1693,55 @@ mod tests {
     }
 
     #[test]
-    fn prelu_ops_fit_every_size() {
+    fn ops_fit_every_size() {
         assert_eq!(PRELU_SLOPES[0], 0.01);
         assert!((PRELU_SLOPES[15] - 0.31).abs() < 1e-6);
         assert!(FULL_SIZES.iter().all(|n| n % PRELU_CHANNELS == 0));
+        assert!(FULL_SIZES.iter().all(|n| n % MAXOUT_NCHW_OUTER == 0));
         for op in OPS {
             for n in QUICK_SIZES {
-                let mut x = data(n, 1);
-                op.forward(&Kernels::best(), &mut x);
-                let (mut grad, mut grad_w) = (data(n, 2), [0.0; PRELU_CHANNELS]);
-                let saved = data(n, 3);
-                op.backward(
-                    &Kernels::best(),
-                    Saved::Input(&saved),
-                    &mut grad,
-                    &mut grad_w,
-                );
+                let inputs = Inputs::new(op, n);
+                for &dir in op.directions() {
+                    let mut case = Case::new(Kernels::best(), op, dir, &inputs);
+                    case.restore();
+                    case.call();
+                }
             }
         }
         assert_eq!(Op::named("prelu_nhwc").params(4096)["inner"], 1.0);
         assert_eq!(Op::named("prelu_nchw").params(4096)["inner"], 256.0);
+        assert_eq!(Op::named("maxout_k4").params(4096)["k"], 4.0);
+        assert_eq!(Op::named("maxout_k4").params(4096)["inner"], 1.0);
+        assert_eq!(Op::named("maxout_k2_nchw").params(4096)["inner"], 256.0);
+    }
+
+    #[test]
+    fn maxout_cases_count_outputs() {
+        let op = Op::named("maxout_k2");
+        let inputs = Inputs::new(op, 4096);
+        assert_eq!((inputs.x.len(), inputs.grad.len()), (8192, 4096));
+        let mut case = Case::new(Kernels::best(), op, Direction::Forward, &inputs);
+        case.call();
+        let expected: Vec<f32> = inputs.x.chunks(2).map(|p| p[0].max(p[1])).collect();
+        assert_eq!(case.out, expected);
+        let forward = |op: Op| op.bytes_per_element(Direction::Forward);
+        let backward = |op: Op| op.bytes_per_element(Direction::Backward);
+        assert_eq!((forward(op), backward(op)), (12, 20));
+        let k4 = Op::named("maxout_k4");
+        assert_eq!((forward(k4), backward(k4)), (20, 36));
+        assert_eq!(k4.footprint_per_element(Direction::Backward), 36);
+        let relu = Op::Act(Activation::Relu);
+        assert_eq!((forward(relu), backward(relu)), (8, 12));
+        assert_eq!(relu.footprint_per_element(Direction::Backward), 8);
+        // Serial engines never split; the parallel one splits Maxout by its input.
+        let serial = Kernels::best().serial();
+        assert_eq!(op.threads(&serial, 1 << 20), 1);
+        let parallel = Kernels::best();
+        let nchw = Op::named("maxout_k2_nchw");
+        assert_eq!(
+            nchw.threads(&parallel, 1 << 20),
+            split_threads(&parallel, 2 << 20).min(MAXOUT_NCHW_OUTER)
+        );
     }
 
     #[test]
