@@ -79,6 +79,9 @@ pub(crate) trait F32Vector: Copy {
     /// `([a0, a2, .., b0, b2, ..], [a1, a3, .., b1, b3, ..])` (splits pairs
     /// stored interleaved).
     fn deinterleave2(a: Self, b: Self) -> (Self, Self);
+    /// The inverse of [`F32Vector::deinterleave2`]: `a` and `b` zipped,
+    /// `([a0, b0, a1, b1, ..], [.., a_last, b_last])`.
+    fn interleave2(a: Self, b: Self) -> (Self, Self);
 
     /// `self < rhs` (false when either is NaN).
     fn lt(self, rhs: Self) -> Self::Mask;

@@ -104,6 +104,20 @@ impl F32Vector for Avx2 {
         }
     }
     #[inline(always)]
+    fn interleave2(a: Self, b: Self) -> (Self, Self) {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        // unpack zips within 128-bit halves: lo = [a0 b0 a1 b1 | a4 b4 a5 b5],
+        // hi = [a2 b2 a3 b3 | a6 b6 a7 b7]; the lane permutes reorder halves.
+        unsafe {
+            let lo = _mm256_unpacklo_ps(a.0, b.0);
+            let hi = _mm256_unpackhi_ps(a.0, b.0);
+            (
+                Avx2(_mm256_permute2f128_ps::<0x20>(lo, hi)),
+                Avx2(_mm256_permute2f128_ps::<0x31>(lo, hi)),
+            )
+        }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_castsi256_ps(_mm256_slli_epi32::<K>(_mm256_castps_si256(self.0))) })

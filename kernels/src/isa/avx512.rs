@@ -96,6 +96,20 @@ impl F32Vector for Avx512 {
         }
     }
     #[inline(always)]
+    fn interleave2(a: Self, b: Self) -> (Self, Self) {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        // Indices 0..16 pick from `a`, 16..32 from `b`.
+        unsafe {
+            let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            let hi =
+                _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            (
+                Avx512(_mm512_permutex2var_ps(a.0, lo, b.0)),
+                Avx512(_mm512_permutex2var_ps(a.0, hi, b.0)),
+            )
+        }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // (`_mm512_slli_epi32` takes its count as a `u32` const, which a

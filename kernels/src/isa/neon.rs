@@ -88,6 +88,11 @@ impl F32Vector for Neon {
         unsafe { (Neon(vuzp1q_f32(a.0, b.0)), Neon(vuzp2q_f32(a.0, b.0))) }
     }
     #[inline(always)]
+    fn interleave2(a: Self, b: Self) -> (Self, Self) {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        unsafe { (Neon(vzip1q_f32(a.0, b.0)), Neon(vzip2q_f32(a.0, b.0))) }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vreinterpretq_f32_u32(vshlq_n_u32::<K>(vreinterpretq_u32_f32(self.0))) })

@@ -86,6 +86,19 @@ impl F32Vector for Portable {
         (pick(0), pick(1))
     }
     #[inline(always)]
+    fn interleave2(a: Self, b: Self) -> (Self, Self) {
+        let (a, b) = (a.0.to_array(), b.0.to_array());
+        let zip = |half: usize| {
+            let mut v = [0.0f32; 8];
+            for (i, l) in v.iter_mut().enumerate() {
+                let j = half * 4 + i / 2;
+                *l = if i % 2 == 0 { a[j] } else { b[j] };
+            }
+            Portable(f32x8::new(v))
+        };
+        (zip(0), zip(1))
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         let bits: u32x8 = bytemuck::cast(self.0);
         Portable(bytemuck::cast(bits << K as u32))

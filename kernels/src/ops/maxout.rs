@@ -5,7 +5,8 @@
 //!
 //! Vectorised along `inner` when it holds at least a vector, and along the
 //! outputs for interleaved pieces (`inner == 1`) with `k = 2` or `4`, the
-//! pieces split apart by [`F32Vector::deinterleave2`]. Other shapes (`k = 3`
+//! pieces split apart by [`F32Vector::deinterleave2`] (and the gradients
+//! zipped back by [`F32Vector::interleave2`]). Other shapes (`k = 3`
 //! interleaved, short `inner`) take the scalar loop, which computes the same
 //! thing the same way.
 
@@ -98,6 +99,148 @@ unsafe fn forward_scalar(
     }
 }
 
+/// Loads `n` elements (`n <= LANES`; all when `n == LANES`, none when 0).
+///
+/// # Safety
+/// `p` valid for `n` reads.
+#[inline(always)]
+unsafe fn load_n<V: F32Vector>(p: *const f32, n: usize) -> V {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if n == V::LANES {
+            V::load(p)
+        } else if n == 0 {
+            V::zero()
+        } else {
+            V::load_partial(p, n)
+        }
+    }
+}
+
+/// Stores the first `n` lanes (`n <= LANES`).
+///
+/// # Safety
+/// `p` valid for `n` writes.
+#[inline(always)]
+unsafe fn store_n<V: F32Vector>(v: V, p: *mut f32, n: usize) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if n == V::LANES {
+            v.store(p)
+        } else if n > 0 {
+            v.store_partial(p, n)
+        }
+    }
+}
+
+/// Vector `v` of the `K * n` interleaved inputs at `src` (`n <= LANES`
+/// outputs): how many of its lanes are inputs.
+#[inline(always)]
+fn lanes_in<V: F32Vector, const K: usize>(v: usize, n: usize) -> usize {
+    (K * n).saturating_sub(v * V::LANES).min(V::LANES)
+}
+
+/// The winners of `n <= LANES` outputs whose `K` (2 or 4) pieces are
+/// interleaved at `src`: the pieces split apart in registers.
+///
+/// # Safety
+/// `src` valid for `K * n` reads.
+#[inline(always)]
+unsafe fn interleaved_winners<V: F32Vector, const K: usize>(src: *const f32, n: usize) -> (V, V) {
+    let l = V::LANES;
+    // SAFETY: vector `v` reads `lanes_in(v, n)` elements at `v * l`, all
+    // within the `K * n` the caller guarantees.
+    let load = |v: usize| unsafe { load_n::<V>(src.add(v * l), lanes_in::<V, K>(v, n)) };
+    if K == 2 {
+        let (p0, p1) = V::deinterleave2(load(0), load(1));
+        step(p0, V::zero(), p1, V::splat(1.0))
+    } else {
+        let (e01, o01) = V::deinterleave2(load(0), load(1));
+        let (e23, o23) = V::deinterleave2(load(2), load(3));
+        let (p0, p2) = V::deinterleave2(e01, e23);
+        let (p1, p3) = V::deinterleave2(o01, o23);
+        let (b, i) = step(p0, V::zero(), p1, V::splat(1.0));
+        let (b, i) = step(b, i, p2, V::splat(2.0));
+        step(b, i, p3, V::splat(3.0))
+    }
+}
+
+/// Forward for interleaved pieces (`inner == 1`), `K` = 2 or 4.
+///
+/// # Safety
+/// As for [`forward`].
+#[inline(always)]
+unsafe fn forward_interleaved<V: F32Vector, const K: usize>(
+    x: *const f32,
+    y: *mut f32,
+    out: IndexOut,
+    outer: usize,
+) {
+    let l = V::LANES;
+    let mut j = 0;
+    // SAFETY: (whole block) outputs `j..j + n` with `j + n <= outer` and
+    // their `K * n` inputs are in the caller's ranges.
+    unsafe {
+        while j + l <= outer {
+            let (best, id) = interleaved_winners::<V, K>(x.add(j * K), l);
+            best.store(y.add(j));
+            store_index(id, out, j, l);
+            j += l;
+        }
+        if j < outer {
+            let n = outer - j;
+            let (best, id) = interleaved_winners::<V, K>(x.add(j * K), n);
+            store_n(best, y.add(j), n);
+            store_index(id, out, j, n);
+        }
+    }
+}
+
+/// Forward along a long `inner` (at least one vector).
+///
+/// # Safety
+/// As for [`forward`], with `inner >= LANES`.
+#[inline(always)]
+unsafe fn forward_long<V: F32Vector>(
+    x: *const f32,
+    y: *mut f32,
+    out: IndexOut,
+    outer: usize,
+    k: usize,
+    inner: usize,
+) {
+    let l = V::LANES;
+    // SAFETY: (whole block) each vector reads `n <= inner - i` elements of
+    // every piece of group `o` and writes `n` outputs of row `o`.
+    unsafe {
+        let winners = |base: *const f32, i: usize, n: usize| {
+            let (mut best, mut id) = (load_n::<V>(base.add(i), n), V::zero());
+            for p in 1..k {
+                let v = load_n::<V>(base.add(p * inner + i), n);
+                (best, id) = step(best, id, v, V::splat(p as f32));
+            }
+            (best, id)
+        };
+        for o in 0..outer {
+            let base = x.add(o * k * inner);
+            let at = o * inner;
+            let mut i = 0;
+            while i + l <= inner {
+                let (best, id) = winners(base, i, l);
+                best.store(y.add(at + i));
+                store_index(id, out, at + i, l);
+                i += l;
+            }
+            if i < inner {
+                let n = inner - i;
+                let (best, id) = winners(base, i, n);
+                store_n(best, y.add(at + i), n);
+                store_index(id, out, at + i, n);
+            }
+        }
+    }
+}
+
 /// Maxout forward over `outer` groups of `k` pieces of `inner` elements.
 ///
 /// # Safety
@@ -113,79 +256,62 @@ pub(crate) unsafe fn forward<V: F32Vector>(
     k: usize,
     inner: usize,
 ) {
-    let l = V::LANES;
-    // SAFETY: (whole function) every access stays within the ranges the
-    // caller guarantees: full vectors where `i + l <= inner` (or `j + l <=
-    // outer`), partial ones for the rest.
+    // SAFETY: forwarded contract; each path's own condition holds.
     unsafe {
-        if inner >= l {
-            for o in 0..outer {
-                let base = x.add(o * k * inner);
-                let (yo, at0) = (y.add(o * inner), o * inner);
-                let mut i = 0;
-                while i < inner {
-                    let n = (inner - i).min(l);
-                    let load = |p: usize| {
-                        let q = base.add(p * inner + i);
-                        if n == l {
-                            V::load(q)
-                        } else {
-                            V::load_partial(q, n)
-                        }
-                    };
-                    let (mut best, mut id) = (load(0), V::zero());
-                    for p in 1..k {
-                        (best, id) = step(best, id, load(p), V::splat(p as f32));
-                    }
-                    if n == l {
-                        best.store(yo.add(i))
-                    } else {
-                        best.store_partial(yo.add(i), n)
-                    }
-                    store_index(id, out, at0 + i, n);
-                    i += n;
-                }
-            }
-        } else if inner == 1 && (k == 2 || k == 4) {
-            let mut j = 0;
-            while j < outer {
-                let n = (outer - j).min(l);
-                // The k*n inputs of outputs j..j+n, as k vectors.
-                let src = x.add(j * k);
-                let load = |v: usize| {
-                    let first = v * l;
-                    let count = (k * n).saturating_sub(first).min(l);
-                    if count == l {
-                        V::load(src.add(first))
-                    } else if count == 0 {
-                        V::zero()
-                    } else {
-                        V::load_partial(src.add(first), count)
-                    }
-                };
-                let (best, id) = if k == 2 {
-                    let (p0, p1) = V::deinterleave2(load(0), load(1));
-                    step(p0, V::zero(), p1, V::splat(1.0))
-                } else {
-                    let (e01, o01) = V::deinterleave2(load(0), load(1));
-                    let (e23, o23) = V::deinterleave2(load(2), load(3));
-                    let (p0, p2) = V::deinterleave2(e01, e23);
-                    let (p1, p3) = V::deinterleave2(o01, o23);
-                    let (b, i) = step(p0, V::zero(), p1, V::splat(1.0));
-                    let (b, i) = step(b, i, p2, V::splat(2.0));
-                    step(b, i, p3, V::splat(3.0))
-                };
-                if n == l {
-                    best.store(y.add(j))
-                } else {
-                    best.store_partial(y.add(j), n)
-                }
-                store_index(id, out, j, n);
-                j += n;
-            }
-        } else {
-            forward_scalar(x, y, out, outer, k, inner);
+        match (k, inner) {
+            (2, 1) => forward_interleaved::<V, 2>(x, y, out, outer),
+            (4, 1) => forward_interleaved::<V, 4>(x, y, out, outer),
+            _ if inner >= V::LANES => forward_long::<V>(x, y, out, outer, k, inner),
+            _ => forward_scalar(x, y, out, outer, k, inner),
         }
+    }
+}
+
+/// Backward for interleaved pieces (`inner == 1`), `K` = 2 or 4: the
+/// per-piece gradients are zipped back into the interleaved order.
+///
+/// # Safety
+/// As for [`backward`].
+#[inline(always)]
+unsafe fn backward_interleaved<V: F32Vector, const K: usize>(
+    x: *const f32,
+    gy: *const f32,
+    gx: *mut f32,
+    outer: usize,
+) {
+    let l = V::LANES;
+    let mut j = 0;
+    while j < outer {
+        let n = (outer - j).min(l);
+        // SAFETY: outputs `j..j + n` and their `K * n` inputs and gradients
+        // are in the caller's ranges; vector `v` of the gradient writes
+        // `lanes_in(v, n)` elements.
+        unsafe {
+            let (_, id) = interleaved_winners::<V, K>(x.add(j * K), n);
+            let g = load_n::<V>(gy.add(j), n);
+            let piece = |p: f32| {
+                let pv = V::splat(p);
+                // id == p, for integers: neither below nor above.
+                V::select(id.lt(pv), V::zero(), V::select(pv.lt(id), V::zero(), g))
+            };
+            let dst = gx.add(j * K);
+            let store = |v: usize, d: V| store_n(d, dst.add(v * l), lanes_in::<V, K>(v, n));
+            if K == 2 {
+                let (a, b) = V::interleave2(piece(0.0), piece(1.0));
+                store(0, a);
+                store(1, b);
+            } else {
+                let (e01, e23) = V::interleave2(piece(0.0), piece(2.0));
+                let (o01, o23) = V::interleave2(piece(1.0), piece(3.0));
+                let (v0, v1) = V::interleave2(e01, o01);
+                let (v2, v3) = V::interleave2(e23, o23);
+                store(0, v0);
+                store(1, v1);
+                store(2, v2);
+                store(3, v3);
+            }
+        }
+        j += n;
     }
 }
 
@@ -207,6 +333,11 @@ pub(crate) unsafe fn backward<V: F32Vector>(
     let l = V::LANES;
     // SAFETY: (whole function) as in `forward`.
     unsafe {
+        match (k, inner) {
+            (2, 1) => return backward_interleaved::<V, 2>(x, gy, gx, outer),
+            (4, 1) => return backward_interleaved::<V, 4>(x, gy, gx, outer),
+            _ => {}
+        }
         if inner < l {
             for o in 0..outer {
                 for i in 0..inner {
@@ -228,28 +359,16 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             let mut i = 0;
             while i < inner {
                 let n = (inner - i).min(l);
-                let load = |q: *const f32| {
-                    if n == l {
-                        V::load(q)
-                    } else {
-                        V::load_partial(q, n)
-                    }
-                };
-                let (mut best, mut id) = (load(base.add(i)), V::zero());
+                let (mut best, mut id) = (load_n::<V>(base.add(i), n), V::zero());
                 for p in 1..k {
-                    (best, id) = step(best, id, load(base.add(p * inner + i)), V::splat(p as f32));
+                    let v = load_n::<V>(base.add(p * inner + i), n);
+                    (best, id) = step(best, id, v, V::splat(p as f32));
                 }
-                let g = load(gy.add(o * inner + i));
+                let g = load_n::<V>(gy.add(o * inner + i), n);
                 for p in 0..k {
                     let pv = V::splat(p as f32);
-                    // id == p, for integers: neither below nor above.
                     let d = V::select(id.lt(pv), V::zero(), V::select(pv.lt(id), V::zero(), g));
-                    let q = out.add(p * inner + i);
-                    if n == l {
-                        d.store(q)
-                    } else {
-                        d.store_partial(q, n)
-                    }
+                    store_n(d, out.add(p * inner + i), n);
                 }
                 i += n;
             }
