@@ -76,22 +76,18 @@ fn poly<V: F32Vector>(t: V) -> (V, V) {
 /// leading terms ([`Expm1::scaled`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Expm1<V: F32Vector> {
+    s: V,
     one_minus_s: V,
-    st: V,
-    sr: V,
+    t_hi: V,
+    r: V,
 }
 
 impl<V: F32Vector> Expm1<V> {
     /// `a * expm1(z)`, given `a` and `neg_a = -a`.
-    #[inline(always)]
-    pub(crate) fn scaled(self, a: V, neg_a: V) -> V {
-        self.scaled_plus(a, neg_a, a.mul(self.sr))
-    }
-
-    /// `a * expm1(z) + a*s*r + extra` for a correction `extra` small next to the
-    /// result, given `a`, `neg_a = -a` and `small = a*s*r + extra`.
     ///
-    /// `a*s*t_hi + small` is rounded once, and then its sum with `-a * (1 - s)`:
+    /// `a*s*t_hi + a*s*r` is rounded once (`a*s` is exact: `s` is a power of
+    /// two, and where `a*s` would leave the normal range its terms are far
+    /// below the result's last digit), and then its sum with `-a * (1 - s)`:
     /// where `n = 0` the latter is zero and the result is rounded once; where
     /// `n != 0`, the first sum is below 0.72 of the result. (Both steps are
     /// fused multiply-adds, or exact products and one rounding where the tier
@@ -101,9 +97,18 @@ impl<V: F32Vector> Expm1<V> {
     /// sign of `-a`, which is the sign of `a * expm1(z)` for `z < 0`: a result
     /// that underflows keeps its sign.
     #[inline(always)]
-    fn scaled_plus(self, a: V, neg_a: V, small: V) -> V {
-        let inner = mul_add_accurate(a, self.st, small);
+    pub(crate) fn scaled(self, a: V, neg_a: V) -> V {
+        let a_s = a.mul(self.s);
+        let inner = mul_add_accurate(a_s, self.t_hi, a_s.mul(self.r));
         mul_add_accurate(neg_a, self.one_minus_s, inner)
+    }
+
+    /// `expm1(z)` itself: [`Expm1::scaled`] with `a = 1`, the same bits, two
+    /// multiplies fewer (the kernels are bound by the multiply/FMA pipes).
+    #[inline(always)]
+    pub(crate) fn unscaled(self) -> V {
+        let inner = mul_add_accurate(self.s, self.t_hi, self.s.mul(self.r));
+        inner.sub(self.one_minus_s)
     }
 }
 
@@ -138,9 +143,10 @@ pub(crate) fn expm1_rr2_p7<V: F32Vector>(z: V, dz: Option<V>) -> Expm1<V> {
     let t = t_hi.add(t_lo);
     let (t2, q) = poly(t);
     Expm1 {
+        s,
         one_minus_s: V::splat(1.0).sub(s),
-        st: s.mul(t_hi),
-        sr: s.mul(q.mul_add(t2, t_lo)),
+        t_hi,
+        r: q.mul_add(t2, t_lo),
     }
 }
 

@@ -50,6 +50,20 @@ impl UnaryOp for Elu {
     }
 }
 
+/// ELU (and CELU) with `alpha = 1`, PyTorch's default: `x < 0 ? expm1(x) :
+/// x`, the same bits as [`Elu`] with `alpha = 1` in fewer operations.
+#[derive(Clone, Copy)]
+pub(crate) struct EluUnit;
+
+impl UnaryOp for EluUnit {
+    const UNROLL: usize = UNROLL;
+    #[inline(always)]
+    fn apply<V: F32Vector>(self, x: V) -> V {
+        let neg = expm1_rr2_p7(x.max(V::splat(EXPM1_MIN)), None).unscaled();
+        V::select(x.lt(V::zero()), neg, x)
+    }
+}
+
 /// Division by CELU's fixed `alpha`: `x / alpha = t + d` to first order,
 /// with `t` the rounded quotient and `d = (x - t*alpha) / alpha` its relative
 /// remainder.

@@ -212,6 +212,10 @@ pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *m
             Forward::LeakyRelu { slope } => {
                 map_unary::<V, _>(relu::LeakyRelu { slope }, src, dst, n)
             }
+            // alpha = 1 (CELU's too: x / 1 is exact) takes the shorter path.
+            Forward::Elu { alpha: 1.0 } | Forward::Celu { alpha: 1.0 } => {
+                map_unary::<V, _>(elu::EluUnit, src, dst, n)
+            }
             Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu { alpha }, src, dst, n),
             Forward::Celu { alpha } if alpha > 0.0 => map_unary::<V, _>(
                 elu::Celu {
