@@ -140,6 +140,85 @@ fn lanes_in<V: F32Vector, const K: usize>(v: usize, n: usize) -> usize {
     (K * n).saturating_sub(v * V::LANES).min(V::LANES)
 }
 
+/// Vector `v` of the `K * n` interleaved inputs at `src`.
+///
+/// (Helpers here are functions, not closures: closures cannot be forced
+/// inline, and out of line they lose the tier's target features.)
+///
+/// # Safety
+/// `src` valid for `K * n` reads.
+#[inline(always)]
+unsafe fn interleaved_load<V: F32Vector, const K: usize>(src: *const f32, v: usize, n: usize) -> V {
+    // SAFETY: the vector reads `lanes_in(v, n)` elements at `v * LANES`,
+    // within `K * n`.
+    unsafe { load_n::<V>(src.add(v * V::LANES), lanes_in::<V, K>(v, n)) }
+}
+
+/// Stores vector `v` of the `K * n` interleaved gradients at `dst`.
+///
+/// # Safety
+/// `dst` valid for `K * n` writes.
+#[inline(always)]
+unsafe fn interleaved_store<V: F32Vector, const K: usize>(d: V, dst: *mut f32, v: usize, n: usize) {
+    // SAFETY: as for `interleaved_load`.
+    unsafe { store_n(d, dst.add(v * V::LANES), lanes_in::<V, K>(v, n)) }
+}
+
+/// The winners of `n <= LANES` vectors of `k` pieces `stride` apart at
+/// `base` (the long-`inner` layout).
+///
+/// # Safety
+/// `base` valid for `n` reads at every `p * stride`, `p < k`.
+#[inline(always)]
+unsafe fn strided_winners<V: F32Vector>(
+    base: *const f32,
+    k: usize,
+    stride: usize,
+    n: usize,
+) -> (V, V) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let (mut best, mut id) = (load_n::<V>(base, n), V::zero());
+        for p in 1..k {
+            let v = load_n::<V>(base.add(p * stride), n);
+            (best, id) = step(best, id, v, V::splat(p as f32));
+        }
+        (best, id)
+    }
+}
+
+/// The gradients of `n <= LANES` outputs of the long-`inner` layout.
+///
+/// # Safety
+/// `x` and `gx` valid for `n` elements at every `p * stride`, `p < k`; `gy`
+/// for `n`.
+#[inline(always)]
+unsafe fn strided_grad<V: F32Vector>(
+    x: *const f32,
+    gy: *const f32,
+    gx: *mut f32,
+    k: usize,
+    stride: usize,
+    n: usize,
+) {
+    // SAFETY: (whole block) forwarded contract.
+    unsafe {
+        let (_, id) = strided_winners::<V>(x, k, stride, n);
+        let g = load_n::<V>(gy, n);
+        for p in 0..k {
+            store_n(piece_grad(id, g, p as f32), gx.add(p * stride), n);
+        }
+    }
+}
+
+/// The gradient of piece `p`: `grad` where `id == p`, else `+0`.
+#[inline(always)]
+fn piece_grad<V: F32Vector>(id: V, g: V, p: f32) -> V {
+    let pv = V::splat(p);
+    // id == p, for integers: neither below nor above.
+    V::select(id.lt(pv), V::zero(), V::select(pv.lt(id), V::zero(), g))
+}
+
 /// The winners of `n <= LANES` outputs whose `K` (2 or 4) pieces are
 /// interleaved at `src`: the pieces split apart in registers.
 ///
@@ -147,16 +226,27 @@ fn lanes_in<V: F32Vector, const K: usize>(v: usize, n: usize) -> usize {
 /// `src` valid for `K * n` reads.
 #[inline(always)]
 unsafe fn interleaved_winners<V: F32Vector, const K: usize>(src: *const f32, n: usize) -> (V, V) {
-    let l = V::LANES;
-    // SAFETY: vector `v` reads `lanes_in(v, n)` elements at `v * l`, all
-    // within the `K * n` the caller guarantees.
-    let load = |v: usize| unsafe { load_n::<V>(src.add(v * l), lanes_in::<V, K>(v, n)) };
+    // SAFETY: vector `v` reads `lanes_in(v, n)` elements at `v * LANES`,
+    // all within the `K * n` the caller guarantees.
+    let (v0, v1) = unsafe {
+        (
+            interleaved_load::<V, K>(src, 0, n),
+            interleaved_load::<V, K>(src, 1, n),
+        )
+    };
     if K == 2 {
-        let (p0, p1) = V::deinterleave2(load(0), load(1));
+        let (p0, p1) = V::deinterleave2(v0, v1);
         step(p0, V::zero(), p1, V::splat(1.0))
     } else {
-        let (e01, o01) = V::deinterleave2(load(0), load(1));
-        let (e23, o23) = V::deinterleave2(load(2), load(3));
+        // SAFETY: as above.
+        let (v2, v3) = unsafe {
+            (
+                interleaved_load::<V, K>(src, 2, n),
+                interleaved_load::<V, K>(src, 3, n),
+            )
+        };
+        let (e01, o01) = V::deinterleave2(v0, v1);
+        let (e23, o23) = V::deinterleave2(v2, v3);
         let (p0, p2) = V::deinterleave2(e01, e23);
         let (p1, p3) = V::deinterleave2(o01, o23);
         let (b, i) = step(p0, V::zero(), p1, V::splat(1.0));
@@ -213,27 +303,19 @@ unsafe fn forward_long<V: F32Vector>(
     // SAFETY: (whole block) each vector reads `n <= inner - i` elements of
     // every piece of group `o` and writes `n` outputs of row `o`.
     unsafe {
-        let winners = |base: *const f32, i: usize, n: usize| {
-            let (mut best, mut id) = (load_n::<V>(base.add(i), n), V::zero());
-            for p in 1..k {
-                let v = load_n::<V>(base.add(p * inner + i), n);
-                (best, id) = step(best, id, v, V::splat(p as f32));
-            }
-            (best, id)
-        };
         for o in 0..outer {
             let base = x.add(o * k * inner);
             let at = o * inner;
             let mut i = 0;
             while i + l <= inner {
-                let (best, id) = winners(base, i, l);
+                let (best, id) = strided_winners::<V>(base.add(i), k, inner, l);
                 best.store(y.add(at + i));
                 store_index(id, out, at + i, l);
                 i += l;
             }
             if i < inner {
                 let n = inner - i;
-                let (best, id) = winners(base, i, n);
+                let (best, id) = strided_winners::<V>(base.add(i), k, inner, n);
                 store_n(best, y.add(at + i), n);
                 store_index(id, out, at + i, n);
             }
@@ -281,37 +363,50 @@ unsafe fn backward_interleaved<V: F32Vector, const K: usize>(
 ) {
     let l = V::LANES;
     let mut j = 0;
-    while j < outer {
-        let n = (outer - j).min(l);
-        // SAFETY: outputs `j..j + n` and their `K * n` inputs and gradients
-        // are in the caller's ranges; vector `v` of the gradient writes
-        // `lanes_in(v, n)` elements.
-        unsafe {
-            let (_, id) = interleaved_winners::<V, K>(x.add(j * K), n);
-            let g = load_n::<V>(gy.add(j), n);
-            let piece = |p: f32| {
-                let pv = V::splat(p);
-                // id == p, for integers: neither below nor above.
-                V::select(id.lt(pv), V::zero(), V::select(pv.lt(id), V::zero(), g))
-            };
-            let dst = gx.add(j * K);
-            let store = |v: usize, d: V| store_n(d, dst.add(v * l), lanes_in::<V, K>(v, n));
-            if K == 2 {
-                let (a, b) = V::interleave2(piece(0.0), piece(1.0));
-                store(0, a);
-                store(1, b);
-            } else {
-                let (e01, e23) = V::interleave2(piece(0.0), piece(2.0));
-                let (o01, o23) = V::interleave2(piece(1.0), piece(3.0));
-                let (v0, v1) = V::interleave2(e01, o01);
-                let (v2, v3) = V::interleave2(e23, o23);
-                store(0, v0);
-                store(1, v1);
-                store(2, v2);
-                store(3, v3);
-            }
+    // SAFETY: (whole block) outputs `j..j + n` with `j + n <= outer`, and
+    // their `K * n` inputs and gradients, are in the caller's ranges.
+    unsafe {
+        while j + l <= outer {
+            interleaved_grad::<V, K>(x.add(j * K), gy.add(j), gx.add(j * K), l);
+            j += l;
         }
-        j += n;
+        if j < outer {
+            interleaved_grad::<V, K>(x.add(j * K), gy.add(j), gx.add(j * K), outer - j);
+        }
+    }
+}
+
+/// The gradients of `n <= LANES` interleaved outputs: the winners found as
+/// in the forward pass, the per-piece gradients zipped back into the
+/// interleaved order.
+///
+/// # Safety
+/// `x` and `gx` valid for `K * n` elements, `gy` for `n`.
+#[inline(always)]
+unsafe fn interleaved_grad<V: F32Vector, const K: usize>(
+    x: *const f32,
+    gy: *const f32,
+    gx: *mut f32,
+    n: usize,
+) {
+    // SAFETY: (whole block) forwarded contract.
+    unsafe {
+        let (_, id) = interleaved_winners::<V, K>(x, n);
+        let g = load_n::<V>(gy, n);
+        if K == 2 {
+            let (a, b) = V::interleave2(piece_grad(id, g, 0.0), piece_grad(id, g, 1.0));
+            interleaved_store::<V, K>(a, gx, 0, n);
+            interleaved_store::<V, K>(b, gx, 1, n);
+        } else {
+            let (e01, e23) = V::interleave2(piece_grad(id, g, 0.0), piece_grad(id, g, 2.0));
+            let (o01, o23) = V::interleave2(piece_grad(id, g, 1.0), piece_grad(id, g, 3.0));
+            let (v0, v1) = V::interleave2(e01, o01);
+            let (v2, v3) = V::interleave2(e23, o23);
+            interleaved_store::<V, K>(v0, gx, 0, n);
+            interleaved_store::<V, K>(v1, gx, 1, n);
+            interleaved_store::<V, K>(v2, gx, 2, n);
+            interleaved_store::<V, K>(v3, gx, 3, n);
+        }
     }
 }
 
@@ -355,22 +450,18 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             return;
         }
         for o in 0..outer {
-            let (base, out) = (x.add(o * k * inner), gx.add(o * k * inner));
+            let (base, out, go) = (
+                x.add(o * k * inner),
+                gx.add(o * k * inner),
+                gy.add(o * inner),
+            );
             let mut i = 0;
-            while i < inner {
-                let n = (inner - i).min(l);
-                let (mut best, mut id) = (load_n::<V>(base.add(i), n), V::zero());
-                for p in 1..k {
-                    let v = load_n::<V>(base.add(p * inner + i), n);
-                    (best, id) = step(best, id, v, V::splat(p as f32));
-                }
-                let g = load_n::<V>(gy.add(o * inner + i), n);
-                for p in 0..k {
-                    let pv = V::splat(p as f32);
-                    let d = V::select(id.lt(pv), V::zero(), V::select(pv.lt(id), V::zero(), g));
-                    store_n(d, out.add(p * inner + i), n);
-                }
-                i += n;
+            while i + l <= inner {
+                strided_grad::<V>(base.add(i), go.add(i), out.add(i), k, inner, l);
+                i += l;
+            }
+            if i < inner {
+                strided_grad::<V>(base.add(i), go.add(i), out.add(i), k, inner, inner - i);
             }
         }
     }
