@@ -3,9 +3,11 @@
 //!
 //! The engine picks one of two kernel shapes from the layout:
 //!
-//! - one channel, `inner >= 512`, or `inner >= 64` with rows (`C * inner`)
-//!   above 16 Ki elements (NCHW images): each `(outer, channel)` pair is a
-//!   contiguous run with one slope, walked like Leaky ReLU;
+//! - one channel, `inner >= 512`, or `inner >= 64` where the slope pattern
+//!   would be costly (rows `C * inner` above 16 Ki elements, or a pattern
+//!   above a quarter of the buffer; it is built per call): each `(outer,
+//!   channel)` pair is a contiguous run with one slope, walked like Leaky
+//!   ReLU;
 //! - otherwise (NHWC, matrices, small images): the slopes as a per-element
 //!   pattern along a row (repeated until the row is at least 1024 elements),
 //!   walked like a binary op.
@@ -140,22 +142,23 @@ impl<'w> Plan<'w> {
             return Plan::Runs { w, inner: n.max(1) };
         }
         let row = c * layout.inner;
-        let long_runs = layout.inner >= RUNS_INNER;
-        let pattern_too_big = row > PATTERN_MAX && layout.inner >= RUNS_MIN_INNER;
-        if long_runs || pattern_too_big {
+        let repeat = PATTERN_MIN.div_ceil(row);
+        // The pattern is built on every call: where it would be large next
+        // to the buffer (or not fit L1), runs are cheaper, if long enough.
+        let pattern_costly = row > PATTERN_MAX || 4 * row * repeat > n;
+        if layout.inner >= RUNS_INNER || (pattern_costly && layout.inner >= RUNS_MIN_INNER) {
             return Plan::Runs {
                 w,
                 inner: layout.inner,
             };
         }
-        let repeat = PATTERN_MIN.div_ceil(row);
         let pattern = if layout.inner == 1 && repeat == 1 {
             Cow::Borrowed(w)
         } else {
-            let one: Vec<f32> = w
-                .iter()
-                .flat_map(|&s| std::iter::repeat_n(s, layout.inner))
-                .collect();
+            let mut one = Vec::with_capacity(row);
+            for &s in w {
+                one.resize(one.len() + layout.inner, s);
+            }
             Cow::Owned(one.repeat(repeat))
         };
         Plan::Pattern {
@@ -489,7 +492,10 @@ fn pattern_groups(
     let mut acc = vec![0.0f32; if want_sums { row.min(PATTERN_COLS) } else { 0 }];
     // The channel of each column.
     let channel: Vec<usize> = if want_sums {
-        (0..row).map(|j| (j / inner) % c_len).collect()
+        let one: Vec<usize> = (0..c_len)
+            .flat_map(|c| std::iter::repeat_n(c, inner))
+            .collect();
+        one.repeat(row / one.len())
     } else {
         Vec::new()
     };
