@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example accuracy               # all 2^32 inputs, every case, every tier
 //! cargo run --release --example accuracy -- --stride 997   # every 997th bit pattern (seconds)
+//! cargo run --release --example accuracy -- --only "grad from y"   # the cases whose name contains it
 //! ```
 //!
 //! For every exponential activation (ELU, CELU, SELU, with alpha = 1 and other
@@ -252,6 +253,7 @@ fn is_fma(isa: Isa) -> bool {
 
 fn main() -> ExitCode {
     let mut stride = 1u64;
+    let mut only = String::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -262,12 +264,18 @@ fn main() -> ExitCode {
                     .filter(|&s| s > 0)
                     .unwrap_or(1)
             }
+            "--only" => only = args.next().unwrap_or_default(),
             "--help" | "-h" => {
-                println!("usage: accuracy [--stride N]   (N > 1 sweeps every N-th bit pattern)");
+                println!(
+                    "usage: accuracy [--stride N] [--only TEXT]   (N > 1 sweeps every N-th bit \
+                     pattern; TEXT keeps the cases whose name contains it)"
+                );
                 return ExitCode::SUCCESS;
             }
             other => {
-                eprintln!("accuracy: unknown argument {other:?}; usage: accuracy [--stride N]");
+                eprintln!(
+                    "accuracy: unknown argument {other:?}; usage: accuracy [--stride N] [--only TEXT]"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -310,7 +318,7 @@ fn main() -> ExitCode {
     println!("|---|---|---|---|---|---|---|");
     let mut ok = true;
     let started = Instant::now();
-    for case in cases() {
+    for case in cases().into_iter().filter(|c| c.label().contains(&only)) {
         let t = Instant::now();
         let chunks = total.div_ceil(CHUNK);
         let (stats, mismatches) = (0..chunks)
