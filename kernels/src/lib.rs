@@ -311,7 +311,7 @@ type MaxoutBackwardFn = unsafe fn(*const f32, *const f32, *mut f32, usize, usize
 
 /// The PReLU and Maxout kernels of one tier.
 #[derive(Clone, Copy)]
-struct PreluFns {
+struct LayoutFns {
     runs_forward: PreluRunsForwardFn,
     pattern_forward: PreluPatternForwardFn,
     runs_backward: PreluRunsBackwardFn,
@@ -320,10 +320,10 @@ struct PreluFns {
     maxout_backward: MaxoutBackwardFn,
 }
 
-macro_rules! prelu_fns {
+macro_rules! layout_fns {
     ($m:path) => {{
         use $m as m;
-        PreluFns {
+        LayoutFns {
             runs_forward: m::prelu_runs_forward,
             pattern_forward: m::prelu_pattern_forward,
             runs_backward: m::prelu_runs_backward,
@@ -407,7 +407,7 @@ pub struct KernelSet {
     isa: Isa,
     forward: ForwardFn,
     backward: BackwardFn,
-    prelu: PreluFns,
+    layout: LayoutFns,
 }
 
 impl fmt::Debug for KernelSet {
@@ -432,11 +432,11 @@ impl KernelSet {
         if !isa.is_available() {
             return None;
         }
-        let (forward, backward, prelu): (ForwardFn, BackwardFn, PreluFns) = match isa {
+        let (forward, backward, layout): (ForwardFn, BackwardFn, LayoutFns) = match isa {
             Isa::Scalar => (
                 reference::forward_raw,
                 reference::backward_raw,
-                PreluFns {
+                LayoutFns {
                     runs_forward: reference::prelu_runs_forward_raw,
                     pattern_forward: reference::prelu_pattern_forward_raw,
                     runs_backward: reference::prelu_runs_backward_raw,
@@ -448,25 +448,25 @@ impl KernelSet {
             Isa::Portable => (
                 isa::portable::forward,
                 isa::portable::backward,
-                prelu_fns!(isa::portable),
+                layout_fns!(isa::portable),
             ),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => (
                 isa::avx2::forward,
                 isa::avx2::backward,
-                prelu_fns!(isa::avx2),
+                layout_fns!(isa::avx2),
             ),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => (
                 isa::avx512::forward,
                 isa::avx512::backward,
-                prelu_fns!(isa::avx512),
+                layout_fns!(isa::avx512),
             ),
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => (
                 isa::neon::forward,
                 isa::neon::backward,
-                prelu_fns!(isa::neon),
+                layout_fns!(isa::neon),
             ),
             #[allow(unreachable_patterns)]
             _ => return None,
@@ -475,7 +475,7 @@ impl KernelSet {
             isa,
             forward,
             backward,
-            prelu,
+            layout,
         })
     }
 
@@ -573,7 +573,7 @@ impl KernelSet {
         // the same buffer or disjoint (shared vs mutable borrow); `runs` was
         // checked: channel < C = w.len(), offset < inner.
         unsafe {
-            (self.prelu.runs_forward)(
+            (self.layout.runs_forward)(
                 x,
                 dst.as_mut_ptr(),
                 n,
@@ -608,7 +608,7 @@ impl KernelSet {
         // SAFETY: detected ISA; x and dst valid for n, equal or disjoint;
         // pattern valid for its length; offset < pattern.len().
         unsafe {
-            (self.prelu.pattern_forward)(
+            (self.layout.pattern_forward)(
                 x,
                 dst.as_mut_ptr(),
                 n,
@@ -657,7 +657,7 @@ impl KernelSet {
         // or a shared borrow disjoint from it, saved is disjoint from dst;
         // runs checked; sums null or one slot per piece.
         unsafe {
-            (self.prelu.runs_backward)(
+            (self.layout.runs_backward)(
                 saved.as_ptr(),
                 g,
                 dst.as_mut_ptr(),
@@ -711,7 +711,7 @@ impl KernelSet {
         // indices outer * inner (checked above); y and the indices are
         // exclusive borrows, disjoint from x and from each other.
         unsafe {
-            (self.prelu.maxout_forward)(x.as_ptr(), y.as_mut_ptr(), p, bytes, outer, k, inner)
+            (self.layout.maxout_forward)(x.as_ptr(), y.as_mut_ptr(), p, bytes, outer, k, inner)
         }
     }
 
@@ -739,7 +739,7 @@ impl KernelSet {
         // SAFETY: detected ISA; lengths checked above; grad_x is an exclusive
         // borrow, disjoint from x and grad_y.
         unsafe {
-            (self.prelu.maxout_backward)(
+            (self.layout.maxout_backward)(
                 x.as_ptr(),
                 grad_y.as_ptr(),
                 grad_x.as_mut_ptr(),
@@ -792,7 +792,7 @@ impl KernelSet {
         // above); g is dst or disjoint from it; saved and acc are disjoint
         // from dst (separate borrows).
         unsafe {
-            (self.prelu.pattern_backward)(
+            (self.layout.pattern_backward)(
                 saved.as_ptr(),
                 g,
                 dst.as_mut_ptr(),

@@ -7,10 +7,9 @@
 //! outputs for interleaved pieces (`inner == 1`) with `k = 2` or `4`, the
 //! pieces split apart by [`F32Vector::deinterleave2`] (and the gradients
 //! zipped back by [`F32Vector::interleave2`]). Other shapes (`k = 3`
-//! interleaved, short `inner`) take the scalar loop, which computes the same
-//! thing the same way.
+//! interleaved, short `inner`) run the scalar reference's loop.
 
-use crate::reference::maxout_step;
+use crate::reference;
 use crate::vector::F32Vector;
 
 /// Where the winning piece indices go.
@@ -58,41 +57,6 @@ unsafe fn store_index<V: F32Vector>(id: V, out: IndexOut, at: usize, n: usize) {
                 id.store(lanes.as_mut_ptr());
                 for (l, v) in lanes[..n].iter().enumerate() {
                     *p.add(at + l) = *v as u8;
-                }
-            }
-        }
-    }
-}
-
-/// The scalar loop for the shapes without a vector path: output `(o, i)` for
-/// `o < outer`, `i < inner`.
-///
-/// # Safety
-/// `x` valid for `outer * k * inner` reads, `y` for `outer * inner` writes,
-/// `out` for `outer * inner` indices.
-unsafe fn forward_scalar(
-    x: *const f32,
-    y: *mut f32,
-    out: IndexOut,
-    outer: usize,
-    k: usize,
-    inner: usize,
-) {
-    for o in 0..outer {
-        for i in 0..inner {
-            // SAFETY: every index is inside the caller's ranges.
-            unsafe {
-                let base = x.add(o * k * inner + i);
-                let (mut best, mut id) = (*base, 0usize);
-                for p in 1..k {
-                    (best, id) = maxout_step(best, id, *base.add(p * inner), p);
-                }
-                let at = o * inner + i;
-                *y.add(at) = best;
-                match out {
-                    IndexOut::None => {}
-                    IndexOut::U8(q) => *q.add(at) = id as u8,
-                    IndexOut::U32(q) => *q.add(at) = id as u32,
                 }
             }
         }
@@ -369,7 +333,15 @@ pub(crate) unsafe fn forward<V: F32Vector>(
             (2, 1) => forward_interleaved::<V, 2>(x, y, out, outer),
             (4, 1) => forward_interleaved::<V, 4>(x, y, out, outer),
             _ if inner >= V::LANES => forward_long::<V>(x, y, out, outer, k, inner),
-            _ => forward_scalar(x, y, out, outer, k, inner),
+            // The shapes without a vector path: the scalar reference's loop.
+            _ => {
+                let (idx, bytes) = match out {
+                    IndexOut::None => (core::ptr::null_mut(), 0),
+                    IndexOut::U8(p) => (p, 1),
+                    IndexOut::U32(p) => (p.cast::<u8>(), 4),
+                };
+                reference::maxout_forward_raw(x, y, idx, bytes, outer, k, inner)
+            }
         }
     }
 }
@@ -459,20 +431,8 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             _ => {}
         }
         if inner < l {
-            for o in 0..outer {
-                for i in 0..inner {
-                    let base = x.add(o * k * inner + i);
-                    let (mut best, mut id) = (*base, 0usize);
-                    for p in 1..k {
-                        (best, id) = maxout_step(best, id, *base.add(p * inner), p);
-                    }
-                    let g = *gy.add(o * inner + i);
-                    for p in 0..k {
-                        *gx.add(o * k * inner + p * inner + i) = if p == id { g } else { 0.0 };
-                    }
-                }
-            }
-            return;
+            // No vector path: the scalar reference's loop.
+            return reference::maxout_backward_raw(x, gy, gx, outer, k, inner);
         }
         for o in 0..outer {
             let (base, out, go) = (
