@@ -5,6 +5,7 @@
 //! cargo run --release --example report -- --quick       # a few seconds (what CI runs)
 //! cargo run --release --example report -- --out DIR     # where the JSON goes
 //! RECTIFY_ISA=portable cargo run --release --example report   # names the file after that tier
+//! cargo run --release --example report -- compare A.json B.json [C.json ...]
 //! ```
 //!
 //! ## What it measures
@@ -121,29 +122,57 @@
 //! Gelem/s. The JSON file (`<cpu-model-slug>-<chosen-isa>.json`, schema
 //! `rectify-report`, version 1) holds the same numbers (rounded to 4
 //! significant digits), so reports from several machines can be compared.
+//!
+//! ## Comparing reports
+//!
+//! `compare A.json B.json [C.json ...]` reads saved reports (refusing, with
+//! one line and exit code 1, a file that cannot be read, is not JSON, is not
+//! a `rectify-report` or is of another `schema_version`) and prints, per op,
+//! direction, size and mode, each report's median Gelem/s at *its chosen
+//! tier* (the one its free functions use and its file is named after), the
+//! ratio to the first report's, and its fraction of its own measured
+//! bandwidth. Columns are tagged `A`, `B`, ... and labelled with the CPU
+//! model and chosen tier (the file name when two share those). A case a
+//! report lacks shows `-`. A ratio is marked `~` (within the noise) when
+//! either median lies inside the other's [min .. max] over its repetitions.
+//! A warnings block at the top lists what differs between the builds
+//! (profile, opt-level, target features, crate version, rustc) or the runs'
+//! settings (quick or full).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutSaved, Saved};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Usage text for `--help` and for argument errors.
 const USAGE: &str = "\
 usage: cargo run --release --example report -- [--quick] [--out DIR]
+       cargo run --release --example report -- compare A.json B.json [C.json ...]
 
 Measures rectify's kernels on this CPU (every op, direction, available ISA,
 size, serial and parallel) against the in-place memory bandwidth, prints a
 table and writes it as JSON to DIR/<cpu-model>-<isa>.json.
+
+compare prints saved reports side by side, each at its chosen ISA: per op,
+direction, size and mode, Gelem/s, the ratio to the first report (~ when
+within the noise) and the fraction of the report's own bandwidth; it warns
+when the builds differ and refuses files that are not rectify reports of
+schema_version 1.
 
 options:
   --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
   --out DIR    directory for the JSON file (default: target/rectify-report)
   -h, --help   print this help
 ";
+
+/// The `schema` of the JSON report, and the version this build writes and
+/// reads.
+const SCHEMA: &str = "rectify-report";
+const SCHEMA_VERSION: u32 = 1;
 
 /// Element counts of the full run: L1-, L2-, L3- and DRAM-sized buffers.
 const FULL_SIZES: [usize; 4] = [4096, 65536, 1 << 20, 1 << 24];
@@ -217,14 +246,38 @@ const CACHE_BANDWIDTH_BUFFERS: [(Level, usize); 3] = [
 /// the largest kernel buffer, so both are measured on the same footprint).
 const DRAM_MIN_BYTES: usize = 64 << 20;
 
-/// Command-line options.
+/// What the command line asks for.
+enum Command {
+    Help,
+    /// Measure this CPU and write its report.
+    Measure(Options),
+    /// Compare saved reports (at least two), the first as the reference.
+    Compare(Vec<PathBuf>),
+}
+
+/// Options of a measuring run.
 struct Options {
     quick: bool,
     out: PathBuf,
 }
 
-/// Parses the arguments (after the program name). `Ok(None)` means `--help`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+/// Parses the arguments (after the program name).
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut args = args.peekable();
+    if args.next_if(|a| a == "compare").is_some() {
+        let mut paths = Vec::new();
+        for arg in args {
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(Command::Help),
+                _ if arg.starts_with('-') => return Err(format!("unknown argument {arg:?}")),
+                _ => paths.push(PathBuf::from(arg)),
+            }
+        }
+        if paths.len() < 2 {
+            return Err("compare needs at least two report files".into());
+        }
+        return Ok(Command::Compare(paths));
+    }
     let mut options = Options {
         quick: false,
         out: PathBuf::from("target/rectify-report"),
@@ -232,7 +285,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
-            "-h" | "--help" => return Ok(None),
+            "-h" | "--help" => return Ok(Command::Help),
             "--out" => match args.next() {
                 Some(dir) if !dir.is_empty() => options.out = PathBuf::from(dir),
                 _ => return Err("--out needs a directory".into()),
@@ -243,7 +296,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             },
         }
     }
-    Ok(Some(options))
+    Ok(Command::Measure(options))
 }
 
 /// How long to measure: fixed by `--quick` or not.
@@ -440,7 +493,7 @@ impl Level {
 }
 
 /// Cache sizes in bytes: per core for L1d and L2, shared for L3.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 struct Caches {
     l1d: Option<usize>,
     l2: Option<usize>,
@@ -568,39 +621,39 @@ fn slug(text: &str) -> String {
 }
 
 /// How rectify was built (`rectify::build`).
-#[derive(Serialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct BuildInfo {
-    version: &'static str,
-    rustc: &'static str,
-    target: &'static str,
-    profile: &'static str,
-    opt_level: &'static str,
-    target_features: &'static str,
+    version: String,
+    rustc: String,
+    target: String,
+    profile: String,
+    opt_level: String,
+    target_features: String,
 }
 
 impl BuildInfo {
     fn get() -> BuildInfo {
         BuildInfo {
-            version: rectify::build::VERSION,
-            rustc: rectify::build::RUSTC,
-            target: rectify::build::TARGET,
-            profile: rectify::build::PROFILE,
-            opt_level: rectify::build::OPT_LEVEL,
-            target_features: rectify::build::TARGET_FEATURES,
+            version: rectify::build::VERSION.into(),
+            rustc: rectify::build::RUSTC.into(),
+            target: rectify::build::TARGET.into(),
+            profile: rectify::build::PROFILE.into(),
+            opt_level: rectify::build::OPT_LEVEL.into(),
+            target_features: rectify::build::TARGET_FEATURES.into(),
         }
     }
 }
 
 /// The machine the report ran on.
-#[derive(Serialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Machine {
     cpu_model: String,
     vendor: Option<String>,
     logical_cores: usize,
     rayon_threads: usize,
     caches: Caches,
-    isas_available: Vec<&'static str>,
-    isa_chosen: &'static str,
+    isas_available: Vec<String>,
+    isa_chosen: String,
     rectify_isa_env: Option<String>,
 }
 
@@ -619,15 +672,18 @@ impl Machine {
             logical_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             rayon_threads: rayon::current_num_threads(),
             caches: Caches::detect(),
-            isas_available: Isa::available().iter().map(|isa| isa.name()).collect(),
-            isa_chosen: Kernels::global().isa().name(),
+            isas_available: Isa::available()
+                .iter()
+                .map(|isa| isa.name().into())
+                .collect(),
+            isa_chosen: Kernels::global().isa().name().into(),
             rectify_isa_env: std::env::var("RECTIFY_ISA").ok(),
         }
     }
 }
 
 /// The measurement settings, as saved.
-#[derive(Serialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Config {
     sizes: Vec<usize>,
     /// Repetitions per case (fewer when a batch is long, never below `min_repetitions`).
@@ -642,9 +698,9 @@ struct Config {
 }
 
 /// One bandwidth measurement.
-#[derive(Serialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Bandwidth {
-    label: &'static str,
+    label: String,
     bytes: usize,
     threads: usize,
     gbps_median: f64,
@@ -658,15 +714,15 @@ struct Bandwidth {
 }
 
 /// One measured kernel case.
-#[derive(Serialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Row {
-    op: &'static str,
-    params: BTreeMap<&'static str, f32>,
-    direction: &'static str,
-    isa: &'static str,
+    op: String,
+    params: BTreeMap<String, f32>,
+    direction: String,
+    isa: String,
     elements: usize,
     /// `serial` or `parallel`.
-    mode: &'static str,
+    mode: String,
     /// Threads the call is split over (1 when not split).
     threads: usize,
     bytes_per_call: usize,
@@ -680,7 +736,7 @@ struct Row {
     /// Median over rounds of scalar time / this tier's time (same group).
     speedup_vs_scalar: f64,
     /// The memory level the call's buffers fit in: `L1`, `L2`, `L3`, `DRAM`.
-    bandwidth_class: &'static str,
+    bandwidth_class: String,
     /// Median GB/s of that level's probe, interleaved in the same group.
     bandwidth_gbps: f64,
     /// Median over rounds of this call's GB/s / the probe's GB/s.
@@ -689,27 +745,35 @@ struct Row {
     parallel_over_serial: Option<f64>,
 }
 
+impl Row {
+    /// The case the row measures, whatever the tier and mode: op, direction
+    /// and size.
+    fn case(&self) -> (&str, &str, usize) {
+        (&self.op, &self.direction, self.elements)
+    }
+}
+
 /// The best serial tier for one op, direction and size.
-#[derive(Serialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Summary {
-    op: &'static str,
-    direction: &'static str,
+    op: String,
+    direction: String,
     elements: usize,
-    best_serial_isa: &'static str,
+    best_serial_isa: String,
     gelem_s: f64,
     gb_s: f64,
     speedup_vs_scalar: f64,
-    bandwidth_class: &'static str,
+    bandwidth_class: String,
     fraction_of_bandwidth: f64,
     parallel_gelem_s: Option<f64>,
 }
 
-/// The whole report, as saved.
-#[derive(Serialize)]
+/// The whole report, as saved (and as read back by `compare`).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Report {
-    schema: &'static str,
+    schema: String,
     schema_version: u32,
-    crate_version: &'static str,
+    crate_version: String,
     build: BuildInfo,
     machine: Machine,
     config: Config,
@@ -875,7 +939,7 @@ impl ProbeSamples {
                     calls_per_rep: timing.calls_per_rep,
                 };
                 Bandwidth {
-                    label: level.label(),
+                    label: level.label().into(),
                     bytes: *bytes,
                     threads: *threads,
                     gbps_median: gbps(pooled.median()),
@@ -1036,8 +1100,8 @@ impl Op {
     }
 
     /// The op's parameters at size `n`, for the JSON.
-    fn params(self, n: usize) -> BTreeMap<&'static str, f32> {
-        match self {
+    fn params(self, n: usize) -> BTreeMap<String, f32> {
+        let params: BTreeMap<&str, f32> = match self {
             Op::Act(Activation::LeakyRelu { slope }) => BTreeMap::from([("slope", slope)]),
             Op::Act(Activation::Elu { alpha } | Activation::Celu { alpha }) => {
                 BTreeMap::from([("alpha", alpha)])
@@ -1053,7 +1117,8 @@ impl Op {
             Op::Maxout { k, inner_of, .. } => {
                 BTreeMap::from([("k", k as f32), ("inner", inner_of(n) as f32)])
             }
-        }
+        };
+        params.into_iter().map(|(k, v)| (k.into(), v)).collect()
     }
 
     /// Calls between restores: unbounded for ReLU (idempotent) and Maxout
@@ -1287,12 +1352,12 @@ fn measure_kernels(
                     gb_s(t) / probe_gbps(p)
                 });
                 rows.push(Row {
-                    op: op.name(),
+                    op: op.name().into(),
                     params: op.params(n),
-                    direction: dir.name(),
-                    isa: k.isa().name(),
+                    direction: dir.name().into(),
+                    isa: k.isa().name().into(),
                     elements: n,
-                    mode,
+                    mode: mode.into(),
                     threads,
                     bytes_per_call: bytes,
                     repetitions: timing.seconds_per_call.len(),
@@ -1303,7 +1368,7 @@ fn measure_kernels(
                     gelem_s_max: gelem(timing.fastest()),
                     gb_s_median: gb_s(timing.median()),
                     speedup_vs_scalar: speedup,
-                    bandwidth_class: level.label(),
+                    bandwidth_class: level.label().into(),
                     bandwidth_gbps: ceiling,
                     fraction_of_bandwidth: fraction,
                     parallel_over_serial: None,
@@ -1324,16 +1389,15 @@ fn paired_median(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
 /// op, direction and size), a ratio of medians since the two modes are
 /// measured in different groups.
 fn compare(rows: &mut [Row]) {
-    let key = |r: &Row| (r.op, r.direction, r.elements);
     let gelem_of = |rows: &[Row], r: &Row, isa: &str, mode: &str| {
         rows.iter()
-            .find(|o| key(o) == key(r) && o.isa == isa && o.mode == mode)
+            .find(|o| o.case() == r.case() && o.isa == isa && o.mode == mode)
             .map(|o| o.gelem_s_median)
     };
     for i in 0..rows.len() {
         let r = &rows[i];
         let par_over_ser = (r.mode == "parallel")
-            .then(|| gelem_of(rows, r, r.isa, "serial"))
+            .then(|| gelem_of(rows, r, &r.isa, "serial"))
             .flatten()
             .map(|s| r.gelem_s_median / s);
         rows[i].parallel_over_serial = par_over_ser;
@@ -1363,32 +1427,27 @@ fn summarize(rows: &[Row]) -> Vec<Summary> {
     for r in rows.iter().filter(|r| r.mode == "serial") {
         let seen = out
             .iter()
-            .any(|s| (s.op, s.direction, s.elements) == (r.op, r.direction, r.elements));
+            .any(|s| (&*s.op, &*s.direction, s.elements) == r.case());
         if seen {
             continue;
         }
         let best = rows
             .iter()
-            .filter(|o| {
-                o.mode == "serial"
-                    && (o.op, o.direction, o.elements) == (r.op, r.direction, r.elements)
-            })
+            .filter(|o| o.mode == "serial" && o.case() == r.case())
             .max_by(|a, b| a.gelem_s_median.total_cmp(&b.gelem_s_median))
             .expect("r itself");
-        let parallel = rows.iter().find(|o| {
-            o.mode == "parallel"
-                && o.isa == best.isa
-                && (o.op, o.direction, o.elements) == (r.op, r.direction, r.elements)
-        });
+        let parallel = rows
+            .iter()
+            .find(|o| o.mode == "parallel" && o.isa == best.isa && o.case() == r.case());
         out.push(Summary {
-            op: best.op,
-            direction: best.direction,
+            op: best.op.clone(),
+            direction: best.direction.clone(),
             elements: best.elements,
-            best_serial_isa: best.isa,
+            best_serial_isa: best.isa.clone(),
             gelem_s: best.gelem_s_median,
             gb_s: best.gb_s_median,
             speedup_vs_scalar: best.speedup_vs_scalar,
-            bandwidth_class: best.bandwidth_class,
+            bandwidth_class: best.bandwidth_class.clone(),
             fraction_of_bandwidth: best.fraction_of_bandwidth,
             parallel_gelem_s: parallel.map(|p| p.gelem_s_median),
         });
@@ -1487,8 +1546,8 @@ fn print_header(report: &Report, plan: &Plan) {
 fn print_table(rows: &[Row]) {
     let mut groups: Vec<(&str, &str)> = Vec::new();
     for r in rows {
-        if !groups.contains(&(r.op, r.direction)) {
-            groups.push((r.op, r.direction));
+        if !groups.contains(&(&r.op, &r.direction)) {
+            groups.push((&r.op, &r.direction));
         }
     }
     for (op, direction) in groups {
@@ -1582,20 +1641,60 @@ fn print_summary(summary: &[Summary]) {
     }
 }
 
-/// Parses the flags, measures, prints, writes the JSON. Exit code 2 on a
-/// bad flag, 1 when the JSON cannot be written.
+/// The report of a run: the measured rows completed (`par/ser`), rounded
+/// and summarised, with the machine, build and settings.
+fn assemble(
+    plan: &Plan,
+    machine: Machine,
+    bandwidth: Vec<Bandwidth>,
+    mut rows: Vec<Row>,
+) -> Report {
+    compare(&mut rows);
+    rows.iter_mut().for_each(round_row);
+    let summary = summarize(&rows);
+    Report {
+        schema: SCHEMA.into(),
+        schema_version: SCHEMA_VERSION,
+        crate_version: rectify::build::VERSION.into(),
+        build: BuildInfo::get(),
+        config: Config {
+            sizes: plan.sizes.clone(),
+            repetitions: plan.max_reps,
+            min_repetitions: plan.min_reps,
+            quick: plan.quick,
+            parallel_threshold: rectify::DEFAULT_PARALLEL_THRESHOLD,
+            target_batch_ms: plan.target_batch_s * 1e3,
+            case_budget_ms: plan.case_budget_s * 1e3,
+            timer_overhead_ns: sig4(plan.timer_overhead_s * 1e9),
+            leaky_calls_between_restores: LEAKY_CALLS_BETWEEN_RESTORES,
+        },
+        machine,
+        bandwidth,
+        results: rows,
+        summary,
+    }
+}
+
+/// Parses the arguments and runs the command. Exit code 2 on a bad
+/// argument; 1 when the JSON cannot be written, or when `compare` is given
+/// a file that is not a readable rectify report of this schema version.
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
+    match parse_args(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
             print!("{USAGE}");
-            return ExitCode::SUCCESS;
+            ExitCode::SUCCESS
         }
+        Ok(Command::Measure(options)) => measure(options),
+        Ok(Command::Compare(paths)) => compare_files(&paths),
         Err(e) => {
             eprintln!("report: {e}\n{USAGE}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
+    }
+}
+
+/// Measures, prints, writes the JSON.
+fn measure(options: Options) -> ExitCode {
     if rectify::build::PROFILE != "release" {
         eprintln!(
             "report: warning: rectify was built with profile {:?}; run with --release for meaningful numbers",
@@ -1619,32 +1718,7 @@ fn main() -> ExitCode {
         }
     }
     drop(probes);
-    let bandwidth = probe_samples.table();
-    compare(&mut rows);
-    rows.iter_mut().for_each(round_row);
-    let summary = summarize(&rows);
-
-    let report = Report {
-        schema: "rectify-report",
-        schema_version: 1,
-        crate_version: rectify::build::VERSION,
-        build: BuildInfo::get(),
-        config: Config {
-            sizes: plan.sizes.clone(),
-            repetitions: plan.max_reps,
-            min_repetitions: plan.min_reps,
-            quick: plan.quick,
-            parallel_threshold: rectify::DEFAULT_PARALLEL_THRESHOLD,
-            target_batch_ms: plan.target_batch_s * 1e3,
-            case_budget_ms: plan.case_budget_s * 1e3,
-            timer_overhead_ns: sig4(plan.timer_overhead_s * 1e9),
-            leaky_calls_between_restores: LEAKY_CALLS_BETWEEN_RESTORES,
-        },
-        machine,
-        bandwidth,
-        results: rows,
-        summary,
-    };
+    let report = assemble(&plan, machine, probe_samples.table(), rows);
     print_header(&report, &plan);
     print_table(&report.results);
     print_summary(&report.summary);
@@ -1670,9 +1744,470 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reads the reports, compares them and prints the comparison. Exit code 1,
+/// with a one-line message, when a file is not a readable rectify report of
+/// [`SCHEMA_VERSION`].
+fn compare_files(paths: &[PathBuf]) -> ExitCode {
+    let mut reports = Vec::with_capacity(paths.len());
+    for path in paths {
+        match load_report(path) {
+            Ok(report) => reports.push((path.clone(), report)),
+            Err(e) => {
+                eprintln!("report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    print_comparison(&compare_reports(&reports));
+    ExitCode::SUCCESS
+}
+
+/// Reads one saved report and checks it (see [`parse_report`]); the error
+/// names the file.
+fn load_report(path: &Path) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_report(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses a report's JSON: it must be JSON, its `schema` must be
+/// [`SCHEMA`] and its `schema_version` [`SCHEMA_VERSION`], and it must have
+/// every field this build writes. The error is one line.
+fn parse_report(text: &str) -> Result<Report, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
+    match value.get("schema") {
+        Some(serde_json::Value::String(schema)) if schema == SCHEMA => {}
+        Some(other) => {
+            return Err(format!(
+                "not a rectify report (schema {other}, expected \"{SCHEMA}\")"
+            ))
+        }
+        None => {
+            return Err(format!(
+                "not a rectify report (no \"schema\": \"{SCHEMA}\")"
+            ))
+        }
+    }
+    match value.get("schema_version") {
+        Some(v) if v.as_u64() == Some(SCHEMA_VERSION.into()) => {}
+        Some(v) => {
+            return Err(format!(
+            "rectify report of schema_version {v}; this build reads version {SCHEMA_VERSION} only"
+        ))
+        }
+        None => return Err("rectify report without a schema_version".into()),
+    }
+    serde_json::from_value(value).map_err(|e| format!("invalid rectify report ({e})"))
+}
+
+/// One report's numbers for one compared case.
+#[derive(Debug)]
+struct Cell {
+    gelem_s: f64,
+    fraction_of_bandwidth: f64,
+    /// Gelem/s over the first report's; `None` in the first column and when
+    /// the first report lacks the case.
+    ratio: Option<f64>,
+    /// The ratio is within the noise ([`within_noise`]).
+    noisy: bool,
+}
+
+/// One compared case: op, direction, size and mode, a cell per report
+/// (`None` when the report lacks it).
+struct CompareLine {
+    op: String,
+    direction: String,
+    elements: usize,
+    mode: String,
+    cells: Vec<Option<Cell>>,
+}
+
+/// Saved reports side by side, the first as the reference.
+struct Comparison {
+    /// Per report: its tag (`A`, `B`, ...), its label (CPU model and chosen
+    /// tier, the file's name when that is not unique) and a note (threads,
+    /// run, path).
+    columns: Vec<(String, String, String)>,
+    /// The ways the builds (or the runs' settings) differ, one per field,
+    /// each a few lines.
+    warnings: Vec<String>,
+    lines: Vec<CompareLine>,
+}
+
+/// Column tags: `A` to `Z`, then `R27`, `R28`, ...
+fn tag(i: usize) -> String {
+    match u8::try_from(i) {
+        Ok(i) if i < 26 => char::from(b'A' + i).to_string(),
+        _ => format!("R{}", i + 1),
+    }
+}
+
+/// Whether the ratio of two measurements is within their noise: either
+/// median lies inside the other's [min .. max] over its repetitions, so a
+/// typical run of one is no faster than some run of the other and the data
+/// do not say which is faster. (Identical measurements are within it.)
+fn within_noise(a: &Row, b: &Row) -> bool {
+    let inside = |x: f64, r: &Row| r.gelem_s_min <= x && x <= r.gelem_s_max;
+    inside(a.gelem_s_median, b) || inside(b.gelem_s_median, a)
+}
+
+impl Report {
+    /// The rows of the tier the report chose (its free functions' tier).
+    fn chosen_rows(&self) -> impl Iterator<Item = &Row> {
+        self.results
+            .iter()
+            .filter(|row| row.isa == self.machine.isa_chosen)
+    }
+}
+
+/// Compares the reports case by case, each at its chosen tier (the one its
+/// free functions use and its file is named after): every case of any
+/// report, in the order they first appear.
+fn compare_reports(reports: &[(PathBuf, Report)]) -> Comparison {
+    let cpu = |r: &Report| format!("{} / {}", r.machine.cpu_model, r.machine.isa_chosen);
+    let file = |p: &Path| {
+        p.file_name()
+            .map_or(p.display().to_string(), |f| f.to_string_lossy().into())
+    };
+    let columns = reports
+        .iter()
+        .enumerate()
+        .map(|(i, (path, r))| {
+            let unique = |f: &dyn Fn(usize) -> String| {
+                (0..reports.len()).filter(|&j| f(j) == f(i)).count() == 1
+            };
+            let label = if unique(&|j| cpu(&reports[j].1)) {
+                cpu(r)
+            } else if unique(&|j| file(&reports[j].0)) {
+                file(path)
+            } else {
+                path.display().to_string()
+            };
+            let note = format!(
+                "{} rayon threads, {} run, rectify {}; {}",
+                r.machine.rayon_threads,
+                if r.config.quick { "quick" } else { "full" },
+                r.crate_version,
+                path.display()
+            );
+            (tag(i), label, note)
+        })
+        .collect();
+
+    type Field = (&'static str, fn(&Report) -> String);
+    let fields: [Field; 6] = [
+        ("profile", |r| r.build.profile.clone()),
+        ("opt-level", |r| r.build.opt_level.clone()),
+        ("target features", |r| r.build.target_features.clone()),
+        ("crate version", |r| r.crate_version.clone()),
+        ("rustc", |r| r.build.rustc.clone()),
+        ("run (repetitions)", |r| {
+            let c = &r.config;
+            let run = if c.quick { "quick" } else { "full" };
+            format!(
+                "{run}, {}..={} repetitions",
+                c.min_repetitions, c.repetitions
+            )
+        }),
+    ];
+    let warnings = fields
+        .iter()
+        .filter(|(_, get)| reports.iter().any(|(_, r)| get(r) != get(&reports[0].1)))
+        .map(|(name, get)| {
+            let values = reports
+                .iter()
+                .enumerate()
+                .map(|(i, (_, r))| format!("\n  {:<3} {}", tag(i), get(r)));
+            format!("{name} differs:{}", values.collect::<String>())
+        })
+        .collect();
+
+    let mut keys: Vec<(&str, &str, usize, &str)> = Vec::new();
+    for (_, r) in reports {
+        for row in r.chosen_rows() {
+            let key = (&*row.op, &*row.direction, row.elements, &*row.mode);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let lines = keys
+        .into_iter()
+        .map(|(op, direction, elements, mode)| {
+            let found: Vec<Option<&Row>> = reports
+                .iter()
+                .map(|(_, r)| {
+                    r.chosen_rows()
+                        .find(|row| row.case() == (op, direction, elements) && row.mode == mode)
+                })
+                .collect();
+            let cells = found
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    let row = (*row)?;
+                    let reference = found[0].filter(|_| i > 0);
+                    Some(Cell {
+                        gelem_s: row.gelem_s_median,
+                        fraction_of_bandwidth: row.fraction_of_bandwidth,
+                        ratio: reference.map(|a| row.gelem_s_median / a.gelem_s_median),
+                        noisy: reference.is_some_and(|a| within_noise(a, row)),
+                    })
+                })
+                .collect();
+            CompareLine {
+                op: op.into(),
+                direction: direction.into(),
+                elements,
+                mode: mode.into(),
+                cells,
+            }
+        })
+        .collect();
+    Comparison {
+        columns,
+        warnings,
+        lines,
+    }
+}
+
+/// Prints the comparison: legend, warnings, one line per case, footnote.
+fn print_comparison(c: &Comparison) {
+    println!("rectify reports compared: Gelem/s median per op / direction / size / mode, each report at its");
+    println!("chosen ISA (the tier its free functions use, the one its file is named after); the first is the reference");
+    for (tag, label, note) in &c.columns {
+        println!("  {tag:<3} {label}  ({note})");
+    }
+    if !c.warnings.is_empty() {
+        println!();
+        println!("warnings: the builds or runs differ, so some differences may come from them:");
+        for w in &c.warnings {
+            println!("- {w}");
+        }
+    }
+    println!();
+    println!("ratio: Gelem/s over {}'s; %bw: fraction of the report's own measured bandwidth (its ceiling)", c.columns[0].0);
+    print!("{:<24} {:>8} {:<8}", "op / direction", "elements", "mode");
+    for (i, (tag, _, _)) in c.columns.iter().enumerate() {
+        let gelem = format!("{tag} Gelem/s");
+        if i == 0 {
+            print!(" | {gelem:>10} {:>5}", "%bw");
+        } else {
+            print!(" | {gelem:>10} {:>6} {:>5}", "ratio", "%bw");
+        }
+    }
+    println!();
+    let mut last: Option<(&str, &str)> = None;
+    let mut noisy = false;
+    for line in &c.lines {
+        let group = (&*line.op, &*line.direction);
+        if last.is_some_and(|g| g != group) {
+            println!();
+        }
+        last = Some(group);
+        print!(
+            "{:<24} {:>8} {:<8}",
+            format!("{}/{}", line.op, line.direction),
+            human_elements(line.elements),
+            line.mode
+        );
+        for (i, cell) in line.cells.iter().enumerate() {
+            let ratio = match cell.as_ref().and_then(|c| c.ratio.map(|r| (r, c.noisy))) {
+                Some((r, true)) => format!("~{r:.2}"),
+                Some((r, false)) => format!("{r:.2}"),
+                None => "-".into(),
+            };
+            noisy |= cell.as_ref().is_some_and(|c| c.noisy);
+            let (gelem, bw) = match cell {
+                Some(c) => (
+                    format!("{:.3}", c.gelem_s),
+                    format!("{:.0}%", c.fraction_of_bandwidth * 100.0),
+                ),
+                None => ("-".into(), "-".into()),
+            };
+            if i == 0 {
+                print!(" | {gelem:>10} {bw:>5}");
+            } else {
+                print!(" | {gelem:>10} {ratio:>6} {bw:>5}");
+            }
+        }
+        println!();
+    }
+    if noisy {
+        println!();
+        println!("~ within the noise: one median lies inside the other's [min .. max] over its repetitions, so the");
+        println!("  measurements do not say which is faster; read such a ratio as about 1");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A report assembled from synthetic rows of this machine's chosen tier
+    /// (and of `scalar`), at two sizes and both modes.
+    fn synthetic_report() -> Report {
+        let plan = Plan::new(true);
+        let machine = Machine::detect();
+        let chosen = machine.isa_chosen.clone();
+        // Another tier, whose rows compare must leave out.
+        let other = if chosen == "scalar" {
+            "portable"
+        } else {
+            "scalar"
+        };
+        let mut rows = Vec::new();
+        for (op, dir) in [
+            (Op::Act(Activation::Relu), Direction::Forward),
+            (Op::named("maxout_k2"), Direction::Backward),
+        ] {
+            for n in [4096, 1 << 20] {
+                for mode in ["serial", "parallel"] {
+                    for (isa, gelem) in [(other, 2.0), (chosen.as_str(), 8.0)] {
+                        let gelem = gelem * if mode == "parallel" { 3.0 } else { 1.0 };
+                        rows.push(Row {
+                            op: op.name().into(),
+                            params: op.params(n),
+                            direction: dir.name().into(),
+                            isa: isa.into(),
+                            elements: n,
+                            mode: mode.into(),
+                            threads: 1,
+                            bytes_per_call: op.bytes_per_element(dir) * n,
+                            repetitions: 5,
+                            calls_per_repetition: 100,
+                            ns_per_call_median: n as f64 / gelem,
+                            gelem_s_median: gelem,
+                            gelem_s_min: gelem * 0.9,
+                            gelem_s_max: gelem * 1.05,
+                            gb_s_median: gelem * op.bytes_per_element(dir) as f64,
+                            speedup_vs_scalar: gelem / 2.0,
+                            bandwidth_class: "L1".into(),
+                            bandwidth_gbps: 100.0,
+                            fraction_of_bandwidth: 0.123456,
+                            parallel_over_serial: None,
+                        });
+                    }
+                }
+            }
+        }
+        let bandwidth = vec![Bandwidth {
+            label: "L1".into(),
+            bytes: 16 << 10,
+            threads: 1,
+            gbps_median: 100.0,
+            gbps_min: 90.0,
+            gbps_max: 105.0,
+            gbps_median_standalone: 100.0,
+            gbps_median_interleaved: None,
+        }];
+        assemble(&plan, machine, bandwidth, rows)
+    }
+
+    #[test]
+    fn compare_round_trip_gives_ratios_of_one() {
+        let report = synthetic_report();
+        assert_eq!(report.summary.len(), 4);
+        assert_eq!(report.results[0].fraction_of_bandwidth, 0.1235);
+        let json = serde_json::to_string_pretty(&report).expect("serializes");
+        let back = parse_report(&json).expect("parses back");
+        assert_eq!(back, report);
+        let reports = [
+            (PathBuf::from("a/x.json"), back),
+            (
+                PathBuf::from("b/x.json"),
+                parse_report(&json).expect("parses"),
+            ),
+        ];
+        let c = compare_reports(&reports);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // Same CPU, same tier, same file name: the labels are the paths.
+        assert_eq!(c.columns[0].0, "A");
+        assert_eq!(c.columns[1].1, "b/x.json");
+        // The chosen tier's rows only: 2 ops x 2 sizes x 2 modes.
+        assert_eq!(c.lines.len(), 8);
+        for line in &c.lines {
+            let [a, b] = &line.cells[..] else {
+                panic!("two cells")
+            };
+            let (a, b) = (a.as_ref().expect("a"), b.as_ref().expect("b"));
+            assert_eq!((a.ratio, a.noisy), (None, false));
+            assert_eq!(b.ratio, Some(1.0));
+            assert!(b.noisy, "identical measurements are within the noise");
+            assert_eq!(b.gelem_s, a.gelem_s);
+        }
+    }
+
+    #[test]
+    fn compare_marks_noise_missing_cases_and_build_differences() {
+        let a = synthetic_report();
+        let mut b = synthetic_report();
+        b.build.rustc = "rustc 0.0.0".into();
+        b.machine.cpu_model = "Other CPU".into();
+        // Faster beyond the noise, faster within it, and a case missing.
+        let chosen = b.machine.isa_chosen.clone();
+        let mut rows = b.results.iter_mut().filter(|r| r.isa == chosen);
+        let r = rows.next().expect("a row");
+        (r.gelem_s_median, r.gelem_s_min, r.gelem_s_max) = (16.0, 15.0, 17.0);
+        let r = rows.next().expect("a row");
+        r.gelem_s_median *= 1.04;
+        let missing = rows.next().expect("a row");
+        missing.isa = "none".into();
+        let c = compare_reports(&[(PathBuf::from("a.json"), a), (PathBuf::from("b.json"), b)]);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(
+            c.warnings[0].starts_with("rustc differs:"),
+            "{}",
+            c.warnings[0]
+        );
+        assert!(c.columns[1].1.starts_with("Other CPU / "));
+        let cell = |i: usize| c.lines[i].cells[1].as_ref();
+        let first = cell(0).expect("present");
+        assert_eq!((first.ratio, first.noisy), (Some(2.0), false));
+        assert!(cell(1).expect("present").noisy);
+        assert!(cell(2).is_none());
+        assert!(c.lines[2].cells[0].is_some());
+    }
+
+    #[test]
+    fn compare_refuses_other_files() {
+        let mut value = serde_json::to_value(synthetic_report()).expect("serializes");
+        value["schema_version"] = 2.into();
+        assert_eq!(
+            parse_report(&value.to_string()).err().as_deref(),
+            Some("rectify report of schema_version 2; this build reads version 1 only")
+        );
+        assert_eq!(
+            parse_report(r#"{"a":1}"#).err().as_deref(),
+            Some(r#"not a rectify report (no "schema": "rectify-report")"#)
+        );
+        assert_eq!(
+            parse_report(r#"{"schema":"other","schema_version":1}"#)
+                .err()
+                .as_deref(),
+            Some(r#"not a rectify report (schema "other", expected "rectify-report")"#)
+        );
+        let invalid = parse_report("{").err().expect("refused");
+        assert!(invalid.starts_with("not valid JSON ("), "{invalid}");
+        let incomplete = parse_report(r#"{"schema":"rectify-report","schema_version":1}"#);
+        let incomplete = incomplete.err().expect("refused");
+        assert!(
+            incomplete.starts_with("invalid rectify report (missing field"),
+            "{incomplete}"
+        );
+        let unreadable = load_report(Path::new("/nonexistent/r.json"))
+            .err()
+            .expect("refused");
+        assert!(
+            unreadable.starts_with("cannot read /nonexistent/r.json: "),
+            "{unreadable}"
+        );
+        let args = |a: &[&str]| parse_args(a.iter().map(|s| s.to_string()));
+        assert!(matches!(args(&["compare", "a", "b"]), Ok(Command::Compare(p)) if p.len() == 2));
+        assert!(args(&["compare", "a"]).is_err());
+        assert!(matches!(args(&["--quick"]), Ok(Command::Measure(o)) if o.quick));
+    }
 
     #[test]
     fn slugs_and_sizes() {
