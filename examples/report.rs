@@ -6,6 +6,8 @@
 //! cargo run --release --example report -- --out DIR     # where the JSON goes
 //! RECTIFY_ISA=portable cargo run --release --example report   # names the file after that tier
 //! cargo run --release --example report -- compare A.json B.json [C.json ...]
+//! cargo run --release --example report -- --quick --svg charts/report.svg   # + charts
+//! cargo run --release --example report -- compare A.json B.json --svg charts/compare.svg
 //! ```
 //!
 //! ## What it measures
@@ -138,6 +140,42 @@
 //! A warnings block at the top lists what differs between the builds
 //! (profile, opt-level, target features, crate version, rustc) or the runs'
 //! settings (quick or full).
+//!
+//! ## Charts (`--svg FILE`)
+//!
+//! `--svg FILE`, after a measuring run (with `--quick` and `--out` or
+//! without) or after `compare`, also draws the numbers as two SVG files,
+//! made with plotters' SVG backend (text is written as SVG `<text>` in the
+//! viewer's `sans-serif`, so no font is needed to make them):
+//!
+//! - `FILE`, **throughput against size**: a grid of panels, one row per op
+//!   and one column per direction (`forward`, `backward`,
+//!   `backward_from_input`; a cell is empty where an op has no such
+//!   direction). Each panel draws the median Gelem/s of the serial mode (y,
+//!   logarithmic) against the buffer size in elements (x, logarithmic,
+//!   ticks at the measured sizes), a solid line with a dot per measured size
+//!   for each series, and the in-place bandwidth ceiling as a dashed line:
+//!   the row's `bandwidth_gbps` (its level's `memmove` probe, measured in
+//!   the same group) divided by the op's bytes per element (`bytes_per_call`
+//!   / `elements`, in the panel's title), in Gelem/s, per size.
+//! - `FILE` with `-bars` before its extension (`report.svg` ->
+//!   `report-bars.svg`), **grouped bars**: the same grid, each panel a group
+//!   of bars per measured size, one bar per series, on a linear Gelem/s axis
+//!   from zero, each bar with its value written along it (inside its top,
+//!   or above it when the bar is too short) and its bandwidth ceiling as a
+//!   black tick across it.
+//!
+//! For a report the series are its ISAs (in the order of
+//! `isas_available`), and each panel has one ceiling (every tier of a group
+//! shares its probe). For `compare` the series are the reports (`A`, `B`,
+//! ... with the labels of the printed comparison: CPU model and chosen ISA,
+//! or the file when those coincide), each at its chosen ISA and serial, and
+//! each draws its own ceiling, dashed in its colour (a report lacking a
+//! size leaves its bar's place empty). Each file has a header: a title (the
+//! CPU, run and chosen ISA, or "reports compared"), two lines saying what
+//! is drawn, and one legend for all panels; Maxout's elements are outputs,
+//! as in the table. The files hold no timestamp: the same input gives the
+//! same bytes.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -145,13 +183,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use plotters::coord::Shift;
+use plotters::prelude::{
+    BindKeyPoints, ChartBuilder, Circle, Color, DashedLineSeries, DrawingArea, EmptyElement,
+    FontStyle, FontTransform, IntoDrawingArea, IntoFont, IntoLogRange, LineSeries, PathElement,
+    RGBColor, Rectangle, SVGBackend, Text, TextStyle, BLACK, WHITE,
+};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutSaved, Saved};
 use serde::{Deserialize, Serialize};
 
 /// Usage text for `--help` and for argument errors.
 const USAGE: &str = "\
-usage: cargo run --release --example report -- [--quick] [--out DIR]
-       cargo run --release --example report -- compare A.json B.json [C.json ...]
+usage: cargo run --release --example report -- [--quick] [--out DIR] [--svg FILE]
+       cargo run --release --example report -- compare A.json B.json [C.json ...] [--svg FILE]
 
 Measures rectify's kernels on this CPU (every op, direction, available ISA,
 size, serial and parallel) against the in-place memory bandwidth, prints a
@@ -166,6 +211,12 @@ schema_version 1.
 options:
   --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
   --out DIR    directory for the JSON file (default: target/rectify-report)
+  --svg FILE   also draw charts (measuring or compare): FILE, per op and
+               direction, serial Gelem/s against size (both axes log) with
+               one line per ISA (compare: per report, at its chosen ISA) and
+               the bandwidth ceiling dashed; FILE with -bars before the
+               extension (report.svg -> report-bars.svg), the same as
+               grouped bars per size
   -h, --help   print this help
 ";
 
@@ -251,14 +302,36 @@ enum Command {
     Help,
     /// Measure this CPU and write its report.
     Measure(Options),
-    /// Compare saved reports (at least two), the first as the reference.
-    Compare(Vec<PathBuf>),
+    /// Compare saved reports (at least two), the first as the reference,
+    /// and draw the comparison to `svg` if given.
+    Compare {
+        paths: Vec<PathBuf>,
+        svg: Option<PathBuf>,
+    },
 }
 
 /// Options of a measuring run.
 struct Options {
     quick: bool,
     out: PathBuf,
+    /// Where to draw the charts (`--svg`), if anywhere.
+    svg: Option<PathBuf>,
+}
+
+/// The value of `--svg FILE` or `--svg=FILE` if `arg` is that option
+/// (`Some(Err)` when the file is missing), taking `FILE` from `rest`.
+fn svg_option(
+    arg: &str,
+    rest: &mut impl Iterator<Item = String>,
+) -> Option<Result<PathBuf, String>> {
+    let file = match arg {
+        "--svg" => rest.next(),
+        _ => Some(arg.strip_prefix("--svg=")?.to_string()),
+    };
+    Some(match file {
+        Some(file) if !file.is_empty() => Ok(PathBuf::from(file)),
+        _ => Err("--svg needs a file".into()),
+    })
 }
 
 /// Parses the arguments (after the program name).
@@ -266,7 +339,12 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut args = args.peekable();
     if args.next_if(|a| a == "compare").is_some() {
         let mut paths = Vec::new();
-        for arg in args {
+        let mut svg = None;
+        while let Some(arg) = args.next() {
+            if let Some(file) = svg_option(&arg, &mut args) {
+                svg = Some(file?);
+                continue;
+            }
             match arg.as_str() {
                 "-h" | "--help" => return Ok(Command::Help),
                 _ if arg.starts_with('-') => return Err(format!("unknown argument {arg:?}")),
@@ -276,13 +354,18 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, String> {
         if paths.len() < 2 {
             return Err("compare needs at least two report files".into());
         }
-        return Ok(Command::Compare(paths));
+        return Ok(Command::Compare { paths, svg });
     }
     let mut options = Options {
         quick: false,
         out: PathBuf::from("target/rectify-report"),
+        svg: None,
     };
     while let Some(arg) = args.next() {
+        if let Some(file) = svg_option(&arg, &mut args) {
+            options.svg = Some(file?);
+            continue;
+        }
         match arg.as_str() {
             "--quick" => options.quick = true,
             "-h" | "--help" => return Ok(Command::Help),
@@ -1685,7 +1768,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Measure(options)) => measure(options),
-        Ok(Command::Compare(paths)) => compare_files(&paths),
+        Ok(Command::Compare { paths, svg }) => compare_files(&paths, svg.as_deref()),
         Err(e) => {
             eprintln!("report: {e}\n{USAGE}");
             ExitCode::from(2)
@@ -1731,14 +1814,30 @@ fn measure(options: Options) -> ExitCode {
     let json = serde_json::to_string_pretty(&report).expect("the report serializes");
     let written =
         std::fs::create_dir_all(&options.out).and_then(|()| std::fs::write(&path, json + "\n"));
-    match written {
-        Ok(()) => {
-            println!();
-            println!("wrote {}", path.display());
+    if let Err(e) = written {
+        eprintln!("report: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    println!();
+    println!("wrote {}", path.display());
+    match options.svg {
+        Some(svg) => write_charts_or_fail(&report_chart(&report), &svg),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// Draws `chart` to `svg` (and its `-bars` sibling), printing the files
+/// written; exit code 1, with a one-line message, when it cannot.
+fn write_charts_or_fail(chart: &Chart, svg: &Path) -> ExitCode {
+    match write_charts(chart, svg) {
+        Ok(files) => {
+            for file in files {
+                println!("wrote {}", file.display());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("report: cannot write {}: {e}", path.display());
+            eprintln!("report: {e}");
             ExitCode::FAILURE
         }
     }
@@ -1747,7 +1846,7 @@ fn measure(options: Options) -> ExitCode {
 /// Reads the reports, compares them and prints the comparison. Exit code 1,
 /// with a one-line message, when a file is not a readable rectify report of
 /// [`SCHEMA_VERSION`].
-fn compare_files(paths: &[PathBuf]) -> ExitCode {
+fn compare_files(paths: &[PathBuf], svg: Option<&Path>) -> ExitCode {
     let mut reports = Vec::with_capacity(paths.len());
     for path in paths {
         match load_report(path) {
@@ -1758,8 +1857,15 @@ fn compare_files(paths: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    print_comparison(&compare_reports(&reports));
-    ExitCode::SUCCESS
+    let comparison = compare_reports(&reports);
+    print_comparison(&comparison);
+    match svg {
+        Some(svg) => {
+            println!();
+            write_charts_or_fail(&compare_chart(&reports, &comparison), svg)
+        }
+        None => ExitCode::SUCCESS,
+    }
 }
 
 /// Reads one saved report and checks it (see [`parse_report`]); the error
@@ -2041,6 +2147,738 @@ fn print_comparison(c: &Comparison) {
     }
 }
 
+/// What the charts draw: one panel per op and direction, each with points
+/// of several series (a report's ISAs, or the compared reports).
+struct Chart {
+    /// The first line of the header.
+    title: String,
+    /// The legend's labels, one per series; series `i` is drawn in
+    /// [`series_color`]`(i)`.
+    series: Vec<String>,
+    /// Whether each series has a ceiling of its own (compare: each report
+    /// measured its own bandwidth), or a panel has one (a report: every tier
+    /// of a group shares its probe).
+    own_ceilings: bool,
+    panels: Vec<Panel>,
+}
+
+/// One op and direction.
+struct Panel {
+    op: String,
+    direction: String,
+    /// Bytes a call moves per element (`bytes_per_call / elements`).
+    bytes_per_element: f64,
+    points: Vec<Point>,
+}
+
+/// One series' serial median at one size.
+struct Point {
+    series: usize,
+    elements: usize,
+    gelem_s: f64,
+    /// The row's `bandwidth_gbps` over the bytes per element.
+    ceiling_gelem_s: f64,
+}
+
+/// Groups rows (each with its series) into panels, in the order the op and
+/// direction first appear.
+fn panels_of<'a>(rows: impl Iterator<Item = (usize, &'a Row)>) -> Vec<Panel> {
+    let mut panels: Vec<Panel> = Vec::new();
+    for (series, row) in rows {
+        if row.elements == 0 {
+            continue;
+        }
+        let i = match panels
+            .iter()
+            .position(|p| p.op == row.op && p.direction == row.direction)
+        {
+            Some(i) => i,
+            None => {
+                panels.push(Panel {
+                    op: row.op.clone(),
+                    direction: row.direction.clone(),
+                    bytes_per_element: row.bytes_per_call as f64 / row.elements as f64,
+                    points: Vec::new(),
+                });
+                panels.len() - 1
+            }
+        };
+        let panel = &mut panels[i];
+        panel.points.push(Point {
+            series,
+            elements: row.elements,
+            gelem_s: row.gelem_s_median,
+            ceiling_gelem_s: row.bandwidth_gbps / panel.bytes_per_element,
+        });
+    }
+    panels
+}
+
+/// A report's charts: its serial rows, one series per ISA (in the order of
+/// `isas_available`, then any other the rows name).
+fn report_chart(report: &Report) -> Chart {
+    let serial = || report.results.iter().filter(|r| r.mode == "serial");
+    let mut isas: Vec<&str> = Vec::new();
+    for isa in report.machine.isas_available.iter().map(String::as_str) {
+        if !isas.contains(&isa) && serial().any(|r| r.isa == isa) {
+            isas.push(isa);
+        }
+    }
+    for r in serial() {
+        if !isas.contains(&r.isa.as_str()) {
+            isas.push(&r.isa);
+        }
+    }
+    let m = &report.machine;
+    Chart {
+        title: format!(
+            "rectify {} on {} ({} run, chosen ISA {}): serial throughput per ISA",
+            report.crate_version,
+            m.cpu_model,
+            if report.config.quick { "quick" } else { "full" },
+            m.isa_chosen
+        ),
+        series: isas.iter().map(|isa| isa.to_string()).collect(),
+        own_ceilings: false,
+        panels: panels_of(serial().map(|r| {
+            let series = isas.iter().position(|&i| i == r.isa).expect("listed");
+            (series, r)
+        })),
+    }
+}
+
+/// The charts of a comparison: each report's serial rows at its chosen
+/// ISA, one series per report, labelled like the printed columns.
+fn compare_chart(reports: &[(PathBuf, Report)], comparison: &Comparison) -> Chart {
+    Chart {
+        title: "rectify reports compared, each at its chosen ISA".into(),
+        series: comparison
+            .columns
+            .iter()
+            .map(|(tag, label, _)| format!("{tag}: {label}"))
+            .collect(),
+        own_ceilings: true,
+        panels: panels_of(reports.iter().enumerate().flat_map(|(i, (_, r))| {
+            r.chosen_rows()
+                .filter(|row| row.mode == "serial")
+                .map(move |row| (i, row))
+        })),
+    }
+}
+
+/// The file of the bar charts: `FILE` with `-bars` before its extension.
+fn bars_path(path: &Path) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-bars.{}", ext.to_string_lossy()),
+        None => format!("{stem}-bars"),
+    };
+    path.with_file_name(name)
+}
+
+/// Draws both charts: the lines to `path`, the bars to [`bars_path`]
+/// (creating the directory). Returns the two files written.
+fn write_charts(chart: &Chart, path: &Path) -> Result<[PathBuf; 2], String> {
+    let bars = bars_path(path);
+    let lines_svg = render_lines(chart).map_err(|e| format!("cannot draw the chart: {e}"))?;
+    let bars_svg = render_bars(chart).map_err(|e| format!("cannot draw the bar chart: {e}"))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    for (file, svg) in [(path, lines_svg), (&bars, bars_svg)] {
+        std::fs::write(file, svg).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    }
+    Ok([path.to_path_buf(), bars])
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// Width and height of one panel, pixels.
+const PANEL_SIZE: (u32, u32) = (520, 340);
+/// Margin around the header's text and legend, pixels.
+const HEADER_MARGIN: i32 = 16;
+
+/// The series' colours (Tableau 10), repeated past ten.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn series_color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A sans-serif style whose SVG `font-size` is `px` (plotters writes its
+/// size divided by 1.24).
+fn font(px: f64) -> TextStyle<'static> {
+    font_styled(px, FontStyle::Normal)
+}
+
+/// [`font`] in `style` (bold, italic).
+fn font_styled(px: f64, style: FontStyle) -> TextStyle<'static> {
+    ("sans-serif", px * 1.24, style).into_font().color(&BLACK)
+}
+
+/// A rough width of `text` at `px` pixels (an average sans-serif glyph is
+/// about 0.55 em wide, DejaVu Sans 0.6; this errs wide): enough to lay
+/// the header out.
+fn text_width(text: &str, px: f64) -> i32 {
+    (text.chars().count() as f64 * px * 0.6).ceil() as i32
+}
+
+/// A tick label: at most 4 significant digits, no trailing zeros.
+fn tick_label(v: f64) -> String {
+    format!("{}", sig4(v))
+}
+
+/// The panels' places: one row per op (in order of appearance), one column
+/// per direction (forward, backward, backward from input).
+fn grid(chart: &Chart) -> (Vec<&str>, Vec<&str>) {
+    let mut ops: Vec<&str> = Vec::new();
+    let mut directions: Vec<&str> = Vec::new();
+    for p in &chart.panels {
+        if !ops.contains(&p.op.as_str()) {
+            ops.push(&p.op);
+        }
+        if !directions.contains(&p.direction.as_str()) {
+            directions.push(&p.direction);
+        }
+    }
+    let rank = |d: &str| match d {
+        "forward" => 0,
+        "backward" => 1,
+        "backward_from_input" => 2,
+        _ => 3,
+    };
+    directions.sort_by_key(|d| rank(d));
+    (ops, directions)
+}
+
+/// What a legend entry shows next to its label.
+#[derive(Clone, Copy)]
+enum Swatch {
+    /// A series' line with a dot.
+    Line(RGBColor),
+    /// A dashed ceiling line.
+    Dashed(RGBColor),
+    /// A series' bar.
+    Bar(RGBColor),
+    /// The black ceiling tick of the bars.
+    Tick,
+}
+
+/// Pixels of a legend entry's swatch, and the gap after an entry.
+const SWATCH_WIDTH: i32 = 34;
+const LEGEND_GAP: i32 = 28;
+/// Font sizes, pixels: header title and text, panel titles, axis
+/// descriptions, tick labels, bar values. (Each is one whose product by
+/// 1.24 divides back exactly, so the SVG says `font-size="14"`, not
+/// `13.000000000000002`.)
+const TITLE_PX: f64 = 22.0;
+const TEXT_PX: f64 = 16.0;
+const PANEL_TITLE_PX: f64 = 18.0;
+const AXIS_PX: f64 = 14.0;
+const TICK_PX: f64 = 14.0;
+const VALUE_PX: f64 = 12.0;
+/// Height of a legend line and of a header text line, and of a title line.
+const LINE_HEIGHT: i32 = 24;
+const TITLE_LINE_HEIGHT: i32 = 30;
+/// A bold glyph is about this much wider than a regular one.
+const BOLD_WIDTH: f64 = 1.1;
+
+/// The legend laid out in lines no wider than `width`: per line, the
+/// entries and their x.
+fn legend_lines(entries: &[(Swatch, String)], width: i32) -> Vec<Vec<(i32, Swatch, &str)>> {
+    let mut lines: Vec<Vec<(i32, Swatch, &str)>> = vec![Vec::new()];
+    let mut x = HEADER_MARGIN;
+    for (swatch, label) in entries {
+        let w = SWATCH_WIDTH + 8 + text_width(label, TEXT_PX);
+        let line = lines.last_mut().expect("a line");
+        if !line.is_empty() && x + w > width - HEADER_MARGIN {
+            lines.push(Vec::new());
+            x = HEADER_MARGIN;
+        }
+        lines.last_mut().expect("a line").push((x, *swatch, label));
+        x += w + LEGEND_GAP;
+    }
+    lines
+}
+
+/// `text` broken at spaces into lines of at most `width` pixels (about:
+/// see [`text_width`]) at `px` pixels; a word longer than a line gets a
+/// line of its own.
+fn wrap(text: &str, px: f64, width: i32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if text_width(&format!("{line} {word}"), px) <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// Draws the header: title and notes (one line each), legend.
+fn draw_header(
+    area: &Area<'_>,
+    title: &[String],
+    notes: &[String],
+    legend: &[Vec<(i32, Swatch, &str)>],
+) -> DrawResult {
+    let mut y = HEADER_MARGIN;
+    for line in title {
+        area.draw(&Text::new(
+            line.clone(),
+            (HEADER_MARGIN, y),
+            font_styled(TITLE_PX, FontStyle::Bold),
+        ))?;
+        y += TITLE_LINE_HEIGHT;
+    }
+    y += 8;
+    for note in notes {
+        area.draw(&Text::new(note.clone(), (HEADER_MARGIN, y), font(TEXT_PX)))?;
+        y += LINE_HEIGHT;
+    }
+    y += 6;
+    for line in legend {
+        let mid = y + LINE_HEIGHT / 2 - 3;
+        for &(x, swatch, label) in line {
+            let end = x + SWATCH_WIDTH;
+            match swatch {
+                Swatch::Line(c) => {
+                    area.draw(&PathElement::new(
+                        vec![(x, mid), (end, mid)],
+                        c.stroke_width(3),
+                    ))?;
+                    area.draw(&Circle::new((x + SWATCH_WIDTH / 2, mid), 4, c.filled()))?;
+                }
+                Swatch::Dashed(c) => {
+                    for i in 0..3 {
+                        let x0 = x + i * 13;
+                        area.draw(&PathElement::new(
+                            vec![(x0, mid), (x0 + 8, mid)],
+                            c.stroke_width(2),
+                        ))?;
+                    }
+                }
+                Swatch::Bar(c) => {
+                    area.draw(&Rectangle::new(
+                        [(x + 6, mid - 8), (end - 6, mid + 8)],
+                        c.filled(),
+                    ))?;
+                }
+                Swatch::Tick => {
+                    area.draw(&PathElement::new(
+                        vec![(x + 4, mid), (end - 4, mid)],
+                        BLACK.stroke_width(3),
+                    ))?;
+                }
+            }
+            area.draw(&Text::new(
+                label.to_string(),
+                (end + 8, mid),
+                font(TEXT_PX).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))?;
+        }
+        y += LINE_HEIGHT;
+    }
+    Ok(())
+}
+
+/// Which of the two charts.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Lines,
+    Bars,
+}
+
+/// Renders one of the two charts as SVG text: header, then the grid of
+/// panels.
+fn render(chart: &Chart, kind: Kind) -> Result<String, Box<dyn std::error::Error>> {
+    let (ops, directions) = grid(chart);
+    let (rows, cols) = (ops.len().max(1), directions.len().max(1));
+    let width = PANEL_SIZE.0 * cols as u32;
+    let what = match kind {
+        Kind::Lines => "against the buffer size, both axes logarithmic",
+        Kind::Bars => "grouped by buffer size, on a linear axis from 0",
+    };
+    let ceiling = if chart.own_ceilings {
+        "each report's own"
+    } else {
+        "the measured"
+    };
+    let text_width_px = width as i32 - 2 * HEADER_MARGIN;
+    let title = wrap(&chart.title, TITLE_PX * BOLD_WIDTH, text_width_px);
+    let notes: Vec<String> = [
+        format!("Median Gelem/s on one thread {what}; one panel per op and direction."),
+        format!(
+            "Ceiling: {ceiling} in-place bandwidth (memmove, GB/s) divided by the op's bytes \
+             per element (in the panel's title), in Gelem/s. Maxout: elements are outputs."
+        ),
+    ]
+    .iter()
+    .flat_map(|note| wrap(note, TEXT_PX, text_width_px))
+    .collect();
+    let mut entries: Vec<(Swatch, String)> = chart
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let c = series_color(i);
+            let swatch = match kind {
+                Kind::Lines => Swatch::Line(c),
+                Kind::Bars => Swatch::Bar(c),
+            };
+            (swatch, label.clone())
+        })
+        .collect();
+    entries.push(match (kind, chart.own_ceilings) {
+        (Kind::Lines, false) => (Swatch::Dashed(BLACK), "bandwidth ceiling".into()),
+        (Kind::Lines, true) => (
+            Swatch::Dashed(RGBColor(90, 90, 90)),
+            "bandwidth ceiling (dashed, in the report's colour)".into(),
+        ),
+        (Kind::Bars, _) => (
+            Swatch::Tick,
+            "bandwidth ceiling (of the bar's report)".into(),
+        ),
+    });
+    if kind == Kind::Bars && !chart.own_ceilings {
+        entries.last_mut().expect("the ceiling").1 = "bandwidth ceiling".into();
+    }
+    let legend = legend_lines(&entries, width as i32);
+    let header_height = HEADER_MARGIN * 2
+        + TITLE_LINE_HEIGHT * title.len() as i32
+        + 8
+        + LINE_HEIGHT * notes.len() as i32
+        + 6
+        + LINE_HEIGHT * legend.len() as i32;
+    let height = header_height as u32 + PANEL_SIZE.1 * rows as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (header, body) = root.split_vertically(header_height);
+        draw_header(&header, &title, &notes, &legend)?;
+        let cells = body.split_evenly((rows, cols));
+        for panel in &chart.panels {
+            let row = ops.iter().position(|&o| o == panel.op).expect("an op");
+            let col = directions
+                .iter()
+                .position(|&d| d == panel.direction)
+                .expect("a direction");
+            let cell = &cells[row * cols + col];
+            match kind {
+                Kind::Lines => draw_lines_panel(cell, chart, panel)?,
+                Kind::Bars => draw_bars_panel(cell, panel)?,
+            }
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+fn render_lines(chart: &Chart) -> Result<String, Box<dyn std::error::Error>> {
+    render(chart, Kind::Lines)
+}
+
+fn render_bars(chart: &Chart) -> Result<String, Box<dyn std::error::Error>> {
+    render(chart, Kind::Bars)
+}
+
+/// A panel's title: op, direction and bytes per element.
+fn panel_title(panel: &Panel) -> String {
+    format!(
+        "{} / {} ({} B/elem)",
+        panel.op,
+        panel.direction,
+        sig4(panel.bytes_per_element)
+    )
+}
+
+/// The measured sizes of a panel, ascending.
+fn panel_sizes(panel: &Panel) -> Vec<usize> {
+    let mut sizes: Vec<usize> = panel.points.iter().map(|p| p.elements).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
+}
+
+/// A ceiling line: its series (`None` for a panel's shared one) and its
+/// points (elements, Gelem/s) by size.
+type CeilingLine = (Option<usize>, Vec<(f64, f64)>);
+
+/// The panel's ceiling lines: one per series with its own ceilings, else
+/// the panel's one.
+fn ceiling_lines(chart: &Chart, panel: &Panel) -> Vec<CeilingLine> {
+    let line = |series: Option<usize>| {
+        let mut points: Vec<(f64, f64)> = Vec::new();
+        for size in panel_sizes(panel) {
+            let first = panel
+                .points
+                .iter()
+                .filter(|p| series.is_none_or(|s| p.series == s))
+                .find(|p| p.elements == size && p.ceiling_gelem_s > 0.0);
+            if let Some(p) = first {
+                points.push((size as f64, p.ceiling_gelem_s));
+            }
+        }
+        (series, points)
+    };
+    if chart.own_ceilings {
+        (0..chart.series.len()).map(|s| line(Some(s))).collect()
+    } else {
+        vec![line(None)]
+    }
+}
+
+/// Height of a panel's plotting area, about, pixels (for spacing ticks).
+const PLOT_HEIGHT: f64 = 220.0;
+/// Bold ticks of a log axis are at least this far apart, pixels.
+const MIN_TICK_GAP: f64 = 22.0;
+
+/// Log-axis ticks in `lo..hi`: the bold ticks (labelled) are the densest of
+/// 1-2-3-...-9, 1-2-3-5-7, 1-2-5, 1-3 and 1 times powers of ten whose
+/// neighbours are at least [`MIN_TICK_GAP`] apart; the light grid is every
+/// 1..9 times a power of ten.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let ticks = |mantissas: &[f64]| {
+        let mut out = Vec::new();
+        for e in (lo.log10().floor() as i32)..=(hi.log10().ceil() as i32) {
+            for &m in mantissas {
+                let v = sig4(m * 10f64.powi(e));
+                if lo <= v && v <= hi {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    };
+    let pixels_per_ln = PLOT_HEIGHT / (hi / lo).ln();
+    let all: Vec<f64> = (1..10).map(f64::from).collect();
+    let sets: [&[f64]; 5] = [
+        &all,
+        &[1.0, 2.0, 3.0, 5.0, 7.0],
+        &[1.0, 2.0, 5.0],
+        &[1.0, 3.0],
+        &[1.0],
+    ];
+    let bold = sets
+        .into_iter()
+        .map(ticks)
+        .find(|t| {
+            t.windows(2)
+                .all(|w| (w[1] / w[0]).ln() * pixels_per_ln >= MIN_TICK_GAP)
+        })
+        .unwrap_or_default();
+    (bold, ticks(&all))
+}
+
+/// Only the positive, finite values (a log axis has no place for others).
+fn positive(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    values.filter(|v| v.is_finite() && *v > 0.0).collect()
+}
+
+/// One panel of the line chart: Gelem/s against elements, both log, a
+/// line per series and the dashed ceiling(s).
+fn draw_lines_panel(area: &Area<'_>, chart: &Chart, panel: &Panel) -> DrawResult {
+    let sizes = panel_sizes(panel);
+    let ceilings = ceiling_lines(chart, panel);
+    let values = positive(
+        panel
+            .points
+            .iter()
+            .map(|p| p.gelem_s)
+            .chain(ceilings.iter().flat_map(|(_, l)| l.iter().map(|p| p.1))),
+    );
+    let (Some(&first), Some(&last)) = (sizes.first(), sizes.last()) else {
+        return Ok(());
+    };
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    if values.is_empty() {
+        return Ok(());
+    }
+    let (x_lo, x_hi) = (first as f64 / 1.6, last as f64 * 1.6);
+    let (y_lo, y_hi) = (lo / 1.5, hi * 1.5);
+    let x_light: Vec<f64> = (0..64)
+        .map(|e| 2f64.powi(e))
+        .filter(|&v| x_lo <= v && v <= x_hi)
+        .collect();
+    let (y_bold, y_light) = log_ticks(y_lo, y_hi);
+    let mut c = ChartBuilder::on(area)
+        .caption(panel_title(panel), font(PANEL_TITLE_PX))
+        .margin(10)
+        .margin_right(22)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            (x_lo..x_hi)
+                .log_scale()
+                .with_key_points(sizes.iter().map(|&n| n as f64).collect())
+                .with_light_points(x_light),
+            (y_lo..y_hi)
+                .log_scale()
+                .with_key_points(y_bold)
+                .with_light_points(y_light),
+        )?;
+    c.configure_mesh()
+        .x_desc("elements (log)")
+        .y_desc("Gelem/s (log)")
+        .x_label_formatter(&|v| human_elements(v.round() as usize))
+        .y_label_formatter(&|v| tick_label(*v))
+        .label_style(font(TICK_PX))
+        .axis_desc_style(font(AXIS_PX))
+        .bold_line_style(BLACK.mix(0.18))
+        .light_line_style(BLACK.mix(0.06))
+        .draw()?;
+    for (series, points) in ceilings {
+        let color = series.map_or(BLACK, series_color);
+        c.draw_series(DashedLineSeries::new(points, 8, 5, color.stroke_width(2)))?;
+    }
+    for s in 0..chart.series.len() {
+        let mut points: Vec<(f64, f64)> = panel
+            .points
+            .iter()
+            .filter(|p| p.series == s && p.gelem_s.is_finite() && p.gelem_s > 0.0)
+            .map(|p| (p.elements as f64, p.gelem_s))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let style = series_color(s).filled().stroke_width(2);
+        c.draw_series(LineSeries::new(points, style).point_size(4))?;
+    }
+    Ok(())
+}
+
+/// One panel of the bar chart: per size a group of bars, one per series,
+/// Gelem/s from 0, each with its value above and its ceiling as a tick.
+fn draw_bars_panel(area: &Area<'_>, panel: &Panel) -> DrawResult {
+    let sizes = panel_sizes(panel);
+    let mut present: Vec<usize> = panel.points.iter().map(|p| p.series).collect();
+    present.sort_unstable();
+    present.dedup();
+    let values = positive(
+        panel
+            .points
+            .iter()
+            .flat_map(|p| [p.gelem_s, p.ceiling_gelem_s]),
+    );
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    if sizes.is_empty() || hi <= 0.0 {
+        return Ok(());
+    }
+    // The x axis counts thousandths of a group: integers, whose labels
+    // plotters formats through `x_label_formatter` at chosen points.
+    let groups = sizes.len() as i32 * 1000;
+    let centres: Vec<i32> = (0..groups / 1000).map(|g| g * 1000 + 500).collect();
+    let mut c = ChartBuilder::on(area)
+        .caption(panel_title(panel), font(PANEL_TITLE_PX))
+        .margin(10)
+        .margin_right(22)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d((0..groups).with_key_points(centres), 0.0..hi * 1.2)?;
+    c.configure_mesh()
+        .disable_x_mesh()
+        .x_desc("elements")
+        .y_desc("Gelem/s")
+        .x_label_formatter(&|v| {
+            sizes
+                .get((v / 1000) as usize)
+                .map_or(String::new(), |&n| human_elements(n))
+        })
+        .y_label_formatter(&|v| tick_label(*v))
+        .y_labels(6)
+        .label_style(font(TICK_PX))
+        .axis_desc_style(font(AXIS_PX))
+        .bold_line_style(BLACK.mix(0.15))
+        .max_light_lines(0)
+        .draw()?;
+    let slot = 800 / present.len() as i32;
+    // Bars, then ceiling ticks over them, then the values over both.
+    let mut labels = Vec::new();
+    for p in &panel.points {
+        let Some(g) = sizes.iter().position(|&n| n == p.elements) else {
+            continue;
+        };
+        let i = present
+            .iter()
+            .position(|&s| s == p.series)
+            .expect("present");
+        let x0 = g as i32 * 1000 + 100 + slot * i as i32;
+        let x1 = x0 + slot * 9 / 10;
+        let ceiling = Some(p.ceiling_gelem_s).filter(|v| v.is_finite() && *v > 0.0);
+        if p.gelem_s.is_finite() && p.gelem_s > 0.0 {
+            c.draw_series([Rectangle::new(
+                [(x0, 0.0), (x1, p.gelem_s)],
+                series_color(p.series).filled(),
+            )])?;
+            labels.push(((x0 + x1) / 2, p.gelem_s, ceiling));
+        }
+        if let Some(ceiling) = ceiling {
+            c.draw_series([PathElement::new(
+                vec![(x0, ceiling), (x1, ceiling)],
+                BLACK.stroke_width(3),
+            )])?;
+        }
+    }
+    // Each value reads upwards from its bar's top, in white inside the bar
+    // when it fits there (below the ceiling tick when that crosses the bar's
+    // top), else in black above the bar (and above the tick when that would
+    // cross the text).
+    for (x, value, ceiling) in labels {
+        let text = value_label(value);
+        let length = text_width(&text, VALUE_PX) + 4;
+        let top = c.backend_coord(&(x, value)).1;
+        let bottom = c.backend_coord(&(x, 0.0)).1;
+        let tick = ceiling.map(|v| c.backend_coord(&(x, v)).1);
+        let vertical = |h| {
+            font(VALUE_PX)
+                .transform(FontTransform::Rotate270)
+                .pos(Pos::new(h, VPos::Center))
+        };
+        let inside_start = match tick {
+            Some(t) if t >= top && t - top < length + 4 => t + 5,
+            _ => top + 4,
+        };
+        let (start, style) = if bottom - inside_start >= length {
+            (inside_start, vertical(HPos::Right).color(&WHITE))
+        } else {
+            let above = match tick {
+                Some(t) if t <= top && top - t < length + 4 => t - 5,
+                _ => top - 4,
+            };
+            (above, vertical(HPos::Left))
+        };
+        c.draw_series([EmptyElement::at((x, value)) + Text::new(text, (0, start - top), style)])?;
+    }
+    Ok(())
+}
+
+/// A bar's value: 3 significant digits (4 from 1000 on).
+fn value_label(v: f64) -> String {
+    let decimals = match v {
+        v if v >= 100.0 => 0,
+        v if v >= 10.0 => 1,
+        v if v >= 1.0 => 2,
+        _ => 3,
+    };
+    format!("{v:.decimals$}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2188,25 +3026,202 @@ mod tests {
                 .as_deref(),
             Some(r#"not a rectify report (schema "other", expected "rectify-report")"#)
         );
-        let invalid = parse_report("{").err().expect("refused");
+        let invalid = parse_report("{").expect_err("refused");
         assert!(invalid.starts_with("not valid JSON ("), "{invalid}");
         let incomplete = parse_report(r#"{"schema":"rectify-report","schema_version":1}"#);
-        let incomplete = incomplete.err().expect("refused");
+        let incomplete = incomplete.expect_err("refused");
         assert!(
             incomplete.starts_with("invalid rectify report (missing field"),
             "{incomplete}"
         );
-        let unreadable = load_report(Path::new("/nonexistent/r.json"))
-            .err()
-            .expect("refused");
+        let unreadable = load_report(Path::new("/nonexistent/r.json")).expect_err("refused");
         assert!(
             unreadable.starts_with("cannot read /nonexistent/r.json: "),
             "{unreadable}"
         );
         let args = |a: &[&str]| parse_args(a.iter().map(|s| s.to_string()));
-        assert!(matches!(args(&["compare", "a", "b"]), Ok(Command::Compare(p)) if p.len() == 2));
+        assert!(matches!(
+            args(&["compare", "a", "b"]),
+            Ok(Command::Compare { paths, svg: None }) if paths.len() == 2
+        ));
+        assert!(matches!(
+            args(&["compare", "a", "--svg", "c.svg", "b"]),
+            Ok(Command::Compare { paths, svg: Some(svg) }) if paths.len() == 2 && svg == Path::new("c.svg")
+        ));
+        assert!(args(&["compare", "a", "b", "--svg"]).is_err());
+        assert!(matches!(
+            args(&["--svg=r.svg", "--quick"]),
+            Ok(Command::Measure(o)) if o.quick && o.svg.as_deref() == Some(Path::new("r.svg"))
+        ));
+        assert!(args(&["--svg="]).is_err());
         assert!(args(&["compare", "a"]).is_err());
         assert!(matches!(args(&["--quick"]), Ok(Command::Measure(o)) if o.quick));
+    }
+
+    /// A fresh directory under the system's temporary one.
+    fn temp_dir(name: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "rectify-report-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    /// Parses an SVG file: well-formed XML with an `<svg>` root. Returns
+    /// its texts, trimmed.
+    fn svg_texts(path: &Path) -> Vec<String> {
+        let text = std::fs::read_to_string(path).expect("written");
+        let doc = roxmltree::Document::parse(&text)
+            .unwrap_or_else(|e| panic!("{} is not well-formed: {e}", path.display()));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg", "{}", path.display());
+        assert_eq!(
+            root.tag_name().namespace(),
+            Some("http://www.w3.org/2000/svg")
+        );
+        assert!(!text.contains("00000000"), "no float noise (font sizes)");
+        doc.descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .map(|t| t.trim().to_string())
+            .collect()
+    }
+
+    /// Asserts that every one of `expected` is among `texts`.
+    fn assert_has(texts: &[String], expected: &[&str], file: &Path) {
+        for e in expected {
+            assert!(
+                texts.iter().any(|t| t == e),
+                "{}: no text {e:?} among {texts:?}",
+                file.display()
+            );
+        }
+    }
+
+    #[test]
+    fn report_charts_are_well_formed_svg() {
+        let report = synthetic_report();
+        let chosen = report.machine.isa_chosen.clone();
+        let other = if chosen == "scalar" {
+            "portable"
+        } else {
+            "scalar"
+        };
+        let chart = report_chart(&report);
+        assert_eq!(chart.series.len(), 2);
+        assert!(chart.series.contains(&chosen) && chart.series.iter().any(|s| s == other));
+        assert_eq!(chart.panels.len(), 2);
+        // Serial rows only: 2 tiers x 2 sizes per panel.
+        assert_eq!(chart.panels[0].points.len(), 4);
+        // relu forward: 100 GB/s over 8 B/elem; maxout_k2 backward: over 20.
+        assert_eq!(chart.panels[0].points[0].ceiling_gelem_s, 12.5);
+        assert_eq!(chart.panels[1].points[0].ceiling_gelem_s, 5.0);
+
+        let dir = temp_dir("svg");
+        let path = dir.join("report.svg");
+        let files = write_charts(&chart, &path).expect("writes");
+        assert_eq!(files, [path.clone(), dir.join("report-bars.svg")]);
+        let common = [
+            "relu / forward (8 B/elem)",
+            "maxout_k2 / backward (20 B/elem)",
+            chosen.as_str(),
+            other,
+            "bandwidth ceiling",
+            "4096",
+            "1 Mi",
+        ];
+        let lines = svg_texts(&files[0]);
+        assert_has(&lines, &common, &files[0]);
+        assert_has(&lines, &["elements (log)", "Gelem/s (log)"], &files[0]);
+        assert!(lines[0].starts_with("rectify "), "{:?}", lines[0]);
+        let bars = svg_texts(&files[1]);
+        assert_has(&bars, &common, &files[1]);
+        assert_has(&bars, &["elements", "Gelem/s", "8.00", "2.00"], &files[1]);
+
+        // The same input gives the same bytes.
+        let again = dir.join("again.svg");
+        write_charts(&report_chart(&report), &again).expect("writes");
+        for (a, b) in [(&files[0], &again), (&files[1], &bars_path(&again))] {
+            assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+        }
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
+    }
+
+    #[test]
+    fn compare_charts_are_well_formed_svg() {
+        let a = synthetic_report();
+        let mut b = synthetic_report();
+        b.machine.cpu_model = "Other CPU".into();
+        for r in &mut b.results {
+            r.gelem_s_median *= 2.0;
+        }
+        let reports = [(PathBuf::from("a.json"), a), (PathBuf::from("b.json"), b)];
+        let comparison = compare_reports(&reports);
+        let chart = compare_chart(&reports, &comparison);
+        assert!(chart.own_ceilings);
+        assert_eq!(chart.series.len(), 2);
+        // Each report's chosen tier, serial: 2 reports x 2 sizes per panel.
+        assert!(chart.panels.iter().all(|p| p.points.len() == 4));
+
+        let dir = temp_dir("compare-svg");
+        let path = dir.join("sub").join("compare");
+        let files = write_charts(&chart, &path).expect("writes");
+        assert_eq!(files[1], dir.join("sub").join("compare-bars"));
+        let chosen = &reports[0].1.machine.isa_chosen;
+        let labels = [
+            format!("A: {} / {chosen}", reports[0].1.machine.cpu_model),
+            format!("B: Other CPU / {chosen}"),
+        ];
+        for (file, axes) in files
+            .iter()
+            .zip([["elements (log)", "Gelem/s (log)"], ["elements", "Gelem/s"]])
+        {
+            let texts = svg_texts(file);
+            assert_has(&texts, &[&labels[0], &labels[1]], file);
+            assert_has(
+                &texts,
+                &[
+                    "rectify reports compared, each at its chosen ISA",
+                    "relu / forward (8 B/elem)",
+                    "maxout_k2 / backward (20 B/elem)",
+                    axes[0],
+                    axes[1],
+                ],
+                file,
+            );
+        }
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
+    }
+
+    #[test]
+    fn chart_helpers() {
+        assert_eq!(bars_path(Path::new("x/r.svg")), Path::new("x/r-bars.svg"));
+        assert_eq!(bars_path(Path::new("r.v2.svg")), Path::new("r.v2-bars.svg"));
+        assert_eq!(bars_path(Path::new("r")), Path::new("r-bars"));
+        // Two decades: 1-2-5; a narrow range: denser; a wide one: decades.
+        assert_eq!(
+            log_ticks(0.9, 110.0).0,
+            [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+        );
+        assert_eq!(log_ticks(2.9, 6.2).0, [3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(log_ticks(2.5, 9.5).0, [3.0, 5.0, 7.0]);
+        assert_eq!(
+            log_ticks(0.05, 2000.0).0,
+            [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0]
+        );
+        assert_eq!(
+            log_ticks(0.005, 2000.0).0,
+            [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+        );
+        assert_eq!(wrap("ab cd ef", 10.0, 30), ["ab cd", "ef"]);
+        assert_eq!(wrap("abcdefgh ij", 10.0, 30), ["abcdefgh", "ij"]);
+        assert_eq!(value_label(12.345), "12.3");
+        assert_eq!(value_label(0.08213), "0.082");
+        assert_eq!(tick_label(0.30000000000000004), "0.3");
     }
 
     #[test]
