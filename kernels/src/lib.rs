@@ -565,10 +565,7 @@ impl KernelSet {
     pub fn prelu_runs_forward(&self, src: Option<&[f32]>, dst: &mut [f32], runs: PreluRuns<'_>) {
         runs.check();
         let n = dst.len();
-        let x = src.map_or(dst.as_ptr(), |s| {
-            assert_eq!(s.len(), n, "prelu: x and y lengths differ");
-            s.as_ptr()
-        });
+        let x = source(src, dst);
         // SAFETY: detected ISA (see `new`); x and dst valid for n elements,
         // the same buffer or disjoint (shared vs mutable borrow); `runs` was
         // checked: channel < C = w.len(), offset < inner.
@@ -601,10 +598,7 @@ impl KernelSet {
     ) {
         assert!(offset < pattern.len(), "prelu: pattern offset out of range");
         let n = dst.len();
-        let x = src.map_or(dst.as_ptr(), |s| {
-            assert_eq!(s.len(), n, "prelu: x and y lengths differ");
-            s.as_ptr()
-        });
+        let x = source(src, dst);
         // SAFETY: detected ISA; x and dst valid for n, equal or disjoint;
         // pattern valid for its length; offset < pattern.len().
         unsafe {
@@ -804,4 +798,15 @@ impl KernelSet {
             )
         }
     }
+}
+
+/// The input of an in-place-or-into PReLU call: `src`, or `dst` itself.
+///
+/// # Panics
+/// If `src` and `dst` lengths differ.
+fn source(src: Option<&[f32]>, dst: &[f32]) -> *const f32 {
+    src.map_or(dst.as_ptr(), |s| {
+        assert_eq!(s.len(), dst.len(), "prelu: x and y lengths differ");
+        s.as_ptr()
+    })
 }

@@ -439,6 +439,26 @@ pub fn maxout(pieces: &[f32]) -> (f32, usize) {
     winner
 }
 
+/// The winner of output `(o, i)` of `x` as `[outer, k, inner]`, `k =
+/// pieces.len()` (the pieces are gathered into `pieces`).
+///
+/// # Safety
+/// `x` valid for the `k` elements `((o * k + p) * inner + i)`.
+unsafe fn winner_at(
+    x: *const f32,
+    pieces: &mut [f32],
+    o: usize,
+    inner: usize,
+    i: usize,
+) -> (f32, usize) {
+    let k = pieces.len();
+    for (p, v) in pieces.iter_mut().enumerate() {
+        // SAFETY: the caller guarantees these elements.
+        *v = unsafe { *x.add((o * k + p) * inner + i) };
+    }
+    maxout(pieces)
+}
+
 /// Scalar Maxout forward: `x` as `[outer, k, inner]`, `y` as `[outer, inner]`;
 /// `idx` receives the winners' indices (`idx_bytes` 1 or 4, or 0 for none).
 ///
@@ -459,10 +479,7 @@ pub(crate) unsafe fn maxout_forward_raw(
         for i in 0..inner {
             // SAFETY: every index is inside the caller's ranges.
             unsafe {
-                for (p, v) in pieces.iter_mut().enumerate() {
-                    *v = *x.add((o * k + p) * inner + i);
-                }
-                let (best, id) = maxout(&pieces);
+                let (best, id) = winner_at(x, &mut pieces, o, inner, i);
                 let at = o * inner + i;
                 *y.add(at) = best;
                 match idx_bytes {
@@ -492,10 +509,7 @@ pub(crate) unsafe fn maxout_backward_raw(
         for i in 0..inner {
             // SAFETY: every index is inside the caller's ranges.
             unsafe {
-                for (p, v) in pieces.iter_mut().enumerate() {
-                    *v = *x.add((o * k + p) * inner + i);
-                }
-                let id = maxout(&pieces).1;
+                let id = winner_at(x, &mut pieces, o, inner, i).1;
                 let g = *gy.add(o * inner + i);
                 for p in 0..k {
                     *gx.add((o * k + p) * inner + i) = if p == id { g } else { 0.0 };
