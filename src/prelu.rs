@@ -390,25 +390,12 @@ impl Kernels {
                 let mut piece_sums = vec![0.0f64; if want_sums { total } else { 0 }];
                 // Piece p starts at (p / per_run) * inner + (p % per_run) * PIECE.
                 let start_of = |p: usize| (p / per_run) * inner + (p % per_run) * PIECE;
-                let bounds: Vec<usize> = (0..=parts).map(|t| total * t / parts).collect();
-                let mut work = Vec::with_capacity(parts);
-                let (mut v_rest, mut d_rest, mut s_rest) = (v, dst, piece_sums.as_mut_slice());
-                let mut g_rest = grad_src;
-                for t in 0..parts {
-                    let (p0, p1) = (bounds[t], bounds[t + 1]);
-                    let len = start_of(p1) - start_of(p0);
-                    let (v_part, v_tail) = v_rest.split_at(len);
-                    let (d_part, d_tail) = std::mem::take(&mut d_rest).split_at_mut(len);
-                    let g_part = g_rest.map(|g| {
-                        let (a, b) = g.split_at(len);
-                        g_rest = Some(b);
-                        a
-                    });
-                    let s_len = if want_sums { p1 - p0 } else { 0 };
-                    let (s_part, s_tail) = std::mem::take(&mut s_rest).split_at_mut(s_len);
-                    (v_rest, d_rest, s_rest) = (v_tail, d_tail, s_tail);
-                    work.push((start_of(p0), v_part, g_part, d_part, s_part));
-                }
+                // Parts of whole pieces: (element, piece-sum) boundaries.
+                let cuts: Vec<(usize, usize)> = (0..=parts)
+                    .map(|t| total * t / parts)
+                    .map(|p| (start_of(p), if want_sums { p } else { 0 }))
+                    .collect();
+                let work = carve(v, grad_src, dst, &mut piece_sums, &cuts);
                 parallel::run_parts(work, |(start, v, g, d, s)| {
                     let runs = PreluRuns {
                         w,
@@ -433,30 +420,20 @@ impl Kernels {
                 let c_len = w.len();
                 let mut partials = vec![0.0f64; if want_sums { groups * c_len } else { 0 }];
                 let group_len = row * PRELU_PATTERN_ROWS;
+                // Parts of whole row groups: (element, partials) boundaries.
                 let per_part = groups.div_ceil(parts);
-                let mut work = Vec::new();
-                let (mut v_rest, mut d_rest) = (v, dst);
-                let mut g_rest = grad_src;
-                let mut p_rest = partials.as_mut_slice();
-                let mut g0 = 0;
-                while g0 < groups {
-                    let g1 = (g0 + per_part).min(groups);
-                    let len = (g1 * group_len).min(n) - g0 * group_len;
-                    let (v_part, v_tail) = v_rest.split_at(len);
-                    let (d_part, d_tail) = std::mem::take(&mut d_rest).split_at_mut(len);
-                    let g_part = g_rest.map(|g| {
-                        let (a, b) = g.split_at(len);
-                        g_rest = Some(b);
-                        a
-                    });
-                    let p_len = if want_sums { (g1 - g0) * c_len } else { 0 };
-                    let (p_part, p_tail) = std::mem::take(&mut p_rest).split_at_mut(p_len);
-                    (v_rest, d_rest, p_rest) = (v_tail, d_tail, p_tail);
-                    work.push((v_part, g_part, d_part, p_part));
-                    g0 = g1;
-                }
+                let cuts: Vec<(usize, usize)> = (0..=groups.div_ceil(per_part.max(1)))
+                    .map(|t| (t * per_part).min(groups))
+                    .map(|g| {
+                        (
+                            (g * group_len).min(n),
+                            if want_sums { g * c_len } else { 0 },
+                        )
+                    })
+                    .collect();
+                let work = carve(v, grad_src, dst, &mut partials, &cuts);
                 let pattern = &pattern[..];
-                parallel::run_parts(work, |(v, g, d, partials)| {
+                parallel::run_parts(work, |(_, v, g, d, partials)| {
                     pattern_groups(set, v, g, d, pattern, inner, c_len, want_sums, partials);
                 });
                 for group in partials.chunks(c_len.max(1)) {
@@ -468,6 +445,46 @@ impl Kernels {
         }
         sums
     }
+}
+
+/// One part of a split backward call: where it starts in the buffer, its
+/// slices of the saved values, the incoming gradient (or none: in place) and
+/// the output, and its slots of the partial sums.
+type Part<'a> = (
+    usize,
+    &'a [f32],
+    Option<&'a [f32]>,
+    &'a mut [f32],
+    &'a mut [f64],
+);
+
+/// Cuts the buffers at `cuts`, increasing `(element, partial sum)` offsets
+/// from `(0, 0)` to the ends, into one [`Part`] per pair of neighbours.
+fn carve<'a>(
+    v: &'a [f32],
+    grad_src: Option<&'a [f32]>,
+    dst: &'a mut [f32],
+    sums: &'a mut [f64],
+    cuts: &[(usize, usize)],
+) -> Vec<Part<'a>> {
+    let (mut v, mut g, mut d, mut s) = (v, grad_src, dst, sums);
+    let mut parts = Vec::with_capacity(cuts.len().saturating_sub(1));
+    for pair in cuts.windows(2) {
+        let ((e0, s0), (e1, s1)) = (pair[0], pair[1]);
+        let (v_part, v_rest) = v.split_at(e1 - e0);
+        let (g_part, g_rest) = match g {
+            Some(g) => {
+                let (a, b) = g.split_at(e1 - e0);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (d_part, d_rest) = std::mem::take(&mut d).split_at_mut(e1 - e0);
+        let (s_part, s_rest) = std::mem::take(&mut s).split_at_mut(s1 - s0);
+        parts.push((e0, v_part, g_part, d_part, s_part));
+        (v, g, d, s) = (v_rest, g_rest, d_rest, s_rest);
+    }
+    parts
 }
 
 /// Pattern backward over whole row groups (the span starts at a group
