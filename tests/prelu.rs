@@ -51,6 +51,10 @@ fn slopes(c: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
 fn channel_of(i: usize, c: usize, inner: usize) -> usize {
     (i / inner) % c
 }
@@ -158,39 +162,24 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 // Forward into, and in place inside a larger buffer.
                 let mut y = vec![0.0f32; n];
                 k.prelu_into(x, &w, layout, &mut y).unwrap();
-                let got: Vec<u32> = y.iter().map(|v| v.to_bits()).collect();
+                let got = bits(&y);
                 assert_eq!(got, want, "{isa} into {outer}x{c}x{inner} offset {offset}");
                 let mut inplace = base.clone();
                 k.prelu(&mut inplace[offset..offset + n], &w, layout)
                     .unwrap();
-                let got: Vec<u32> = inplace[offset..offset + n]
-                    .iter()
-                    .map(|v| v.to_bits())
-                    .collect();
+                let got = bits(&inplace[offset..offset + n]);
                 assert_eq!(
                     got, want,
                     "{isa} in place {outer}x{c}x{inner} offset {offset}"
                 );
                 assert_eq!(
-                    inplace[..offset]
-                        .iter()
-                        .map(|v| v.to_bits())
-                        .collect::<Vec<_>>(),
-                    base[..offset]
-                        .iter()
-                        .map(|v| v.to_bits())
-                        .collect::<Vec<_>>(),
+                    bits(&inplace[..offset]),
+                    bits(&base[..offset]),
                     "{isa}: wrote before the start"
                 );
                 assert_eq!(
-                    inplace[offset + n..]
-                        .iter()
-                        .map(|v| v.to_bits())
-                        .collect::<Vec<_>>(),
-                    base[offset + n..]
-                        .iter()
-                        .map(|v| v.to_bits())
-                        .collect::<Vec<_>>(),
+                    bits(&inplace[offset + n..]),
+                    bits(&base[offset + n..]),
                     "{isa}: wrote past the end"
                 );
                 // Backward, with and without the slope gradient, in place and into.
@@ -202,7 +191,7 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 let mut gw = vec![f32::NAN; c];
                 k.prelu_backward(Saved::Input(x), &w, layout, &mut gi, Some(&mut gw))
                     .unwrap();
-                let got: Vec<u32> = gi.iter().map(|v| v.to_bits()).collect();
+                let got = bits(&gi);
                 assert_eq!(
                     got, want_g,
                     "{isa} backward {outer}x{c}x{inner} offset {offset}"
@@ -212,16 +201,12 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 let mut gw2 = vec![0.0f32; c];
                 k.prelu_backward_into(Saved::Input(x), &w, layout, g, &mut gi2, Some(&mut gw2))
                     .unwrap();
-                assert_eq!(gi2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want_g);
-                assert_eq!(
-                    gw2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    gw.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    "{isa}: into and in place disagree"
-                );
+                assert_eq!(bits(&gi2), want_g);
+                assert_eq!(bits(&gw2), bits(&gw), "{isa}: into and in place disagree");
                 let mut gi3 = g.to_vec();
                 k.prelu_backward(Saved::Input(x), &w, layout, &mut gi3, None)
                     .unwrap();
-                assert_eq!(gi3.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want_g);
+                assert_eq!(bits(&gi3), want_g);
             }
         }
     }
@@ -269,11 +254,7 @@ fn gradient_from_the_output_for_positive_slopes() {
                 .unwrap();
             k.prelu_backward(Saved::Output(&y), &w, layout, &mut from_y, Some(&mut gw_y))
                 .unwrap();
-            assert_eq!(
-                from_x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                from_y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                "{isa}"
-            );
+            assert_eq!(bits(&from_x), bits(&from_y), "{isa}");
             assert_within_bound(
                 &gw_y,
                 &exact_sums(&x, &g, c, inner),
@@ -328,8 +309,7 @@ fn slope_gradient_is_identical_for_any_thread_count() {
                 let mut gw = vec![0.0f32; c];
                 k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, Some(&mut gw))
                     .unwrap();
-                let b = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                (b(&y), b(&gi), b(&gw))
+                (bits(&y), bits(&gi), bits(&gw))
             };
             let want = run(&serial);
             for threads in [1usize, 2, 3, 4] {
