@@ -171,6 +171,58 @@ pub fn backward_bound(act: Activation) -> f64 {
     }
 }
 
+/// Whether [`backward_bound`] is guaranteed for the saved value `v` and the
+/// incoming gradient `grad`: always for the ReLU family and for ELU and SELU
+/// from the output. Otherwise where the intermediate the kernels form is in
+/// range (results then stay within the bound of the exact product; outside,
+/// they are whatever the arithmetic gives, never a fault):
+///
+/// - from the input of the exponential ops, the multiplier of `exp`,
+///   `m = grad * c` (`c` = alpha for ELU, lambda * alpha for SELU, 1 for
+///   CELU), has `|m| <= 2^100`; for CELU with alpha < 0 (where `exp`'s
+///   argument is positive) also `|grad| >= 2^-120`. The kernels fold `m`
+///   into `exp` before its `2^n` scaling, which keeps every digit where
+///   `exp(x)` alone would underflow or overflow but the product does not,
+///   and clamp `exp`'s argument to a range sized for these multipliers;
+/// - CELU from the output: the derivative `(y + alpha) / alpha` is at most
+///   `f32::MAX` in magnitude (it is formed before the product).
+///
+/// Outside, an infinite gradient can give NaN where the exact product is
+/// infinite, a zero one a zero where it is NaN (`0 * inf`), and a huge one a
+/// wrong result where the exact one underflows. NaN gradients are inside.
+///
+/// ```
+/// use rectify::accuracy::gradient_bound_applies;
+/// use rectify::Activation;
+///
+/// let elu = Activation::elu_default();
+/// assert!(gradient_bound_applies(elu, false, -1.0, 1e20));
+/// assert!(!gradient_bound_applies(elu, false, -1.0, 1e31));
+/// assert!(gradient_bound_applies(elu, true, -0.5, f32::INFINITY));
+/// let celu = Activation::Celu { alpha: 1e-40 };
+/// assert!(!gradient_bound_applies(celu, true, -1.0, 1e-30));
+/// ```
+pub fn gradient_bound_applies(act: Activation, from_output: bool, v: f32, grad: f32) -> bool {
+    let c = match (act, from_output) {
+        (Activation::Celu { alpha }, true) => {
+            let a = f64::from(alpha);
+            let k = (f64::from(v) + a) / a;
+            return v > 0.0 || v.is_nan() || k.is_nan() || k.abs() <= f64::from(f32::MAX);
+        }
+        (_, true) | (Activation::Relu | Activation::LeakyRelu { .. }, false) => return true,
+        (Activation::Elu { alpha }, false) => alpha,
+        (Activation::Selu, false) => SELU_LAMBDA_ALPHA_F32,
+        (Activation::Celu { alpha }, false) => {
+            if alpha < 0.0 && grad.abs() < 2f32.powi(-120) {
+                return false;
+            }
+            1.0
+        }
+    };
+    let m = f64::from(grad) * f64::from(c);
+    m.is_nan() || m.abs() <= 2f64.powi(100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

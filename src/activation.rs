@@ -60,7 +60,7 @@ pub enum Activation {
         /// The negative side saturates at `-alpha` (PyTorch's default 1).
         alpha: f32,
     },
-    /// `x <= 0 ? alpha * expm1(x / alpha) : x`; `alpha` finite and non-zero.
+    /// `x <= 0 ? alpha * expm1(x / alpha) : x`; `alpha` finite, `|alpha| >= 2^-64`.
     Celu {
         /// The negative side's scale (PyTorch's default 1).
         alpha: f32,
@@ -70,6 +70,9 @@ pub enum Activation {
     /// lambda = 1.0507009873554804934193349852946.
     Selu,
 }
+
+/// The smallest `|alpha|` CELU accepts, 2^-64.
+const MIN_CELU_ALPHA: f32 = 5.421_011e-20;
 
 impl Activation {
     /// PyTorch's default `negative_slope` for Leaky ReLU.
@@ -114,7 +117,7 @@ impl Activation {
         Activation::Elu { alpha: 1.0 }
     }
 
-    /// CELU with `alpha`, refused unless it is finite and non-zero.
+    /// CELU with `alpha`, refused unless it is finite and `|alpha| >= 2^-64`.
     pub fn celu(alpha: f32) -> Result<Activation, Error> {
         Activation::Celu { alpha }.validated()
     }
@@ -170,6 +173,17 @@ impl Activation {
                         parameter: "alpha",
                         value: alpha,
                         requirement: "it must be non-zero (CELU divides by it)",
+                    });
+                }
+                // A tiny alpha makes x / alpha overflow for nearly every x,
+                // and `alpha * expm1(..)` leaves the range the kernels'
+                // clamps are sized for (subnormal alphas have no digits).
+                if alpha.abs() < MIN_CELU_ALPHA {
+                    return Err(Error::InvalidParameter {
+                        activation: self.name(),
+                        parameter: "alpha",
+                        value: alpha,
+                        requirement: "it must be at least 2^-64 in magnitude",
                     });
                 }
                 Ok(())

@@ -132,13 +132,28 @@ pub fn celu_grad_input(x: f32, grad: f32, alpha: f32) -> f32 {
 }
 
 /// CELU gradient from the output: `y <= 0 ? grad * ((y + alpha) / alpha) : grad`
-/// (`y / alpha + 1`, arranged so that it does not cancel near `y = -alpha`).
+/// (`y / alpha + 1`, arranged so that it does not cancel near `y = -alpha`;
+/// `y` and `alpha` scaled by [`celu_output_scale`] so that the sum cannot
+/// overflow).
 #[inline]
 pub fn celu_grad_output(y: f32, grad: f32, alpha: f32) -> f32 {
     if y <= 0.0 {
-        grad * ((y + alpha) / alpha)
+        let s = celu_output_scale(alpha);
+        grad * ((y * s + alpha * s) / (alpha * s))
     } else {
         grad
+    }
+}
+
+/// The factor CELU's gradient from the output scales `y` and `alpha` by
+/// before adding them: 1, or 1/4 where `|alpha| >= 2^126` and `y + alpha`
+/// could overflow while `(y + alpha) / alpha` does not.
+#[inline]
+pub fn celu_output_scale(alpha: f32) -> f32 {
+    if alpha.abs() >= f32::from_bits(0x7e80_0000) {
+        0.25
+    } else {
+        1.0
     }
 }
 

@@ -75,6 +75,9 @@ pub(crate) trait F32Vector: Copy {
     /// in `[0, 2^24]`), returned as the lanes' bit patterns: storing the
     /// vector writes the `u32`s.
     fn to_u32_bits(self) -> Self;
+    /// `self` with the sign bit of `from` OR-ed in (`self | (from & -0.0)`
+    /// bitwise): gives a zero result the sign its product must have.
+    fn or_sign(self, from: Self) -> Self;
     /// The even and the odd lanes of `a` followed by `b`:
     /// `([a0, a2, .., b0, b2, ..], [a1, a3, .., b1, b3, ..])` (splits pairs
     /// stored interleaved).

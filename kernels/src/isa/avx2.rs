@@ -90,6 +90,11 @@ impl F32Vector for Avx2 {
         Avx2(unsafe { _mm256_castsi256_ps(_mm256_cvttps_epi32(self.0)) })
     }
     #[inline(always)]
+    fn or_sign(self, from: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_or_ps(self.0, _mm256_and_ps(from.0, _mm256_set1_ps(-0.0))) })
+    }
+    #[inline(always)]
     fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         // Within each 128-bit half: [a0 a2 b0 b2 | a4 a6 b4 b6]; the 64-bit

@@ -83,6 +83,15 @@ impl F32Vector for Avx512 {
         Avx512(unsafe { _mm512_castsi512_ps(_mm512_cvttps_epi32(self.0)) })
     }
     #[inline(always)]
+    fn or_sign(self, from: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        // The integer forms: `_mm512_or_ps` would need AVX-512DQ.
+        Avx512(unsafe {
+            let sign = _mm512_and_si512(_mm512_castps_si512(from.0), _mm512_set1_epi32(i32::MIN));
+            _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(self.0), sign))
+        })
+    }
+    #[inline(always)]
     fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // Indices 0..16 pick from `a`, 16..32 from `b`.

@@ -83,6 +83,14 @@ impl F32Vector for Neon {
         Neon(unsafe { vreinterpretq_f32_u32(vcvtq_u32_f32(self.0)) })
     }
     #[inline(always)]
+    fn or_sign(self, from: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe {
+            let sign = vandq_u32(vreinterpretq_u32_f32(from.0), vdupq_n_u32(0x8000_0000));
+            vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(self.0), sign))
+        })
+    }
+    #[inline(always)]
     fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         unsafe { (Neon(vuzp1q_f32(a.0, b.0)), Neon(vuzp2q_f32(a.0, b.0))) }

@@ -73,6 +73,10 @@ impl F32Vector for Portable {
         Portable(bytemuck::cast(self.0.trunc_int()))
     }
     #[inline(always)]
+    fn or_sign(self, from: Self) -> Self {
+        Portable(self.0 | (from.0 & f32x8::splat(-0.0)))
+    }
+    #[inline(always)]
     fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
         let (a, b) = (a.0.to_array(), b.0.to_array());
         let pick = |first: usize| {

@@ -179,5 +179,7 @@ pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(z: V, dz: Option<V>, m: V) -> V {
     let n1 = n1b.sub(biased);
     let s1 = n1b.shl_bits::<23>();
     let s2 = n.sub(n1).add(biased).shl_bits::<23>();
-    met.mul(s1).mul(s2)
+    // `m * e^t` has the sign of `m`, but `m + m*(e^t - 1)` is +0 for m = -0
+    // where `e^t < 1`: the sign bit of `m` restores it (a no-op elsewhere).
+    met.mul(s1).mul(s2).or_sign(m)
 }

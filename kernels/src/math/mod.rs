@@ -37,13 +37,43 @@ pub(crate) fn mul_add_accurate<V: F32Vector>(a: V, b: V, c: V) -> V {
 /// Exact unless `a` or `b` is beyond 2^115 (the split overflows).
 #[inline(always)]
 pub(crate) fn two_product<V: F32Vector>(a: V, b: V) -> (V, V) {
-    let split = |v: V| {
-        let c = v.mul(V::splat(4097.0));
-        let hi = c.sub(c.sub(v));
-        (hi, v.sub(hi))
+    two_product_split(a, b, split(a), split(b))
+}
+
+/// Veltkamp's split `v = hi + lo`, `hi` with 12 significant bits (exact
+/// unless `v` is beyond 2^115).
+#[inline(always)]
+pub(crate) fn split<V: F32Vector>(v: V) -> (V, V) {
+    let c = v.mul(V::splat(4097.0));
+    let hi = c.sub(c.sub(v));
+    (hi, v.sub(hi))
+}
+
+/// Veltkamp's split of a constant, `b = hi + lo` with `hi` of 12 significant
+/// bits, for every finite `b`: scaled down by 2^32 around the split where
+/// `4097 * b` would overflow (scaling by a power of two is exact there).
+pub(crate) fn split_constant(b: f32) -> (f32, f32) {
+    let scale = if b.abs() > 2f32.powi(100) {
+        2f32.powi(-32)
+    } else {
+        1.0
     };
+    let v = b * scale;
+    let c = v * 4097.0;
+    let hi = c - (c - v);
+    (hi / scale, (v - hi) / scale)
+}
+
+/// `a * b = p + e` exactly, with the splits of both factors given (see
+/// [`split_constant`] for a constant factor).
+#[inline(always)]
+pub(crate) fn two_product_split<V: F32Vector>(
+    a: V,
+    b: V,
+    (ah, al): (V, V),
+    (bh, bl): (V, V),
+) -> (V, V) {
     let p = a.mul(b);
-    let ((ah, al), (bh, bl)) = (split(a), split(b));
     let e = ah
         .mul(bh)
         .sub(p)

@@ -6,8 +6,8 @@
 
 use super::{BinaryOp, UnaryOp};
 use crate::math::{
-    exp_scaled_rr2_p7, expm1_rr2_p7, mul_add_accurate, two_product, two_sum, EXPM1_MIN, EXP_MAX,
-    EXP_MIN,
+    exp_scaled_rr2_p7, expm1_rr2_p7, mul_add_accurate, split, split_constant, two_product_split,
+    two_sum, EXPM1_MIN, EXP_MAX, EXP_MIN,
 };
 use crate::reference::{SELU_LAMBDA_ALPHA_F32, SELU_LAMBDA_F32};
 use crate::vector::F32Vector;
@@ -38,15 +38,16 @@ impl UnaryOp for Elu {
             let z = x.max(V::splat(EXPM1_MIN));
             expm1_rr2_p7(z, None).scaled(V::splat(self.alpha), V::splat(-self.alpha))
         };
-        // -0 maps to `alpha * -0`, which is -0 unless alpha is negative (or
-        // -0), and the identity branch gets it right: the first branch only
-        // for `x < 0` then. Otherwise (+0 wanted), `x < 2^-149` is `x <= 0`.
-        let bound = if self.alpha.is_sign_negative() {
-            f32::from_bits(1)
+        // Zeros map to `alpha * ±0`: themselves for a positive alpha, the
+        // identity branch; the opposite zero for a negative alpha (or -0),
+        // which the expm1 sum does not give (its last term adds +0).
+        let zero = V::zero();
+        let at_least_zero = if self.alpha.is_sign_negative() {
+            V::select(x.le(zero), x.mul(V::splat(self.alpha)), x)
         } else {
-            0.0
+            x
         };
-        V::select(x.lt(V::splat(bound)), neg, x)
+        V::select(x.lt(zero), neg, at_least_zero)
     }
 }
 
@@ -77,52 +78,111 @@ impl UnaryOp for EluUnit {
 /// the FMA tiers, Dekker's product otherwise.
 #[derive(Clone, Copy)]
 pub(crate) struct Divisor {
+    by: By,
+    /// For the remainder on tiers without FMA: `x` and `alpha` are scaled
+    /// by `rem_scale` (1, or 2^-32 where `|alpha| > 2^100`, so that neither
+    /// Dekker's product `t * alpha` nor its splits can overflow), and divided
+    /// by the scaled `alpha`.
+    rem_scale: f32,
+    rem_by: By,
+    /// The scaled `alpha`'s Veltkamp split.
+    rem_split: (f32, f32),
+}
+
+/// Division by a constant: by its reciprocal where that is a normal float.
+#[derive(Clone, Copy)]
+struct By {
     alpha: f32,
     inv: f32,
     by_reciprocal: bool,
 }
 
-impl Divisor {
-    pub(crate) fn new(alpha: f32) -> Divisor {
+impl By {
+    fn new(alpha: f32) -> By {
         let inv = 1.0 / alpha;
-        Divisor {
+        By {
             alpha,
             inv,
             by_reciprocal: inv.is_normal(),
         }
     }
 
-    /// `t`, close to `x / alpha`.
     #[inline(always)]
-    fn quotient<V: F32Vector>(self, x: V) -> V {
+    fn divide<V: F32Vector>(self, x: V) -> V {
         if self.by_reciprocal {
             x.mul(V::splat(self.inv))
         } else {
             x.div(V::splat(self.alpha))
         }
     }
+}
 
-    /// `d = (x - t*alpha) / alpha`.
+impl Divisor {
+    pub(crate) fn new(alpha: f32) -> Divisor {
+        let rem_scale = if alpha.abs() > 2f32.powi(100) {
+            2f32.powi(-32)
+        } else {
+            1.0
+        };
+        Divisor {
+            by: By::new(alpha),
+            rem_scale,
+            rem_by: By::new(alpha * rem_scale),
+            rem_split: split_constant(alpha * rem_scale),
+        }
+    }
+
+    pub(crate) fn alpha(self) -> f32 {
+        self.by.alpha
+    }
+
+    /// `t`, close to `x / alpha`.
+    #[inline(always)]
+    fn quotient<V: F32Vector>(self, x: V) -> V {
+        self.by.divide(x)
+    }
+
+    /// `d = (x - t*alpha) / alpha`: the remainder `x - t*alpha`, to within a
+    /// rounding of its own (exact when `t` is the correctly rounded
+    /// quotient), is one FMA, or Dekker's product where `mul_add` is not
+    /// fused (`x - p` is exact by Sterbenz's lemma).
     #[inline(always)]
     fn remainder<V: F32Vector>(self, x: V, t: V) -> V {
-        let r = remainder(x, t, self.alpha);
-        if self.by_reciprocal {
-            r.mul(V::splat(self.inv))
-        } else {
-            r.div(V::splat(self.alpha))
+        if V::FUSED_MUL_ADD {
+            return self.by.divide(t.mul_add(V::splat(-self.by.alpha), x));
         }
+        let (ah, al) = self.rem_split;
+        let alpha = V::splat(self.rem_by.alpha);
+        let (p, e) = two_product_split(t, alpha, split(t), (V::splat(ah), V::splat(al)));
+        let r = x.mul(V::splat(self.rem_scale)).sub(p).sub(e);
+        self.rem_by.divide(r)
     }
 
     /// `(t, d)` for `x` clamped from below at `lowest * |alpha|` (`lowest
     /// < 0`), so that `|t| <= |lowest|` to within 1.5 ULP and `d` is small
     /// and finite: the lanes clamped are those where the result saturates, or
-    /// are not selected. (Where `lowest * |alpha|` overflows, `-f32::MAX /
-    /// |alpha|` is within the bound already.)
+    /// are not selected.
+    ///
+    /// Where `lowest * |alpha|` overflows, every finite `x` has its quotient
+    /// in range, and `x = -inf` gets the saturated `t = lowest * sign(alpha)`,
+    /// `d = 0`.
     #[inline(always)]
     fn bounded_quotient<V: F32Vector>(self, x: V, lowest: f32) -> (V, V) {
-        let xc = x.max(V::splat((lowest * self.alpha.abs()).max(-f32::MAX)));
+        let alpha = self.by.alpha;
+        let floor = lowest * alpha.abs();
+        if floor.is_finite() {
+            let xc = x.max(V::splat(floor));
+            let t = self.quotient(xc);
+            return (t, self.remainder(xc, t));
+        }
+        let xc = x.max(V::splat(-f32::MAX));
         let t = self.quotient(xc);
-        (t, self.remainder(xc, t))
+        let d = self.remainder(xc, t);
+        let minus_inf = x.lt(V::splat(-f32::MAX));
+        (
+            V::select(minus_inf, V::splat(lowest * alpha.signum()), t),
+            V::select(minus_inf, V::zero(), d),
+        )
     }
 }
 
@@ -137,19 +197,6 @@ fn celu_identity_bound(alpha: f32) -> f32 {
     -alpha.abs() * (1.0 / 33_554_432.0)
 }
 
-/// `x - t*alpha` for `t` close to `x / alpha`, to within a rounding of its
-/// own (exact when `t` is the correctly rounded quotient): one FMA, or
-/// Dekker's product where `mul_add` is not fused (`x - p` is exact by
-/// Sterbenz's lemma).
-#[inline(always)]
-fn remainder<V: F32Vector>(x: V, t: V, alpha: f32) -> V {
-    if V::FUSED_MUL_ADD {
-        return t.mul_add(V::splat(-alpha), x);
-    }
-    let (p, e) = two_product(t, V::splat(alpha));
-    x.sub(p).sub(e)
-}
-
 /// `x <= 0 ? alpha * expm1(x / alpha) : x` for `alpha > 0` (then `x / alpha <= 0`).
 #[derive(Clone, Copy)]
 pub(crate) struct Celu {
@@ -160,7 +207,7 @@ impl UnaryOp for Celu {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        let alpha = self.div.alpha;
+        let alpha = self.div.alpha();
         // Below EXPM1_MIN * alpha the result is -alpha.
         let (t, d) = self.div.bounded_quotient(x, EXPM1_MIN);
         let neg = expm1_rr2_p7(t, Some(d)).scaled(V::splat(alpha), V::splat(-alpha));
@@ -172,19 +219,44 @@ impl UnaryOp for Celu {
 /// is positive and unbounded: above 64, `alpha * expm1(t)` is `alpha * e^t`
 /// to within `e^-64`, computed by `exp_scaled` whose range reaches past the
 /// overflow of `alpha * e^t` for every normal alpha.
+///
+/// Where `|alpha| > 2^96`, `alpha * 2^n` inside `expm1`'s reconstruction
+/// could overflow although the result does not: it runs on `alpha * 2^-32`
+/// and the result is scaled back (exactly; the results there are far above
+/// the subnormal range, as the identity band takes the small `x`).
 #[derive(Clone, Copy)]
 pub(crate) struct CeluNegativeAlpha {
-    pub(crate) div: Divisor,
+    div: Divisor,
+    rescale: f32,
+}
+
+impl CeluNegativeAlpha {
+    pub(crate) fn new(alpha: f32) -> CeluNegativeAlpha {
+        CeluNegativeAlpha {
+            div: Divisor::new(alpha),
+            rescale: if alpha.abs() > 2f32.powi(96) {
+                2f32.powi(32)
+            } else {
+                1.0
+            },
+        }
+    }
 }
 
 impl UnaryOp for CeluNegativeAlpha {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        let a = self.div.alpha;
+        let a = self.div.alpha();
         // t >= 0; above EXP_MAX, alpha * e^t overflows for every normal alpha.
         let (t, d) = self.div.bounded_quotient(x, -EXP_MAX);
-        let small = expm1_rr2_p7(t, Some(d)).scaled(V::splat(a), V::splat(-a));
+        let small = if self.rescale == 1.0 {
+            expm1_rr2_p7(t, Some(d)).scaled(V::splat(a), V::splat(-a))
+        } else {
+            let a = a / self.rescale;
+            let small = expm1_rr2_p7(t, Some(d)).scaled(V::splat(a), V::splat(-a));
+            small.mul(V::splat(self.rescale))
+        };
         let big = exp_scaled_rr2_p7(t, Some(d), V::splat(a));
         let neg = V::select(t.gt(V::splat(64.0)), big, small);
         V::select(x.lt(V::splat(celu_identity_bound(a))), neg, x)
@@ -253,7 +325,7 @@ impl BinaryOp for CeluGradInput {
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
         // exp's range on the side x / alpha reaches (x <= 0).
-        let lowest = if self.div.alpha > 0.0 {
+        let lowest = if self.div.alpha() > 0.0 {
             EXP_MIN
         } else {
             -EXP_MAX
@@ -267,9 +339,25 @@ impl BinaryOp for CeluGradInput {
 /// `y / alpha + 1`, but without the cancellation near `y = -alpha`), evaluated
 /// as `grad * ((y + alpha) / alpha)` with the sum kept exact (TwoSum) and its
 /// error term carried into the product, so two roundings in all.
+///
+/// Where `|alpha| >= 2^126`, `y + alpha` could overflow although the result
+/// does not: `y` and `alpha` are both scaled by 1/4 first (exactly, but for
+/// bits of `y` far below the sum's last digit), which leaves the quotient as
+/// it was.
 #[derive(Clone, Copy)]
 pub(crate) struct CeluGradOutput {
-    pub(crate) alpha: f32,
+    scale: f32,
+    alpha: f32,
+}
+
+impl CeluGradOutput {
+    pub(crate) fn new(alpha: f32) -> CeluGradOutput {
+        let scale = crate::reference::celu_output_scale(alpha);
+        CeluGradOutput {
+            scale,
+            alpha: alpha * scale,
+        }
+    }
 }
 
 impl BinaryOp for CeluGradOutput {
@@ -277,12 +365,18 @@ impl BinaryOp for CeluGradOutput {
     #[inline(always)]
     fn apply<V: F32Vector>(self, y: V, grad: V) -> V {
         let a = V::splat(self.alpha);
-        let (s, e) = two_sum(y, a);
+        let (s, e) = two_sum(y.mul(V::splat(self.scale)), a);
         // The error term is NaN where the sum is infinite; it is 0 there.
         let e = V::select(e.le(e), e, V::zero());
         // Divide before multiplying, so that a huge y cannot overflow early.
-        let d = mul_add_accurate(grad, s.div(a), grad.mul(e.div(a)));
-        V::select(y.le(V::zero()), d, grad)
+        let q = s.div(a);
+        let d = mul_add_accurate(grad, q, grad.mul(e.div(a)));
+        // Where the result is NaN or zero, the correction can only hurt: an
+        // infinite grad makes `inf - inf` or `inf * 0`, a zero grad's sum of
+        // two zeros loses its sign. The plain product is right there.
+        let zero = V::zero();
+        let d = V::select(d.lt(zero), d, V::select(d.gt(zero), d, grad.mul(q)));
+        V::select(y.le(zero), d, grad)
     }
 }
 

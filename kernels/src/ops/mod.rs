@@ -225,14 +225,9 @@ pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *m
                 dst,
                 n,
             ),
-            Forward::Celu { alpha } => map_unary::<V, _>(
-                elu::CeluNegativeAlpha {
-                    div: elu::Divisor::new(alpha),
-                },
-                src,
-                dst,
-                n,
-            ),
+            Forward::Celu { alpha } => {
+                map_unary::<V, _>(elu::CeluNegativeAlpha::new(alpha), src, dst, n)
+            }
             Forward::Selu => map_unary::<V, _>(elu::Selu, src, dst, n),
         }
     }
@@ -273,7 +268,7 @@ pub(crate) unsafe fn backward<V: F32Vector>(
                 n,
             ),
             Backward::CeluFromOutput { alpha } => {
-                map_binary::<V, _>(elu::CeluGradOutput { alpha }, saved, grad, dst, n)
+                map_binary::<V, _>(elu::CeluGradOutput::new(alpha), saved, grad, dst, n)
             }
             Backward::SeluFromInput => map_binary::<V, _>(elu::SeluGradInput, saved, grad, dst, n),
             Backward::SeluFromOutput => {

@@ -1,0 +1,649 @@
+//! The contract checker shared by the property tests (`tests/properties.rs`)
+//! and the fuzz targets (`fuzz/`): one [`Case`] is one call of a public entry
+//! point with arbitrary buffers and parameters, and [`check`] runs it on the
+//! scalar reference and on every tier this host has (serial and split across
+//! threads, plus the free functions on the global engine), then asserts the
+//! contract:
+//!
+//! - a refused call returns the reference's `Error` on every tier and leaves
+//!   every buffer, inputs and outputs, bit for bit as it was;
+//! - an accepted call gives the reference's bits for the ReLU family, PReLU
+//!   and Maxout (values, indices and gradients), results within the
+//!   documented ULP bound of the f64 oracle for the exponential ops (with the
+//!   reference's signed zeros and NaN payloads), and slope gradients within
+//!   PReLU's documented bound of the exact sum, bit-identical whether the
+//!   call ran on one thread or several;
+//! - inputs are never written, and nothing outside the output slices is.
+//!
+//! Every buffer a kernel sees ends flush against the end of its allocation
+//! ([`Flush`]), so under AddressSanitizer a read or write one element past
+//! the end is reported, not absorbed by slack.
+
+#![allow(dead_code)] // each test binary or fuzz target uses a part
+
+use rectify::accuracy::{
+    backward_bound, exact_backward, exact_forward, forward_bound, gradient_bound_applies, ulp_error,
+};
+use rectify::{Activation, ChannelLayout, Error, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
+
+/// A NaN no kernel produces from the inputs the checker builds: the fill of
+/// the elements in front of every slice, checked after each call.
+pub const GUARD_BITS: u32 = 0x7fbe_efed;
+
+/// `offset` guard elements followed by the data, in an allocation of exactly
+/// `offset + len` elements: the data's slice ends where the allocation ends.
+pub struct Flush<T> {
+    buf: Vec<T>,
+    offset: usize,
+    guard: T,
+}
+
+impl<T: bytemuck::Pod> Flush<T> {
+    pub fn new(data: &[T], offset: usize, guard: T) -> Flush<T> {
+        let mut buf = Vec::with_capacity(offset + data.len());
+        buf.resize(offset, guard);
+        buf.extend_from_slice(data);
+        debug_assert_eq!(buf.capacity(), buf.len());
+        Flush { buf, offset, guard }
+    }
+
+    pub fn data(&self) -> &[T] {
+        &self.buf[self.offset..]
+    }
+
+    pub fn data_mut(&mut self) -> &mut [T] {
+        &mut self.buf[self.offset..]
+    }
+
+    fn guards_intact(&self) -> bool {
+        let guard = bytemuck::bytes_of(&self.guard);
+        bytemuck::cast_slice::<T, u8>(&self.buf[..self.offset])
+            .chunks(guard.len())
+            .all(|g| g == guard)
+    }
+}
+
+fn flush_f32(data: &[f32], offset: usize) -> Flush<f32> {
+    Flush::new(data, offset, f32::from_bits(GUARD_BITS))
+}
+
+/// Which winners' index buffer a Maxout call writes or reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexKind {
+    None,
+    U8,
+    U32,
+}
+
+/// One call of a public entry point. Lengths that do not fit each other are
+/// allowed on purpose: the call must then be refused.
+#[derive(Clone, Debug)]
+pub enum Call {
+    /// `forward` (in place) or `forward_into(x, out)`.
+    Forward { act: Activation, into: bool },
+    /// `backward(saved = x, grad = g)` or `backward_into(x, g, out)`.
+    Backward {
+        act: Activation,
+        from_output: bool,
+        into: bool,
+    },
+    /// `prelu(x, w)` or `prelu_into(x, w, out)` over `[_, channels, inner]`.
+    Prelu {
+        channels: usize,
+        inner: usize,
+        into: bool,
+    },
+    /// `prelu_backward(saved = x, w, grad = g, grad_w)` or the `_into` form
+    /// writing `out`; `grad_w` has `grad_w` elements when given.
+    PreluBackward {
+        channels: usize,
+        inner: usize,
+        from_output: bool,
+        into: bool,
+        grad_w: Option<usize>,
+    },
+    /// `maxout_with_index(x, k, inner, out, index)`, the index buffer having
+    /// `idx_len` elements.
+    Maxout {
+        k: usize,
+        inner: usize,
+        index: IndexKind,
+        idx_len: usize,
+    },
+    /// `maxout_backward(saved, k, inner, grad_y = g, grad_x = out)`, saved
+    /// being `x` or the indices `idx` (`IndexKind::None` means the input).
+    MaxoutBackward {
+        k: usize,
+        inner: usize,
+        saved: IndexKind,
+    },
+}
+
+/// A call with its buffers. `x` is the input (or the saved tensor), `g` the
+/// incoming gradient, `out` the output buffer's initial contents (its length
+/// is the output's length), `w` PReLU's slopes, `idx` Maxout's saved
+/// indices; `offsets` are the guard counts in front of x, g/out and w/idx.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub call: Call,
+    pub x: Vec<f32>,
+    pub g: Vec<f32>,
+    pub out: Vec<f32>,
+    pub w: Vec<f32>,
+    pub idx: Vec<u32>,
+    pub offsets: [usize; 3],
+}
+
+/// Who runs a call: an engine, or the crate's free functions (which use the
+/// global engine; the entry points without a free form go to
+/// `Kernels::global()` directly).
+#[derive(Clone, Copy, Debug)]
+enum Runner {
+    Engine(Kernels),
+    Free,
+}
+
+impl Runner {
+    fn isa(&self) -> Isa {
+        match self {
+            Runner::Engine(k) => k.isa(),
+            Runner::Free => Kernels::global().isa(),
+        }
+    }
+    fn engine(&self) -> Kernels {
+        match self {
+            Runner::Engine(k) => *k,
+            Runner::Free => *Kernels::global(),
+        }
+    }
+    fn is_parallel(&self) -> bool {
+        match self {
+            Runner::Engine(k) => k.parallel_threshold().is_some(),
+            Runner::Free => Kernels::global().parallel_threshold().is_some(),
+        }
+    }
+}
+
+/// Every buffer of one run, after the call, with its result.
+struct Run {
+    result: Result<(), Error>,
+    x: Flush<f32>,
+    g: Flush<f32>,
+    out: Flush<f32>,
+    w: Flush<f32>,
+    gw: Flush<f32>,
+    idx8: Flush<u8>,
+    idx32: Flush<u32>,
+}
+
+/// The initial contents of PReLU's slope-gradient buffer.
+const GW_FILL: f32 = 1234.5;
+
+fn run(case: &Case, runner: Runner) -> Run {
+    let [ox, og, ow] = case.offsets;
+    let idx8: Vec<u8> = case.idx.iter().map(|&i| i as u8).collect();
+    let mut r = Run {
+        result: Ok(()),
+        x: flush_f32(&case.x, ox),
+        g: flush_f32(&case.g, og),
+        out: flush_f32(&case.out, (og + 5) % 16),
+        w: flush_f32(&case.w, ow),
+        gw: flush_f32(&[], 0),
+        idx8: Flush::new(&idx8, ow, 0xa5),
+        idx32: Flush::new(&case.idx, ow, 0xa5a5_a5a5),
+    };
+    let k = runner.engine();
+    let free = matches!(runner, Runner::Free);
+    r.result = match case.call {
+        Call::Forward { act, into: false } => {
+            let x = r.x.data_mut();
+            match (free, act) {
+                (true, Activation::Relu) => {
+                    rectify::relu(x);
+                    Ok(())
+                }
+                (true, Activation::LeakyRelu { slope }) => rectify::leaky_relu(x, slope),
+                (true, _) => rectify::forward(act, x),
+                (false, _) => k.forward(act, x),
+            }
+        }
+        Call::Forward { act, into: true } => {
+            if free {
+                rectify::forward_into(act, r.x.data(), r.out.data_mut())
+            } else {
+                k.forward_into(act, r.x.data(), r.out.data_mut())
+            }
+        }
+        Call::Backward {
+            act,
+            from_output,
+            into,
+        } => {
+            let saved = saved(r.x.data(), from_output);
+            match (into, free) {
+                (false, true) => rectify::backward(act, saved, r.g.data_mut()),
+                (false, false) => k.backward(act, saved, r.g.data_mut()),
+                (true, true) => rectify::backward_into(act, saved, r.g.data(), r.out.data_mut()),
+                (true, false) => k.backward_into(act, saved, r.g.data(), r.out.data_mut()),
+            }
+        }
+        Call::Prelu {
+            channels,
+            inner,
+            into,
+        } => {
+            let layout = ChannelLayout::new(channels, inner);
+            if into {
+                k.prelu_into(r.x.data(), r.w.data(), layout, r.out.data_mut())
+            } else {
+                k.prelu(r.x.data_mut(), r.w.data(), layout)
+            }
+        }
+        Call::PreluBackward {
+            channels,
+            inner,
+            from_output,
+            into,
+            grad_w,
+        } => {
+            let layout = ChannelLayout::new(channels, inner);
+            let saved = saved(r.x.data(), from_output);
+            if let Some(n) = grad_w {
+                r.gw = flush_f32(&vec![GW_FILL; n], (ow + 3) % 16);
+            }
+            let gw = grad_w.map(|_| r.gw.data_mut());
+            if into {
+                k.prelu_backward_into(saved, r.w.data(), layout, r.g.data(), r.out.data_mut(), gw)
+            } else {
+                k.prelu_backward(saved, r.w.data(), layout, r.g.data_mut(), gw)
+            }
+        }
+        Call::Maxout {
+            k: pieces,
+            inner,
+            index,
+            idx_len,
+        } => {
+            r.idx8 = Flush::new(&vec![0xa5; idx_len], ow, 0xa5);
+            r.idx32 = Flush::new(&vec![0xa5a5_a5a5; idx_len], ow, 0xa5a5_a5a5);
+            let index = match index {
+                IndexKind::None => MaxoutIndex::None,
+                IndexKind::U8 => MaxoutIndex::U8(r.idx8.data_mut()),
+                IndexKind::U32 => MaxoutIndex::U32(r.idx32.data_mut()),
+            };
+            k.maxout_with_index(r.x.data(), pieces, inner, r.out.data_mut(), index)
+        }
+        Call::MaxoutBackward {
+            k: pieces,
+            inner,
+            saved,
+        } => {
+            let saved = match saved {
+                IndexKind::None => MaxoutSaved::Input(r.x.data()),
+                IndexKind::U8 => MaxoutSaved::IndexU8(r.idx8.data()),
+                IndexKind::U32 => MaxoutSaved::IndexU32(r.idx32.data()),
+            };
+            k.maxout_backward(saved, pieces, inner, r.g.data(), r.out.data_mut())
+        }
+    };
+    r
+}
+
+fn saved(v: &[f32], from_output: bool) -> Saved<'_> {
+    if from_output {
+        Saved::Output(v)
+    } else {
+        Saved::Input(v)
+    }
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+/// The runners: every tier this host has, serial and split across threads
+/// (from 64 elements, in chunks the engine picks), and the free functions.
+fn runners() -> Vec<Runner> {
+    let mut v = Vec::new();
+    for &isa in Isa::available() {
+        let k = Kernels::new(isa).expect("an available tier");
+        v.push(Runner::Engine(k.serial()));
+        if cfg!(feature = "parallel") || k.parallel_threshold().is_some() {
+            v.push(Runner::Engine(k.with_parallel_threshold(64)));
+        }
+    }
+    v.push(Runner::Free);
+    v
+}
+
+/// What one [`check`] compared: tier runs and output elements.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Checked {
+    pub runs: usize,
+    pub elements: usize,
+    pub refused: bool,
+}
+
+/// Runs `case` on the reference and every runner and asserts the contract
+/// (see the module docs); panics with a description of the first violation.
+pub fn check(case: &Case) -> Checked {
+    let reference = run(
+        case,
+        Runner::Engine(Kernels::new(Isa::Scalar).unwrap().serial()),
+    );
+    let mut checked = Checked {
+        refused: reference.result.is_err(),
+        ..Checked::default()
+    };
+    let mut serial_gw: Vec<(Isa, Vec<u32>)> = Vec::new();
+    for runner in runners() {
+        let got = run(case, runner);
+        let what = format!("{:?} on {} ({runner:?})", case.call, runner.isa());
+        // Debug strings: an `Error` may carry a NaN parameter, never equal to itself.
+        assert_eq!(
+            format!("{:?}", got.result),
+            format!("{:?}", reference.result),
+            "{what}: result differs from the reference's"
+        );
+        assert_untouched_inputs(case, &got, &what);
+        if got.result.is_err() {
+            assert_eq!(
+                bits(got.out.data()),
+                bits(&case.out),
+                "{what}: refused but wrote its output"
+            );
+            assert_eq!(
+                bits(got.g.data()),
+                bits(&case.g),
+                "{what}: refused but wrote the gradient"
+            );
+            assert_eq!(
+                bits(got.x.data()),
+                bits(&case.x),
+                "{what}: refused but wrote x"
+            );
+            assert!(
+                got.gw
+                    .data()
+                    .iter()
+                    .all(|v| v.to_bits() == GW_FILL.to_bits()),
+                "{what}: refused but wrote grad_w"
+            );
+            if matches!(case.call, Call::Maxout { .. }) {
+                assert!(
+                    got.idx8.data().iter().all(|&i| i == 0xa5),
+                    "{what}: refused but wrote idx"
+                );
+                assert!(
+                    got.idx32.data().iter().all(|&i| i == 0xa5a5_a5a5),
+                    "{what}: refused but wrote idx"
+                );
+            }
+        } else {
+            checked.elements += compare_outputs(case, &reference, &got, runner.isa(), &what);
+            if let Call::PreluBackward {
+                grad_w: Some(_), ..
+            } = case.call
+            {
+                let gw = bits(got.gw.data());
+                if runner.is_parallel() {
+                    if let Some((_, serial)) =
+                        serial_gw.iter().find(|(isa, _)| *isa == runner.isa())
+                    {
+                        assert_eq!(
+                            &gw, serial,
+                            "{what}: slope gradient differs from the serial run's"
+                        );
+                    }
+                } else {
+                    serial_gw.push((runner.isa(), gw));
+                }
+            }
+        }
+        checked.runs += 1;
+    }
+    checked
+}
+
+/// Inputs are never written, and nothing in front of any slice is.
+fn assert_untouched_inputs(case: &Case, got: &Run, what: &str) {
+    let in_place_x = matches!(
+        case.call,
+        Call::Forward { into: false, .. } | Call::Prelu { into: false, .. }
+    );
+    if !in_place_x {
+        assert_eq!(
+            bits(got.x.data()),
+            bits(&case.x),
+            "{what}: wrote its input x"
+        );
+    }
+    let in_place_g = matches!(
+        case.call,
+        Call::Backward { into: false, .. } | Call::PreluBackward { into: false, .. }
+    );
+    if !in_place_g {
+        assert_eq!(
+            bits(got.g.data()),
+            bits(&case.g),
+            "{what}: wrote its input gradient"
+        );
+    }
+    assert_eq!(
+        bits(got.w.data()),
+        bits(&case.w),
+        "{what}: wrote the slopes"
+    );
+    if matches!(case.call, Call::MaxoutBackward { .. }) {
+        assert_eq!(got.idx32.data(), &case.idx[..], "{what}: wrote the indices");
+    }
+    for (name, ok) in [
+        ("x", got.x.guards_intact()),
+        ("g", got.g.guards_intact()),
+        ("out", got.out.guards_intact()),
+        ("w", got.w.guards_intact()),
+        ("grad_w", got.gw.guards_intact()),
+        ("idx u8", got.idx8.guards_intact()),
+        ("idx u32", got.idx32.guards_intact()),
+    ] {
+        assert!(ok, "{what}: wrote in front of the {name} slice");
+    }
+}
+
+/// The buffer a call wrote its result to.
+fn result_of<'a>(case: &Case, r: &'a Run) -> &'a [f32] {
+    match case.call {
+        Call::Forward { into: false, .. } | Call::Prelu { into: false, .. } => r.x.data(),
+        Call::Backward { into: false, .. } | Call::PreluBackward { into: false, .. } => r.g.data(),
+        _ => r.out.data(),
+    }
+}
+
+/// Compares an accepted call's outputs with the reference's; returns how many
+/// elements it compared.
+fn compare_outputs(case: &Case, reference: &Run, got: &Run, isa: Isa, what: &str) -> usize {
+    let (want, have) = (result_of(case, reference), result_of(case, got));
+    let exponential = match case.call {
+        Call::Forward { act, .. } | Call::Backward { act, .. } => act.is_exponential(),
+        _ => false,
+    };
+    if exponential && isa != Isa::Scalar {
+        within_oracle(case, want, have, what);
+    } else {
+        assert_bits_eq(want, have, what, &case.x);
+    }
+    let mut n = have.len();
+    match case.call {
+        Call::Maxout {
+            index: IndexKind::U8,
+            ..
+        } => {
+            assert_eq!(
+                got.idx8.data(),
+                reference.idx8.data(),
+                "{what}: u8 indices differ"
+            );
+            n += got.idx8.data().len();
+        }
+        Call::Maxout {
+            index: IndexKind::U32,
+            ..
+        } => {
+            assert_eq!(
+                got.idx32.data(),
+                reference.idx32.data(),
+                "{what}: u32 indices differ"
+            );
+            n += got.idx32.data().len();
+        }
+        Call::PreluBackward {
+            channels,
+            inner,
+            from_output,
+            grad_w: Some(_),
+            ..
+        } => {
+            assert_slope_gradient(
+                got.gw.data(),
+                &case.x,
+                &case.g,
+                &case.w,
+                channels,
+                inner,
+                from_output,
+                what,
+            );
+            n += channels;
+        }
+        _ => {}
+    }
+    n
+}
+
+fn assert_bits_eq(want: &[f32], have: &[f32], what: &str, x: &[f32]) {
+    if let Some(i) = (0..want.len()).find(|&i| want[i].to_bits() != have[i].to_bits()) {
+        panic!(
+            "{what}: element {i} of {} is {:#010x}, the reference gives {:#010x} (x there {:?})",
+            want.len(),
+            have[i].to_bits(),
+            want[i].to_bits(),
+            x.get(i).map(|v| format!("{:#010x}", v.to_bits()))
+        );
+    }
+}
+
+/// The exponential ops: within the documented bound of the f64 oracle, with
+/// the reference's NaN payloads and signed zeros, wherever the bound is
+/// guaranteed ([`gradient_bound_applies`]).
+fn within_oracle(case: &Case, want: &[f32], have: &[f32], what: &str) {
+    let (act, bound, from_output) = match case.call {
+        Call::Forward { act, .. } => (act, forward_bound(act), None),
+        Call::Backward {
+            act, from_output, ..
+        } => (act, backward_bound(act), Some(from_output)),
+        _ => unreachable!("only the element-wise ops are exponential"),
+    };
+    for i in 0..have.len() {
+        let e = match from_output {
+            None => exact_forward(act, case.x[i]),
+            Some(from_output) => {
+                if !gradient_bound_applies(act, from_output, case.x[i], case.g[i]) {
+                    continue;
+                }
+                exact_backward(act, from_output, case.x[i], case.g[i])
+            }
+        };
+        let err = ulp_error(have[i], e);
+        let nan_or_zero = have[i].is_nan() || want[i].is_nan() || e == 0.0;
+        assert!(
+            err <= bound && (!nan_or_zero || have[i].to_bits() == want[i].to_bits()),
+            "{what}: element {i}: x = {:#010x}, g = {:?}: got {:e} ({:#010x}), exact {e:e}, \
+             reference {:#010x}: {err} ULP (bound {bound})",
+            case.x[i].to_bits(),
+            case.g.get(i).map(|g| g.to_bits()),
+            have[i],
+            have[i].to_bits(),
+            want[i].to_bits()
+        );
+    }
+}
+
+/// PReLU's slope gradient against the exact sum: `|gw - S| <= 2^-24 |S| +
+/// 2^-18 sum |term| + count * 2^-149` where no term overflows f32; NaN exactly
+/// where `S` is NaN. From the output, the terms are `y * g / w`.
+#[allow(clippy::too_many_arguments)]
+fn assert_slope_gradient(
+    got: &[f32],
+    v: &[f32],
+    g: &[f32],
+    w: &[f32],
+    channels: usize,
+    inner: usize,
+    from_output: bool,
+    what: &str,
+) {
+    let e = exact_sums(v, g, channels, inner);
+    for c in 0..channels {
+        let (mut s, mut a, mut max, mut tiny) = (e.s[c], e.a[c], e.max[c], 2f64.powi(-149));
+        if from_output {
+            // The sum of y * g in f64, divided by w once.
+            let wc = f64::from(w[c]);
+            (s, a, max, tiny) = (s / wc, a / wc.abs(), max / wc.abs(), tiny / wc.abs());
+        }
+        let got_c = got[c];
+        if s.is_nan() || max.is_nan() {
+            assert!(
+                got_c.is_nan(),
+                "{what}: grad_w[{c}] = {got_c:e}, exact sum NaN"
+            );
+            continue;
+        }
+        if max > f64::from(f32::MAX) || e.max[c] > f64::from(f32::MAX) {
+            continue; // a term overflows f32: outside the guarantee
+        }
+        let bound = s.abs() * 2f64.powi(-24) + a * 2f64.powi(-18) + e.count[c] as f64 * tiny;
+        if got_c.is_infinite() {
+            assert!(
+                got_c.signum() as f64 == s.signum() && s.abs() + bound >= f64::from(f32::MAX),
+                "{what}: grad_w[{c}] = {got_c:e}, exact {s:e}"
+            );
+            continue;
+        }
+        let err = (f64::from(got_c) - s).abs();
+        assert!(
+            err <= bound,
+            "{what}: grad_w[{c}] = {got_c:e}, exact {s:e}: error {err:e} > bound {bound:e}"
+        );
+    }
+}
+
+/// Per channel: the slope gradient's exact sum `S` of `v * g` over the
+/// elements with `v <= 0` or NaN, `A = sum |term|`, the element count and
+/// the largest `|term|`, in f64 (products of two f32 are exact in f64; the
+/// sums' own error is far below the bound).
+pub struct ExactSums {
+    pub s: Vec<f64>,
+    pub a: Vec<f64>,
+    pub count: Vec<usize>,
+    pub max: Vec<f64>,
+}
+
+pub fn exact_sums(v: &[f32], g: &[f32], channels: usize, inner: usize) -> ExactSums {
+    let mut e = ExactSums {
+        s: vec![0.0; channels],
+        a: vec![0.0; channels],
+        count: vec![0; channels],
+        max: vec![0.0; channels],
+    };
+    for i in 0..v.len() {
+        let ch = (i / inner) % channels;
+        e.count[ch] += 1;
+        if v[i] <= 0.0 || v[i].is_nan() {
+            let t = f64::from(v[i]) * f64::from(g[i]);
+            e.s[ch] += t;
+            e.a[ch] += t.abs();
+            e.max[ch] = e.max[ch].max(t.abs());
+        }
+    }
+    e
+}
