@@ -18,7 +18,18 @@ fn child_reports_global_isa() {
     rectify::relu(&mut x);
     assert_eq!(x[0].to_bits(), 0);
     assert_eq!(x[2].to_bits(), 0x8000_0000);
-    println!("GLOBAL_ISA={}", Kernels::global().isa());
+    let first = Kernels::global().isa();
+    println!("GLOBAL_ISA={first}");
+    // Read once: changing the variable afterwards changes nothing.
+    let other = if first == rectify::Isa::Scalar {
+        "portable"
+    } else {
+        "scalar"
+    };
+    std::env::set_var("RECTIFY_ISA", other);
+    rectify::relu(&mut x);
+    assert_eq!(Kernels::global().isa(), first, "RECTIFY_ISA was read again");
+    println!("GLOBAL_ISA_AFTER_CHANGE={}", Kernels::global().isa());
 }
 
 /// The command that starts this test binary again. Under a cross runner
@@ -62,6 +73,15 @@ fn run_child(value: &str) -> (Isa, String) {
         .find_map(|l| l.split("GLOBAL_ISA=").nth(1))
         .expect("child printed its ISA")
         .trim();
+    let after = stdout
+        .lines()
+        .find_map(|l| l.split("GLOBAL_ISA_AFTER_CHANGE=").nth(1))
+        .expect("child printed its ISA after changing RECTIFY_ISA")
+        .trim();
+    assert_eq!(
+        isa, after,
+        "the global engine's tier changed with RECTIFY_ISA"
+    );
     (isa.parse().unwrap(), stderr)
 }
 

@@ -1,23 +1,11 @@
 //! Parallel results equal serial results bit for bit, for any thread count,
 //! on buffers above the threshold (and with chunking that leaves ragged ends).
 
-use rectify::{Activation, Isa, Kernels, Saved, DEFAULT_PARALLEL_THRESHOLD};
+#[path = "common/contract.rs"]
+mod contract;
 
-fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..n)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            if i % 3 == 0 {
-                f32::from_bits(s)
-            } else {
-                (s as f32 / u32::MAX as f32) * 8.0 - 4.0
-            }
-        })
-        .collect()
-}
+use contract::pseudo_random as data;
+use rectify::{Activation, Isa, Kernels, Saved, DEFAULT_PARALLEL_THRESHOLD};
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()

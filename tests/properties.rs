@@ -8,7 +8,7 @@
 //! the reference's `Error` and leave every buffer untouched.
 //!
 //! proptest shrinks a failure to a minimal case and records its seed in
-//! `proptest-regressions/properties.txt`; commit that file, so the case is
+//! `tests/properties.proptest-regressions`; commit that file, so the case is
 //! replayed first on every later run. `PROPTEST_CASES=n` sets the number of
 //! cases per property (256 by default).
 
@@ -96,9 +96,11 @@ fn activation() -> impl Strategy<Value = Activation> {
     ]
 }
 
-/// Mostly short lengths (the tails), sometimes up to a few thousand.
+/// Mostly short lengths (the tails), sometimes up to a few thousand (under
+/// Miri, which interprets every instruction, up to 40).
 fn length() -> impl Strategy<Value = usize> {
-    prop_oneof![3 => 0usize..80, 1 => 0usize..3000]
+    let long = if cfg!(miri) { 40 } else { 3000 };
+    prop_oneof![3 => 0usize..80.min(long), 1 => 0usize..long]
 }
 
 /// `n`, or now and then a length off by 1 to 3 that the call must refuse.
@@ -148,9 +150,11 @@ fn inner() -> impl Strategy<Value = usize> {
     prop_oneof![3 => Just(1usize), 3 => 1usize..12, 2 => 12usize..100, 1 => 64usize..700, 1 => Just(0usize)]
 }
 
-/// An `outer` that keeps `outer * group` to a few thousand elements.
+/// An `outer` that keeps `outer * group` to a few thousand elements (a few
+/// hundred under Miri).
 fn outer_for(group: usize) -> impl Strategy<Value = usize> {
-    0..=(4000 / group.max(1)).clamp(1, 40)
+    let most = if cfg!(miri) { 200 } else { 4000 };
+    0..=(most / group.max(1)).clamp(1, 40)
 }
 
 /// A slope: ordinary, now and then special (NaN and ±inf are refused).
@@ -236,22 +240,8 @@ fn maxout() -> impl Strategy<Value = Case> {
                 let (ny, nx) = (outer * inner, outer * k * inner);
                 (maybe_off(nx), maybe_off(ny), maybe_off(ny)).prop_flat_map(
                     move |(nx2, ny2, nidx)| {
-                        let call = if backward {
-                            Call::MaxoutBackward {
-                                k,
-                                inner,
-                                saved: index,
-                            }
-                        } else {
-                            Call::Maxout {
-                                k,
-                                inner,
-                                index,
-                                idx_len: nidx,
-                            }
-                        };
-                        // Forward: x -> out (ny2). Backward: grad_y = g (ny2) -> grad_x = out (nx2).
-                        let (g_len, out_len) = if backward { (ny2, nx2) } else { (0, ny2) };
+                        let (call, g_len, out_len) =
+                            Call::maxout(backward, k, inner, index, nidx, (nx2, ny2));
                         let idx = vec(
                             prop_oneof![20 => 0..k.max(1) as u32, 1 => any::<u32>()],
                             nidx,

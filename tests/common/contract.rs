@@ -119,6 +119,57 @@ pub enum Call {
     },
 }
 
+impl Call {
+    /// Maxout forward (`index` written, `idx_len` elements) or backward
+    /// (from the input for `IndexKind::None`, else from the indices), with
+    /// the output and gradient lengths the layout implies: `(call, g_len,
+    /// out_len)` for `ny` outputs and `nx` inputs.
+    pub fn maxout(
+        backward: bool,
+        k: usize,
+        inner: usize,
+        index: IndexKind,
+        idx_len: usize,
+        (nx, ny): (usize, usize),
+    ) -> (Call, usize, usize) {
+        if backward {
+            // grad_y = g (ny) -> grad_x = out (nx).
+            let call = Call::MaxoutBackward {
+                k,
+                inner,
+                saved: index,
+            };
+            (call, ny, nx)
+        } else {
+            let call = Call::Maxout {
+                k,
+                inner,
+                index,
+                idx_len,
+            };
+            (call, 0, ny)
+        }
+    }
+}
+
+/// Deterministic test data (xorshift32): every third value any bit pattern,
+/// the others in [-4, 4).
+pub fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            if i % 3 == 0 {
+                f32::from_bits(s)
+            } else {
+                (s as f32 / u32::MAX as f32) * 8.0 - 4.0
+            }
+        })
+        .collect()
+}
+
 /// A call with its buffers. `x` is the input (or the saved tensor), `g` the
 /// incoming gradient, `out` the output buffer's initial contents (its length
 /// is the output's length), `w` PReLU's slopes, `idx` Maxout's saved
@@ -308,9 +359,8 @@ fn runners() -> Vec<Runner> {
     for &isa in Isa::available() {
         let k = Kernels::new(isa).expect("an available tier");
         v.push(Runner::Engine(k.serial()));
-        if cfg!(feature = "parallel") || k.parallel_threshold().is_some() {
-            v.push(Runner::Engine(k.with_parallel_threshold(64)));
-        }
+        // Without the `parallel` feature this one runs serially too.
+        v.push(Runner::Engine(k.with_parallel_threshold(64)));
     }
     v.push(Runner::Free);
     v
