@@ -55,7 +55,7 @@ pub enum Activation {
         /// The negative-side slope (PyTorch's `negative_slope`, default 0.01).
         slope: f32,
     },
-    /// `x <= 0 ? alpha * expm1(x) : x`; `alpha` must be finite.
+    /// `x <= 0 ? alpha * expm1(x) : x`; `alpha` finite, 0 or `|alpha| >= 2^-64`.
     Elu {
         /// The negative side saturates at `-alpha` (PyTorch's default 1).
         alpha: f32,
@@ -71,8 +71,8 @@ pub enum Activation {
     Selu,
 }
 
-/// The smallest `|alpha|` CELU accepts, 2^-64.
-const MIN_CELU_ALPHA: f32 = 5.421_011e-20;
+/// The smallest non-zero `|alpha|` ELU and CELU accept, 2^-64.
+const MIN_ALPHA: f32 = 5.421_011e-20;
 
 impl Activation {
     /// PyTorch's default `negative_slope` for Leaky ReLU.
@@ -99,7 +99,7 @@ impl Activation {
         }
     }
 
-    /// ELU with `alpha`, refused unless it is finite.
+    /// ELU with `alpha`, refused unless it is finite and 0 or `|alpha| >= 2^-64`.
     ///
     /// ```
     /// let mut x = [-1.0f32, 2.0];
@@ -164,7 +164,20 @@ impl Activation {
         match *self {
             Activation::Relu | Activation::Selu => Ok(()),
             Activation::LeakyRelu { slope } => finite(self.name(), "slope", slope),
-            Activation::Elu { alpha } => finite(self.name(), "alpha", alpha),
+            Activation::Elu { alpha } => {
+                finite(self.name(), "alpha", alpha)?;
+                // `alpha * 2^n` inside expm1 must stay normal (n >= -25) to
+                // keep the bound; PyTorch's alphas are nowhere near.
+                if alpha != 0.0 && alpha.abs() < MIN_ALPHA {
+                    return Err(Error::InvalidParameter {
+                        activation: self.name(),
+                        parameter: "alpha",
+                        value: alpha,
+                        requirement: "it must be 0 or at least 2^-64 in magnitude",
+                    });
+                }
+                Ok(())
+            }
             Activation::Celu { alpha } => {
                 finite(self.name(), "alpha", alpha)?;
                 if alpha == 0.0 {
@@ -178,7 +191,7 @@ impl Activation {
                 // A tiny alpha makes x / alpha overflow for nearly every x,
                 // and `alpha * expm1(..)` leaves the range the kernels'
                 // clamps are sized for (subnormal alphas have no digits).
-                if alpha.abs() < MIN_CELU_ALPHA {
+                if alpha.abs() < MIN_ALPHA {
                     return Err(Error::InvalidParameter {
                         activation: self.name(),
                         parameter: "alpha",

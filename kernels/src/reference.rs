@@ -146,11 +146,12 @@ pub fn celu_grad_output(y: f32, grad: f32, alpha: f32) -> f32 {
 }
 
 /// The factor CELU's gradient from the output scales `y` and `alpha` by
-/// before adding them: 1, or 1/4 where `|alpha| >= 2^126` and `y + alpha`
-/// could overflow while `(y + alpha) / alpha` does not.
+/// before adding them: 1, or 1/4 where `|alpha| >= 2^100`, where `y + alpha`
+/// could overflow (for `|y|` near `f32::MAX`) while `(y + alpha) / alpha`
+/// does not. Below, the sum rounds to at most `f32::MAX`.
 #[inline]
 pub fn celu_output_scale(alpha: f32) -> f32 {
-    if alpha.abs() >= f32::from_bits(0x7e80_0000) {
+    if alpha.abs() >= f32::from_bits(0x7180_0000) {
         0.25
     } else {
         1.0

@@ -322,7 +322,10 @@ fn run(case: &Case, runner: Runner) -> Run {
                 IndexKind::U8 => MaxoutIndex::U8(r.idx8.data_mut()),
                 IndexKind::U32 => MaxoutIndex::U32(r.idx32.data_mut()),
             };
-            k.maxout_with_index(r.x.data(), pieces, inner, r.out.data_mut(), index)
+            match index {
+                MaxoutIndex::None => k.maxout(r.x.data(), pieces, inner, r.out.data_mut()),
+                index => k.maxout_with_index(r.x.data(), pieces, inner, r.out.data_mut(), index),
+            }
         }
         Call::MaxoutBackward {
             k: pieces,
@@ -359,8 +362,12 @@ fn runners() -> Vec<Runner> {
     for &isa in Isa::available() {
         let k = Kernels::new(isa).expect("an available tier");
         v.push(Runner::Engine(k.serial()));
-        // Without the `parallel` feature this one runs serially too.
-        v.push(Runner::Engine(k.with_parallel_threshold(64)));
+        // Without the `parallel` feature this one runs serially too. Under
+        // Miri rayon's workers spin for minutes, and crossbeam-epoch trips
+        // Stacked Borrows: the split is left to the native and ASan runs.
+        if !cfg!(miri) {
+            v.push(Runner::Engine(k.with_parallel_threshold(64)));
+        }
     }
     v.push(Runner::Free);
     v
@@ -519,6 +526,10 @@ fn compare_outputs(case: &Case, reference: &Run, got: &Run, isa: Isa, what: &str
     };
     if exponential && isa != Isa::Scalar {
         within_oracle(case, want, have, what);
+    } else if exponential && cfg!(miri) {
+        // The scalar tier's exponentials are the C library's; Miri perturbs
+        // their results on purpose (a few ULP, differently on every call),
+        // so two runs of the reference need not agree there.
     } else {
         assert_bits_eq(want, have, what, &case.x);
     }

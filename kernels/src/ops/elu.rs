@@ -220,22 +220,29 @@ impl UnaryOp for Celu {
 /// to within `e^-64`, computed by `exp_scaled` whose range reaches past the
 /// overflow of `alpha * e^t` for every normal alpha.
 ///
-/// Where `|alpha| > 2^96`, `alpha * 2^n` inside `expm1`'s reconstruction
-/// could overflow although the result does not: it runs on `alpha * 2^-32`
-/// and the result is scaled back (exactly; the results there are far above
-/// the subnormal range, as the identity band takes the small `x`).
+/// `expm1`'s reconstruction forms `alpha * 2^n`, which must not overflow
+/// where the result does not (nor turn into `inf - inf` where it does):
+/// - `|alpha| < 2^34`: `n <= 93` below the cut at `t = 64`, fine;
+/// - larger alphas cut at `t = 24` (`e^-24` is far below an ULP, so `exp`
+///   alone is `expm1` there), `n <= 36`, fine up to `|alpha| = 2^88`;
+/// - above 2^88 `expm1` runs on `alpha * 2^-40` and the result is scaled
+///   back (exactly: results there are far above the subnormal range, as the
+///   identity band takes the small `x`).
 #[derive(Clone, Copy)]
 pub(crate) struct CeluNegativeAlpha {
     div: Divisor,
+    cut: f32,
     rescale: f32,
 }
 
 impl CeluNegativeAlpha {
     pub(crate) fn new(alpha: f32) -> CeluNegativeAlpha {
+        let m = alpha.abs();
         CeluNegativeAlpha {
             div: Divisor::new(alpha),
-            rescale: if alpha.abs() > 2f32.powi(96) {
-                2f32.powi(32)
+            cut: if m < 2f32.powi(34) { 64.0 } else { 24.0 },
+            rescale: if m > 2f32.powi(88) {
+                2f32.powi(40)
             } else {
                 1.0
             },
@@ -258,7 +265,7 @@ impl UnaryOp for CeluNegativeAlpha {
             small.mul(V::splat(self.rescale))
         };
         let big = exp_scaled_rr2_p7(t, Some(d), V::splat(a));
-        let neg = V::select(t.gt(V::splat(64.0)), big, small);
+        let neg = V::select(t.gt(V::splat(self.cut)), big, small);
         V::select(x.lt(V::splat(celu_identity_bound(a))), neg, x)
     }
 }
@@ -340,7 +347,7 @@ impl BinaryOp for CeluGradInput {
 /// as `grad * ((y + alpha) / alpha)` with the sum kept exact (TwoSum) and its
 /// error term carried into the product, so two roundings in all.
 ///
-/// Where `|alpha| >= 2^126`, `y + alpha` could overflow although the result
+/// Where `|alpha| >= 2^100`, `y + alpha` could overflow although the result
 /// does not: `y` and `alpha` are both scaled by 1/4 first (exactly, but for
 /// bits of `y` far below the sum's last digit), which leaves the quotient as
 /// it was.

@@ -114,8 +114,10 @@ fn lanes_in<V: F32Vector, const K: usize>(v: usize, n: usize) -> usize {
 #[inline(always)]
 unsafe fn interleaved_load<V: F32Vector, const K: usize>(src: *const f32, v: usize, n: usize) -> V {
     // SAFETY: the vector reads `lanes_in(v, n)` elements at `v * LANES`,
-    // within `K * n`.
-    unsafe { load_n::<V>(src.add(v * V::LANES), lanes_in::<V, K>(v, n)) }
+    // within `K * n`. Where that is none, `v * LANES` may lie past the end of
+    // the buffer: `wrapping_add` forms the (unused) pointer without the
+    // in-bounds requirement of `add` (Miri caught `add` here).
+    unsafe { load_n::<V>(src.wrapping_add(v * V::LANES), lanes_in::<V, K>(v, n)) }
 }
 
 /// Stores vector `v` of the `K * n` interleaved gradients at `dst`.
@@ -124,8 +126,8 @@ unsafe fn interleaved_load<V: F32Vector, const K: usize>(src: *const f32, v: usi
 /// `dst` valid for `K * n` writes.
 #[inline(always)]
 unsafe fn interleaved_store<V: F32Vector, const K: usize>(d: V, dst: *mut f32, v: usize, n: usize) {
-    // SAFETY: as for `interleaved_load`.
-    unsafe { store_n(d, dst.add(v * V::LANES), lanes_in::<V, K>(v, n)) }
+    // SAFETY: as for `interleaved_load` (hence `wrapping_add`).
+    unsafe { store_n(d, dst.wrapping_add(v * V::LANES), lanes_in::<V, K>(v, n)) }
 }
 
 /// The winners of `n <= LANES` vectors of `k` pieces `stride` apart at
