@@ -565,14 +565,16 @@ impl KernelSet {
     pub fn prelu_runs_forward(&self, src: Option<&[f32]>, dst: &mut [f32], runs: PreluRuns<'_>) {
         runs.check();
         let n = dst.len();
-        let x = source(src, dst);
-        // SAFETY: detected ISA (see `new`); x and dst valid for n elements,
-        // the same buffer or disjoint (shared vs mutable borrow); `runs` was
-        // checked: channel < C = w.len(), offset < inner.
+        let d = dst.as_mut_ptr();
+        let x = source(src, d, n);
+        // SAFETY: detected ISA (see `new`); x and d valid for n elements,
+        // the same buffer (both from one `as_mut_ptr`) or disjoint (shared vs
+        // mutable borrow); `runs` was checked: channel < C = w.len(), offset
+        // < inner.
         unsafe {
             (self.layout.runs_forward)(
                 x,
-                dst.as_mut_ptr(),
+                d,
                 n,
                 runs.w.as_ptr(),
                 runs.w.len(),
@@ -598,19 +600,12 @@ impl KernelSet {
     ) {
         assert!(offset < pattern.len(), "prelu: pattern offset out of range");
         let n = dst.len();
-        let x = source(src, dst);
-        // SAFETY: detected ISA; x and dst valid for n, equal or disjoint;
-        // pattern valid for its length; offset < pattern.len().
-        unsafe {
-            (self.layout.pattern_forward)(
-                x,
-                dst.as_mut_ptr(),
-                n,
-                pattern.as_ptr(),
-                pattern.len(),
-                offset,
-            )
-        }
+        let d = dst.as_mut_ptr();
+        let x = source(src, d, n);
+        // SAFETY: detected ISA; x and d valid for n, equal (one
+        // `as_mut_ptr`) or disjoint; pattern valid for its length; offset <
+        // pattern.len().
+        unsafe { (self.layout.pattern_forward)(x, d, n, pattern.as_ptr(), pattern.len(), offset) }
     }
 
     /// PReLU backward over a span of runs: `dst = v > 0 ? grad : w[c] * grad`
@@ -639,10 +634,8 @@ impl KernelSet {
             piece > 0 && runs.offset.is_multiple_of(piece),
             "prelu: piece must be positive and divide offset"
         );
-        let g = grad_src.map_or(dst.as_ptr(), |s| {
-            assert_eq!(s.len(), n, "prelu: saved and grad lengths differ");
-            s.as_ptr()
-        });
+        let d = dst.as_mut_ptr();
+        let g = source(grad_src, d, n);
         let sums = sums.map_or(core::ptr::null_mut(), |s| {
             assert_eq!(s.len(), runs.pieces(n, piece), "prelu: one sum per piece");
             s.as_mut_ptr()
@@ -654,7 +647,7 @@ impl KernelSet {
             (self.layout.runs_backward)(
                 saved.as_ptr(),
                 g,
-                dst.as_mut_ptr(),
+                d,
                 n,
                 runs.w.as_ptr(),
                 runs.w.len(),
@@ -774,7 +767,8 @@ impl KernelSet {
             saved.len() >= need && dst.len() >= need,
             "prelu: rows out of range"
         );
-        let g = grad_src.map_or(dst.as_ptr(), |s| {
+        let d = dst.as_mut_ptr();
+        let g = grad_src.map_or(d.cast_const(), |s| {
             assert!(s.len() >= need, "prelu: rows out of range");
             s.as_ptr()
         });
@@ -789,7 +783,7 @@ impl KernelSet {
             (self.layout.pattern_backward)(
                 saved.as_ptr(),
                 g,
-                dst.as_mut_ptr(),
+                d,
                 stride,
                 width,
                 rows,
@@ -801,12 +795,16 @@ impl KernelSet {
 }
 
 /// The input of an in-place-or-into PReLU call: `src`, or `dst` itself.
+/// `dst` is the output's pointer from its one `as_mut_ptr`: deriving the
+/// input from it (not from a second borrow of the slice, which that
+/// `as_mut_ptr` would invalidate under Stacked Borrows; Miri caught it) keeps
+/// both valid.
 ///
 /// # Panics
-/// If `src` and `dst` lengths differ.
-fn source(src: Option<&[f32]>, dst: &[f32]) -> *const f32 {
-    src.map_or(dst.as_ptr(), |s| {
-        assert_eq!(s.len(), dst.len(), "prelu: x and y lengths differ");
+/// If `src` is not `n` long.
+fn source(src: Option<&[f32]>, dst: *mut f32, n: usize) -> *const f32 {
+    src.map_or(dst.cast_const(), |s| {
+        assert_eq!(s.len(), n, "prelu: input and output lengths differ");
         s.as_ptr()
     })
 }
