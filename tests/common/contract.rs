@@ -652,14 +652,21 @@ fn assert_slope_gradient(
     what: &str,
 ) {
     let e = exact_sums(v, g, channels, inner);
-    for c in 0..channels {
+    assert_within_bound(got, &e, from_output.then_some(w), what);
+}
+
+/// `got[c]` against the exact sums `e`: `|gw - S| <= 2^-24 |S| + 2^-18 A +
+/// count * 2^-149` where no term overflows f32, NaN exactly where `S` is NaN;
+/// each sum divided by `divisor[c]` when given (the slope gradient from the
+/// output, `sum(y * g) / w`).
+pub fn assert_within_bound(got: &[f32], e: &ExactSums, divisor: Option<&[f32]>, what: &str) {
+    for (c, &got_c) in got.iter().enumerate() {
         let (mut s, mut a, mut max, mut tiny) = (e.s[c], e.a[c], e.max[c], 2f64.powi(-149));
-        if from_output {
+        if let Some(w) = divisor {
             // The sum of y * g in f64, divided by w once.
             let wc = f64::from(w[c]);
             (s, a, max, tiny) = (s / wc, a / wc.abs(), max / wc.abs(), tiny / wc.abs());
         }
-        let got_c = got[c];
         if s.is_nan() || max.is_nan() {
             assert!(
                 got_c.is_nan(),
