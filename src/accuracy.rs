@@ -185,7 +185,10 @@ pub fn backward_bound(act: Activation) -> f64 {
 ///   `exp(x)` alone would underflow or overflow but the product does not,
 ///   and clamp `exp`'s argument to a range sized for these multipliers;
 /// - CELU from the output: the derivative `(y + alpha) / alpha` is at most
-///   `f32::MAX` in magnitude (it is formed before the product).
+///   `f32::MAX` in magnitude (it is formed before the product), and the
+///   product with a finite grad is more than 2 ULP below the overflow
+///   threshold (the two roundings can give `±f32::MAX` where the exact
+///   result rounds to infinity).
 ///
 /// Outside, an infinite gradient can give NaN where the exact product is
 /// infinite, a zero one a zero where it is NaN (`0 * inf`), and a huge one a
@@ -207,7 +210,16 @@ pub fn gradient_bound_applies(act: Activation, from_output: bool, v: f32, grad: 
         (Activation::Celu { alpha }, true) => {
             let a = f64::from(alpha);
             let k = (f64::from(v) + a) / a;
-            return v > 0.0 || v.is_nan() || k.is_nan() || k.abs() <= f64::from(f32::MAX);
+            if v > 0.0 || v.is_nan() || k.is_nan() {
+                return true;
+            }
+            // The result is the product of the rounded derivative and grad,
+            // two roundings: within 2 ULP of the overflow threshold they may
+            // give ±MAX where the exact product rounds to ±inf.
+            let p = (f64::from(grad) * k).abs();
+            let limit = f64::from(f32::MAX) * (1.0 - 2f64.powi(-22));
+            return k.abs() <= f64::from(f32::MAX)
+                && (p.is_nan() || p <= limit || grad.is_infinite());
         }
         (_, true) | (Activation::Relu | Activation::LeakyRelu { .. }, false) => return true,
         (Activation::Elu { alpha }, false) => alpha,

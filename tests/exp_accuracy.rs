@@ -38,8 +38,8 @@ fn cases() -> Vec<(Activation, Dir, u64)> {
         (Celu { alpha: 2.5 }, Dir::FromInput, 0x3b86_f5df_e360_48b7),
         (Selu, Dir::FromInput, 0xdf4a_dedf_19fe_e17e),
         (Elu { alpha: 1.0 }, Dir::FromOutput, 0x973e_19e7_7e80_b644),
-        (Celu { alpha: 2.5 }, Dir::FromOutput, 0xe428_5ff0_88b3_ee4e),
-        (Celu { alpha: -1.5 }, Dir::FromOutput, 0xe16b_d63f_53ae_3561),
+        (Celu { alpha: 2.5 }, Dir::FromOutput, 0x9380_9d72_3538_f131),
+        (Celu { alpha: -1.5 }, Dir::FromOutput, 0xe59b_c028_779f_2717),
         (Selu, Dir::FromOutput, 0xb1f4_971a_4476_9e8d),
     ]
 }

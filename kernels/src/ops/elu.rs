@@ -12,8 +12,8 @@ use crate::math::{
 use crate::reference::{SELU_LAMBDA_ALPHA_F32, SELU_LAMBDA_F32};
 use crate::vector::F32Vector;
 
-/// Four vectors per iteration: the exponential's dependency chain is ~15
-/// operations long, so four independent chains keep both FMA pipes busy.
+/// Two vectors per iteration: two independent chains of the exponential
+/// (each ~15 operations deep) interleave in the FP pipes.
 const UNROLL: usize = 2;
 
 /// `x <= 0 ? alpha * expm1(x) : x`.
@@ -343,46 +343,86 @@ impl BinaryOp for CeluGradInput {
 }
 
 /// From the output: `y <= 0 ? grad * ((y + alpha) / alpha) : grad` (that is
-/// `y / alpha + 1`, but without the cancellation near `y = -alpha`), evaluated
-/// as `grad * ((y + alpha) / alpha)` with the sum kept exact (TwoSum) and its
-/// error term carried into the product, so two roundings in all.
+/// `y / alpha + 1`, but without the cancellation near `y = -alpha`), with the
+/// sum kept exact (TwoSum, `y + alpha = s + e`) and the quotient `(s + e) /
+/// alpha` rounded about once, then multiplied by `grad`: two roundings in
+/// all, and the signs of zeros, infinities and NaNs of a plain product.
 ///
-/// Where `|alpha| >= 2^100`, `y + alpha` could overflow although the result
-/// does not: `y` and `alpha` are both scaled by 1/4 first (exactly, but for
-/// bits of `y` far below the sum's last digit), which leaves the quotient as
-/// it was.
+/// On the FMA tiers there is no division (it costs as much as the rest of
+/// the kernel together): with `r = 1/alpha` (a normal float for every
+/// accepted alpha), `q0 = s * r` and the quotient's remainder `s - q0 *
+/// alpha` is one FMA (exact, or within a rounding of its own, 2^-23 below
+/// `q0`), so `q0 + (s - q0 * alpha + e) * r` is the quotient to within about
+/// 2^-46 before its last rounding. Tiers without FMA divide, and multiply
+/// `s / alpha + e / alpha` by `grad` with one rounding of the sum (Dekker
+/// and Knuth), falling back to the plain product where the result is zero,
+/// infinite or NaN.
+///
+/// Where `|alpha| >= 2^100` (`SCALED`), `y + alpha` could overflow although
+/// the result does not: `y` and `alpha` are both scaled by 1/4 first
+/// (exactly, but for bits of `y` far below the sum's last digit), which
+/// leaves the quotient as it was. The dispatch picks the variant, so the
+/// common one spends no multiply on it.
 #[derive(Clone, Copy)]
-pub(crate) struct CeluGradOutput {
+pub(crate) struct CeluGradOutput<const SCALED: bool> {
     scale: f32,
-    alpha: f32,
+    /// By the scaled alpha.
+    div: Divisor,
 }
 
-impl CeluGradOutput {
-    pub(crate) fn new(alpha: f32) -> CeluGradOutput {
+impl<const SCALED: bool> CeluGradOutput<SCALED> {
+    /// Whether `alpha` needs the `SCALED` variant.
+    pub(crate) fn scaled(alpha: f32) -> bool {
+        crate::reference::celu_output_scale(alpha) != 1.0
+    }
+
+    pub(crate) fn new(alpha: f32) -> CeluGradOutput<SCALED> {
+        debug_assert_eq!(SCALED, Self::scaled(alpha));
         let scale = crate::reference::celu_output_scale(alpha);
-        CeluGradOutput {
-            scale,
-            alpha: alpha * scale,
-        }
+        let div = Divisor::new(alpha * scale);
+        // CELU's alpha is at least 2^-64 in magnitude, and at most 2^126
+        // once scaled.
+        debug_assert!(div.by.by_reciprocal);
+        CeluGradOutput { scale, div }
     }
 }
 
-impl BinaryOp for CeluGradOutput {
+impl<const SCALED: bool> BinaryOp for CeluGradOutput<SCALED> {
     const UNROLL: usize = 2;
     #[inline(always)]
     fn apply<V: F32Vector>(self, y: V, grad: V) -> V {
-        let a = V::splat(self.alpha);
-        let (s, e) = two_sum(y.mul(V::splat(self.scale)), a);
-        // The error term is NaN where the sum is infinite; it is 0 there.
-        let e = V::select(e.le(e), e, V::zero());
+        let alpha = self.div.alpha();
+        let ys = if SCALED {
+            y.mul(V::splat(self.scale))
+        } else {
+            y
+        };
+        let (s, e) = two_sum(ys, V::splat(alpha));
+        let zero = V::zero();
+        if V::FUSED_MUL_ADD {
+            let r = V::splat(self.div.by.inv);
+            let q0 = s.mul(r);
+            let c = q0.mul_add(V::splat(-alpha), s).add(e).mul(r);
+            // `c` is NaN where the sum is infinite (`y = -inf`): `q0` is the
+            // quotient there. (`q <= q` is false only for NaN.)
+            let q = q0.add(c);
+            let q = V::select(q.le(q), q, q0);
+            return V::select(y.le(zero), grad.mul(q), grad);
+        }
         // Divide before multiplying, so that a huge y cannot overflow early.
+        let a = V::splat(alpha);
         let q = s.div(a);
         let d = mul_add_accurate(grad, q, grad.mul(e.div(a)));
-        // Where the result is NaN or zero, the correction can only hurt: an
-        // infinite grad makes `inf - inf` or `inf * 0`, a zero grad's sum of
-        // two zeros loses its sign. The plain product is right there.
-        let zero = V::zero();
-        let d = V::select(d.lt(zero), d, V::select(d.gt(zero), d, grad.mul(q)));
+        // Where the result is NaN, zero or infinite, the correction can only
+        // hurt, and the plain product is right: an infinite sum or grad makes
+        // `inf - inf` or `inf * 0` (`e` is NaN where the sum is infinite), a
+        // zero grad's sum of two zeros loses its sign, and where the product
+        // overflows by far, the correction's product may overflow with the
+        // opposite sign.
+        let plain = grad.mul(q);
+        let d = V::select(d.lt(zero), d, V::select(d.gt(zero), d, plain));
+        // `plain - plain <= 0` is false only for an infinite or NaN `plain`.
+        let d = V::select(plain.sub(plain).le(zero), d, plain);
         V::select(y.le(zero), d, grad)
     }
 }

@@ -268,7 +268,12 @@ pub(crate) unsafe fn backward<V: F32Vector>(
                 n,
             ),
             Backward::CeluFromOutput { alpha } => {
-                map_binary::<V, _>(elu::CeluGradOutput::new(alpha), saved, grad, dst, n)
+                use elu::CeluGradOutput as Op;
+                if Op::<true>::scaled(alpha) {
+                    map_binary::<V, _>(Op::<true>::new(alpha), saved, grad, dst, n)
+                } else {
+                    map_binary::<V, _>(Op::<false>::new(alpha), saved, grad, dst, n)
+                }
             }
             Backward::SeluFromInput => map_binary::<V, _>(elu::SeluGradInput, saved, grad, dst, n),
             Backward::SeluFromOutput => {
