@@ -107,9 +107,11 @@ impl By {
         }
     }
 
+    /// `x / alpha`; by the reciprocal for every alpha up to 2^88 (`!HUGE`)
+    /// without a test.
     #[inline(always)]
-    fn divide<V: F32Vector>(self, x: V) -> V {
-        if self.by_reciprocal {
+    fn divide<V: F32Vector, const HUGE: bool>(self, x: V) -> V {
+        if !HUGE || self.by_reciprocal {
             x.mul(V::splat(self.inv))
         } else {
             x.div(V::splat(self.alpha))
@@ -124,22 +126,36 @@ impl Divisor {
         } else {
             1.0
         };
-        Divisor {
+        let div = Divisor {
             by: By::new(alpha),
             rem_scale,
             rem_by: By::new(alpha * rem_scale),
             rem_split: split_constant(alpha * rem_scale),
-        }
+        };
+        // What `!HUGE` takes for granted (CELU's |alpha| is at least 2^-64).
+        debug_assert!(
+            Self::is_huge(alpha)
+                || (div.by.by_reciprocal && div.rem_by.by_reciprocal && rem_scale == 1.0)
+        );
+        div
     }
 
     pub(crate) fn alpha(self) -> f32 {
         self.by.alpha
     }
 
+    /// Whether `|alpha| > 2^88`. Below, the reciprocal is normal, no bound is
+    /// out of range and nothing needs rescaling: the ops over a divisor take
+    /// `HUGE` as a const parameter, so the common case has no test of these
+    /// in its loop (LLVM does not unswitch loops this size).
+    pub(crate) fn is_huge(alpha: f32) -> bool {
+        alpha.abs() > 2f32.powi(88)
+    }
+
     /// `t`, close to `x / alpha`.
     #[inline(always)]
-    fn quotient<V: F32Vector>(self, x: V) -> V {
-        self.by.divide(x)
+    fn quotient<V: F32Vector, const HUGE: bool>(self, x: V) -> V {
+        self.by.divide::<V, HUGE>(x)
     }
 
     /// `d = (x - t*alpha) / alpha`: the remainder `x - t*alpha`, to within a
@@ -147,15 +163,21 @@ impl Divisor {
     /// quotient), is one FMA, or Dekker's product where `mul_add` is not
     /// fused (`x - p` is exact by Sterbenz's lemma).
     #[inline(always)]
-    fn remainder<V: F32Vector>(self, x: V, t: V) -> V {
+    fn remainder<V: F32Vector, const HUGE: bool>(self, x: V, t: V) -> V {
         if V::FUSED_MUL_ADD {
-            return self.by.divide(t.mul_add(V::splat(-self.by.alpha), x));
+            return self
+                .by
+                .divide::<V, HUGE>(t.mul_add(V::splat(-self.by.alpha), x));
         }
         let (ah, al) = self.rem_split;
         let alpha = V::splat(self.rem_by.alpha);
         let (p, e) = two_product_split(t, alpha, split(t), (V::splat(ah), V::splat(al)));
-        let r = x.mul(V::splat(self.rem_scale)).sub(p).sub(e);
-        self.rem_by.divide(r)
+        let x = if HUGE {
+            x.mul(V::splat(self.rem_scale))
+        } else {
+            x
+        };
+        self.rem_by.divide::<V, HUGE>(x.sub(p).sub(e))
     }
 
     /// `(t, d)` for `x` clamped from below at `lowest * |alpha|` (`lowest
@@ -167,17 +189,17 @@ impl Divisor {
     /// in range, and `x = -inf` gets the saturated `t = lowest * sign(alpha)`,
     /// `d = 0`.
     #[inline(always)]
-    fn bounded_quotient<V: F32Vector>(self, x: V, lowest: f32) -> (V, V) {
+    fn bounded_quotient<V: F32Vector, const HUGE: bool>(self, x: V, lowest: f32) -> (V, V) {
         let alpha = self.by.alpha;
         let floor = lowest * alpha.abs();
-        if floor.is_finite() {
+        if !HUGE || floor.is_finite() {
             let xc = x.max(V::splat(floor));
-            let t = self.quotient(xc);
-            return (t, self.remainder(xc, t));
+            let t = self.quotient::<V, HUGE>(xc);
+            return (t, self.remainder::<V, HUGE>(xc, t));
         }
         let xc = x.max(V::splat(-f32::MAX));
-        let t = self.quotient(xc);
-        let d = self.remainder(xc, t);
+        let t = self.quotient::<V, HUGE>(xc);
+        let d = self.remainder::<V, HUGE>(xc, t);
         let minus_inf = x.lt(V::splat(-f32::MAX));
         (
             V::select(minus_inf, V::splat(lowest * alpha.signum()), t),
@@ -199,17 +221,17 @@ fn celu_identity_bound(alpha: f32) -> f32 {
 
 /// `x <= 0 ? alpha * expm1(x / alpha) : x` for `alpha > 0` (then `x / alpha <= 0`).
 #[derive(Clone, Copy)]
-pub(crate) struct Celu {
+pub(crate) struct Celu<const HUGE: bool> {
     pub(crate) div: Divisor,
 }
 
-impl UnaryOp for Celu {
+impl<const HUGE: bool> UnaryOp for Celu<HUGE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
         let alpha = self.div.alpha();
         // Below EXPM1_MIN * alpha the result is -alpha.
-        let (t, d) = self.div.bounded_quotient(x, EXPM1_MIN);
+        let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, EXPM1_MIN);
         let neg = expm1_rr2_p7(t, Some(d)).scaled(V::splat(alpha), V::splat(-alpha));
         V::select(x.lt(V::splat(celu_identity_bound(alpha))), neg, x)
     }
@@ -229,14 +251,14 @@ impl UnaryOp for Celu {
 ///   back (exactly: results there are far above the subnormal range, as the
 ///   identity band takes the small `x`).
 #[derive(Clone, Copy)]
-pub(crate) struct CeluNegativeAlpha {
+pub(crate) struct CeluNegativeAlpha<const HUGE: bool> {
     div: Divisor,
     cut: f32,
     rescale: f32,
 }
 
-impl CeluNegativeAlpha {
-    pub(crate) fn new(alpha: f32) -> CeluNegativeAlpha {
+impl<const HUGE: bool> CeluNegativeAlpha<HUGE> {
+    pub(crate) fn new(alpha: f32) -> CeluNegativeAlpha<HUGE> {
         let m = alpha.abs();
         CeluNegativeAlpha {
             div: Divisor::new(alpha),
@@ -250,14 +272,14 @@ impl CeluNegativeAlpha {
     }
 }
 
-impl UnaryOp for CeluNegativeAlpha {
+impl<const HUGE: bool> UnaryOp for CeluNegativeAlpha<HUGE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
         let a = self.div.alpha();
         // t >= 0; above EXP_MAX, alpha * e^t overflows for every normal alpha.
-        let (t, d) = self.div.bounded_quotient(x, -EXP_MAX);
-        let small = if self.rescale == 1.0 {
+        let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, -EXP_MAX);
+        let small = if !HUGE || self.rescale == 1.0 {
             expm1_rr2_p7(t, Some(d)).scaled(V::splat(a), V::splat(-a))
         } else {
             let a = a / self.rescale;
@@ -323,11 +345,11 @@ impl BinaryOp for EluGradOutput {
 /// From the input: `x <= 0 ? grad * exp(x / alpha) : grad`, with the
 /// division's remainder as a correction (see [`divide`]).
 #[derive(Clone, Copy)]
-pub(crate) struct CeluGradInput {
+pub(crate) struct CeluGradInput<const HUGE: bool> {
     pub(crate) div: Divisor,
 }
 
-impl BinaryOp for CeluGradInput {
+impl<const HUGE: bool> BinaryOp for CeluGradInput<HUGE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
@@ -337,7 +359,7 @@ impl BinaryOp for CeluGradInput {
         } else {
             -EXP_MAX
         };
-        let (t, d) = self.div.bounded_quotient(x, lowest);
+        let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, lowest);
         V::select(x.le(V::zero()), exp_scaled_rr2_p7(t, Some(d), grad), grad)
     }
 }

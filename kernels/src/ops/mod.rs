@@ -217,16 +217,22 @@ pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *m
                 map_unary::<V, _>(elu::EluUnit, src, dst, n)
             }
             Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu { alpha }, src, dst, n),
-            Forward::Celu { alpha } if alpha > 0.0 => map_unary::<V, _>(
-                elu::Celu {
-                    div: elu::Divisor::new(alpha),
-                },
-                src,
-                dst,
-                n,
-            ),
+            // Each op over a divisor comes in two variants (see `is_huge`).
+            Forward::Celu { alpha } if alpha > 0.0 => {
+                let div = elu::Divisor::new(alpha);
+                if elu::Divisor::is_huge(alpha) {
+                    map_unary::<V, _>(elu::Celu::<true> { div }, src, dst, n)
+                } else {
+                    map_unary::<V, _>(elu::Celu::<false> { div }, src, dst, n)
+                }
+            }
             Forward::Celu { alpha } => {
-                map_unary::<V, _>(elu::CeluNegativeAlpha::new(alpha), src, dst, n)
+                use elu::CeluNegativeAlpha as Op;
+                if elu::Divisor::is_huge(alpha) {
+                    map_unary::<V, _>(Op::<true>::new(alpha), src, dst, n)
+                } else {
+                    map_unary::<V, _>(Op::<false>::new(alpha), src, dst, n)
+                }
             }
             Forward::Selu => map_unary::<V, _>(elu::Selu, src, dst, n),
         }
@@ -258,15 +264,14 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             Backward::EluFromOutput { alpha } => {
                 map_binary::<V, _>(elu::EluGradOutput { alpha }, saved, grad, dst, n)
             }
-            Backward::CeluFromInput { alpha } => map_binary::<V, _>(
-                elu::CeluGradInput {
-                    div: elu::Divisor::new(alpha),
-                },
-                saved,
-                grad,
-                dst,
-                n,
-            ),
+            Backward::CeluFromInput { alpha } => {
+                let div = elu::Divisor::new(alpha);
+                if elu::Divisor::is_huge(alpha) {
+                    map_binary::<V, _>(elu::CeluGradInput::<true> { div }, saved, grad, dst, n)
+                } else {
+                    map_binary::<V, _>(elu::CeluGradInput::<false> { div }, saved, grad, dst, n)
+                }
+            }
             Backward::CeluFromOutput { alpha } => {
                 use elu::CeluGradOutput as Op;
                 if Op::<true>::scaled(alpha) {
