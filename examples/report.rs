@@ -32,8 +32,8 @@
 //!    `w[c] = 0.01 + 0.02 c` in two layouts: `prelu_nchw`,
 //!    `ChannelLayout::nchw(16, n / 16)`, one slope per contiguous run, and
 //!    `prelu_nhwc`, `ChannelLayout::nhwc(16)`, the channel varying fastest;
-//!    and Maxout, `x` viewed as `[outer, k, inner]`: `maxout_k2` and
-//!    `maxout_k4`, `inner = 1`, the interleaved pieces of the usual
+//!    and Maxout, `x` viewed as `[outer, k, inner]`: `maxout_k2`, `maxout_k3`
+//!    and `maxout_k4`, `inner = 1`, the interleaved pieces of the usual
 //!    `reshape(.., units, k).max(-1)`, and `maxout_k2_nchw`, `inner = n / 16`,
 //!    long planes of pieces) x direction x available tier x size (4096,
 //!    64 Ki, 1 Mi, 16 Mi elements; for Maxout, outputs: `x` has `k` elements
@@ -255,8 +255,8 @@ const MAXOUT_NCHW_OUTER: usize = 16;
 
 /// The ops measured: the activations with default parameters (CELU with
 /// alpha = 2 so that its division is exercised), PReLU in both layouts, then
-/// Maxout with interleaved pieces (`k` = 2 and 4) and with long planes.
-const OPS: [Op; 10] = [
+/// Maxout with interleaved pieces (`k` = 2, 3 and 4) and with long planes.
+const OPS: [Op; 11] = [
     Op::Act(Activation::Relu),
     Op::Act(Activation::leaky_relu_default()),
     Op::Act(Activation::elu_default()),
@@ -273,6 +273,11 @@ const OPS: [Op; 10] = [
     Op::Maxout {
         name: "maxout_k2",
         k: 2,
+        inner_of: |_| 1,
+    },
+    Op::Maxout {
+        name: "maxout_k3",
+        k: 3,
         inner_of: |_| 1,
     },
     Op::Maxout {

@@ -57,6 +57,46 @@ fn expected(x: &[f32], k: usize, inner: usize) -> (Vec<u32>, Vec<u32>) {
     (y, idx)
 }
 
+/// Forward (values, u32 and u8 indices) and backward (from the input and
+/// from both index kinds) of `x` as `[.., k, inner]`, against the formula.
+fn check(kern: &Kernels, x: &[f32], k: usize, inner: usize, what: &str) {
+    let n = x.len();
+    let m = n / k;
+    let (want_y, want_idx) = expected(x, k, inner);
+    let mut y = vec![0.0f32; m];
+    kern.maxout(x, k, inner, &mut y).unwrap();
+    assert_eq!(bits(&y), want_y, "{what}");
+    let mut idx32 = vec![u32::MAX; m];
+    let mut y2 = vec![0.0f32; m];
+    kern.maxout_with_index(x, k, inner, &mut y2, MaxoutIndex::U32(&mut idx32))
+        .unwrap();
+    assert_eq!(bits(&y2), want_y, "{what}");
+    assert_eq!(idx32, want_idx, "{what}: u32 indices");
+    let mut idx8 = vec![u8::MAX; m];
+    kern.maxout_with_index(x, k, inner, &mut y2, MaxoutIndex::U8(&mut idx8))
+        .unwrap();
+    let idx8_wide: Vec<u32> = idx8.iter().map(|&i| u32::from(i)).collect();
+    assert_eq!(idx8_wide, want_idx, "{what}: u8 indices");
+    // Backward three ways, all equal to the formula.
+    let gy = data(m, 99 + m as u32);
+    let mut want_gx = vec![0u32; n];
+    for o in 0..m / inner.max(1) {
+        for i in 0..inner {
+            let id = want_idx[o * inner + i] as usize;
+            want_gx[(o * k + id) * inner + i] = gy[o * inner + i].to_bits();
+        }
+    }
+    for saved in [
+        MaxoutSaved::Input(x),
+        MaxoutSaved::IndexU32(&idx32),
+        MaxoutSaved::IndexU8(&idx8),
+    ] {
+        let mut gx = vec![f32::NAN; n];
+        kern.maxout_backward(saved, k, inner, &gy, &mut gx).unwrap();
+        assert_eq!(bits(&gx), want_gx, "{what}: backward from {saved:?}");
+    }
+}
+
 #[test]
 fn forward_and_backward_match_the_formula_on_every_tier() {
     for &isa in Isa::available() {
@@ -65,46 +105,32 @@ fn forward_and_backward_match_the_formula_on_every_tier() {
             for k in [1usize, 2, 3, 4, 5, 17] {
                 for inner in [1usize, 2, 3, 4, 7, 8, 9, 16, 17, 33] {
                     let n = outer * k * inner;
-                    let m = outer * inner;
                     for offset in [0usize, 1, 3] {
                         let base = data(n + offset, (n * 31 + k * 7 + inner + offset) as u32);
-                        let x = &base[offset..];
-                        let (want_y, want_idx) = expected(x, k, inner);
                         let what =
                             format!("{isa} outer {outer} k {k} inner {inner} offset {offset}");
-                        let mut y = vec![0.0f32; m];
-                        kern.maxout(x, k, inner, &mut y).unwrap();
-                        assert_eq!(bits(&y), want_y, "{what}");
-                        let mut idx32 = vec![u32::MAX; m];
-                        let mut y2 = vec![0.0f32; m];
-                        kern.maxout_with_index(x, k, inner, &mut y2, MaxoutIndex::U32(&mut idx32))
-                            .unwrap();
-                        assert_eq!(bits(&y2), want_y, "{what}");
-                        assert_eq!(idx32, want_idx, "{what}: u32 indices");
-                        let mut idx8 = vec![u8::MAX; m];
-                        kern.maxout_with_index(x, k, inner, &mut y2, MaxoutIndex::U8(&mut idx8))
-                            .unwrap();
-                        let idx8_wide: Vec<u32> = idx8.iter().map(|&i| u32::from(i)).collect();
-                        assert_eq!(idx8_wide, want_idx, "{what}: u8 indices");
-                        // Backward three ways, all equal to the formula.
-                        let gy = data(m, 99 + m as u32);
-                        let mut want_gx = vec![0u32; n];
-                        for o in 0..outer {
-                            for i in 0..inner {
-                                let id = want_idx[o * inner + i] as usize;
-                                want_gx[(o * k + id) * inner + i] = gy[o * inner + i].to_bits();
-                            }
-                        }
-                        for saved in [
-                            MaxoutSaved::Input(x),
-                            MaxoutSaved::IndexU32(&idx32),
-                            MaxoutSaved::IndexU8(&idx8),
-                        ] {
-                            let mut gx = vec![f32::NAN; n];
-                            kern.maxout_backward(saved, k, inner, &gy, &mut gx).unwrap();
-                            assert_eq!(bits(&gx), want_gx, "{what}: backward from {saved:?}");
-                        }
+                        check(&kern, &base[offset..], k, inner, &what);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The interleaved layouts with a vector path (`inner == 1`, k = 2, 3, 4):
+/// every output count 0..=257 (every tail of every tier) at every start
+/// offset 0..16.
+#[test]
+fn interleaved_pieces_every_length_and_offset() {
+    for &isa in Isa::available() {
+        let kern = Kernels::new(isa).unwrap().serial();
+        for k in [2usize, 3, 4] {
+            for outer in 0..=257usize {
+                let n = outer * k;
+                let base = data(n + 16, (n * 7 + k) as u32);
+                for offset in 0..16 {
+                    let what = format!("{isa} outer {outer} k {k} inner 1 offset {offset}");
+                    check(&kern, &base[offset..offset + n], k, 1, &what);
                 }
             }
         }

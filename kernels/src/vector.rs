@@ -85,6 +85,14 @@ pub(crate) trait F32Vector: Copy {
     /// The inverse of [`F32Vector::deinterleave2`]: `a` and `b` zipped,
     /// `([a0, b0, a1, b1, ..], [.., a_last, b_last])`.
     fn interleave2(a: Self, b: Self) -> (Self, Self);
+    /// Splits triples stored interleaved: with `x` the lanes of `a`, then
+    /// `b`, then `c`, piece `k` (of the three returned) is `[x_k, x_(3+k),
+    /// x_(6+k), ..]` (see [`triples_source`]).
+    fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self);
+    /// The inverse of [`F32Vector::deinterleave3`]: the pieces zipped into
+    /// triples, `[p0_0, p1_0, p2_0, p0_1, ..]` over the three vectors
+    /// returned (see [`pieces_source`]).
+    fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self);
 
     /// `self < rhs` (false when either is NaN).
     fn lt(self, rhs: Self) -> Self::Mask;
@@ -122,4 +130,81 @@ pub(crate) unsafe fn write_lanes<const N: usize>(lanes: &[f32; N], p: *mut f32, 
     // SAFETY: the caller guarantees `n` writable elements at `p`; a stack
     // array cannot overlap them.
     unsafe { core::ptr::copy_nonoverlapping(lanes.as_ptr(), p, n) }
+}
+
+/// [`F32Vector::deinterleave3`] for `lanes`-lane vectors: where lane `j` of
+/// piece `k` comes from, as `(vector, lane)` of the three inputs (element
+/// `3j + k` of their concatenation). The tiers build their index tables from
+/// it (and the portable tier uses it directly).
+pub(crate) const fn triples_source(lanes: usize, k: usize, j: usize) -> (usize, usize) {
+    let m = 3 * j + k;
+    (m / lanes, m % lanes)
+}
+
+/// [`F32Vector::interleave3`] for `lanes`-lane vectors: where lane `i` of
+/// output vector `r` comes from, as `(piece, lane)` (element `r * lanes + i`
+/// of the triples).
+pub(crate) const fn pieces_source(lanes: usize, r: usize, i: usize) -> (usize, usize) {
+    let m = r * lanes + i;
+    (m % 3, m / 3)
+}
+
+/// For the tiers that split triples by blending in place and then permuting
+/// within a vector (AVX2, AVX-512). Element `m` of the triples sits at lane
+/// `m % lanes` of its vector, and the `lanes` elements of one piece occupy
+/// distinct lanes (3 is invertible modulo a power of two), so blending the
+/// three vectors lane by lane gathers a piece, scrambled.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod triples {
+    /// Bit `i` set where lane `i` of the blend for piece `k` comes from
+    /// vector `s` (element `s * lanes + i` is in piece `k`).
+    pub(crate) const fn gather_mask(lanes: usize, k: usize, s: usize) -> u32 {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < lanes {
+            if (s * lanes + i) % 3 == k {
+                bits |= 1 << i;
+            }
+            i += 1;
+        }
+        bits
+    }
+
+    /// The permutation that orders the blend for piece `k`: lane `j` takes
+    /// lane `(3j + k) % lanes`.
+    pub(crate) const fn gather_order<const L: usize>(k: usize) -> [i32; L] {
+        let mut idx = [0; L];
+        let mut j = 0;
+        while j < L {
+            idx[j] = ((3 * j + k) % L) as i32;
+            j += 1;
+        }
+        idx
+    }
+
+    /// The inverse of [`gather_order`]: lane `i` takes the lane `j` with
+    /// `(3j + k) % lanes == i`.
+    pub(crate) const fn scatter_order<const L: usize>(k: usize) -> [i32; L] {
+        let mut idx = [0; L];
+        let mut j = 0;
+        while j < L {
+            idx[(3 * j + k) % L] = j as i32;
+            j += 1;
+        }
+        idx
+    }
+
+    /// Bit `i` set where lane `i` of output vector `r` of the zipped triples
+    /// comes from piece `k`.
+    pub(crate) const fn scatter_mask(lanes: usize, r: usize, k: usize) -> u32 {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < lanes {
+            if (r * lanes + i) % 3 == k {
+                bits |= 1 << i;
+            }
+            i += 1;
+        }
+        bits
+    }
 }

@@ -123,6 +123,65 @@ impl F32Vector for Avx2 {
         }
     }
     #[inline(always)]
+    fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
+        use crate::vector::triples::{gather_mask as m, gather_order};
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers
+        // only (the index tables are constants loaded as vectors).
+        // Per piece: two blends gather its lanes in place, one permute
+        // orders them.
+        unsafe {
+            let order = |t: __m256, idx: [i32; 8]| {
+                _mm256_permutevar8x32_ps(t, _mm256_loadu_si256(idx.as_ptr().cast()))
+            };
+            let t0 = _mm256_blend_ps::<{ m(8, 0, 2) as i32 }>(
+                _mm256_blend_ps::<{ m(8, 0, 1) as i32 }>(a.0, b.0),
+                c.0,
+            );
+            let t1 = _mm256_blend_ps::<{ m(8, 1, 2) as i32 }>(
+                _mm256_blend_ps::<{ m(8, 1, 1) as i32 }>(a.0, b.0),
+                c.0,
+            );
+            let t2 = _mm256_blend_ps::<{ m(8, 2, 2) as i32 }>(
+                _mm256_blend_ps::<{ m(8, 2, 1) as i32 }>(a.0, b.0),
+                c.0,
+            );
+            (
+                Avx2(order(t0, gather_order::<8>(0))),
+                Avx2(order(t1, gather_order::<8>(1))),
+                Avx2(order(t2, gather_order::<8>(2))),
+            )
+        }
+    }
+    #[inline(always)]
+    fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
+        use crate::vector::triples::{scatter_mask as m, scatter_order};
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers
+        // only. The inverse of `deinterleave3`: permute each piece's lanes
+        // into place, then blend.
+        unsafe {
+            let order = |t: __m256, idx: [i32; 8]| {
+                _mm256_permutevar8x32_ps(t, _mm256_loadu_si256(idx.as_ptr().cast()))
+            };
+            let u0 = order(p0.0, scatter_order::<8>(0));
+            let u1 = order(p1.0, scatter_order::<8>(1));
+            let u2 = order(p2.0, scatter_order::<8>(2));
+            (
+                Avx2(_mm256_blend_ps::<{ m(8, 0, 2) as i32 }>(
+                    _mm256_blend_ps::<{ m(8, 0, 1) as i32 }>(u0, u1),
+                    u2,
+                )),
+                Avx2(_mm256_blend_ps::<{ m(8, 1, 2) as i32 }>(
+                    _mm256_blend_ps::<{ m(8, 1, 1) as i32 }>(u0, u1),
+                    u2,
+                )),
+                Avx2(_mm256_blend_ps::<{ m(8, 2, 2) as i32 }>(
+                    _mm256_blend_ps::<{ m(8, 2, 1) as i32 }>(u0, u1),
+                    u2,
+                )),
+            )
+        }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_castsi256_ps(_mm256_slli_epi32::<K>(_mm256_castps_si256(self.0))) })

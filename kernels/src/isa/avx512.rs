@@ -119,6 +119,48 @@ impl F32Vector for Avx512 {
         }
     }
     #[inline(always)]
+    fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
+        use crate::vector::triples::{gather_mask as m, gather_order};
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers
+        // only (the index tables are constants loaded as vectors).
+        // Per piece: two masked blends gather its lanes in place, one
+        // permute orders them (as on AVX2).
+        unsafe {
+            let piece = |k: usize, idx: [i32; 16]| {
+                let t = _mm512_mask_blend_ps(m(16, k, 1) as u16, a.0, b.0);
+                let t = _mm512_mask_blend_ps(m(16, k, 2) as u16, t, c.0);
+                Avx512(_mm512_permutexvar_ps(
+                    _mm512_loadu_si512(idx.as_ptr().cast()),
+                    t,
+                ))
+            };
+            (
+                piece(0, gather_order::<16>(0)),
+                piece(1, gather_order::<16>(1)),
+                piece(2, gather_order::<16>(2)),
+            )
+        }
+    }
+    #[inline(always)]
+    fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
+        use crate::vector::triples::{scatter_mask as m, scatter_order};
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers
+        // only. The inverse of `deinterleave3`.
+        unsafe {
+            let order = |t: __m512, idx: [i32; 16]| {
+                _mm512_permutexvar_ps(_mm512_loadu_si512(idx.as_ptr().cast()), t)
+            };
+            let u0 = order(p0.0, scatter_order::<16>(0));
+            let u1 = order(p1.0, scatter_order::<16>(1));
+            let u2 = order(p2.0, scatter_order::<16>(2));
+            let out = |r: usize| {
+                let t = _mm512_mask_blend_ps(m(16, r, 1) as u16, u0, u1);
+                Avx512(_mm512_mask_blend_ps(m(16, r, 2) as u16, t, u2))
+            };
+            (out(0), out(1), out(2))
+        }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // (`_mm512_slli_epi32` takes its count as a `u32` const, which a

@@ -4,7 +4,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::vector::{read_lanes, write_lanes, F32Vector};
+use crate::vector::{pieces_source, read_lanes, triples_source, write_lanes, F32Vector};
 
 /// 4 f32 lanes in a q register. Exists only inside `neon` code reached after
 /// detection (see the invariant in `vector.rs`).
@@ -101,6 +101,52 @@ impl F32Vector for Neon {
         unsafe { (Neon(vzip1q_f32(a.0, b.0)), Neon(vzip2q_f32(a.0, b.0))) }
     }
     #[inline(always)]
+    fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
+        // SAFETY: NEON is available (vector.rs invariant); registers only
+        // (the byte index tables are constants loaded as vectors). One
+        // table lookup over the 48 bytes of `a`, `b`, `c` per piece.
+        unsafe {
+            let table = uint8x16x3_t(
+                vreinterpretq_u8_f32(a.0),
+                vreinterpretq_u8_f32(b.0),
+                vreinterpretq_u8_f32(c.0),
+            );
+            let piece = |k: usize| {
+                let idx = byte_table(|j| {
+                    let (s, i) = triples_source(4, k, j);
+                    4 * (4 * s + i)
+                });
+                Neon(vreinterpretq_f32_u8(vqtbl3q_u8(
+                    table,
+                    vld1q_u8(idx.as_ptr()),
+                )))
+            };
+            (piece(0), piece(1), piece(2))
+        }
+    }
+    #[inline(always)]
+    fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
+        // SAFETY: as in `deinterleave3`; the table is the three pieces.
+        unsafe {
+            let table = uint8x16x3_t(
+                vreinterpretq_u8_f32(p0.0),
+                vreinterpretq_u8_f32(p1.0),
+                vreinterpretq_u8_f32(p2.0),
+            );
+            let out = |r: usize| {
+                let idx = byte_table(|i| {
+                    let (k, j) = pieces_source(4, r, i);
+                    4 * (4 * k + j)
+                });
+                Neon(vreinterpretq_f32_u8(vqtbl3q_u8(
+                    table,
+                    vld1q_u8(idx.as_ptr()),
+                )))
+            };
+            (out(0), out(1), out(2))
+        }
+    }
+    #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vreinterpretq_f32_u32(vshlq_n_u32::<K>(vreinterpretq_u32_f32(self.0))) })
@@ -133,3 +179,14 @@ impl F32Vector for Neon {
 }
 
 entry_points!(Neon, "neon");
+
+/// The byte indices of a table lookup that moves whole f32 lanes: lane `l`
+/// takes the four bytes from byte `first_byte(l)` on.
+#[inline(always)]
+fn byte_table(first_byte: impl Fn(usize) -> usize) -> [u8; 16] {
+    let mut idx = [0u8; 16];
+    for (b, v) in idx.iter_mut().enumerate() {
+        *v = (first_byte(b / 4) + b % 4) as u8;
+    }
+    idx
+}

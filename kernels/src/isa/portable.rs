@@ -5,7 +5,7 @@
 
 use wide::{f32x8, u32x8};
 
-use crate::vector::{read_lanes, write_lanes, F32Vector};
+use crate::vector::{pieces_source, read_lanes, triples_source, write_lanes, F32Vector};
 
 /// 8 f32 lanes as `wide` represents them. Needs no run-time feature.
 #[derive(Clone, Copy)]
@@ -101,6 +101,32 @@ impl F32Vector for Portable {
             Portable(f32x8::new(v))
         };
         (zip(0), zip(1))
+    }
+    #[inline(always)]
+    fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
+        let x = [a.0.to_array(), b.0.to_array(), c.0.to_array()];
+        let piece = |k: usize| {
+            let mut v = [0.0f32; 8];
+            for (j, l) in v.iter_mut().enumerate() {
+                let (s, i) = triples_source(8, k, j);
+                *l = x[s][i];
+            }
+            Portable(f32x8::new(v))
+        };
+        (piece(0), piece(1), piece(2))
+    }
+    #[inline(always)]
+    fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
+        let p = [p0.0.to_array(), p1.0.to_array(), p2.0.to_array()];
+        let out = |r: usize| {
+            let mut v = [0.0f32; 8];
+            for (i, l) in v.iter_mut().enumerate() {
+                let (k, j) = pieces_source(8, r, i);
+                *l = p[k][j];
+            }
+            Portable(f32x8::new(v))
+        };
+        (out(0), out(1), out(2))
     }
     #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {

@@ -4,10 +4,12 @@
 //! the whole gradient to the winner and `+0` to the other pieces.
 //!
 //! Vectorised along `inner` when it holds at least a vector, and along the
-//! outputs for interleaved pieces (`inner == 1`) with `k = 2` or `4`, the
-//! pieces split apart by [`F32Vector::deinterleave2`] (and the gradients
-//! zipped back by [`F32Vector::interleave2`]). Other shapes (`k = 3`
-//! interleaved, short `inner`) run the scalar reference's loop.
+//! outputs for interleaved pieces (`inner == 1`) with `k = 2`, `3` or `4`,
+//! the pieces split apart by [`F32Vector::deinterleave2`] and
+//! [`F32Vector::deinterleave3`] (and the gradients zipped back by
+//! [`F32Vector::interleave2`] and [`F32Vector::interleave3`]). Other shapes
+//! (interleaved `k > 4` or `k = 1`, short `inner`) run the scalar
+//! reference's loop.
 
 use crate::reference;
 use crate::vector::F32Vector;
@@ -188,7 +190,7 @@ fn piece_grad<V: F32Vector>(id: V, g: V, p: f32) -> V {
     V::select(id.lt(pv), V::zero(), V::select(pv.lt(id), V::zero(), g))
 }
 
-/// The winners of `n <= LANES` outputs whose `K` (2 or 4) pieces are
+/// The winners of `n <= LANES` outputs whose `K` (2, 3 or 4) pieces are
 /// interleaved at `src`: the pieces split apart in registers.
 ///
 /// # Safety
@@ -206,6 +208,12 @@ unsafe fn interleaved_winners<V: F32Vector, const K: usize>(src: *const f32, n: 
     if K == 2 {
         let (p0, p1) = V::deinterleave2(v0, v1);
         step(p0, V::zero(), p1, V::splat(1.0))
+    } else if K == 3 {
+        // SAFETY: as above.
+        let v2 = unsafe { interleaved_load::<V, K>(src, 2, n) };
+        let (p0, p1, p2) = V::deinterleave3(v0, v1, v2);
+        let (b, i) = step(p0, V::zero(), p1, V::splat(1.0));
+        step(b, i, p2, V::splat(2.0))
     } else {
         // SAFETY: as above.
         let (v2, v3) = unsafe {
@@ -224,7 +232,7 @@ unsafe fn interleaved_winners<V: F32Vector, const K: usize>(src: *const f32, n: 
     }
 }
 
-/// Forward for interleaved pieces (`inner == 1`), `K` = 2 or 4.
+/// Forward for interleaved pieces (`inner == 1`), `K` = 2, 3 or 4.
 ///
 /// # Safety
 /// As for [`forward`].
@@ -333,6 +341,7 @@ pub(crate) unsafe fn forward<V: F32Vector>(
     unsafe {
         match (k, inner) {
             (2, 1) => forward_interleaved::<V, 2>(x, y, out, outer),
+            (3, 1) => forward_interleaved::<V, 3>(x, y, out, outer),
             (4, 1) => forward_interleaved::<V, 4>(x, y, out, outer),
             _ if inner >= V::LANES => forward_long::<V>(x, y, out, outer, k, inner),
             // The shapes without a vector path: the scalar reference's loop.
@@ -348,7 +357,7 @@ pub(crate) unsafe fn forward<V: F32Vector>(
     }
 }
 
-/// Backward for interleaved pieces (`inner == 1`), `K` = 2 or 4: the
+/// Backward for interleaved pieces (`inner == 1`), `K` = 2, 3 or 4: the
 /// per-piece gradients are zipped back into the interleaved order.
 ///
 /// # Safety
@@ -396,6 +405,15 @@ unsafe fn interleaved_grad<V: F32Vector, const K: usize>(
             let (a, b) = V::interleave2(piece_grad(id, g, 0.0), piece_grad(id, g, 1.0));
             interleaved_store::<V, K>(a, gx, 0, n);
             interleaved_store::<V, K>(b, gx, 1, n);
+        } else if K == 3 {
+            let (a, b, c) = V::interleave3(
+                piece_grad(id, g, 0.0),
+                piece_grad(id, g, 1.0),
+                piece_grad(id, g, 2.0),
+            );
+            interleaved_store::<V, K>(a, gx, 0, n);
+            interleaved_store::<V, K>(b, gx, 1, n);
+            interleaved_store::<V, K>(c, gx, 2, n);
         } else {
             let (e01, e23) = V::interleave2(piece_grad(id, g, 0.0), piece_grad(id, g, 2.0));
             let (o01, o23) = V::interleave2(piece_grad(id, g, 1.0), piece_grad(id, g, 3.0));
@@ -429,6 +447,7 @@ pub(crate) unsafe fn backward<V: F32Vector>(
     unsafe {
         match (k, inner) {
             (2, 1) => return backward_interleaved::<V, 2>(x, gy, gx, outer),
+            (3, 1) => return backward_interleaved::<V, 3>(x, gy, gx, outer),
             (4, 1) => return backward_interleaved::<V, 4>(x, gy, gx, outer),
             _ => {}
         }
