@@ -75,6 +75,11 @@ pub(crate) trait F32Vector: Copy {
     /// in `[0, 2^24]`), returned as the lanes' bit patterns: storing the
     /// vector writes the `u32`s.
     fn to_u32_bits(self) -> Self;
+    /// The lanes' bit patterns added as `u32`s (wrapping): with `self` a
+    /// power of two `2^n` and `rhs` the bits of `a` less those of 1.0, the
+    /// product `a * 2^n` where that is a normal float, in an integer
+    /// operation (which the FP multiply pipes do not run).
+    fn add_bits(self, rhs: Self) -> Self;
     /// `self` with the sign bit of `from` OR-ed in (`self | (from & -0.0)`
     /// bitwise): gives a zero result the sign its product must have.
     fn or_sign(self, from: Self) -> Self;

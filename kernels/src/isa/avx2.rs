@@ -90,6 +90,16 @@ impl F32Vector for Avx2 {
         Avx2(unsafe { _mm256_castsi256_ps(_mm256_cvttps_epi32(self.0)) })
     }
     #[inline(always)]
+    fn add_bits(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe {
+            _mm256_castsi256_ps(_mm256_add_epi32(
+                _mm256_castps_si256(self.0),
+                _mm256_castps_si256(rhs.0),
+            ))
+        })
+    }
+    #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_or_ps(self.0, _mm256_and_ps(from.0, _mm256_set1_ps(-0.0))) })

@@ -83,6 +83,16 @@ impl F32Vector for Avx512 {
         Avx512(unsafe { _mm512_castsi512_ps(_mm512_cvttps_epi32(self.0)) })
     }
     #[inline(always)]
+    fn add_bits(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe {
+            _mm512_castsi512_ps(_mm512_add_epi32(
+                _mm512_castps_si512(self.0),
+                _mm512_castps_si512(rhs.0),
+            ))
+        })
+    }
+    #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // The integer forms: `_mm512_or_ps` would need AVX-512DQ.

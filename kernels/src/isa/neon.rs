@@ -83,6 +83,16 @@ impl F32Vector for Neon {
         Neon(unsafe { vreinterpretq_f32_u32(vcvtq_u32_f32(self.0)) })
     }
     #[inline(always)]
+    fn add_bits(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe {
+            vreinterpretq_f32_u32(vaddq_u32(
+                vreinterpretq_u32_f32(self.0),
+                vreinterpretq_u32_f32(rhs.0),
+            ))
+        })
+    }
+    #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe {

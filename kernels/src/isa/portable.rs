@@ -73,6 +73,11 @@ impl F32Vector for Portable {
         Portable(bytemuck::cast(self.0.trunc_int()))
     }
     #[inline(always)]
+    fn add_bits(self, rhs: Self) -> Self {
+        let (a, b): (u32x8, u32x8) = (bytemuck::cast(self.0), bytemuck::cast(rhs.0));
+        Portable(bytemuck::cast(a + b))
+    }
+    #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
         Portable(self.0 | (from.0 & f32x8::splat(-0.0)))
     }

@@ -83,11 +83,14 @@ pub(crate) struct Expm1<V: F32Vector> {
 }
 
 impl<V: F32Vector> Expm1<V> {
-    /// `a * expm1(z)`, given `a` and `neg_a = -a`.
+    /// `a * expm1(z)`, for `a * 2^n` a normal float wherever a lane's result
+    /// is kept (true of every use: `|a| >= 2^-64` with `n >= -25`, and the
+    /// CELU cuts bound `a * 2^n` from above).
     ///
     /// `a*s*t_hi + a*s*r` is rounded once (`a*s` is exact: `s` is a power of
-    /// two, and where `a*s` would leave the normal range its terms are far
-    /// below the result's last digit), and then its sum with `-a * (1 - s)`:
+    /// two, and `a*s` is formed by adding `n` to the exponent of `a`, an
+    /// integer operation that spares the multiply pipes), and then its sum
+    /// with `-a * (1 - s)`:
     /// where `n = 0` the latter is zero and the result is rounded once; where
     /// `n != 0`, the first sum is below 0.72 of the result. (Both steps are
     /// fused multiply-adds, or exact products and one rounding where the tier
@@ -97,10 +100,11 @@ impl<V: F32Vector> Expm1<V> {
     /// sign of `-a`, which is the sign of `a * expm1(z)` for `z < 0`: a result
     /// that underflows keeps its sign.
     #[inline(always)]
-    pub(crate) fn scaled(self, a: V, neg_a: V) -> V {
-        let a_s = a.mul(self.s);
+    pub(crate) fn scaled(self, a: f32) -> V {
+        let a_bits_less_one = f32::from_bits(a.to_bits().wrapping_sub(1f32.to_bits()));
+        let a_s = self.s.add_bits(V::splat(a_bits_less_one));
         let inner = mul_add_accurate(a_s, self.t_hi, a_s.mul(self.r));
-        mul_add_accurate(neg_a, self.one_minus_s, inner)
+        mul_add_accurate(V::splat(-a), self.one_minus_s, inner)
     }
 
     /// `expm1(z)` itself: [`Expm1::scaled`] with `a = 1`, the same bits, two

@@ -36,7 +36,7 @@ impl UnaryOp for Elu {
             })
         } else {
             let z = x.max(V::splat(EXPM1_MIN));
-            expm1_rr2_p7(z, None).scaled(V::splat(self.alpha), V::splat(-self.alpha))
+            expm1_rr2_p7(z, None).scaled(self.alpha)
         };
         // Zeros map to `alpha * ±0`: themselves for a positive alpha, the
         // identity branch; the opposite zero for a negative alpha (or -0),
@@ -232,7 +232,7 @@ impl<const HUGE: bool> UnaryOp for Celu<HUGE> {
         let alpha = self.div.alpha();
         // Below EXPM1_MIN * alpha the result is -alpha.
         let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, EXPM1_MIN);
-        let neg = expm1_rr2_p7(t, Some(d)).scaled(V::splat(alpha), V::splat(-alpha));
+        let neg = expm1_rr2_p7(t, Some(d)).scaled(alpha);
         V::select(x.lt(V::splat(celu_identity_bound(alpha))), neg, x)
     }
 }
@@ -280,10 +280,10 @@ impl<const HUGE: bool> UnaryOp for CeluNegativeAlpha<HUGE> {
         // t >= 0; above EXP_MAX, alpha * e^t overflows for every normal alpha.
         let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, -EXP_MAX);
         let small = if !HUGE || self.rescale == 1.0 {
-            expm1_rr2_p7(t, Some(d)).scaled(V::splat(a), V::splat(-a))
+            expm1_rr2_p7(t, Some(d)).scaled(a)
         } else {
             let a = a / self.rescale;
-            let small = expm1_rr2_p7(t, Some(d)).scaled(V::splat(a), V::splat(-a));
+            let small = expm1_rr2_p7(t, Some(d)).scaled(a);
             small.mul(V::splat(self.rescale))
         };
         let big = exp_scaled_rr2_p7(t, Some(d), V::splat(a));
@@ -301,10 +301,7 @@ impl UnaryOp for Selu {
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
         let z = x.max(V::splat(EXPM1_MIN));
-        let neg = expm1_rr2_p7(z, None).scaled(
-            V::splat(SELU_LAMBDA_ALPHA_F32),
-            V::splat(-SELU_LAMBDA_ALPHA_F32),
-        );
+        let neg = expm1_rr2_p7(z, None).scaled(SELU_LAMBDA_ALPHA_F32);
         V::select(x.lt(V::zero()), neg, x.mul(V::splat(SELU_LAMBDA_F32)))
     }
 }
