@@ -190,10 +190,11 @@ pub(crate) mod triples {
     /// The inverse of [`gather_order`]: lane `i` takes the lane `j` with
     /// `(3j + k) % lanes == i`.
     pub(crate) const fn scatter_order<const L: usize>(k: usize) -> [i32; L] {
+        let gather = gather_order::<L>(k);
         let mut idx = [0; L];
         let mut j = 0;
         while j < L {
-            idx[(3 * j + k) % L] = j as i32;
+            idx[gather[j] as usize] = j as i32;
             j += 1;
         }
         idx

@@ -112,49 +112,13 @@ impl F32Vector for Neon {
     }
     #[inline(always)]
     fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
-        // SAFETY: NEON is available (vector.rs invariant); registers only
-        // (the byte index tables are constants loaded as vectors). One
-        // table lookup over the 48 bytes of `a`, `b`, `c` per piece.
-        unsafe {
-            let table = uint8x16x3_t(
-                vreinterpretq_u8_f32(a.0),
-                vreinterpretq_u8_f32(b.0),
-                vreinterpretq_u8_f32(c.0),
-            );
-            let piece = |k: usize| {
-                let idx = byte_table(|j| {
-                    let (s, i) = triples_source(4, k, j);
-                    4 * (4 * s + i)
-                });
-                Neon(vreinterpretq_f32_u8(vqtbl3q_u8(
-                    table,
-                    vld1q_u8(idx.as_ptr()),
-                )))
-            };
-            (piece(0), piece(1), piece(2))
-        }
+        let piece = |k| gather3([a, b, c], |j| triples_source(4, k, j));
+        (piece(0), piece(1), piece(2))
     }
     #[inline(always)]
     fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
-        // SAFETY: as in `deinterleave3`; the table is the three pieces.
-        unsafe {
-            let table = uint8x16x3_t(
-                vreinterpretq_u8_f32(p0.0),
-                vreinterpretq_u8_f32(p1.0),
-                vreinterpretq_u8_f32(p2.0),
-            );
-            let out = |r: usize| {
-                let idx = byte_table(|i| {
-                    let (k, j) = pieces_source(4, r, i);
-                    4 * (4 * k + j)
-                });
-                Neon(vreinterpretq_f32_u8(vqtbl3q_u8(
-                    table,
-                    vld1q_u8(idx.as_ptr()),
-                )))
-            };
-            (out(0), out(1), out(2))
-        }
+        let out = |r| gather3([p0, p1, p2], |i| pieces_source(4, r, i));
+        (out(0), out(1), out(2))
     }
     #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
@@ -190,13 +154,27 @@ impl F32Vector for Neon {
 
 entry_points!(Neon, "neon");
 
-/// The byte indices of a table lookup that moves whole f32 lanes: lane `l`
-/// takes the four bytes from byte `first_byte(l)` on.
+/// The vector whose lane `l` is lane `source(l).1` of `from[source(l).0]`:
+/// one table lookup over the 48 bytes of the three vectors (`source` is
+/// constant, so the byte indices are a constant vector).
 #[inline(always)]
-fn byte_table(first_byte: impl Fn(usize) -> usize) -> [u8; 16] {
+fn gather3(from: [Neon; 3], source: impl Fn(usize) -> (usize, usize)) -> Neon {
     let mut idx = [0u8; 16];
     for (b, v) in idx.iter_mut().enumerate() {
-        *v = (first_byte(b / 4) + b % 4) as u8;
+        let (s, i) = source(b / 4);
+        *v = (16 * s + 4 * i + b % 4) as u8;
     }
-    idx
+    // SAFETY: NEON is available (vector.rs invariant; only NEON code calls
+    // this); registers and the local index array only.
+    unsafe {
+        let table = uint8x16x3_t(
+            vreinterpretq_u8_f32(from[0].0),
+            vreinterpretq_u8_f32(from[1].0),
+            vreinterpretq_u8_f32(from[2].0),
+        );
+        Neon(vreinterpretq_f32_u8(vqtbl3q_u8(
+            table,
+            vld1q_u8(idx.as_ptr()),
+        )))
+    }
 }

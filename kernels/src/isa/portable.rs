@@ -109,28 +109,12 @@ impl F32Vector for Portable {
     }
     #[inline(always)]
     fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
-        let x = [a.0.to_array(), b.0.to_array(), c.0.to_array()];
-        let piece = |k: usize| {
-            let mut v = [0.0f32; 8];
-            for (j, l) in v.iter_mut().enumerate() {
-                let (s, i) = triples_source(8, k, j);
-                *l = x[s][i];
-            }
-            Portable(f32x8::new(v))
-        };
+        let piece = |k| gather3([a, b, c], |j| triples_source(8, k, j));
         (piece(0), piece(1), piece(2))
     }
     #[inline(always)]
     fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
-        let p = [p0.0.to_array(), p1.0.to_array(), p2.0.to_array()];
-        let out = |r: usize| {
-            let mut v = [0.0f32; 8];
-            for (i, l) in v.iter_mut().enumerate() {
-                let (k, j) = pieces_source(8, r, i);
-                *l = p[k][j];
-            }
-            Portable(f32x8::new(v))
-        };
+        let out = |r| gather3([p0, p1, p2], |i| pieces_source(8, r, i));
         (out(0), out(1), out(2))
     }
     #[inline(always)]
@@ -161,3 +145,15 @@ impl F32Vector for Portable {
 }
 
 entry_points!(Portable);
+
+/// The vector whose lane `l` is lane `source(l).1` of `from[source(l).0]`.
+#[inline(always)]
+fn gather3(from: [Portable; 3], source: impl Fn(usize) -> (usize, usize)) -> Portable {
+    let x = from.map(|v| v.0.to_array());
+    let mut v = [0.0f32; 8];
+    for (l, out) in v.iter_mut().enumerate() {
+        let (s, i) = source(l);
+        *out = x[s][i];
+    }
+    Portable(f32x8::new(v))
+}
