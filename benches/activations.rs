@@ -24,7 +24,7 @@
 //! backward (from the saved input: read `x` and `grad_y`, write `grad_x`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutSaved, Saved};
+use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
 use std::hint::black_box;
 
 fn sizes() -> Vec<usize> {
@@ -191,7 +191,8 @@ fn prelu(c: &mut Criterion) {
 }
 
 /// Maxout with interleaved pieces (`inner = 1`): forward for `k` = 2, 3 and
-/// 4, backward from the saved input for `k` = 2 and 3. Sizes count outputs.
+/// 4, backward from the saved input for `k` = 2 and 3 and from saved `u8`
+/// indices for `k` = 2 and 4. Sizes count outputs.
 fn maxout(c: &mut Criterion) {
     for k in [2, 3, 4] {
         let mut group = c.benchmark_group(format!("maxout_k{k}/forward"));
@@ -202,6 +203,33 @@ fn maxout(c: &mut Criterion) {
             for e in engines() {
                 group.bench_with_input(BenchmarkId::new(e.isa().name(), n), &n, |b, _| {
                     b.iter(|| e.maxout(black_box(&x), k, 1, black_box(&mut y)).unwrap())
+                });
+            }
+        }
+        group.finish();
+    }
+    // From saved u8 indices (the winners need not be found again).
+    for k in [2, 4] {
+        let mut group = c.benchmark_group(format!("maxout_k{k}/backward_indexed"));
+        for n in sizes() {
+            group.throughput(Throughput::Bytes(((4 * k + 5) * n) as u64));
+            let (x, grad_y) = (data(k * n), data(n));
+            let (mut y, mut idx) = (vec![0.0f32; n], vec![0u8; n]);
+            let mut grad_x = vec![0.0f32; k * n];
+            for e in engines() {
+                e.maxout_with_index(&x, k, 1, &mut y, MaxoutIndex::U8(&mut idx))
+                    .unwrap();
+                group.bench_with_input(BenchmarkId::new(e.isa().name(), n), &n, |b, _| {
+                    b.iter(|| {
+                        e.maxout_backward(
+                            MaxoutSaved::IndexU8(black_box(&idx)),
+                            k,
+                            1,
+                            black_box(&grad_y),
+                            black_box(&mut grad_x),
+                        )
+                        .unwrap()
+                    })
                 });
             }
         }
