@@ -23,9 +23,11 @@
 //! number of elements of the channel, the result satisfies, for channels of
 //! up to 2^29 elements where no product `x * grad` overflows f32,
 //!
-//! `|grad_w[c] - S| <= u |S| + 2^-18 A + m 2^-149`
+//! `|grad_w[c] - S| <= u |S| + 2^-18 A + m 2^-149 + 2^-150`
 //!
-//! (the last term only where products underflow into f32's subnormals).
+//! (the `m 2^-149` term only where products underflow into f32's
+//! subnormals, the `2^-150` only where the result itself is subnormal: the
+//! last rounding there is absolute, half the spacing 2^-149).
 //! At most 32 f32 roundings reach a term, 34 on tiers without FMA or where
 //! vector lanes are combined, each at most `u` (`34 u < 2^-18.9`), and the
 //! f64 sum of the flushed values, at most 2^24 of them, adds below `2^-29 A`.
