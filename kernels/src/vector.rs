@@ -161,13 +161,15 @@ pub(crate) const fn pieces_source(lanes: usize, r: usize, i: usize) -> (usize, u
 /// three vectors lane by lane gathers a piece, scrambled.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod triples {
-    /// Bit `i` set where lane `i` of the blend for piece `k` comes from
-    /// vector `s` (element `s * lanes + i` is in piece `k`).
-    pub(crate) const fn gather_mask(lanes: usize, k: usize, s: usize) -> u32 {
+    /// Bit `i` set where element `v * lanes + i` of the triples (lane `i`
+    /// of vector `v`) belongs to piece `k`: the blend mask that takes lanes
+    /// of input vector `v` into piece `k` (`deinterleave3`), and the one
+    /// that takes lanes of piece `k` into output vector `v` (`interleave3`).
+    pub(crate) const fn piece_mask(lanes: usize, v: usize, k: usize) -> u32 {
         let mut bits = 0;
         let mut i = 0;
         while i < lanes {
-            if (s * lanes + i) % 3 == k {
+            if (v * lanes + i) % 3 == k {
                 bits |= 1 << i;
             }
             i += 1;
@@ -198,19 +200,5 @@ pub(crate) mod triples {
             j += 1;
         }
         idx
-    }
-
-    /// Bit `i` set where lane `i` of output vector `r` of the zipped triples
-    /// comes from piece `k`.
-    pub(crate) const fn scatter_mask(lanes: usize, r: usize, k: usize) -> u32 {
-        let mut bits = 0;
-        let mut i = 0;
-        while i < lanes {
-            if (r * lanes + i) % 3 == k {
-                bits |= 1 << i;
-            }
-            i += 1;
-        }
-        bits
     }
 }

@@ -134,7 +134,7 @@ impl F32Vector for Avx2 {
     }
     #[inline(always)]
     fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
-        use crate::vector::triples::{gather_mask as m, gather_order};
+        use crate::vector::triples::{gather_order, piece_mask as m};
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers
         // only (the index tables are constants loaded as vectors).
         // Per piece: two blends gather its lanes in place, one permute
@@ -143,16 +143,16 @@ impl F32Vector for Avx2 {
             let order = |t: __m256, idx: [i32; 8]| {
                 _mm256_permutevar8x32_ps(t, _mm256_loadu_si256(idx.as_ptr().cast()))
             };
-            let t0 = _mm256_blend_ps::<{ m(8, 0, 2) as i32 }>(
-                _mm256_blend_ps::<{ m(8, 0, 1) as i32 }>(a.0, b.0),
+            let t0 = _mm256_blend_ps::<{ m(8, 2, 0) as i32 }>(
+                _mm256_blend_ps::<{ m(8, 1, 0) as i32 }>(a.0, b.0),
                 c.0,
             );
-            let t1 = _mm256_blend_ps::<{ m(8, 1, 2) as i32 }>(
+            let t1 = _mm256_blend_ps::<{ m(8, 2, 1) as i32 }>(
                 _mm256_blend_ps::<{ m(8, 1, 1) as i32 }>(a.0, b.0),
                 c.0,
             );
             let t2 = _mm256_blend_ps::<{ m(8, 2, 2) as i32 }>(
-                _mm256_blend_ps::<{ m(8, 2, 1) as i32 }>(a.0, b.0),
+                _mm256_blend_ps::<{ m(8, 1, 2) as i32 }>(a.0, b.0),
                 c.0,
             );
             (
@@ -164,7 +164,7 @@ impl F32Vector for Avx2 {
     }
     #[inline(always)]
     fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
-        use crate::vector::triples::{scatter_mask as m, scatter_order};
+        use crate::vector::triples::{piece_mask as m, scatter_order};
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers
         // only. The inverse of `deinterleave3`: permute each piece's lanes
         // into place, then blend.

@@ -130,15 +130,15 @@ impl F32Vector for Avx512 {
     }
     #[inline(always)]
     fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
-        use crate::vector::triples::{gather_mask as m, gather_order};
+        use crate::vector::triples::{gather_order, piece_mask as m};
         // SAFETY: AVX-512F is available (vector.rs invariant); registers
         // only (the index tables are constants loaded as vectors).
         // Per piece: two masked blends gather its lanes in place, one
         // permute orders them (as on AVX2).
         unsafe {
             let piece = |k: usize, idx: [i32; 16]| {
-                let t = _mm512_mask_blend_ps(m(16, k, 1) as u16, a.0, b.0);
-                let t = _mm512_mask_blend_ps(m(16, k, 2) as u16, t, c.0);
+                let t = _mm512_mask_blend_ps(m(16, 1, k) as u16, a.0, b.0);
+                let t = _mm512_mask_blend_ps(m(16, 2, k) as u16, t, c.0);
                 Avx512(_mm512_permutexvar_ps(
                     _mm512_loadu_si512(idx.as_ptr().cast()),
                     t,
@@ -153,7 +153,7 @@ impl F32Vector for Avx512 {
     }
     #[inline(always)]
     fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
-        use crate::vector::triples::{scatter_mask as m, scatter_order};
+        use crate::vector::triples::{piece_mask as m, scatter_order};
         // SAFETY: AVX-512F is available (vector.rs invariant); registers
         // only. The inverse of `deinterleave3`.
         unsafe {
