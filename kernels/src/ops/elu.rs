@@ -16,16 +16,31 @@ use crate::vector::F32Vector;
 /// (each ~15 operations deep) interleave in the FP pipes.
 const UNROLL: usize = 2;
 
-/// `x <= 0 ? alpha * expm1(x) : x`.
+/// `x <= 0 ? alpha * expm1(x) : x`. `POSITIVE` says `alpha > 0`, the
+/// usual case, fixed per call so that the loop tests nothing about alpha
+/// (LLVM does not unswitch loops this size): zeros and positive inputs are
+/// then the identity branch, and the product is a plain scaling.
 #[derive(Clone, Copy)]
-pub(crate) struct Elu {
+pub(crate) struct Elu<const POSITIVE: bool> {
     pub(crate) alpha: f32,
 }
 
-impl UnaryOp for Elu {
+impl<const POSITIVE: bool> Elu<POSITIVE> {
+    pub(crate) fn new(alpha: f32) -> Self {
+        debug_assert_eq!(POSITIVE, alpha > 0.0);
+        Elu { alpha }
+    }
+}
+
+impl<const POSITIVE: bool> UnaryOp for Elu<POSITIVE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
+        let zero = V::zero();
+        let scaled = |x: V| expm1_rr2_p7(x.max(V::splat(EXPM1_MIN)), None).scaled(self.alpha);
+        if POSITIVE {
+            return V::select(x.lt(zero), scaled(x), x);
+        }
         let neg = if self.alpha == 0.0 {
             // `±0 * expm1(x)`, x < 0: a zero of the sign opposite to alpha's,
             // which the sum below would lose.
@@ -35,13 +50,11 @@ impl UnaryOp for Elu {
                 0.0
             })
         } else {
-            let z = x.max(V::splat(EXPM1_MIN));
-            expm1_rr2_p7(z, None).scaled(self.alpha)
+            scaled(x)
         };
-        // Zeros map to `alpha * ±0`: themselves for a positive alpha, the
-        // identity branch; the opposite zero for a negative alpha (or -0),
-        // which the expm1 sum does not give (its last term adds +0).
-        let zero = V::zero();
+        // Zeros map to `alpha * ±0`: themselves for alpha = +0; the opposite
+        // zero for a negative alpha (or -0), which the expm1 sum does not
+        // give (its last term adds +0).
         let at_least_zero = if self.alpha.is_sign_negative() {
             V::select(x.le(zero), x.mul(V::splat(self.alpha)), x)
         } else {

@@ -216,7 +216,10 @@ pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *m
             Forward::Elu { alpha: 1.0 } | Forward::Celu { alpha: 1.0 } => {
                 map_unary::<V, _>(elu::EluUnit, src, dst, n)
             }
-            Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu { alpha }, src, dst, n),
+            Forward::Elu { alpha } if alpha > 0.0 => {
+                map_unary::<V, _>(elu::Elu::<true>::new(alpha), src, dst, n)
+            }
+            Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu::<false>::new(alpha), src, dst, n),
             // Each op over a divisor comes in two variants (see `is_huge`).
             Forward::Celu { alpha } if alpha > 0.0 => {
                 let div = elu::Divisor::new(alpha);
