@@ -4,8 +4,12 @@
 //! offsets; the backward pass from the input and from saved indices; any
 //! thread count; refusals that write nothing.
 
+#[path = "common/tiers.rs"]
+mod under_test;
+
 use rectify::reference::maxout;
-use rectify::{Error, Isa, Kernels, MaxoutIndex, MaxoutSaved};
+use rectify::{Error, Kernels, MaxoutIndex, MaxoutSaved};
+use under_test::tiers_under_test;
 
 /// Values drawn from a small set, so that ties (also -0 against +0) and
 /// NaNs among the pieces are common, mixed with random ones.
@@ -99,7 +103,7 @@ fn check(kern: &Kernels, x: &[f32], k: usize, inner: usize, what: &str) {
 
 #[test]
 fn forward_and_backward_match_the_formula_on_every_tier() {
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let kern = Kernels::new(isa).unwrap().serial();
         for outer in [0usize, 1, 2, 3, 5, 19] {
             for k in [1usize, 2, 3, 4, 5, 17] {
@@ -122,7 +126,7 @@ fn forward_and_backward_match_the_formula_on_every_tier() {
 /// offset 0..16.
 #[test]
 fn interleaved_pieces_every_length_and_offset() {
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let kern = Kernels::new(isa).unwrap().serial();
         for k in [2usize, 3, 4] {
             for outer in 0..=257usize {
@@ -139,7 +143,7 @@ fn interleaved_pieces_every_length_and_offset() {
 
 #[test]
 fn any_thread_count_gives_the_same_bits() {
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let serial = Kernels::new(isa).unwrap().serial();
         for (outer, k, inner) in [
             (5000usize, 2usize, 1usize),

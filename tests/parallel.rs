@@ -4,8 +4,10 @@
 #[path = "common/contract.rs"]
 mod contract;
 
+use contract::tiers_under_test;
+
 use contract::pseudo_random as data;
-use rectify::{Activation, Isa, Kernels, Saved, DEFAULT_PARALLEL_THRESHOLD};
+use rectify::{Activation, Kernels, Saved, DEFAULT_PARALLEL_THRESHOLD};
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
@@ -33,7 +35,7 @@ fn run_all(k: &Kernels, x: &[f32], g: &[f32]) -> Vec<Vec<u32>> {
 
 #[test]
 fn parallel_equals_serial_for_any_thread_count() {
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let serial = Kernels::new(isa).unwrap().serial();
         for n in [1000usize, 4099, 65_537] {
             let (x, g) = (data(n, 7), data(n, 11));

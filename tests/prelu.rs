@@ -7,9 +7,11 @@
 #[path = "common/contract.rs"]
 mod contract;
 
+use contract::tiers_under_test;
+
 use contract::{assert_within_bound, exact_sums};
 use rectify::reference::{leaky_relu_grad, prelu, prelu_slope_term};
-use rectify::{ChannelLayout, Error, Isa, Kernels, Saved};
+use rectify::{ChannelLayout, Error, Kernels, Saved};
 
 fn data(n: usize, seed: u32) -> Vec<f32> {
     let mut s = seed | 1;
@@ -86,7 +88,7 @@ fn layouts() -> Vec<(usize, usize, usize)> {
 
 #[test]
 fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let k = Kernels::new(isa).unwrap().serial();
         for (outer, c, inner) in layouts() {
             let n = outer * c * inner;
@@ -155,7 +157,7 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
 
 #[test]
 fn gradient_from_the_output_for_positive_slopes() {
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let k = Kernels::new(isa).unwrap().serial();
         for (outer, c, inner) in [
             (3usize, 4usize, 1usize),
@@ -229,7 +231,7 @@ fn gradient_from_the_output_for_positive_slopes() {
 
 #[test]
 fn slope_gradient_is_identical_for_any_thread_count() {
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let serial = Kernels::new(isa).unwrap().serial();
         // Runs (NCHW), runs cut into pieces (one long channel), and pattern
         // (NHWC) shapes, with lengths that split raggedly.
@@ -287,7 +289,7 @@ fn a_long_channel_keeps_its_digits() {
         (f64::from(naive) - s[0]).abs() > 1e-3 * s[0].abs(),
         "the naive sum should drift"
     );
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let k = Kernels::new(isa).unwrap();
         let mut gi = g.clone();
         let mut gw = [0.0f32];

@@ -15,46 +15,25 @@
 #[path = "common/contract.rs"]
 mod contract;
 
-use contract::{check, Call, Case, IndexKind};
+use contract::{check, Call, Case, IndexKind, SPECIAL_BITS};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use rectify::Activation;
 
-/// Bit patterns of the special values: zeros, infinities, NaNs with payloads
-/// (quiet and signalling), subnormals, the normal range's ends, the
-/// exponential's saturation points.
-const SPECIALS: [u32; 26] = [
-    0x0000_0000,
-    0x8000_0000,
-    0x7f80_0000,
-    0xff80_0000,
-    0x7fc0_0000,
-    0xffc0_0000,
-    0x7fc0_1234,
-    0xffc5_4321,
-    0x7f80_0001,
-    0xff81_2345,
-    0x0000_0001,
-    0x8000_0001,
-    0x007f_ffff,
-    0x807f_ffff,
-    0x0080_0000,
-    0x8080_0000,
-    0x7f7f_ffff,
-    0xff7f_ffff,
-    0x3f80_0000,
-    0xbf80_0000,
-    0xc18a_a122, // -17.33, expm1 saturates
-    0xc2ae_ac50, // -87.34, exp goes subnormal
-    0xc2cf_f1b5, // -103.97, exp underflows
-    0x42b1_7218, // 88.72, exp overflows
-    0x3300_0000, // 2^-25
-    0xb300_0000,
-];
-
+/// The special values (`SPECIAL_BITS`), then the exponential's saturation
+/// points and ±2^-25.
 fn special() -> impl Strategy<Value = f32> {
-    select(&SPECIALS[..]).prop_map(f32::from_bits)
+    let edges = [
+        0xc18a_a122, // -17.33, expm1 saturates
+        0xc2ae_ac50, // -87.34, exp goes subnormal
+        0xc2cf_f1b5, // -103.97, exp underflows
+        0x42b1_7218, // 88.72, exp overflows
+        0x3300_0000, // 2^-25
+        0xb300_0000,
+    ];
+    let bits: Vec<u32> = SPECIAL_BITS.iter().chain(&edges).copied().collect();
+    select(bits).prop_map(f32::from_bits)
 }
 
 /// Any f32: raw bit patterns, ordinary values, the saturation range, specials.

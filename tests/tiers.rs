@@ -14,7 +14,11 @@
 //! writes outside its slice. It prints which tiers ran and which were skipped
 //! and why; a skipped tier is never silent.
 
+#[path = "common/tiers.rs"]
+mod under_test;
+
 use rectify::{Activation, Isa, Kernels, Saved};
+use under_test::tiers_under_test;
 
 /// Special values first, so that short lengths see them all.
 fn specials() -> Vec<f32> {
@@ -113,8 +117,12 @@ fn activations() -> Vec<Activation> {
 /// The tiers to test, with a printed line per tier: ran or skipped, and why.
 fn tiers(test: &str) -> Vec<Kernels> {
     let mut out = Vec::new();
+    let under_test = tiers_under_test();
     for isa in Isa::ALL {
         match Kernels::new(isa) {
+            Ok(_) if !under_test.contains(&isa) => {
+                println!("[{test}] tier {isa}: skipped (not in RECTIFY_TEST_TIERS)")
+            }
             Ok(k) => {
                 println!("[{test}] tier {isa}: ran");
                 out.push(k.serial());

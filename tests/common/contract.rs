@@ -21,10 +21,40 @@
 
 #![allow(dead_code)] // each test binary or fuzz target uses a part
 
+#[path = "tiers.rs"]
+mod under_test;
+pub use under_test::tiers_under_test;
+
 use rectify::accuracy::{
     backward_bound, exact_backward, exact_forward, forward_bound, gradient_bound_applies, ulp_error,
 };
 use rectify::{Activation, ChannelLayout, Error, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
+
+/// Bit patterns of the special values every suite starts from: zeros,
+/// infinities, NaNs with payloads (quiet and signalling, both signs),
+/// subnormals, the normal range's ends, ±1. Suites append their own edges.
+pub const SPECIAL_BITS: [u32; 20] = [
+    0x0000_0000,
+    0x8000_0000,
+    0x7f80_0000,
+    0xff80_0000,
+    0x7fc0_0000,
+    0xffc0_0000,
+    0x7fc0_1234,
+    0xffc5_4321,
+    0x7f80_0001,
+    0xff81_2345,
+    0x0000_0001,
+    0x8000_0001,
+    0x007f_ffff,
+    0x807f_ffff,
+    0x0080_0000,
+    0x8080_0000,
+    0x7f7f_ffff,
+    0xff7f_ffff,
+    0x3f80_0000,
+    0xbf80_0000,
+];
 
 /// A NaN no kernel produces from the inputs the checker builds: the fill of
 /// the elements in front of every slice, checked after each call.
@@ -359,7 +389,7 @@ fn bits(v: &[f32]) -> Vec<u32> {
 /// (from 64 elements, in chunks the engine picks), and the free functions.
 fn runners() -> Vec<Runner> {
     let mut v = Vec::new();
-    for &isa in Isa::available() {
+    for isa in tiers_under_test() {
         let k = Kernels::new(isa).expect("an available tier");
         v.push(Runner::Engine(k.serial()));
         // Without the `parallel` feature this one runs serially too. Under
