@@ -41,17 +41,24 @@ fn data(n: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
+/// Slopes for `c` channels: for a third of the seeds all in `(0, 1]` (where
+/// learned slopes live), otherwise a mix with zero, negative, 1 and above 1.
 fn slopes(c: usize, seed: u32) -> Vec<f32> {
+    let unit = seed.is_multiple_of(3);
     let mut s = seed | 1;
     (0..c)
         .map(|i| {
             s ^= s << 13;
             s ^= s >> 17;
             s ^= s << 5;
-            match i % 5 {
-                0 => 0.0,
-                1 => -0.5,
-                _ => (s as f32 / u32::MAX as f32) * 0.5,
+            let r = s as f32 / u32::MAX as f32;
+            match (unit, i % 6) {
+                (true, 1) | (false, 2) => 1.0,
+                (true, _) => 0.05 + 0.9 * r,
+                (false, 0) => 0.0,
+                (false, 1) => -0.5,
+                (false, 3) => 2.5,
+                (false, _) => r * 0.5,
             }
         })
         .collect()

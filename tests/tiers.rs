@@ -105,6 +105,7 @@ fn activations() -> Vec<Activation> {
         Activation::leaky_relu_default(),
         Activation::LeakyRelu { slope: 0.0 },
         Activation::LeakyRelu { slope: -0.0 },
+        Activation::LeakyRelu { slope: 1.0 },
         Activation::LeakyRelu { slope: 1.5 },
         Activation::LeakyRelu { slope: -0.25 },
         Activation::LeakyRelu { slope: f32::MAX },
