@@ -10,7 +10,11 @@
 //!   ReLU;
 //! - otherwise (NHWC, matrices, small images): the slopes as a per-element
 //!   pattern along a row (repeated until the row is at least 1024 elements),
-//!   walked like a binary op.
+//!   walked like a binary op. The forward pass walks the buffer once, its
+//!   stores aligned, through a pattern placed for the buffer (a period of
+//!   4 KiB where it can, 2 KiB away from the data modulo 4 KiB; see
+//!   [`rectify_kernels::PreluPattern`]), so its speed does not depend on
+//!   where the allocator put the buffer.
 //!
 //! # The slope gradient
 //!
@@ -42,7 +46,7 @@
 
 use std::borrow::Cow;
 
-use rectify_kernels::{KernelSet, PreluRuns, PRELU_PATTERN_ROWS};
+use rectify_kernels::{KernelSet, PreluPattern, PreluRuns, PRELU_PATTERN_ROWS};
 
 use crate::error::same_len;
 use crate::{parallel, Error, Kernels, Saved};
@@ -124,6 +128,11 @@ const PATTERN_COLS: usize = 4096;
 /// reduction tree in runs mode, and where a run may be split across threads.
 const PIECE: usize = 1 << 14;
 
+/// Up to this period (or a quarter of the buffer, if less) the forward
+/// pattern is lengthened to a multiple of 1024 or 16 elements, for its
+/// placement (see [`PreluPattern`]); 16 KiB leave half of L1 to the data.
+const FORWARD_PATTERN_MAX: usize = 4096;
+
 /// The kernel shape for a layout (see the module docs).
 enum Plan<'w> {
     /// Runs of `inner` elements, channel `k % C` for run `k`.
@@ -136,43 +145,77 @@ enum Plan<'w> {
     },
 }
 
+/// Whether a layout takes the runs kernels over `n` elements: the shortest
+/// pattern row is `row * repeat` (see [`Plan`]).
+fn use_runs(c: usize, inner: usize, n: usize) -> bool {
+    if c == 1 {
+        // One slope: the whole buffer is one run.
+        return true;
+    }
+    let row = c * inner;
+    let repeat = PATTERN_MIN.div_ceil(row);
+    // The pattern is built on every call: where it would be large next
+    // to the buffer (or not fit L1), runs are cheaper, if long enough.
+    let pattern_costly = row > PATTERN_MAX || 4 * row * repeat > n;
+    inner >= RUNS_INNER || (pattern_costly && inner >= RUNS_MIN_INNER)
+}
+
+/// One row of slopes: `w[c]` repeated `inner` times each.
+fn slope_row(w: &[f32], inner: usize) -> Cow<'_, [f32]> {
+    if inner == 1 {
+        return Cow::Borrowed(w);
+    }
+    let mut row = Vec::with_capacity(w.len() * inner);
+    for &s in w {
+        row.resize(row.len() + inner, s);
+    }
+    Cow::Owned(row)
+}
+
 impl<'w> Plan<'w> {
     fn new(w: &'w [f32], layout: ChannelLayout, n: usize) -> Plan<'w> {
-        let c = w.len();
-        if c == 1 {
-            // One slope: the whole buffer is one run.
-            return Plan::Runs { w, inner: n.max(1) };
+        if use_runs(w.len(), layout.inner, n) {
+            let inner = if w.len() == 1 { n.max(1) } else { layout.inner };
+            return Plan::Runs { w, inner };
         }
-        let row = c * layout.inner;
-        let repeat = PATTERN_MIN.div_ceil(row);
-        // The pattern is built on every call: where it would be large next
-        // to the buffer (or not fit L1), runs are cheaper, if long enough.
-        let pattern_costly = row > PATTERN_MAX || 4 * row * repeat > n;
-        if layout.inner >= RUNS_INNER || (pattern_costly && layout.inner >= RUNS_MIN_INNER) {
-            return Plan::Runs {
-                w,
-                inner: layout.inner,
-            };
-        }
-        let pattern = if layout.inner == 1 && repeat == 1 {
-            Cow::Borrowed(w)
+        let row = slope_row(w, layout.inner);
+        let repeat = PATTERN_MIN.div_ceil(row.len());
+        let pattern = if repeat == 1 {
+            row
         } else {
-            let mut one = Vec::with_capacity(row);
-            for &s in w {
-                one.resize(one.len() + layout.inner, s);
-            }
-            Cow::Owned(one.repeat(repeat))
+            Cow::Owned(row.repeat(repeat))
         };
         Plan::Pattern {
             pattern,
             inner: layout.inner,
         }
     }
+}
+
+/// The forward kernel shape: runs as in [`Plan`], or the slope pattern
+/// placed for the buffer it runs over.
+enum ForwardPlan<'w> {
+    Runs { w: &'w [f32], inner: usize },
+    Pattern(PreluPattern),
+}
+
+impl<'w> ForwardPlan<'w> {
+    fn new(w: &'w [f32], layout: ChannelLayout, dst: &[f32]) -> ForwardPlan<'w> {
+        let n = dst.len();
+        if use_runs(w.len(), layout.inner, n) {
+            let inner = if w.len() == 1 { n.max(1) } else { layout.inner };
+            return ForwardPlan::Runs { w, inner };
+        }
+        let row = slope_row(w, layout.inner);
+        let shortest = row.len() * PATTERN_MIN.div_ceil(row.len());
+        let max_len = shortest.max(FORWARD_PATTERN_MAX.min(n / 4));
+        ForwardPlan::Pattern(PreluPattern::new(&row, PATTERN_MIN, max_len, dst.as_ptr()))
+    }
 
     /// The forward pass over the span of the buffer starting at `start`.
     fn forward(&self, set: &KernelSet, start: usize, src: Option<&[f32]>, dst: &mut [f32]) {
         match self {
-            Plan::Runs { w, inner } => {
+            ForwardPlan::Runs { w, inner } => {
                 let runs = PreluRuns {
                     w,
                     channel: (start / inner) % w.len(),
@@ -181,8 +224,8 @@ impl<'w> Plan<'w> {
                 };
                 set.prelu_runs_forward(src, dst, runs)
             }
-            Plan::Pattern { pattern, .. } => {
-                set.prelu_pattern_forward(src, dst, pattern, start % pattern.len())
+            ForwardPlan::Pattern(pattern) => {
+                set.prelu_pattern_forward(src, dst, pattern, start % pattern.period())
             }
         }
     }
@@ -264,7 +307,7 @@ impl Kernels {
         layout: ChannelLayout,
     ) {
         let n = dst.len();
-        let plan = Plan::new(w, layout, n);
+        let plan = ForwardPlan::new(w, layout, dst);
         let set = self.kernel_set();
         match self.split_len(n) {
             None => plan.forward(set, 0, src, dst),

@@ -90,6 +90,12 @@ fn layouts() -> Vec<(usize, usize, usize)> {
     l.push((2, 20_000, 1)); // pattern rows wider than a column block
     l.push((40, 3, 1)); // more than one group of pattern rows
     l.push((70, 2, 1));
+    // Forward patterns over several periods: 1024 (C = 16), 1056 (C = 24,
+    // lengthened to a multiple of 16), and a row of 21 taken whatever its
+    // length (inner below 64).
+    l.push((200, 16, 1));
+    l.push((300, 24, 1));
+    l.push((50, 7, 3));
     l
 }
 
@@ -158,6 +164,89 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                     .unwrap();
                 assert_eq!(bits(&gi3), want_g);
             }
+        }
+    }
+}
+
+/// The pattern forward kernel itself, on short periods so that a buffer
+/// wraps many times: every row length 1..=40 with periods from 16 (the
+/// shortest, one AVX-512 vector) up, every length 0..=257 at start offsets
+/// 0..16 and every pattern offset, in place and into, against the formula.
+/// The pattern's placement is varied too (it is placed for one buffer and
+/// may run over another).
+#[test]
+fn pattern_forward_kernel_wraps_at_any_phase() {
+    use rectify_kernels::{KernelSet, PreluPattern};
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for r in 1..=40usize {
+            let row = slopes(r, r as u32);
+            let base = data(257 + 16, r as u32);
+            for (min_len, max_len) in [(16, 16), (17, 64), (40, 1 << 20)] {
+                let pattern = PreluPattern::new(&row, min_len, max_len, base[r..].as_ptr());
+                let p = pattern.period();
+                assert!(
+                    p >= min_len && p.is_multiple_of(r),
+                    "period {p} for row {r}"
+                );
+                for n in 0..=257usize {
+                    for start in 0..16usize {
+                        let offset = (n * 7 + start * 3 + r) % p;
+                        let x = &base[start..start + n];
+                        let want: Vec<u32> = (0..n)
+                            .map(|i| prelu(x[i], row[(offset + i) % p % r]).to_bits())
+                            .collect();
+                        let mut y = vec![0.0f32; n];
+                        k.prelu_pattern_forward(Some(x), &mut y, &pattern, offset);
+                        assert_eq!(bits(&y), want, "{isa} into: row {r} period {p} n {n}");
+                        let mut inplace = base.clone();
+                        k.prelu_pattern_forward(
+                            None,
+                            &mut inplace[start..start + n],
+                            &pattern,
+                            offset,
+                        );
+                        assert_eq!(
+                            bits(&inplace[start..start + n]),
+                            want,
+                            "{isa} in place: row {r} period {p} n {n} start {start}"
+                        );
+                        assert_eq!(bits(&inplace[..start]), bits(&base[..start]));
+                        assert_eq!(bits(&inplace[start + n..]), bits(&base[start + n..]));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where the period may grow, it becomes a multiple of 1024 elements (4 KiB)
+/// or else of 16, and the pattern starts 2 KiB past the buffer modulo 4 KiB:
+/// the placement that keeps slope loads aligned and clear of 4K aliasing.
+#[test]
+fn forward_pattern_is_placed_for_its_buffer() {
+    use rectify_kernels::PreluPattern;
+    let x = vec![0.0f32; 4096];
+    for (row, max_len, want) in [
+        (16usize, 4096usize, 1024usize),
+        (24, 4096, 3072),
+        (24, 2048, 1056),
+        (1000, 4096, 2000),
+        (3000, 4096, 3000),
+        (7, 7, 1029),
+    ] {
+        let slopes: Vec<f32> = (0..row).map(|i| i as f32).collect();
+        for at in [0usize, 1, 4, 12, 100] {
+            let dst = x[at..].as_ptr();
+            let p = PreluPattern::new(&slopes, 1024, max_len, dst);
+            assert_eq!(p.period(), want, "row {row} max {max_len}");
+            let s = p.slopes();
+            assert_eq!(s.len(), want + PreluPattern::PAD);
+            assert!((0..s.len()).all(|i| s[i] == slopes[i % row]));
+            assert_eq!(
+                (s.as_ptr() as usize).wrapping_sub(dst as usize) % 4096,
+                2048
+            );
         }
     }
 }

@@ -382,6 +382,107 @@ impl PreluRuns<'_> {
     }
 }
 
+/// A PReLU slope pattern laid out for [`KernelSet::prelu_pattern_forward`]:
+/// a row of slopes (one per element of a layout row) repeated to a period
+/// of at least `min_len` elements, followed by [`PreluPattern::PAD`] more
+/// slopes that continue the cycle, so that a vector starting anywhere in
+/// the period reads its slopes without wrapping. The forward kernel walks
+/// the buffer once with aligned stores and steps through the pattern in
+/// segments between wraps.
+///
+/// Where the pattern sits in memory matters for speed (never for results),
+/// so it is placed for the buffer it will run over (`dst`, whose address is
+/// all that is used):
+///
+/// - the period is, where it stays at most `max_len`, a multiple of 1024
+///   elements (4 KiB), else of 16 (64 bytes), else just of the row;
+/// - its first slope sits 2 KiB past `dst` modulo 4 KiB.
+///
+/// With a 4 KiB period, every slope load is then as aligned as the data and
+/// 2 KiB away, modulo 4 KiB, from the stores in flight. Otherwise one in
+/// three or four addresses made a load's low 12 bits match a recent store's
+/// and the loop ran at half speed on x86 (measured on Zen 3, "4K aliasing"),
+/// and a buffer 16 bytes off a 32-byte boundary made every slope load
+/// misaligned.
+///
+/// ```
+/// use rectify_kernels::{Isa, KernelSet, PreluPattern};
+///
+/// // NHWC with 2 channels, slopes 0.5 and 0.25.
+/// let mut x = [-2.0f32, -2.0, 1.0, -4.0, -8.0];
+/// let pattern = PreluPattern::new(&[0.5, 0.25], 2, 2, x.as_ptr());
+/// let k = KernelSet::new(Isa::Scalar).unwrap();
+/// k.prelu_pattern_forward(None, &mut x, &pattern, 0);
+/// assert_eq!(x, [-1.0, -0.5, 1.0, -1.0, -4.0]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct PreluPattern {
+    storage: Vec<f32>,
+    start: usize,
+    period: usize,
+}
+
+impl PreluPattern {
+    /// Slopes past the period that repeat its start: the widest tier's lanes.
+    pub const PAD: usize = 16;
+
+    /// The pattern of `row` repeated, placed for a buffer at `dst`.
+    ///
+    /// # Panics
+    /// If `row` is empty.
+    pub fn new(row: &[f32], min_len: usize, max_len: usize, dst: *const f32) -> PreluPattern {
+        assert!(!row.is_empty(), "prelu: empty slope row");
+        let r = row.len();
+        let shortest = |unit: usize| {
+            let l = unit / gcd(r, unit) * r;
+            l * min_len.max(Self::PAD).div_ceil(l)
+        };
+        let period = [1024, 16]
+            .into_iter()
+            .map(shortest)
+            .find(|&p| p <= max_len)
+            .unwrap_or_else(|| shortest(1));
+        // Room to place the start anywhere modulo 4 KiB.
+        let slack = 4096 / core::mem::size_of::<f32>();
+        let mut storage = Vec::with_capacity(slack + period + Self::PAD);
+        let base = storage.as_ptr() as usize;
+        let target = (dst as usize).wrapping_add(2048);
+        let start = target.wrapping_sub(base) % 4096 / core::mem::size_of::<f32>();
+        storage.resize(start, 0.0);
+        // The row, then doubling copies: memcpy speed (the pattern is built
+        // on every call).
+        storage.extend_from_slice(row);
+        let end = start + period + Self::PAD;
+        while storage.len() < end {
+            let more = (storage.len() - start).min(end - storage.len());
+            storage.extend_from_within(start..start + more);
+        }
+        PreluPattern {
+            storage,
+            start,
+            period,
+        }
+    }
+
+    /// The period: element `i` of a buffer takes slope `i % period` (from
+    /// the pattern's offset).
+    pub fn period(&self) -> usize {
+        self.period
+    }
+
+    /// The slopes of one period and the [`PreluPattern::PAD`] after it.
+    pub fn slopes(&self) -> &[f32] {
+        &self.storage[self.start..]
+    }
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 /// The kernels of one instruction-set tier, safe to call.
 ///
 /// Only constructible for a tier the CPU has (see [`KernelSet::new`]). Methods
@@ -586,26 +687,30 @@ impl KernelSet {
     }
 
     /// PReLU forward with one slope per element of a repeating pattern:
-    /// element `i` uses `pattern[(offset + i) % pattern.len()]`; in place when
-    /// `src` is `None`.
+    /// element `i` uses slope `(offset + i) % pattern.period()` of the
+    /// pattern; in place when `src` is `None`.
     ///
     /// # Panics
-    /// If the lengths differ, the pattern is empty or `offset` is out of it.
+    /// If the lengths differ or `offset` is not below the period.
     pub fn prelu_pattern_forward(
         &self,
         src: Option<&[f32]>,
         dst: &mut [f32],
-        pattern: &[f32],
+        pattern: &PreluPattern,
         offset: usize,
     ) {
-        assert!(offset < pattern.len(), "prelu: pattern offset out of range");
+        let p = pattern.period();
+        assert!(offset < p, "prelu: pattern offset out of range");
         let n = dst.len();
         let d = dst.as_mut_ptr();
         let x = source(src, d, n);
+        let slopes = pattern.slopes();
+        debug_assert!(p >= PreluPattern::PAD && slopes.len() == p + PreluPattern::PAD);
         // SAFETY: detected ISA; x and d valid for n, equal (one
-        // `as_mut_ptr`) or disjoint; pattern valid for its length; offset <
-        // pattern.len().
-        unsafe { (self.layout.pattern_forward)(x, d, n, pattern.as_ptr(), pattern.len(), offset) }
+        // `as_mut_ptr`) or disjoint; the slopes are valid for p + PAD reads,
+        // the PAD after the period repeating its start (`PreluPattern::new`
+        // builds them so), p >= PAD; offset < p.
+        unsafe { (self.layout.pattern_forward)(x, d, n, slopes.as_ptr(), p, offset) }
     }
 
     /// PReLU backward over a span of runs: `dst = v > 0 ? grad : w[c] * grad`

@@ -68,23 +68,36 @@ trait Pass<V: F32Vector> {
 }
 
 /// The loop every driver shares, over `n` elements with the output at `dst`:
-/// a peeled head that aligns `dst` to the vector width, an unrolled body of
-/// `unroll` full vectors, single full vectors, then a partial tail. Indices
-/// are visited in increasing order and each exactly once.
+/// a peeled head that aligns `dst` to the vector width, then [`walk_body`].
+/// Indices are visited in increasing order and each exactly once.
 ///
 /// # Safety
 /// `pass` was made for `n` elements with its output at `dst`.
 #[inline(always)]
 unsafe fn walk<V: F32Vector>(pass: &impl Pass<V>, dst: *mut f32, n: usize, unroll: usize) {
+    let head = head_len::<V>(dst, n);
+    // SAFETY: the head has `head < LANES` elements and `head <= n`; then
+    // forwarded contract.
+    unsafe {
+        if head > 0 {
+            pass.part(0, head);
+        }
+        walk_body(pass, head, n, unroll);
+    }
+}
+
+/// Indices `i..n` of a pass, in increasing order: an unrolled body of
+/// `unroll` full vectors, single full vectors, then a partial tail.
+///
+/// # Safety
+/// `pass` was made for `n` elements; `i <= n`.
+#[inline(always)]
+unsafe fn walk_body<V: F32Vector>(pass: &impl Pass<V>, mut i: usize, n: usize, unroll: usize) {
     let lanes = V::LANES;
     let step = lanes * unroll;
-    let mut i = head_len::<V>(dst, n);
-    // SAFETY: for every call below, the head has `i < lanes` elements and `i <= n`;
-    // the loops keep `at + lanes <= n`; the tail has `n - i < lanes` elements.
+    // SAFETY: the loops keep `at + lanes <= n`; the tail has `n - i < lanes`
+    // elements.
     unsafe {
-        if i > 0 {
-            pass.part(0, i);
-        }
         while i + step <= n {
             for k in 0..unroll {
                 pass.full(i + k * lanes);

@@ -21,7 +21,7 @@
 //! bit-identical for any split.
 
 use super::relu::{LeakyRelu, LeakyReluGrad};
-use super::{map_binary, map_unary, BinaryOp};
+use super::{head_len, map_binary, map_unary, walk_body, BinaryOp, BinaryPass, Pass};
 use crate::vector::F32Vector;
 
 /// Most terms any f32 lane accumulator sums before it is flushed to f64 (on
@@ -87,9 +87,16 @@ pub(crate) unsafe fn runs_forward<V: F32Vector>(
 /// Pattern forward: element `i` of the `n` from `x` uses slope
 /// `pattern[(offset + i) % p]`.
 ///
+/// One walk over the buffer, its head peeled so the stores are aligned,
+/// then segments of whole vectors that each end where the pattern wraps: a
+/// segment starting at phase `ph` takes `ceil((p - ph) / LANES)` vectors,
+/// reading up to `LANES - 1` slopes past the period, from the pad that
+/// repeats the pattern's start. The phase after a segment is below `LANES`.
+///
 /// # Safety
 /// The CPU supports `V`'s ISA; `x`, `y` valid for `n` elements, equal or
-/// disjoint; `pattern` valid for `p` reads; `offset < p`.
+/// disjoint; `pattern` valid for `p + LANES` reads, `pattern[p + j] ==
+/// pattern[j]`; `LANES <= p`, `offset < p`.
 #[inline(always)]
 pub(crate) unsafe fn pattern_forward<V: F32Vector>(
     x: *const f32,
@@ -99,22 +106,44 @@ pub(crate) unsafe fn pattern_forward<V: F32Vector>(
     p: usize,
     offset: usize,
 ) {
-    let (mut done, mut off) = (0, offset);
-    while done < n {
-        let len = (p - off).min(n - done);
-        // SAFETY: `done + len <= n`, `off + len <= p`; forwarded contract
-        // (the input is `grad` of the binary pass, which may equal `dst`).
+    let lanes = V::LANES;
+    // The pass over the elements from `i`, slopes from phase `ph`.
+    let pass_at = |i: usize, ph: usize| {
+        // SAFETY: called with `ph < p` and `i <= n`: the pointers stay in
+        // their buffers.
         unsafe {
-            map_binary::<V, _>(
-                PatternLeaky,
-                pattern.add(off),
-                x.add(done),
-                y.add(done),
-                len,
-            );
+            BinaryPass {
+                op: PatternLeaky,
+                saved: pattern.add(ph),
+                grad: x.add(i),
+                dst: y.add(i),
+            }
         }
-        done += len;
-        off = 0;
+    };
+    let head = head_len::<V>(y, n);
+    let (mut i, mut ph) = (0, offset);
+    // SAFETY: (whole block) each pass reads slopes `ph..ph + len` with `ph <
+    // p` and `len <= (p - ph).div_ceil(lanes) * lanes`, so below `p + lanes`;
+    // the elements `i..i + len` with `i + len <= n`.
+    unsafe {
+        if head > 0 {
+            Pass::<V>::part(&pass_at(0, ph), 0, head);
+            (i, ph) = (head, ph + head);
+            if ph >= p {
+                ph -= p;
+            }
+        }
+        while n - i >= lanes {
+            let len = (p - ph).div_ceil(lanes).min((n - i) / lanes) * lanes;
+            walk_body::<V>(&pass_at(i, ph), 0, len, PatternLeaky::UNROLL);
+            (i, ph) = (i + len, ph + len);
+            if ph >= p {
+                ph -= p;
+            }
+        }
+        if i < n {
+            Pass::<V>::part(&pass_at(i, ph), 0, n - i);
+        }
     }
 }
 
