@@ -20,7 +20,8 @@
 //!
 //! `grad_w[c] = sum over c's elements of (x > 0 ? 0 : x * grad)`, computed in
 //! the same pass as the input gradient (no full-size temporary): terms are
-//! accumulated in f32 vector lanes by fused multiply-adds, at most
+//! accumulated in f32 vector lanes (by fused multiply-adds; in the pattern
+//! shape four rows' products are summed pairwise first), at most
 //! [`rectify_kernels::PRELU_ACC_TERMS`] (32) terms per lane, then flushed to
 //! f64 and summed in f64, and the total is rounded to f32 once. With `u =
 //! 2^-24`, `S` the exact sum, `A` the sum of `|x * grad|` and `m` the
@@ -33,12 +34,20 @@
 //! subnormals, the `2^-150` only where the result itself is subnormal: the
 //! last rounding there is absolute, half the spacing 2^-149).
 //! At most 32 f32 roundings reach a term, 34 on tiers without FMA or where
-//! vector lanes are combined, each at most `u` (`34 u < 2^-18.9`), and the
+//! vector lanes are combined (the pattern's blocks of four: the product,
+//! two pairwise sums and at most 8 block additions, 11), each at most `u`
+//! (`34 u < 2^-18.9`), and the
 //! f64 sum of the flushed values, at most 2^24 of them, adds below `2^-29 A`.
 //! A 16 Mi-element channel therefore keeps its digits, where a
 //! plain f32 sum could lose all of them. From the saved output (`w > 0`) the
 //! terms are `y * grad`, one rounding further (`y = w x`), and their sum is
 //! divided by `w[c]` in f64; the same bound holds.
+//!
+//! A channel whose sum is NaN (a NaN term, or infinite terms of both signs)
+//! gets the canonical quiet NaN, `f32::NAN`, whatever the payloads: which
+//! NaN a chain of additions passes on depends on the instruction forms the
+//! compiler chose, and those may differ between a column's aligned and
+//! unaligned code paths.
 //!
 //! The flush points and the order of every f64 addition depend only on the
 //! layout (a fixed tree of pieces), never on the number of threads, so the
@@ -46,7 +55,7 @@
 
 use std::borrow::Cow;
 
-use rectify_kernels::{KernelSet, PreluPattern, PreluRuns, PRELU_PATTERN_ROWS};
+use rectify_kernels::{KernelSet, PreluAccumulators, PreluPattern, PreluRuns, PRELU_PATTERN_ROWS};
 
 use crate::error::same_len;
 use crate::{parallel, Error, Kernels, Saved};
@@ -407,7 +416,16 @@ impl Kernels {
         if let Some(gw) = grad_w {
             let from_output = matches!(saved, Saved::Output(_));
             for ((g, s), &slope) in gw.iter_mut().zip(sums).zip(w) {
-                *g = if from_output { s / f64::from(slope) } else { s } as f32;
+                *g = if s.is_nan() {
+                    // Which of several NaN terms a sum passes on depends on
+                    // the instruction forms the compiler picked (and so on
+                    // the code path an address takes): report the one NaN.
+                    f32::NAN
+                } else if from_output {
+                    (s / f64::from(slope)) as f32
+                } else {
+                    s as f32
+                };
             }
         }
         Ok(())
@@ -551,16 +569,11 @@ fn pattern_groups(
 ) {
     let row = pattern.len();
     let group_len = row * PRELU_PATTERN_ROWS;
-    let mut acc = vec![0.0f32; if want_sums { row.min(PATTERN_COLS) } else { 0 }];
-    // The channel of each column.
-    let channel: Vec<usize> = if want_sums {
-        let one: Vec<usize> = (0..c_len)
-            .flat_map(|c| std::iter::repeat_n(c, inner))
-            .collect();
-        one.repeat(row / one.len())
-    } else {
-        Vec::new()
-    };
+    let mut acc = PreluAccumulators::new(
+        if want_sums { row.min(PATTERN_COLS) } else { 0 },
+        d.as_ptr(),
+    );
+    let acc = acc.as_mut_slice();
     let mut start = 0;
     let mut group = 0;
     while start < v.len() {
@@ -592,14 +605,44 @@ fn pattern_groups(
             }
             if want_sums {
                 let sums = &mut partials[group * c_len..(group + 1) * c_len];
-                for (a, &c) in acc[..width].iter_mut().zip(&channel[j0..]) {
-                    sums[c] += f64::from(*a);
-                    *a = 0.0;
-                }
+                flush(&mut acc[..width], j0, inner, sums);
             }
             j0 += width;
         }
         start += len;
         group += 1;
+    }
+}
+
+/// Adds the accumulators of columns `j0..j0 + acc.len()` to their channels'
+/// `sums` in f64, in column order, and zeroes them. Column `j` is channel
+/// `(j / inner) % sums.len()`: with `inner == 1` each stretch of `C`
+/// columns adds lane-wise (the compiler vectorises it), with longer `inner`
+/// each run of `inner` columns adds into one sum.
+fn flush(acc: &mut [f32], j0: usize, inner: usize, sums: &mut [f64]) {
+    let c_len = sums.len();
+    let (mut c, mut off) = ((j0 / inner) % c_len, j0 % inner);
+    let mut i = 0;
+    while i < acc.len() {
+        if inner == 1 {
+            let take = (c_len - c).min(acc.len() - i);
+            for (s, a) in sums[c..c + take].iter_mut().zip(&mut acc[i..i + take]) {
+                *s += f64::from(*a);
+                *a = 0.0;
+            }
+            i += take;
+            c = 0;
+            continue;
+        }
+        let take = (inner - off).min(acc.len() - i);
+        let mut sum = sums[c];
+        for a in &mut acc[i..i + take] {
+            sum += f64::from(*a);
+            *a = 0.0;
+        }
+        sums[c] = sum;
+        i += take;
+        off = 0;
+        c = if c + 1 == c_len { 0 } else { c + 1 };
     }
 }

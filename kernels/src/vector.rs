@@ -107,6 +107,10 @@ pub(crate) trait F32Vector: Copy {
     fn gt(self, rhs: Self) -> Self::Mask;
     /// `mask ? if_true : if_false`, per lane.
     fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
+    /// `mask ? +0 : self`, per lane: one bitwise op where `select` is a
+    /// blend (on x86 a blend competes with the multiplies for two ports; a
+    /// logic op has four).
+    fn zero_where(self, mask: Self::Mask) -> Self;
 }
 
 /// The first `n` elements at `p` in a zero-filled `N`-lane array: the partial

@@ -221,6 +221,11 @@ impl F32Vector for Avx2 {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_blendv_ps(if_false.0, if_true.0, mask) })
     }
+    #[inline(always)]
+    fn zero_where(self, mask: __m256) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_andnot_ps(mask, self.0) })
+    }
 }
 
 entry_points!(Avx2, "avx2,fma");

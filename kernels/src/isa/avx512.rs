@@ -207,6 +207,11 @@ impl F32Vector for Avx512 {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_mask_blend_ps(mask, if_false.0, if_true.0) })
     }
+    #[inline(always)]
+    fn zero_where(self, mask: __mmask16) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_maskz_mov_ps(!mask, self.0) })
+    }
 }
 
 entry_points!(Avx512, "avx512f");

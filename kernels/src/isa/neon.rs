@@ -150,6 +150,11 @@ impl F32Vector for Neon {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vbslq_f32(mask, if_true.0, if_false.0) })
     }
+    #[inline(always)]
+    fn zero_where(self, mask: uint32x4_t) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(self.0), mask)) })
+    }
 }
 
 entry_points!(Neon, "neon");

@@ -142,6 +142,10 @@ impl F32Vector for Portable {
     fn select(mask: f32x8, if_true: Self, if_false: Self) -> Self {
         Portable(mask.select(if_true.0, if_false.0))
     }
+    #[inline(always)]
+    fn zero_where(self, mask: f32x8) -> Self {
+        Portable(mask.select(f32x8::ZERO, self.0))
+    }
 }
 
 entry_points!(Portable);

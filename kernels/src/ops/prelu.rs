@@ -13,12 +13,14 @@
 //!   `inner`.
 //!
 //! The slope gradient, `sum over c's elements of (v > 0 ? 0 : v * grad)`, is
-//! accumulated in f32 lanes with a fused multiply-add for at most
-//! [`ACC_TERMS`] terms per lane, then flushed to f64: a run's pieces every
-//! `4 * 28 * LANES` elements, a pattern's column accumulators every
-//! [`PATTERN_ROWS`] rows (the caller flushes those). The flush points depend
-//! only on the layout, never on how a call is split, so the sums are
-//! bit-identical for any split.
+//! accumulated in f32 lanes for at most [`ACC_TERMS`] terms per lane, then
+//! flushed to f64: a run's pieces (fused multiply-adds) every `4 * 28 *
+//! LANES` elements, a pattern's column accumulators (blocks of
+//! [`ROW_BLOCK`] rows summed pairwise and added, leftover rows by fused
+//! multiply-adds) every [`PATTERN_ROWS`] rows (the caller flushes those).
+//! The flush points and the grouping depend only on the layout, never on
+//! how a call is split or where the buffers are, so the sums are
+//! bit-identical for any split and any address.
 
 use super::relu::{LeakyRelu, LeakyReluGrad};
 use super::{head_len, map_binary, map_unary, walk_body, BinaryOp, BinaryPass, Pass};
@@ -287,10 +289,27 @@ pub(crate) unsafe fn runs_backward<V: F32Vector>(
     }
 }
 
+/// Rows the pattern backward takes at once: each column's accumulator is
+/// loaded and stored once per block instead of once per row (stores were
+/// the bottleneck: two per vector against Leaky ReLU's one).
+const ROW_BLOCK: usize = 4;
+const _: () = assert!(
+    ROW_BLOCK.is_power_of_two(),
+    "the block's terms are summed pairwise"
+);
+
 /// Pattern backward over `rows` rows of `width` elements, `stride` elements
 /// apart (the rows of a column block): `dst = v > 0 ? grad : grad * s[j]`,
 /// and `acc[j] += (v > 0 ? 0 : v * grad)` for each column `j`, in row order.
 /// `acc` may be null (no slope gradient).
+///
+/// Which lane a column sits in does not change its sum (each column has its
+/// own accumulator, a chain of fused multiply-adds down the rows), so the
+/// columns are cut where the stores are aligned: a partial vector, whole
+/// vectors, a partial tail. With `acc`, rows go in blocks of
+/// [`ROW_BLOCK`]: per column vector the accumulator is loaded once, takes
+/// the block's rows in order (the same chain as row by row, so the same
+/// bits), and is stored once.
 ///
 /// # Safety
 /// The CPU supports `V`'s ISA; every row `r < rows` of `v`, `g`, `dst` valid
@@ -309,51 +328,141 @@ pub(crate) unsafe fn pattern_backward<V: F32Vector>(
     pattern: *const f32,
     acc: *mut f32,
 ) {
-    let l = V::LANES;
-    for r in 0..rows {
-        let (v, g, dst) = (
-            v.wrapping_add(r * stride),
-            g.wrapping_add(r * stride),
-            dst.wrapping_add(r * stride),
-        );
-        let mut j = 0;
-        // SAFETY: (whole block) row `r` is valid for `width` elements and
-        // `j + l <= width` (or `k = width - j < l`) for every access.
-        unsafe {
-            if acc.is_null() {
-                while j + l <= width {
-                    let s = V::load(pattern.add(j));
-                    let (vv, gg) = (V::load(v.add(j)), V::load(g.add(j)));
-                    let pos = vv.gt(V::zero());
-                    V::select(pos, gg, gg.mul(s)).store(dst.add(j));
-                    j += l;
-                }
-                if j < width {
-                    let k = width - j;
-                    let s = V::load_partial(pattern.add(j), k);
-                    let (vv, gg) = (V::load_partial(v.add(j), k), V::load_partial(g.add(j), k));
-                    let pos = vv.gt(V::zero());
-                    V::select(pos, gg, gg.mul(s)).store_partial(dst.add(j), k);
-                }
-                continue;
+    let mut r = 0;
+    // SAFETY: (both loops) the rows passed are below `rows`; forwarded
+    // contract.
+    unsafe {
+        if !acc.is_null() {
+            while r + ROW_BLOCK <= rows {
+                let at = r * stride;
+                let rows = Rows::<ROW_BLOCK> {
+                    v: v.add(at),
+                    g: g.add(at),
+                    dst: dst.add(at),
+                    stride,
+                };
+                rows.walk::<V>(width, pattern, acc);
+                r += ROW_BLOCK;
             }
+        }
+        while r < rows {
+            let at = r * stride;
+            let row = Rows::<1> {
+                v: v.add(at),
+                g: g.add(at),
+                dst: dst.add(at),
+                stride,
+            };
+            row.walk::<V>(width, pattern, acc);
+            r += 1;
+        }
+    }
+}
+
+/// `B` rows of the pattern backward, `stride` elements apart.
+struct Rows<const B: usize> {
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    stride: usize,
+}
+
+impl<const B: usize> Rows<B> {
+    /// The rows' `width` columns: a partial vector up to where the first
+    /// row's stores are aligned, whole vectors, a partial tail.
+    ///
+    /// # Safety
+    /// As for [`pattern_backward`], for these `B` rows.
+    #[inline(always)]
+    unsafe fn walk<V: F32Vector>(&self, width: usize, pattern: *const f32, acc: *mut f32) {
+        let l = V::LANES;
+        let head = head_len::<V>(self.dst, width);
+        // SAFETY: (whole block) every call covers columns below `width`.
+        unsafe {
+            if head > 0 {
+                self.columns::<V>(0, head, pattern, acc);
+            }
+            let mut j = head;
             while j + l <= width {
-                let s = V::load(pattern.add(j));
-                let a = V::load(acc.add(j));
-                let (d, t) = grad_and_term(V::load(v.add(j)), V::load(g.add(j)), s, a);
-                d.store(dst.add(j));
-                t.store(acc.add(j));
+                self.columns::<V>(j, l, pattern, acc);
                 j += l;
             }
             if j < width {
-                let k = width - j;
-                let s = V::load_partial(pattern.add(j), k);
-                let a = V::load_partial(acc.add(j), k);
-                let (vv, gg) = (V::load_partial(v.add(j), k), V::load_partial(g.add(j), k));
-                let (d, t) = grad_and_term(vv, gg, s, a);
-                d.store_partial(dst.add(j), k);
-                t.store_partial(acc.add(j), k);
+                self.columns::<V>(j, width - j, pattern, acc);
             }
+        }
+    }
+
+    /// Columns `j..j + k` (`k <= LANES`; whole vectors when `k == LANES`)
+    /// of every row. Loads every row before storing any: with rows 4 KiB
+    /// apart, a load after a store to another row's same column would wait
+    /// on 4K aliasing.
+    ///
+    /// # Safety
+    /// As for [`pattern_backward`], with `j + k <= width`.
+    #[inline(always)]
+    unsafe fn columns<V: F32Vector>(&self, j: usize, k: usize, pattern: *const f32, acc: *mut f32) {
+        let whole = k == V::LANES;
+        // SAFETY: (whole block) column `j + k <= width` of rows below `B`.
+        unsafe {
+            let load = |p: *const f32| {
+                if whole {
+                    V::load(p)
+                } else {
+                    V::load_partial(p, k)
+                }
+            };
+            let store = |x: V, p: *mut f32| {
+                if whole {
+                    x.store(p)
+                } else {
+                    x.store_partial(p, k)
+                }
+            };
+            let at = |row: usize| row * self.stride + j;
+            let s = load(pattern.add(j));
+            let (mut vv, mut gg) = ([V::zero(); B], [V::zero(); B]);
+            for row in 0..B {
+                vv[row] = load(self.v.add(at(row)));
+                gg[row] = load(self.g.add(at(row)));
+            }
+            if acc.is_null() {
+                for row in 0..B {
+                    let pos = vv[row].gt(V::zero());
+                    store(
+                        V::select(pos, gg[row], gg[row].mul(s)),
+                        self.dst.add(at(row)),
+                    );
+                }
+                return;
+            }
+            let a = load(acc.add(j));
+            if B == 1 {
+                let (d, t) = grad_and_term(vv[0], gg[0], s, a);
+                store(d, self.dst.add(at(0)));
+                store(t, acc.add(j));
+                return;
+            }
+            // The block's terms, `+0` where `v > 0` (whatever `grad` is),
+            // summed pairwise: no chain of dependent roundings runs through
+            // the rows.
+            let mut t = [V::zero(); B];
+            for row in 0..B {
+                let pos = vv[row].gt(V::zero());
+                store(
+                    V::select(pos, gg[row], gg[row].mul(s)),
+                    self.dst.add(at(row)),
+                );
+                t[row] = vv[row].mul(gg[row]).zero_where(pos);
+            }
+            let mut live = B;
+            while live > 1 {
+                for i in 0..live / 2 {
+                    t[i] = t[2 * i].add(t[2 * i + 1]);
+                }
+                live /= 2;
+            }
+            store(a.add(t[0]), acc.add(j));
         }
     }
 }
