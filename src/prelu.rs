@@ -152,6 +152,10 @@ enum Plan<'w> {
         pattern: Cow<'w, [f32]>,
         inner: usize,
     },
+    /// A row that repeats within a few vectors: `q` classes, class `k` with
+    /// slope `slopes[k]` of channel `channel[k]` (backward only; see
+    /// [`KernelSet::prelu_periodic_backward`]).
+    Periodic { slopes: Vec<f32>, channel: Vec<u32> },
 }
 
 /// Whether a layout takes the runs kernels over `n` elements: the shortest
@@ -182,10 +186,17 @@ fn slope_row(w: &[f32], inner: usize) -> Cow<'_, [f32]> {
 }
 
 impl<'w> Plan<'w> {
-    fn new(w: &'w [f32], layout: ChannelLayout, n: usize) -> Plan<'w> {
+    /// The backward's plan on `set`'s tier.
+    fn new(w: &'w [f32], layout: ChannelLayout, n: usize, set: &KernelSet) -> Plan<'w> {
         if use_runs(w.len(), layout.inner, n) {
             let inner = if w.len() == 1 { n.max(1) } else { layout.inner };
             return Plan::Runs { w, inner };
+        }
+        let r = w.len() * layout.inner;
+        if let Some(q) = set.prelu_periodic_classes(r) {
+            let channel: Vec<u32> = (0..q).map(|k| ((k % r) / layout.inner) as u32).collect();
+            let slopes = channel.iter().map(|&c| w[c as usize]).collect();
+            return Plan::Periodic { slopes, channel };
         }
         let row = slope_row(w, layout.inner);
         let repeat = PATTERN_MIN.div_ceil(row.len());
@@ -446,7 +457,7 @@ impl Kernels {
         let set = self.kernel_set();
         let parts = self.split_len(n).map_or(1, |chunk| n.div_ceil(chunk));
         let mut sums = vec![0.0f64; if want_sums { w.len() } else { 0 }];
-        match Plan::new(w, layout, n) {
+        match Plan::new(w, layout, n, set) {
             Plan::Runs { w, inner } => {
                 let per_run = inner.div_ceil(PIECE);
                 let total = (n / inner) * per_run;
@@ -479,34 +490,64 @@ impl Kernels {
             }
             Plan::Pattern { pattern, inner } => {
                 let row = pattern.len();
-                let groups = n.div_ceil(row * PRELU_PATTERN_ROWS);
                 let c_len = w.len();
-                let mut partials = vec![0.0f64; if want_sums { groups * c_len } else { 0 }];
-                let group_len = row * PRELU_PATTERN_ROWS;
-                // Parts of whole row groups: (element, partials) boundaries.
-                let per_part = groups.div_ceil(parts);
-                let cuts: Vec<(usize, usize)> = (0..=groups.div_ceil(per_part.max(1)))
-                    .map(|t| (t * per_part).min(groups))
-                    .map(|g| {
-                        (
-                            (g * group_len).min(n),
-                            if want_sums { g * c_len } else { 0 },
-                        )
-                    })
-                    .collect();
+                let (cuts, mut partials) =
+                    group_cuts(n, row * PRELU_PATTERN_ROWS, parts, c_len, want_sums);
                 let work = carve(v, grad_src, dst, &mut partials, &cuts);
                 let pattern = &pattern[..];
                 parallel::run_parts(work, |(_, v, g, d, partials)| {
                     pattern_groups(set, v, g, d, pattern, inner, c_len, want_sums, partials);
                 });
-                for group in partials.chunks(c_len.max(1)) {
-                    for (s, p) in sums.iter_mut().zip(group) {
-                        *s += p;
-                    }
-                }
+                add_groups(&mut sums, &partials);
+            }
+            Plan::Periodic { slopes, channel } => {
+                let group_len = slopes.len() * PRELU_PATTERN_ROWS;
+                let (cuts, mut partials) = group_cuts(n, group_len, parts, w.len(), want_sums);
+                let work = carve(v, grad_src, dst, &mut partials, &cuts);
+                parallel::run_parts(work, |(_, v, g, d, partials)| {
+                    let partials = if want_sums { Some(partials) } else { None };
+                    set.prelu_periodic_backward(v, g, d, &slopes, &channel, partials);
+                });
+                add_groups(&mut sums, &partials);
             }
         }
         sums
+    }
+}
+
+/// Cuts `n` elements in groups of `group_len` into at most `parts` parts of
+/// whole groups: the `(element, partial sum)` boundaries for [`carve`], and
+/// the zeroed partial sums, one row of `c_len` per group (none unless
+/// `want_sums`).
+fn group_cuts(
+    n: usize,
+    group_len: usize,
+    parts: usize,
+    c_len: usize,
+    want_sums: bool,
+) -> (Vec<(usize, usize)>, Vec<f64>) {
+    let groups = n.div_ceil(group_len);
+    let partials = vec![0.0f64; if want_sums { groups * c_len } else { 0 }];
+    let per_part = groups.div_ceil(parts);
+    let cuts = (0..=groups.div_ceil(per_part.max(1)))
+        .map(|t| (t * per_part).min(groups))
+        .map(|g| {
+            (
+                (g * group_len).min(n),
+                if want_sums { g * c_len } else { 0 },
+            )
+        })
+        .collect();
+    (cuts, partials)
+}
+
+/// Adds the groups' partial sums (rows of `sums.len()`) to `sums`, in group
+/// order.
+fn add_groups(sums: &mut [f64], partials: &[f64]) {
+    for group in partials.chunks(sums.len().max(1)) {
+        for (s, p) in sums.iter_mut().zip(group) {
+            *s += p;
+        }
     }
 }
 

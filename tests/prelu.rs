@@ -224,6 +224,82 @@ fn pattern_forward_kernel_wraps_at_any_phase() {
     }
 }
 
+/// The periodic backward kernel (NHWC with few channels: the slope row
+/// repeats within 4 vectors) against the scalar tier's, bit for bit, input
+/// gradient and slope-gradient partials alike: the class sums are defined
+/// in element order, so every tier gives the same bits for the same period.
+/// Every row that takes the shape on the tier, lengths 0..=257 and three
+/// groups and more, unaligned starts, in place and into, with and without
+/// the sums.
+#[test]
+fn periodic_backward_kernel_matches_the_scalar_one() {
+    use rectify_kernels::{Isa, KernelSet, PRELU_PATTERN_ROWS};
+    let scalar = KernelSet::new(Isa::Scalar).unwrap();
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for r in 1..=64usize {
+            let Some(q) = k.prelu_periodic_classes(r) else {
+                continue;
+            };
+            let c = r.min(7); // channels: inner = r / c where it divides
+            let inner = if r % c == 0 { r / c } else { 1 };
+            let c = r / inner;
+            let w = slopes(c, r as u32);
+            let channel: Vec<u32> = (0..q).map(|i| ((i % r) / inner) as u32).collect();
+            let row: Vec<f32> = channel.iter().map(|&ch| w[ch as usize]).collect();
+            let group = PRELU_PATTERN_ROWS * q;
+            let lens = (0..=257usize).chain([group - 1, group, 3 * group + 5]);
+            for n in lens {
+                let start = n % 5;
+                // Odd lengths with the special values, even ones finite (so
+                // that the sums are not all NaN).
+                let tame = |v: Vec<f32>| -> Vec<f32> {
+                    if n % 2 == 1 {
+                        return v;
+                    }
+                    v.into_iter()
+                        .map(|v| if v.abs() < 1e3 { v } else { -0.25 })
+                        .collect()
+                };
+                let x = &tame(data(n + 8, (n + r) as u32))[start..start + n];
+                let g = &tame(data(n + 8, (n * 3 + r) as u32))[start..start + n];
+                let groups = n.div_ceil(group);
+                let run = |set: &KernelSet, into: bool| {
+                    let mut parts = vec![0.0f64; groups * c];
+                    let mut buf = vec![0.0f32; n + 8];
+                    let d = &mut buf[3..3 + n];
+                    if into {
+                        set.prelu_periodic_backward(
+                            x,
+                            Some(g),
+                            d,
+                            &row,
+                            &channel,
+                            Some(&mut parts),
+                        );
+                    } else {
+                        d.copy_from_slice(g);
+                        set.prelu_periodic_backward(x, None, d, &row, &channel, Some(&mut parts));
+                    }
+                    // Which NaN a sum passes on is the compiler's choice
+                    // (addition commutes): NaN sums compare as one value.
+                    let p: Vec<u64> = parts
+                        .iter()
+                        .map(|s| if s.is_nan() { u64::MAX } else { s.to_bits() })
+                        .collect();
+                    (bits(d), p)
+                };
+                let want = run(&scalar, true);
+                assert_eq!(run(&k, true), want, "{isa} into: row {r} q {q} n {n}");
+                assert_eq!(run(&k, false), want, "{isa} in place: row {r} q {q} n {n}");
+                let mut d = g.to_vec();
+                k.prelu_periodic_backward(x, None, &mut d, &row, &channel, None);
+                assert_eq!(bits(&d), want.0, "{isa} without sums: row {r} n {n}");
+            }
+        }
+    }
+}
+
 /// Where the period may grow, it becomes a multiple of 1024 elements (4 KiB)
 /// or else of 16, and the pattern starts 2 KiB past the buffer modulo 4 KiB:
 /// the placement that keeps slope loads aligned and clear of 4K aliasing.
@@ -341,6 +417,8 @@ fn slope_gradient_is_identical_for_any_thread_count() {
             (3001, 37, 1),
             (5000, 5, 9),
             (3, 300, 64),
+            (5001, 16, 1), // the periodic shape
+            (7001, 3, 1),
         ] {
             let n = outer * c * inner;
             let layout = ChannelLayout::new(c, inner);

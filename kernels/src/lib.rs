@@ -304,6 +304,19 @@ type PreluRunsBackwardFn = unsafe fn(
 type PreluPatternBackwardFn =
     unsafe fn(*const f32, *const f32, *mut f32, usize, usize, usize, *const f32, *mut f32);
 
+/// `prelu_periodic_backward(v, g, dst, n, slopes, q, channel, c_len, partials)`.
+type PreluPeriodicBackwardFn = unsafe fn(
+    *const f32,
+    *const f32,
+    *mut f32,
+    usize,
+    *const f32,
+    usize,
+    *const u32,
+    usize,
+    *mut f64,
+);
+
 /// `maxout_forward(x, y, idx, idx_bytes, outer, k, inner)`.
 type MaxoutForwardFn = unsafe fn(*const f32, *mut f32, *mut u8, usize, usize, usize, usize);
 /// `maxout_backward(x, gy, gx, outer, k, inner)`.
@@ -316,6 +329,7 @@ struct LayoutFns {
     pattern_forward: PreluPatternForwardFn,
     runs_backward: PreluRunsBackwardFn,
     pattern_backward: PreluPatternBackwardFn,
+    periodic_backward: PreluPeriodicBackwardFn,
     maxout_forward: MaxoutForwardFn,
     maxout_backward: MaxoutBackwardFn,
 }
@@ -328,6 +342,7 @@ macro_rules! layout_fns {
             pattern_forward: m::prelu_pattern_forward,
             runs_backward: m::prelu_runs_backward,
             pattern_backward: m::prelu_pattern_backward,
+            periodic_backward: m::prelu_periodic_backward,
             maxout_forward: m::maxout_forward,
             maxout_backward: m::maxout_backward,
         }
@@ -584,6 +599,7 @@ impl KernelSet {
                     pattern_forward: reference::prelu_pattern_forward_raw,
                     runs_backward: reference::prelu_runs_backward_raw,
                     pattern_backward: reference::prelu_pattern_backward_raw,
+                    periodic_backward: reference::prelu_periodic_backward_raw,
                     maxout_forward: reference::maxout_forward_raw,
                     maxout_backward: reference::maxout_backward_raw,
                 },
@@ -880,6 +896,120 @@ impl KernelSet {
                 outer,
                 k,
                 inner,
+            )
+        }
+    }
+
+    /// How many classes [`KernelSet::prelu_periodic_backward`] cycles
+    /// through on this tier for a row of `row` slopes, if the periodic
+    /// shape suits it: the row repeated to whole vectors (`lcm(row,
+    /// lanes)`) must span at most 4 vectors, and is repeated again to 3 or
+    /// 4 vectors, so that 3 or 4 independent accumulators hide the latency
+    /// of their additions. The scalar tier answers as the 8-lane tiers do.
+    ///
+    /// ```
+    /// use rectify_kernels::{Isa, KernelSet};
+    /// let k = KernelSet::new(Isa::Scalar).unwrap();
+    /// assert_eq!(k.prelu_periodic_classes(16), Some(32)); // 2 vectors of 8, twice
+    /// assert_eq!(k.prelu_periodic_classes(3), Some(24)); // 3 vectors
+    /// assert_eq!(k.prelu_periodic_classes(64), None); // 8 vectors: too many
+    /// ```
+    pub fn prelu_periodic_classes(&self, row: usize) -> Option<usize> {
+        let lanes = match self.isa {
+            Isa::Scalar => 8,
+            isa => isa.lanes(),
+        };
+        if row == 0 {
+            return None;
+        }
+        let vectors = row / gcd(row, lanes);
+        (vectors <= 4).then(|| vectors * 3usize.div_ceil(vectors) * lanes)
+    }
+
+    /// PReLU backward over a span of a buffer whose slopes repeat every `q =
+    /// slopes.len()` elements (`q` from [`KernelSet::prelu_periodic_classes`];
+    /// the span starts at a multiple of `q`): `dst = v > 0 ? grad :
+    /// slopes[i % q] * grad` (`grad` from `grad_src`, or `dst` itself when
+    /// `None`), and, when `partials` is given, the slope-gradient sums: each
+    /// class `k` sums its terms `v > 0 ? +0 : v * grad` in f32 in element
+    /// order, and each group of [`PRELU_PATTERN_ROWS`] periods adds its class
+    /// sums, in class order, in f64 to `partials[group * c_len +
+    /// channel[k]]`. Every tier gives the same bits for the same `q`.
+    ///
+    /// ```
+    /// use rectify_kernels::{Isa, KernelSet};
+    /// let k = KernelSet::new(Isa::best()).unwrap();
+    /// // NHWC, 2 channels with slopes 0.5 and 0.25.
+    /// let q = k.prelu_periodic_classes(2).unwrap();
+    /// let slopes: Vec<f32> = (0..q).map(|i| [0.5, 0.25][i % 2]).collect();
+    /// let channel: Vec<u32> = (0..q as u32).map(|i| i % 2).collect();
+    /// let x = [-2.0f32, -4.0, 3.0, -1.0];
+    /// let mut grad = [1.0f32; 4];
+    /// let mut partials = [0.0f64; 2];
+    /// k.prelu_periodic_backward(&x, None, &mut grad, &slopes, &channel, Some(&mut partials));
+    /// assert_eq!(grad, [0.5, 0.25, 1.0, 0.25]);
+    /// assert_eq!(partials, [-2.0, -5.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the lengths differ, `q` is not a period this tier takes, a channel
+    /// is not below `partials`' row length, or `partials` is not one row of
+    /// `c_len` per group.
+    pub fn prelu_periodic_backward(
+        &self,
+        saved: &[f32],
+        grad_src: Option<&[f32]>,
+        dst: &mut [f32],
+        slopes: &[f32],
+        channel: &[u32],
+        partials: Option<&mut [f64]>,
+    ) {
+        let (n, q) = (dst.len(), slopes.len());
+        assert_eq!(saved.len(), n, "prelu: saved and dst lengths differ");
+        let valid = match self.isa {
+            Isa::Scalar => q > 0,
+            isa => q == 3 * isa.lanes() || q == 4 * isa.lanes(),
+        };
+        assert!(
+            valid,
+            "prelu: {q} classes is not a period of the {} tier",
+            self.isa
+        );
+        assert_eq!(channel.len(), q, "prelu: one channel per class");
+        let d = dst.as_mut_ptr();
+        let g = source(grad_src, d, n);
+        let groups = n.div_ceil(PRELU_PATTERN_ROWS * q);
+        let (p, c_len) = match partials {
+            Some(p) => {
+                let c_len = p.len().checked_div(groups).unwrap_or(0);
+                assert_eq!(
+                    p.len(),
+                    groups * c_len,
+                    "prelu: one row of partials per group"
+                );
+                assert!(
+                    groups == 0 || channel.iter().all(|&c| (c as usize) < c_len),
+                    "prelu: channel out of range"
+                );
+                (p.as_mut_ptr(), c_len)
+            }
+            None => (core::ptr::null_mut(), 0),
+        };
+        // SAFETY: detected ISA; saved, g and d valid for n (g is d or a
+        // separate borrow of n, checked by `source`); slopes and channel valid
+        // for q, q a period of this tier, every channel below c_len; partials
+        // null or one row of c_len per group.
+        unsafe {
+            (self.layout.periodic_backward)(
+                saved.as_ptr(),
+                g,
+                d,
+                n,
+                slopes.as_ptr(),
+                q,
+                channel.as_ptr(),
+                c_len,
+                p,
             )
         }
     }

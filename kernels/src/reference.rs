@@ -424,6 +424,48 @@ pub(crate) unsafe fn prelu_pattern_backward_raw(
     }
 }
 
+/// Scalar PReLU periodic backward (see `ops::prelu::periodic_backward`):
+/// the same class sums, `acc[k] + (v > 0 ? +0 : v * grad)` in f32 in element
+/// order, so every tier gives these bits for the same period.
+///
+/// # Safety
+/// As for `ops::prelu::periodic_backward`, with `q` classes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn prelu_periodic_backward_raw(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    n: usize,
+    slopes: *const f32,
+    q: usize,
+    channel: *const u32,
+    c_len: usize,
+    partials: *mut f64,
+) {
+    let group_len = crate::PRELU_PATTERN_ROWS * q;
+    let mut acc = vec![0.0f32; q];
+    for i in 0..n {
+        let k = i % q;
+        // SAFETY: `i < n`; `k < q`; read before write; the group's row of
+        // `partials` is in range (see the kernel's contract).
+        unsafe {
+            let (vi, gi) = (*v.add(i), *g.add(i));
+            *dst.add(i) = leaky_relu_grad(vi, gi, *slopes.add(k));
+            if partials.is_null() {
+                continue;
+            }
+            acc[k] += if vi > 0.0 { 0.0 } else { vi * gi };
+            if (i + 1) % group_len == 0 || i + 1 == n {
+                let row = partials.add(i / group_len * c_len);
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *row.add(*channel.add(k) as usize) += f64::from(*a);
+                    *a = 0.0;
+                }
+            }
+        }
+    }
+}
+
 /// One step of Maxout's winner search: piece `p` with value `v` replaces the
 /// winner so far `(best, id)` where `v` is not `<= best` (greater, or NaN)
 /// and `best` is not NaN. So the first maximal piece wins ties (`-0` and

@@ -176,6 +176,38 @@ macro_rules! entry_points {
                 )
             }
         }
+
+        /// PReLU periodic backward of this tier (see
+        /// `ops::prelu::periodic_backward`), for periods of 3 or 4 vectors.
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; `q` is 3 or 4 times the lanes;
+        /// the rest as for `ops::prelu::periodic_backward`.
+        $(#[target_feature(enable = $features)])?
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn prelu_periodic_backward(
+            v: *const f32,
+            g: *const f32,
+            dst: *mut f32,
+            n: usize,
+            slopes: *const f32,
+            q: usize,
+            channel: *const u32,
+            c_len: usize,
+            partials: *mut f64,
+        ) {
+            use $crate::ops::prelu::periodic_backward;
+            use $crate::vector::F32Vector;
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe {
+                if q == 3 * <$vec>::LANES {
+                    periodic_backward::<$vec, 3>(v, g, dst, n, slopes, channel, c_len, partials)
+                } else {
+                    debug_assert_eq!(q, 4 * <$vec>::LANES);
+                    periodic_backward::<$vec, 4>(v, g, dst, n, slopes, channel, c_len, partials)
+                }
+            }
+        }
     };
 }
 

@@ -466,3 +466,140 @@ impl<const B: usize> Rows<B> {
         }
     }
 }
+
+/// Periodic backward: element `i` of the `n` (counted from a group
+/// boundary) is of class `k = i % (P * LANES)`, with slope `slopes[k]` and
+/// channel `channel[k]`; `dst = v > 0 ? grad : grad * slopes[k]`. When
+/// `partials` is not null, each class sums its terms `v > 0 ? +0 : v * grad`
+/// in f32 (in element order, one vector lane per class: `P` accumulators
+/// cycling), and every group of [`PATTERN_ROWS`] periods (the last one
+/// maybe short) adds its class sums, in class order, in f64 to
+/// `partials[group * c_len + channel[k]]`.
+///
+/// The layout shapes where a row of slopes repeats within a few vectors
+/// (NHWC with few channels) take this instead of the column accumulators
+/// of [`pattern_backward`]: the accumulators stay in registers, so the
+/// loop has Leaky ReLU's loads and stores. There is no alignment peel: a
+/// lane's class is its element's place, never its address.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `v`, `g`, `dst` valid for `n` elements, `g ==
+/// dst` or disjoint, `v` disjoint from `dst`; `slopes` and `channel` valid
+/// for `P * LANES` reads, every channel below `c_len`; `partials` null or
+/// valid for `n.div_ceil(PATTERN_ROWS * P * LANES) * c_len` reads and
+/// writes, disjoint from the rest.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    n: usize,
+    slopes: *const f32,
+    channel: *const u32,
+    c_len: usize,
+    partials: *mut f64,
+) {
+    let l = V::LANES;
+    let q = P * l;
+    let walk = PeriodicWalk::<V, P> {
+        v,
+        g,
+        dst,
+        // SAFETY: `slopes` is valid for `q` reads.
+        s: core::array::from_fn(|m| unsafe { V::load(slopes.add(m * l)) }),
+        sums: !partials.is_null(),
+    };
+    let (mut start, mut group) = (0, 0);
+    while start < n {
+        let end = (start + PATTERN_ROWS * q).min(n);
+        let mut acc = [V::zero(); P];
+        let mut i = start;
+        while i + q <= end {
+            for m in 0..P {
+                // SAFETY: `i + q <= end <= n`.
+                unsafe { walk.step(&mut acc, i + m * l, m, l) };
+            }
+            i += q;
+        }
+        let mut m = 0;
+        while i < end {
+            let k = l.min(end - i);
+            // SAFETY: `i + k <= end <= n`.
+            unsafe { walk.step(&mut acc, i, m, k) };
+            i += k;
+            m += 1;
+        }
+        if walk.sums {
+            let mut lanes = [0.0f32; 64];
+            debug_assert!(q <= lanes.len());
+            // SAFETY: `lanes` holds `q <= 64` floats (at most 4 phases of 16
+            // lanes); `channel` is valid for `q` reads, each below `c_len`;
+            // `partials` for this group's `c_len` entries.
+            unsafe {
+                for (m, a) in acc.iter().enumerate() {
+                    a.store(lanes.as_mut_ptr().add(m * l));
+                }
+                let row = partials.add(group * c_len);
+                for (k, &lane) in lanes[..q].iter().enumerate() {
+                    *row.add(*channel.add(k) as usize) += f64::from(lane);
+                }
+            }
+        }
+        start = end;
+        group += 1;
+    }
+}
+
+/// The buffers and slopes of one [`periodic_backward`] call.
+struct PeriodicWalk<V, const P: usize> {
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    /// The slopes of each phase of the period.
+    s: [V; P],
+    /// Whether the class sums are wanted.
+    sums: bool,
+}
+
+impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
+    /// One vector of phase `m` at element `i`, `k` lanes (a whole vector
+    /// when `k == LANES`), its terms added to `acc[m]`.
+    ///
+    /// # Safety
+    /// `i + k` is within the call's `n` elements.
+    #[inline(always)]
+    unsafe fn step(&self, acc: &mut [V; P], i: usize, m: usize, k: usize) {
+        let whole = k == V::LANES;
+        // SAFETY: elements `i..i + k` are in range; each is read before it is
+        // written.
+        unsafe {
+            let (vv, gg) = if whole {
+                (V::load(self.v.add(i)), V::load(self.g.add(i)))
+            } else {
+                (
+                    V::load_partial(self.v.add(i), k),
+                    V::load_partial(self.g.add(i), k),
+                )
+            };
+            let pos = vv.gt(V::zero());
+            let d = V::select(pos, gg, gg.mul(self.s[m]));
+            if whole {
+                d.store(self.dst.add(i));
+            } else {
+                d.store_partial(self.dst.add(i), k);
+            }
+            if self.sums {
+                let sum = acc[m].add(vv.mul(gg).zero_where(pos));
+                acc[m] = if whole {
+                    sum
+                } else {
+                    // Only the `k` lanes loaded take a term (a `+0` would
+                    // turn a `-0` sum into `+0`).
+                    let ones = [1.0f32; 16];
+                    V::select(V::load_partial(ones.as_ptr(), k).gt(V::zero()), sum, acc[m])
+                };
+            }
+        }
+    }
+}
