@@ -479,8 +479,15 @@ impl<const B: usize> Rows<B> {
 /// The layout shapes where a row of slopes repeats within a few vectors
 /// (NHWC with few channels) take this instead of the column accumulators
 /// of [`pattern_backward`]: the accumulators stay in registers, so the
-/// loop has Leaky ReLU's loads and stores. There is no alignment peel: a
-/// lane's class is its element's place, never its address.
+/// loop has Leaky ReLU's loads and stores.
+///
+/// The stores are aligned: after a head of `h` elements every vector is,
+/// and its lane `x` of phase `m` holds class `(h + m * LANES + x) % q`. A
+/// class's sum does not depend on which lane holds it, only on its terms
+/// and their order, so the head (classes `0..h`) is computed in the top
+/// lanes of a last-phase vector, and a vector that straddles a group's end
+/// adds its lanes before the end to this group and starts the next group
+/// with the others. The bits are those of the scalar loop at any address.
 ///
 /// # Safety
 /// The CPU supports `V`'s ISA; `v`, `g`, `dst` valid for `n` elements, `g ==
@@ -502,19 +509,45 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
 ) {
     let l = V::LANES;
     let q = P * l;
+    // The stores are aligned after a head of `h` elements: the vector at
+    // element `h + j * l` is of phase `j % P`, its lane `x` holding class
+    // `(h + j * l + x) % q`. So the phase slopes are the slopes from class
+    // `h` on, and the head (classes `0..h`) goes into the last phase's top
+    // lanes, as does the top of every vector that straddles a group's end.
+    let h = head_len::<V>(dst, n);
+    let mut rotated = [0.0f32; 64 + 16];
+    for (x, r) in rotated[..q].iter_mut().enumerate() {
+        // SAFETY: `(h + x) % q < q`.
+        *r = unsafe { *slopes.add((h + x) % q) };
+    }
     let walk = PeriodicWalk::<V, P> {
         v,
         g,
         dst,
-        // SAFETY: `slopes` is valid for `q` reads.
-        s: core::array::from_fn(|m| unsafe { V::load(slopes.add(m * l)) }),
+        // SAFETY: `rotated` holds `q` slopes.
+        s: core::array::from_fn(|m| unsafe { V::load(rotated.as_ptr().add(m * l)) }),
         sums: !partials.is_null(),
+        h,
+        channel,
+        c_len,
+        partials,
     };
-    let (mut start, mut group) = (0, 0);
-    while start < n {
-        let end = (start + PATTERN_ROWS * q).min(n);
-        let mut acc = [V::zero(); P];
-        let mut i = start;
+    // Lanes below `l - h`: the part of a straddling vector before the
+    // group's end.
+    let ones = [1.0f32; 16];
+    // SAFETY: `l - h < l` lanes from `ones` (16 >= l) when `h > 0`.
+    let before = (h > 0).then(|| unsafe { V::load_partial(ones.as_ptr(), l - h) }.gt(V::zero()));
+    let mut acc = [V::zero(); P];
+    if h > 0 {
+        // SAFETY: `h <= n` elements, copied into the top lanes of a
+        // vector on the stack and back.
+        unsafe { walk.head(&mut acc[P - 1], h, l) };
+    }
+    let group_len = PATTERN_ROWS * q;
+    let (mut i, mut group) = (h, 0);
+    while i < n {
+        let end = ((group + 1) * group_len).min(n);
+        // Whole vectors of this group (its first is of phase 0).
         while i + q <= end {
             for m in 0..P {
                 // SAFETY: `i + q <= end <= n`.
@@ -523,31 +556,47 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
             i += q;
         }
         let mut m = 0;
-        while i < end {
-            let k = l.min(end - i);
-            // SAFETY: `i + k <= end <= n`.
-            unsafe { walk.step(&mut acc, i, m, k) };
-            i += k;
+        while i + l <= end {
+            // SAFETY: `i + l <= end <= n`.
+            unsafe { walk.step(&mut acc, i, m, l) };
+            i += l;
             m += 1;
         }
-        if walk.sums {
-            let mut lanes = [0.0f32; 64];
-            debug_assert!(q <= lanes.len());
-            // SAFETY: `lanes` holds `q <= 64` floats (at most 4 phases of 16
-            // lanes); `channel` is valid for `q` reads, each below `c_len`;
-            // `partials` for this group's `c_len` entries.
-            unsafe {
-                for (m, a) in acc.iter().enumerate() {
-                    a.store(lanes.as_mut_ptr().add(m * l));
-                }
-                let row = partials.add(group * c_len);
-                for (k, &lane) in lanes[..q].iter().enumerate() {
-                    *row.add(*channel.add(k) as usize) += f64::from(lane);
-                }
+        if end == n {
+            if i < n {
+                // SAFETY: `i + (n - i) <= n`, `n - i < l`.
+                unsafe { walk.step(&mut acc, i, m, n - i) };
             }
+            // SAFETY: `group` is a group of this call (it has elements).
+            unsafe { walk.flush(&acc, group) };
+            return;
         }
-        start = end;
+        if i == end {
+            // Without a head, vectors end where groups do.
+            // SAFETY: `group` is a group of this call (it has elements).
+            unsafe { walk.flush(&acc, group) };
+            acc = [V::zero(); P];
+            group += 1;
+            continue;
+        }
+        // The vector at `i` straddles the group's end (`i < end < i + l`,
+        // so `h > 0`): its lanes below `l - h` end this group, the others
+        // (as many as there are elements) start the next one.
+        let k = l.min(n - i);
+        let before = before.expect("a vector straddles groups only after a head");
+        let mut next = [V::zero(); P];
+        // SAFETY: `i + k <= n`.
+        unsafe { walk.straddle(&mut acc[m], &mut next[m], before, i, m, k) };
+        // SAFETY: `group` is a group of this call (it has elements).
+        unsafe { walk.flush(&acc, group) };
+        acc = next;
+        i += k;
         group += 1;
+    }
+    // Reached when the head or a straddling vector took the last elements.
+    if n > 0 {
+        // SAFETY: `group` is a group of this call (it has elements).
+        unsafe { walk.flush(&acc, group) };
     }
 }
 
@@ -560,16 +609,105 @@ struct PeriodicWalk<V, const P: usize> {
     s: [V; P],
     /// Whether the class sums are wanted.
     sums: bool,
+    /// The head's length: lane `j` of the phases holds class `(h + j) % q`.
+    h: usize,
+    channel: *const u32,
+    c_len: usize,
+    partials: *mut f64,
 }
 
 impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
-    /// One vector of phase `m` at element `i`, `k` lanes (a whole vector
-    /// when `k == LANES`), its terms added to `acc[m]`.
+    /// Adds the class sums of `acc` to group `group`'s partials, in class
+    /// order (a method, not a closure: a closure would not inline into the
+    /// tier's `#[target_feature]` function).
+    ///
+    /// # Safety
+    /// `group` is a group of the call.
+    #[inline(always)]
+    unsafe fn flush(&self, acc: &[V; P], group: usize) {
+        if !self.sums {
+            return;
+        }
+        let (l, q) = (V::LANES, P * V::LANES);
+        let mut lanes = [0.0f32; 64];
+        // SAFETY: `lanes` holds `q <= 64` floats (at most 4 phases of 16
+        // lanes); `channel` is valid for `q` reads, each below `c_len`;
+        // `partials` for this group's `c_len` entries.
+        unsafe {
+            for (m, a) in acc.iter().enumerate() {
+                a.store(lanes.as_mut_ptr().add(m * l));
+            }
+            let row = self.partials.add(group * self.c_len);
+            for k in 0..q {
+                let lane = lanes[(k + q - self.h) % q];
+                *row.add(*self.channel.add(k) as usize) += f64::from(lane);
+            }
+        }
+    }
+
+    /// The first `h < LANES` elements, classes `0..h`, computed in the top
+    /// `h` lanes of a vector of the last phase (through copies on the
+    /// stack: the lanes their classes have in every aligned vector), their
+    /// terms starting `acc`.
+    ///
+    /// # Safety
+    /// `h` is within the call's `n` elements; `l == LANES`.
+    #[inline(always)]
+    unsafe fn head(&self, acc: &mut V, h: usize, l: usize) {
+        let (mut vb, mut gb, mut db) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16]);
+        // SAFETY: elements `0..h` are in range, read before written; the
+        // stack arrays hold 16 >= LANES floats.
+        unsafe {
+            for x in 0..h {
+                vb[l - h + x] = *self.v.add(x);
+                gb[l - h + x] = *self.g.add(x);
+            }
+            let (vv, gg) = (V::load(vb.as_ptr()), V::load(gb.as_ptr()));
+            let pos = vv.gt(V::zero());
+            V::select(pos, gg, gg.mul(self.s[P - 1])).store(db.as_mut_ptr());
+            for x in 0..h {
+                *self.dst.add(x) = db[l - h + x];
+            }
+            if self.sums {
+                // The lanes below `l - h` hold zeros: `+0` terms into `+0`.
+                *acc = V::zero().add(vv.mul(gg).zero_where(pos));
+            }
+        }
+    }
+
+    /// The vector of phase `m` at element `i` (`k` lanes loaded) that
+    /// straddles a group's end: its terms in the lanes of `before` end
+    /// `acc`, the others start `next`.
     ///
     /// # Safety
     /// `i + k` is within the call's `n` elements.
     #[inline(always)]
-    unsafe fn step(&self, acc: &mut [V; P], i: usize, m: usize, k: usize) {
+    unsafe fn straddle(
+        &self,
+        acc: &mut V,
+        next: &mut V,
+        before: V::Mask,
+        i: usize,
+        m: usize,
+        k: usize,
+    ) {
+        // SAFETY: forwarded.
+        let terms = unsafe { self.grad(i, m, k) };
+        if self.sums {
+            *acc = V::select(before, acc.add(terms), *acc);
+            // Lanes past `k` take `+0` terms into `+0`: still `+0`.
+            *next = V::zero().add(terms).zero_where(before);
+        }
+    }
+
+    /// The gradient of the vector of phase `m` at element `i`, `k` lanes (a
+    /// whole vector when `k == LANES`), stored; returns its slope-gradient
+    /// terms, `v > 0 ? +0 : v * grad` (`+0` in lanes past `k`).
+    ///
+    /// # Safety
+    /// `i + k` is within the call's `n` elements.
+    #[inline(always)]
+    unsafe fn grad(&self, i: usize, m: usize, k: usize) -> V {
         let whole = k == V::LANES;
         // SAFETY: elements `i..i + k` are in range; each is read before it is
         // written.
@@ -589,17 +727,31 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
             } else {
                 d.store_partial(self.dst.add(i), k);
             }
-            if self.sums {
-                let sum = acc[m].add(vv.mul(gg).zero_where(pos));
-                acc[m] = if whole {
-                    sum
-                } else {
-                    // Only the `k` lanes loaded take a term (a `+0` would
-                    // turn a `-0` sum into `+0`).
-                    let ones = [1.0f32; 16];
-                    V::select(V::load_partial(ones.as_ptr(), k).gt(V::zero()), sum, acc[m])
-                };
-            }
+            vv.mul(gg).zero_where(pos)
+        }
+    }
+
+    /// One vector of phase `m` at element `i`, `k` lanes (a whole vector
+    /// when `k == LANES`), its terms added to `acc[m]`.
+    ///
+    /// # Safety
+    /// `i + k` is within the call's `n` elements.
+    #[inline(always)]
+    unsafe fn step(&self, acc: &mut [V; P], i: usize, m: usize, k: usize) {
+        // SAFETY: forwarded.
+        let terms = unsafe { self.grad(i, m, k) };
+        if self.sums {
+            let sum = acc[m].add(terms);
+            acc[m] = if k == V::LANES {
+                sum
+            } else {
+                // Only the `k` lanes loaded take a term (a `+0` would turn a
+                // `-0` sum into `+0`).
+                let ones = [1.0f32; 16];
+                // SAFETY: `k < LANES <= 16` lanes of `ones`.
+                let valid = unsafe { V::load_partial(ones.as_ptr(), k) }.gt(V::zero());
+                V::select(valid, sum, acc[m])
+            };
         }
     }
 }
