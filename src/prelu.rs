@@ -14,14 +14,20 @@
 //!   stores aligned, through a pattern placed for the buffer (a period of
 //!   4 KiB where it can, 2 KiB away from the data modulo 4 KiB; see
 //!   [`rectify_kernels::PreluPattern`]), so its speed does not depend on
-//!   where the allocator put the buffer.
+//!   where the allocator put the buffer. The backward takes the row in
+//!   blocks of four rows with one accumulator per column
+//!   ([`rectify_kernels::PreluAccumulators`]), except where the slope row
+//!   (`C * inner` slopes) repeats within four vectors (NHWC with few
+//!   channels, see [`KernelSet::prelu_periodic_classes`]): there a periodic
+//!   kernel keeps one accumulator lane per class `i % q` in registers.
 //!
 //! # The slope gradient
 //!
 //! `grad_w[c] = sum over c's elements of (x > 0 ? 0 : x * grad)`, computed in
 //! the same pass as the input gradient (no full-size temporary): terms are
 //! accumulated in f32 vector lanes (by fused multiply-adds; in the pattern
-//! shape four rows' products are summed pairwise first), at most
+//! shape four rows' products are summed pairwise first; the periodic kernel
+//! adds the rounded products), at most
 //! [`rectify_kernels::PRELU_ACC_TERMS`] (32) terms per lane, then flushed to
 //! f64 and summed in f64, and the total is rounded to f32 once. With `u =
 //! 2^-24`, `S` the exact sum, `A` the sum of `|x * grad|` and `m` the
@@ -35,7 +41,8 @@
 //! last rounding there is absolute, half the spacing 2^-149).
 //! At most 32 f32 roundings reach a term, 34 on tiers without FMA or where
 //! vector lanes are combined (the pattern's blocks of four: the product,
-//! two pairwise sums and at most 8 block additions, 11), each at most `u`
+//! two pairwise sums and at most 8 block additions, 11; the periodic
+//! kernel: the product and at most 31 additions, 32), each at most `u`
 //! (`34 u < 2^-18.9`), and the
 //! f64 sum of the flushed values, at most 2^24 of them, adds below `2^-29 A`.
 //! A 16 Mi-element channel therefore keeps its digits, where a
