@@ -26,9 +26,10 @@ use super::relu::{LeakyRelu, LeakyReluGrad};
 use super::{head_len, map_binary, map_unary, walk_body, BinaryOp, BinaryPass, Pass};
 use crate::vector::F32Vector;
 
-/// Most terms any f32 lane accumulator sums before it is flushed to f64 (on
-/// the 4-lane NEON tier; fewer on wider tiers): the slope gradient's error
-/// bound is stated with it.
+/// Most terms any f32 accumulator sums before it is flushed to f64 (a run's
+/// lanes on the 4-lane NEON tier, fewer on wider tiers; every class of the
+/// periodic shape and every column of the pattern): the slope gradient's
+/// error bound is stated with it.
 pub const ACC_TERMS: usize = 32;
 
 /// Iterations of four vectors a run segment takes before its f32 lanes are
