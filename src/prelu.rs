@@ -165,19 +165,20 @@ enum Plan<'w> {
     Periodic { slopes: Vec<f32>, channel: Vec<u32> },
 }
 
-/// Whether a layout takes the runs kernels over `n` elements: the shortest
-/// pattern row is `row * repeat` (see [`Plan`]).
-fn use_runs(c: usize, inner: usize, n: usize) -> bool {
+/// The run length if a layout of `c` channels takes the runs kernels over
+/// `n` elements (the shortest pattern row would be `row * repeat`; see
+/// [`Plan`]).
+fn runs_inner(c: usize, inner: usize, n: usize) -> Option<usize> {
     if c == 1 {
         // One slope: the whole buffer is one run.
-        return true;
+        return Some(n.max(1));
     }
     let row = c * inner;
     let repeat = PATTERN_MIN.div_ceil(row);
     // The pattern is built on every call: where it would be large next
     // to the buffer (or not fit L1), runs are cheaper, if long enough.
     let pattern_costly = row > PATTERN_MAX || 4 * row * repeat > n;
-    inner >= RUNS_INNER || (pattern_costly && inner >= RUNS_MIN_INNER)
+    (inner >= RUNS_INNER || (pattern_costly && inner >= RUNS_MIN_INNER)).then_some(inner)
 }
 
 /// One row of slopes: `w[c]` repeated `inner` times each.
@@ -195,8 +196,7 @@ fn slope_row(w: &[f32], inner: usize) -> Cow<'_, [f32]> {
 impl<'w> Plan<'w> {
     /// The backward's plan on `set`'s tier.
     fn new(w: &'w [f32], layout: ChannelLayout, n: usize, set: &KernelSet) -> Plan<'w> {
-        if use_runs(w.len(), layout.inner, n) {
-            let inner = if w.len() == 1 { n.max(1) } else { layout.inner };
+        if let Some(inner) = runs_inner(w.len(), layout.inner, n) {
             return Plan::Runs { w, inner };
         }
         let r = w.len() * layout.inner;
@@ -229,8 +229,7 @@ enum ForwardPlan<'w> {
 impl<'w> ForwardPlan<'w> {
     fn new(w: &'w [f32], layout: ChannelLayout, dst: &[f32]) -> ForwardPlan<'w> {
         let n = dst.len();
-        if use_runs(w.len(), layout.inner, n) {
-            let inner = if w.len() == 1 { n.max(1) } else { layout.inner };
+        if let Some(inner) = runs_inner(w.len(), layout.inner, n) {
             return ForwardPlan::Runs { w, inner };
         }
         let row = slope_row(w, layout.inner);

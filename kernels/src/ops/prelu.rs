@@ -403,23 +403,10 @@ impl<const B: usize> Rows<B> {
     /// As for [`pattern_backward`], with `j + k <= width`.
     #[inline(always)]
     unsafe fn columns<V: F32Vector>(&self, j: usize, k: usize, pattern: *const f32, acc: *mut f32) {
-        let whole = k == V::LANES;
         // SAFETY: (whole block) column `j + k <= width` of rows below `B`.
         unsafe {
-            let load = |p: *const f32| {
-                if whole {
-                    V::load(p)
-                } else {
-                    V::load_partial(p, k)
-                }
-            };
-            let store = |x: V, p: *mut f32| {
-                if whole {
-                    x.store(p)
-                } else {
-                    x.store_partial(p, k)
-                }
-            };
+            let load = |p: *const f32| load_upto::<V>(p, k);
+            let store = |x: V, p: *mut f32| store_upto(x, p, k);
             let at = |row: usize| row * self.stride + j;
             let s = load(pattern.add(j));
             let (mut vv, mut gg) = ([V::zero(); B], [V::zero(); B]);
@@ -535,9 +522,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
     };
     // Lanes below `l - h`: the part of a straddling vector before the
     // group's end.
-    let ones = [1.0f32; 16];
-    // SAFETY: `l - h < l` lanes from `ones` (16 >= l) when `h > 0`.
-    let before = (h > 0).then(|| unsafe { V::load_partial(ones.as_ptr(), l - h) }.gt(V::zero()));
+    let before = (h > 0).then(|| lanes_below::<V>(l - h));
     let mut acc = [V::zero(); P];
     if h > 0 {
         // SAFETY: `h <= n` elements, copied into the top lanes of a
@@ -709,25 +694,13 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
     /// `i + k` is within the call's `n` elements.
     #[inline(always)]
     unsafe fn grad(&self, i: usize, m: usize, k: usize) -> V {
-        let whole = k == V::LANES;
         // SAFETY: elements `i..i + k` are in range; each is read before it is
         // written.
         unsafe {
-            let (vv, gg) = if whole {
-                (V::load(self.v.add(i)), V::load(self.g.add(i)))
-            } else {
-                (
-                    V::load_partial(self.v.add(i), k),
-                    V::load_partial(self.g.add(i), k),
-                )
-            };
+            let vv = load_upto::<V>(self.v.add(i), k);
+            let gg = load_upto::<V>(self.g.add(i), k);
             let pos = vv.gt(V::zero());
-            let d = V::select(pos, gg, gg.mul(self.s[m]));
-            if whole {
-                d.store(self.dst.add(i));
-            } else {
-                d.store_partial(self.dst.add(i), k);
-            }
+            store_upto(V::select(pos, gg, gg.mul(self.s[m])), self.dst.add(i), k);
             vv.mul(gg).zero_where(pos)
         }
     }
@@ -748,11 +721,50 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
             } else {
                 // Only the `k` lanes loaded take a term (a `+0` would turn a
                 // `-0` sum into `+0`).
-                let ones = [1.0f32; 16];
-                // SAFETY: `k < LANES <= 16` lanes of `ones`.
-                let valid = unsafe { V::load_partial(ones.as_ptr(), k) }.gt(V::zero());
-                V::select(valid, sum, acc[m])
+                V::select(lanes_below::<V>(k), sum, acc[m])
             };
+        }
+    }
+}
+
+/// The mask of lanes `0..k`, `k < LANES`.
+#[inline(always)]
+fn lanes_below<V: F32Vector>(k: usize) -> V::Mask {
+    debug_assert!(k < V::LANES);
+    let ones = [1.0f32; 16];
+    // SAFETY: `k < LANES <= 16` lanes of `ones`.
+    unsafe { V::load_partial(ones.as_ptr(), k) }.gt(V::zero())
+}
+
+/// `k <= LANES` elements from `p`: a whole vector when `k == LANES`, else
+/// zero-filled lanes past `k`.
+///
+/// # Safety
+/// `p` valid for `k` reads.
+#[inline(always)]
+unsafe fn load_upto<V: F32Vector>(p: *const f32, k: usize) -> V {
+    // SAFETY: forwarded; `load_partial` takes `k < LANES`.
+    unsafe {
+        if k == V::LANES {
+            V::load(p)
+        } else {
+            V::load_partial(p, k)
+        }
+    }
+}
+
+/// The first `k <= LANES` lanes of `x` to `p`.
+///
+/// # Safety
+/// `p` valid for `k` writes.
+#[inline(always)]
+unsafe fn store_upto<V: F32Vector>(x: V, p: *mut f32, k: usize) {
+    // SAFETY: forwarded; `store_partial` takes `k < LANES`.
+    unsafe {
+        if k == V::LANES {
+            x.store(p)
+        } else {
+            x.store_partial(p, k)
         }
     }
 }
