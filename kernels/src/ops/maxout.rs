@@ -11,6 +11,7 @@
 //! (interleaved `k > 4` or `k = 1`, short `inner`) run the scalar
 //! reference's loop.
 
+use super::{load_n, store_n};
 use crate::reference;
 use crate::vector::F32Vector;
 
@@ -64,40 +65,6 @@ unsafe fn store_index<V: F32Vector>(id: V, out: IndexOut, at: usize, n: usize) {
                     *p.add(at + l) = *v as u8;
                 }
             }
-        }
-    }
-}
-
-/// Loads `n` elements (`n <= LANES`; all when `n == LANES`, none when 0).
-///
-/// # Safety
-/// `p` valid for `n` reads.
-#[inline(always)]
-unsafe fn load_n<V: F32Vector>(p: *const f32, n: usize) -> V {
-    // SAFETY: forwarded contract.
-    unsafe {
-        if n == V::LANES {
-            V::load(p)
-        } else if n == 0 {
-            V::zero()
-        } else {
-            V::load_partial(p, n)
-        }
-    }
-}
-
-/// Stores the first `n` lanes (`n <= LANES`).
-///
-/// # Safety
-/// `p` valid for `n` writes.
-#[inline(always)]
-unsafe fn store_n<V: F32Vector>(v: V, p: *mut f32, n: usize) {
-    // SAFETY: forwarded contract.
-    unsafe {
-        if n == V::LANES {
-            v.store(p)
-        } else if n > 0 {
-            v.store_partial(p, n)
         }
     }
 }

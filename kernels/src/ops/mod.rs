@@ -50,6 +50,40 @@ fn head_len<V: F32Vector>(dst: *mut f32, n: usize) -> usize {
     }
 }
 
+/// Loads `n` elements (`n <= LANES`; all when `n == LANES`, none when 0).
+///
+/// # Safety
+/// `p` valid for `n` reads.
+#[inline(always)]
+pub(crate) unsafe fn load_n<V: F32Vector>(p: *const f32, n: usize) -> V {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if n == V::LANES {
+            V::load(p)
+        } else if n == 0 {
+            V::zero()
+        } else {
+            V::load_partial(p, n)
+        }
+    }
+}
+
+/// Stores the first `n` lanes (`n <= LANES`).
+///
+/// # Safety
+/// `p` valid for `n` writes.
+#[inline(always)]
+pub(crate) unsafe fn store_n<V: F32Vector>(v: V, p: *mut f32, n: usize) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if n == V::LANES {
+            v.store(p)
+        } else if n > 0 {
+            v.store_partial(p, n)
+        }
+    }
+}
+
 /// One pass of an op over buffers, as the shared loop in [`walk`] drives it.
 /// (A trait rather than closures: closures cannot be marked
 /// `#[inline(always)]`, and an out-of-line call would lose the ISA's target

@@ -23,7 +23,9 @@
 //! bit-identical for any split and any address.
 
 use super::relu::{LeakyRelu, LeakyReluGrad};
-use super::{head_len, map_binary, map_unary, walk_body, BinaryOp, BinaryPass, Pass};
+use super::{
+    head_len, load_n, map_binary, map_unary, store_n, walk_body, BinaryOp, BinaryPass, Pass,
+};
 use crate::vector::F32Vector;
 
 /// Most terms any f32 accumulator sums before it is flushed to f64 (a run's
@@ -405,8 +407,8 @@ impl<const B: usize> Rows<B> {
     unsafe fn columns<V: F32Vector>(&self, j: usize, k: usize, pattern: *const f32, acc: *mut f32) {
         // SAFETY: (whole block) column `j + k <= width` of rows below `B`.
         unsafe {
-            let load = |p: *const f32| load_upto::<V>(p, k);
-            let store = |x: V, p: *mut f32| store_upto(x, p, k);
+            let load = |p: *const f32| load_n::<V>(p, k);
+            let store = |x: V, p: *mut f32| store_n(x, p, k);
             let at = |row: usize| row * self.stride + j;
             let s = load(pattern.add(j));
             let (mut vv, mut gg) = ([V::zero(); B], [V::zero(); B]);
@@ -697,10 +699,10 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
         // SAFETY: elements `i..i + k` are in range; each is read before it is
         // written.
         unsafe {
-            let vv = load_upto::<V>(self.v.add(i), k);
-            let gg = load_upto::<V>(self.g.add(i), k);
+            let vv = load_n::<V>(self.v.add(i), k);
+            let gg = load_n::<V>(self.g.add(i), k);
             let pos = vv.gt(V::zero());
-            store_upto(V::select(pos, gg, gg.mul(self.s[m])), self.dst.add(i), k);
+            store_n(V::select(pos, gg, gg.mul(self.s[m])), self.dst.add(i), k);
             vv.mul(gg).zero_where(pos)
         }
     }
@@ -734,37 +736,4 @@ fn lanes_below<V: F32Vector>(k: usize) -> V::Mask {
     let ones = [1.0f32; 16];
     // SAFETY: `k < LANES <= 16` lanes of `ones`.
     unsafe { V::load_partial(ones.as_ptr(), k) }.gt(V::zero())
-}
-
-/// `k <= LANES` elements from `p`: a whole vector when `k == LANES`, else
-/// zero-filled lanes past `k`.
-///
-/// # Safety
-/// `p` valid for `k` reads.
-#[inline(always)]
-unsafe fn load_upto<V: F32Vector>(p: *const f32, k: usize) -> V {
-    // SAFETY: forwarded; `load_partial` takes `k < LANES`.
-    unsafe {
-        if k == V::LANES {
-            V::load(p)
-        } else {
-            V::load_partial(p, k)
-        }
-    }
-}
-
-/// The first `k <= LANES` lanes of `x` to `p`.
-///
-/// # Safety
-/// `p` valid for `k` writes.
-#[inline(always)]
-unsafe fn store_upto<V: F32Vector>(x: V, p: *mut f32, k: usize) {
-    // SAFETY: forwarded; `store_partial` takes `k < LANES`.
-    unsafe {
-        if k == V::LANES {
-            x.store(p)
-        } else {
-            x.store_partial(p, k)
-        }
-    }
 }
