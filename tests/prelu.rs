@@ -224,6 +224,53 @@ fn pattern_forward_kernel_wraps_at_any_phase() {
     }
 }
 
+/// The runs forward kernel itself (one aligned walk; vectors that straddle
+/// runs take a slope per lane): run lengths from 1 (several runs in one
+/// vector) to past two AVX-512 vectors, every length 0..=257 at start
+/// offsets 0..16, starting in any channel and anywhere in its run, in place
+/// and into, against the formula.
+#[test]
+fn runs_forward_kernel_matches_the_formula() {
+    use rectify_kernels::{KernelSet, PreluRuns};
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for inner in (1..=20usize).chain([31, 32, 33, 47]) {
+            for c_len in [1usize, 3] {
+                let w = slopes(c_len, (inner * 7 + c_len) as u32);
+                let base = data(257 + 16, inner as u32);
+                for n in 0..=257usize {
+                    for start in 0..16usize {
+                        let channel = (n + start) % c_len;
+                        let offset = (n * 5 + start * 3) % inner;
+                        let runs = PreluRuns {
+                            w: &w,
+                            channel,
+                            inner,
+                            offset,
+                        };
+                        let x = &base[start..start + n];
+                        let want: Vec<u32> = (0..n)
+                            .map(|i| {
+                                let c = (channel + (offset + i) / inner) % c_len;
+                                prelu(x[i], w[c]).to_bits()
+                            })
+                            .collect();
+                        let what = format!("{isa}: inner {inner} C {c_len} n {n} start {start}");
+                        let mut y = vec![0.0f32; n];
+                        k.prelu_runs_forward(Some(x), &mut y, runs);
+                        assert_eq!(bits(&y), want, "into, {what}");
+                        let mut inplace = base.clone();
+                        k.prelu_runs_forward(None, &mut inplace[start..start + n], runs);
+                        assert_eq!(bits(&inplace[start..start + n]), want, "in place, {what}");
+                        assert_eq!(bits(&inplace[..start]), bits(&base[..start]));
+                        assert_eq!(bits(&inplace[start + n..]), bits(&base[start + n..]));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The periodic backward kernel (NHWC with few channels: the slope row
 /// repeats within 4 vectors) against the scalar tier's, bit for bit, input
 /// gradient and slope-gradient partials alike: the class sums are defined
