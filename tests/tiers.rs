@@ -354,6 +354,61 @@ fn backward_into_matches_reference_on_every_tier() {
     }
 }
 
+/// The gradient written 4 to 244 bytes past the saved values modulo 4 KiB
+/// (offset `o` puts it `1 + 4 * o` elements past): the placements where the
+/// gradient kernels load a block ahead of their stores (4K aliasing), in
+/// place and into.
+#[test]
+fn backward_written_just_past_the_saved_values_modulo_4k() {
+    /// One arena: the saved values at 0, the written slice `4096 + 4 * d`
+    /// bytes further on, guards everywhere else.
+    fn arena(x: &[f32], d: usize) -> (Vec<f32>, usize) {
+        let mut buf = vec![f32::from_bits(GUARD_BITS); 1024 + d + x.len() + GUARD];
+        buf[..x.len()].copy_from_slice(x);
+        (buf, 1024 + d)
+    }
+    for act in activations() {
+        for (form, from_output) in saved_forms() {
+            if !allowed(act, from_output) {
+                continue;
+            }
+            for into in [false, true] {
+                sweep(
+                    &format!("backward {act} from {form}, into {into}, past the saved values"),
+                    act,
+                    Form::Backward { from_output },
+                    |k, x, g, offset| {
+                        let n = x.len();
+                        let (mut buf, at) = arena(x, 1 + 4 * offset);
+                        let before = buf.clone();
+                        let (head, tail) = buf.split_at_mut(at);
+                        let s = &head[..n];
+                        let saved = if from_output {
+                            Saved::Output(s)
+                        } else {
+                            Saved::Input(s)
+                        };
+                        let out = &mut tail[..n];
+                        if into {
+                            k.backward_into(act, saved, g, out).unwrap();
+                        } else {
+                            out.copy_from_slice(g);
+                            k.backward(act, saved, out).unwrap();
+                        }
+                        let got = bits(&buf[at..at + n]);
+                        for (i, (a, b)) in buf.iter().zip(&before).enumerate() {
+                            if i < at || i >= at + n {
+                                assert_eq!(a.to_bits(), b.to_bits(), "wrote outside at {i}");
+                            }
+                        }
+                        got
+                    },
+                );
+            }
+        }
+    }
+}
+
 /// Large random buffers (any bit pattern) on every tier: the unrolled main
 /// loop, not only the short cases.
 #[test]

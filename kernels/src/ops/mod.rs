@@ -99,7 +99,43 @@ trait Pass<V: F32Vector> {
     /// # Safety
     /// `k < LANES` and `at + k <= n`.
     unsafe fn part(&self, at: usize, k: usize);
+    /// Processes whole blocks of `unroll` vectors from `i` while they fit
+    /// in `n`; returns where they end.
+    ///
+    /// # Safety
+    /// `i <= n`, the length the pass was made for.
+    #[inline(always)]
+    unsafe fn blocks(&self, i: usize, n: usize, unroll: usize) -> usize {
+        // SAFETY: forwarded.
+        unsafe { plain_blocks::<V>(self, i, n, unroll) }
+    }
 }
+
+/// Whole blocks of `unroll` vectors from `i`, each vector loaded, computed
+/// and stored in turn; returns where they end.
+///
+/// # Safety
+/// `i <= n`, the length `pass` was made for.
+#[inline(always)]
+unsafe fn plain_blocks<V: F32Vector>(
+    pass: &(impl Pass<V> + ?Sized),
+    mut i: usize,
+    n: usize,
+    unroll: usize,
+) -> usize {
+    let step = V::LANES * unroll;
+    while i + step <= n {
+        for k in 0..unroll {
+            // SAFETY: `i + step <= n`.
+            unsafe { pass.full(i + k * V::LANES) };
+        }
+        i += step;
+    }
+    i
+}
+
+/// Most vectors per block of a pipelined pass.
+const MAX_UNROLL: usize = 4;
 
 /// The loop every driver shares, over `n` elements with the output at `dst`:
 /// a peeled head that aligns `dst` to the vector width, then [`walk_body`].
@@ -128,16 +164,10 @@ unsafe fn walk<V: F32Vector>(pass: &impl Pass<V>, dst: *mut f32, n: usize, unrol
 #[inline(always)]
 unsafe fn walk_body<V: F32Vector>(pass: &impl Pass<V>, mut i: usize, n: usize, unroll: usize) {
     let lanes = V::LANES;
-    let step = lanes * unroll;
     // SAFETY: the loops keep `at + lanes <= n`; the tail has `n - i < lanes`
     // elements.
     unsafe {
-        while i + step <= n {
-            for k in 0..unroll {
-                pass.full(i + k * lanes);
-            }
-            i += step;
-        }
+        i = pass.blocks(i, n, unroll);
         while i + lanes <= n {
             pass.full(i);
             i += lanes;
@@ -194,6 +224,43 @@ impl<V: F32Vector, O: BinaryOp> Pass<V> for BinaryPass<O> {
             self.op.apply(v, g).store(self.dst.add(at))
         }
     }
+    /// Where the output sits up to one block past `saved` modulo 4 KiB,
+    /// the loads of `saved` would wait on the stores just made (4K
+    /// aliasing: the store and the load look alike in the low 12 address
+    /// bits): then the next block is loaded (and computed) before this one
+    /// is stored. Measured on Zen 4 at 64 Ki elements in place, the output
+    /// 64 B past `saved`: AVX-512 ReLU backward 8.9 -> 14.2 Gelem/s. Other
+    /// placements keep the plain loop, which was up to 10% faster on
+    /// L1-resident buffers.
+    #[inline(always)]
+    unsafe fn blocks(&self, mut i: usize, n: usize, unroll: usize) -> usize {
+        let l = V::LANES;
+        let step = l * unroll;
+        debug_assert!(unroll <= MAX_UNROLL);
+        let ahead = (self.dst as usize).wrapping_sub(self.saved as usize) % 4096;
+        if i + step > n || ahead == 0 || ahead > step * core::mem::size_of::<f32>() {
+            // SAFETY: forwarded.
+            return unsafe { plain_blocks::<V>(self, i, n, unroll) };
+        }
+        // SAFETY: (whole block) the blocks at `i` and `i + step` end at most
+        // at `n`; every block is loaded before it is stored, so the in-place
+        // form still reads each element before overwriting it.
+        unsafe {
+            let mut cur = self.block::<V>(i, unroll);
+            while i + 2 * step <= n {
+                let next = self.block::<V>(i + step, unroll);
+                for (k, r) in cur.iter().enumerate().take(unroll) {
+                    r.store(self.dst.add(i + k * l));
+                }
+                cur = next;
+                i += step;
+            }
+            for (k, r) in cur.iter().enumerate().take(unroll) {
+                r.store(self.dst.add(i + k * l));
+            }
+        }
+        i + step
+    }
     #[inline(always)]
     unsafe fn part(&self, at: usize, k: usize) {
         // SAFETY: as in `UnaryPass::part`.
@@ -202,6 +269,26 @@ impl<V: F32Vector, O: BinaryOp> Pass<V> for BinaryPass<O> {
             let g = V::load_partial(self.grad.add(at), k);
             self.op.apply(v, g).store_partial(self.dst.add(at), k)
         }
+    }
+}
+
+impl<O: BinaryOp> BinaryPass<O> {
+    /// The op on the `unroll` vectors at `at`, not stored.
+    ///
+    /// # Safety
+    /// `at + unroll * LANES <= n`, the length the pass was made for.
+    #[inline(always)]
+    unsafe fn block<V: F32Vector>(&self, at: usize, unroll: usize) -> [V; MAX_UNROLL] {
+        let mut r = [V::zero(); MAX_UNROLL];
+        for (k, r) in r.iter_mut().enumerate().take(unroll) {
+            // SAFETY: in range by the contract.
+            unsafe {
+                let v = V::load(self.saved.add(at + k * V::LANES));
+                let g = V::load(self.grad.add(at + k * V::LANES));
+                *r = self.op.apply(v, g);
+            }
+        }
+        r
     }
 }
 
@@ -235,6 +322,12 @@ pub(crate) unsafe fn map_binary<V: F32Vector, O: BinaryOp>(
     dst: *mut f32,
     n: usize,
 ) {
+    const {
+        assert!(
+            O::UNROLL <= MAX_UNROLL,
+            "a gradient block holds at most MAX_UNROLL vectors"
+        )
+    };
     let pass = BinaryPass {
         op,
         saved,
