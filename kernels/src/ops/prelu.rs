@@ -22,7 +22,7 @@
 //! how a call is split or where the buffers are, so the sums are
 //! bit-identical for any split and any address.
 
-use super::relu::{LeakyRelu, LeakyReluGrad};
+use super::relu::{scaled_unless, LeakyRelu, LeakyReluGrad};
 use super::{
     head_len, load_n, map_binary, store_n, walk_body, BinaryOp, BinaryPass, Pass, UnaryOp,
     UnaryPass,
@@ -52,7 +52,7 @@ impl BinaryOp for PatternLeaky {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, s: V, x: V) -> V {
-        V::select(x.gt(V::zero()), x, x.mul(s))
+        scaled_unless(x.gt(V::zero()), x, s)
     }
 }
 
@@ -254,22 +254,26 @@ pub(crate) unsafe fn pattern_forward<V: F32Vector>(
     unsafe {
         if head > 0 {
             Pass::<V>::part(&pass_at(0, ph), 0, head);
-            (i, ph) = (head, ph + head);
-            if ph >= p {
-                ph -= p;
-            }
+            (i, ph) = (head, wrapped(ph + head, p));
         }
         while n - i >= lanes {
             let len = (p - ph).div_ceil(lanes).min((n - i) / lanes) * lanes;
             walk_body::<V>(&pass_at(i, ph), 0, len, PatternLeaky::UNROLL);
-            (i, ph) = (i + len, ph + len);
-            if ph >= p {
-                ph -= p;
-            }
+            (i, ph) = (i + len, wrapped(ph + len, p));
         }
         if i < n {
             Pass::<V>::part(&pass_at(i, ph), 0, n - i);
         }
+    }
+}
+
+/// The phase `ph < 2 * p` brought below the period `p`.
+#[inline(always)]
+fn wrapped(ph: usize, p: usize) -> usize {
+    if ph >= p {
+        ph - p
+    } else {
+        ph
     }
 }
 
@@ -280,7 +284,7 @@ pub(crate) unsafe fn pattern_forward<V: F32Vector>(
 fn grad_and_term<V: F32Vector>(v: V, g: V, s: V, acc: V) -> (V, V) {
     let pos = v.gt(V::zero());
     (
-        V::select(pos, g, g.mul(s)),
+        scaled_unless(pos, g, s),
         V::select(pos, acc, v.mul_add(g, acc)),
     )
 }
@@ -540,10 +544,7 @@ impl<const B: usize> Rows<B> {
             if acc.is_null() {
                 for row in 0..B {
                     let pos = vv[row].gt(V::zero());
-                    store(
-                        V::select(pos, gg[row], gg[row].mul(s)),
-                        self.dst.add(at(row)),
-                    );
+                    store(scaled_unless(pos, gg[row], s), self.dst.add(at(row)));
                 }
                 return;
             }
@@ -560,10 +561,7 @@ impl<const B: usize> Rows<B> {
             let mut t = [V::zero(); B];
             for row in 0..B {
                 let pos = vv[row].gt(V::zero());
-                store(
-                    V::select(pos, gg[row], gg[row].mul(s)),
-                    self.dst.add(at(row)),
-                );
+                store(scaled_unless(pos, gg[row], s), self.dst.add(at(row)));
                 t[row] = vv[row].mul(gg[row]).zero_where(pos);
             }
             let mut live = B;
@@ -626,7 +624,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
     // `h` on, and the head (classes `0..h`) goes into the last phase's top
     // lanes, as does the top of every vector that straddles a group's end.
     let h = head_len::<V>(dst, n);
-    let mut rotated = [0.0f32; 64 + 16];
+    let mut rotated = [0.0f32; 64];
     for (x, r) in rotated[..q].iter_mut().enumerate() {
         // SAFETY: `(h + x) % q < q`.
         *r = unsafe { *slopes.add((h + x) % q) };
@@ -773,7 +771,7 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
             }
             let (vv, gg) = (V::load(vb.as_ptr()), V::load(gb.as_ptr()));
             let pos = vv.gt(V::zero());
-            V::select(pos, gg, gg.mul(self.s[P - 1])).store(db.as_mut_ptr());
+            scaled_unless(pos, gg, self.s[P - 1]).store(db.as_mut_ptr());
             for x in 0..h {
                 *self.dst.add(x) = db[l - h + x];
             }
@@ -823,7 +821,7 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
             let vv = load_n::<V>(self.v.add(i), k);
             let gg = load_n::<V>(self.g.add(i), k);
             let pos = vv.gt(V::zero());
-            store_n(V::select(pos, gg, gg.mul(self.s[m])), self.dst.add(i), k);
+            store_n(scaled_unless(pos, gg, self.s[m]), self.dst.add(i), k);
             vv.mul(gg).zero_where(pos)
         }
     }

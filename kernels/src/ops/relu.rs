@@ -31,7 +31,7 @@ impl UnaryOp for LeakyRelu {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        V::select(x.gt(V::zero()), x, x.mul(V::splat(self.slope)))
+        scaled_unless(x.gt(V::zero()), x, V::splat(self.slope))
     }
 }
 
@@ -57,6 +57,14 @@ impl BinaryOp for LeakyReluGrad {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, v: V, grad: V) -> V {
-        V::select(v.gt(V::zero()), grad, grad.mul(V::splat(self.slope)))
+        scaled_unless(v.gt(V::zero()), grad, V::splat(self.slope))
     }
+}
+
+/// `keep ? x : x * s`, lane by lane: Leaky ReLU's forward (`keep = x > 0`)
+/// and its gradient (`keep = v > 0`, `x = grad`), with one slope or a slope
+/// per lane (PReLU).
+#[inline(always)]
+pub(crate) fn scaled_unless<V: F32Vector>(keep: V::Mask, x: V, s: V) -> V {
+    V::select(keep, x, x.mul(s))
 }
