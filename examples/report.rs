@@ -195,7 +195,7 @@ use serde::{Deserialize, Serialize};
 
 /// Usage text for `--help` and for argument errors.
 const USAGE: &str = "\
-usage: cargo run --release --example report -- [--quick] [--out DIR] [--svg FILE]
+usage: cargo run --release --example report -- [--quick] [--only OPS] [--out DIR] [--svg FILE]
        cargo run --release --example report -- compare A.json B.json [C.json ...] [--svg FILE]
 
 Measures rectify's kernels on this CPU (every op, direction, available ISA,
@@ -210,6 +210,9 @@ schema_version 1.
 
 options:
   --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
+  --only OPS   measure only these ops, comma-separated (relu, leaky_relu,
+               elu, celu, selu, prelu_nchw, prelu_nhwc, maxout_k2, maxout_k3,
+               maxout_k4, maxout_k2_nchw); the bandwidth is measured anyway
   --out DIR    directory for the JSON file (default: target/rectify-report)
   --svg FILE   also draw charts (measuring or compare): FILE, per op and
                direction, serial Gelem/s against size (both axes log) with
@@ -318,6 +321,8 @@ enum Command {
 /// Options of a measuring run.
 struct Options {
     quick: bool,
+    /// The ops to measure (`--only`); all of [`OPS`] when empty.
+    only: Vec<Op>,
     out: PathBuf,
     /// Where to draw the charts (`--svg`), if anywhere.
     svg: Option<PathBuf>,
@@ -337,6 +342,20 @@ fn svg_option(
         Some(file) if !file.is_empty() => Ok(PathBuf::from(file)),
         _ => Err("--svg needs a file".into()),
     })
+}
+
+/// The ops named in `--only`'s comma-separated list.
+fn only_ops(list: Option<String>) -> Result<Vec<Op>, String> {
+    let list = list
+        .filter(|l| !l.is_empty())
+        .ok_or("--only needs op names")?;
+    list.split(',')
+        .map(|name| {
+            OPS.into_iter()
+                .find(|op| op.name() == name)
+                .ok_or_else(|| format!("--only: no op named {name:?}"))
+        })
+        .collect()
 }
 
 /// Parses the arguments (after the program name).
@@ -363,6 +382,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, String> {
     }
     let mut options = Options {
         quick: false,
+        only: Vec::new(),
         out: PathBuf::from("target/rectify-report"),
         svg: None,
     };
@@ -373,13 +393,15 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, String> {
         }
         match arg.as_str() {
             "--quick" => options.quick = true,
+            "--only" => options.only = only_ops(args.next())?,
             "-h" | "--help" => return Ok(Command::Help),
             "--out" => match args.next() {
                 Some(dir) if !dir.is_empty() => options.out = PathBuf::from(dir),
                 _ => return Err("--out needs a directory".into()),
             },
-            _ => match arg.strip_prefix("--out=") {
-                Some(dir) if !dir.is_empty() => options.out = PathBuf::from(dir),
+            _ => match (arg.strip_prefix("--out="), arg.strip_prefix("--only=")) {
+                (Some(dir), _) if !dir.is_empty() => options.out = PathBuf::from(dir),
+                (_, Some(names)) => options.only = only_ops(Some(names.to_string()))?,
                 _ => return Err(format!("unknown argument {arg:?}")),
             },
         }
@@ -1800,7 +1822,12 @@ fn measure(options: Options) -> ExitCode {
     let mut probes = ProbeBuffers::new(&plan.sizes);
     let mut probe_samples = ProbeSamples::standalone(&plan, &mut probes, machine.rayon_threads);
     let mut rows = Vec::new();
-    for op in OPS {
+    let ops = if options.only.is_empty() {
+        OPS.to_vec()
+    } else {
+        options.only.clone()
+    };
+    for op in ops {
         for &dir in op.directions() {
             measure_kernels(&ctx, op, dir, &mut probes, &mut probe_samples, &mut rows);
         }
@@ -3061,6 +3088,16 @@ mod tests {
         assert!(args(&["--svg="]).is_err());
         assert!(args(&["compare", "a"]).is_err());
         assert!(matches!(args(&["--quick"]), Ok(Command::Measure(o)) if o.quick));
+        assert!(matches!(
+            args(&["--only", "relu,prelu_nhwc"]),
+            Ok(Command::Measure(o)) if o.only.iter().map(|op| op.name()).eq(["relu", "prelu_nhwc"])
+        ));
+        assert!(matches!(
+            args(&["--only=maxout_k2"]),
+            Ok(Command::Measure(o)) if o.only.len() == 1 && o.only[0].name() == "maxout_k2"
+        ));
+        assert!(args(&["--only"]).is_err());
+        assert!(args(&["--only", "relu,nope"]).is_err());
     }
 
     /// A fresh directory under the system's temporary one.
