@@ -32,14 +32,24 @@ impl<const POSITIVE: bool> Elu<POSITIVE> {
     }
 }
 
+impl<const POSITIVE: bool> Elu<POSITIVE> {
+    /// `alpha * expm1(x)`, x clamped at the saturation point (a method, not
+    /// a closure: the closure did not inline into the tiers'
+    /// `#[target_feature]` functions, and each vector paid an out-of-line
+    /// call compiled without the tier's features).
+    #[inline(always)]
+    fn scaled<V: F32Vector>(self, x: V) -> V {
+        expm1_rr2_p7(x.max(V::splat(EXPM1_MIN)), None).scaled(self.alpha)
+    }
+}
+
 impl<const POSITIVE: bool> UnaryOp for Elu<POSITIVE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
         let zero = V::zero();
-        let scaled = |x: V| expm1_rr2_p7(x.max(V::splat(EXPM1_MIN)), None).scaled(self.alpha);
         if POSITIVE {
-            return V::select(x.lt(zero), scaled(x), x);
+            return V::select(x.lt(zero), self.scaled(x), x);
         }
         let neg = if self.alpha == 0.0 {
             // `±0 * expm1(x)`, x < 0: a zero of the sign opposite to alpha's,
@@ -50,7 +60,7 @@ impl<const POSITIVE: bool> UnaryOp for Elu<POSITIVE> {
                 0.0
             })
         } else {
-            scaled(x)
+            self.scaled(x)
         };
         // Zeros map to `alpha * ±0`: themselves for alpha = +0; the opposite
         // zero for a negative alpha (or -0), which the expm1 sum does not
