@@ -354,6 +354,35 @@ fn backward_into_matches_reference_on_every_tier() {
     }
 }
 
+/// The output of `forward_into` written 4 to 244 bytes past the input
+/// modulo 4 KiB (offset `o` puts it `1 + 4 * o` elements past): the
+/// placements where the kernels load a block ahead of their stores.
+#[test]
+fn forward_into_written_just_past_the_input_modulo_4k() {
+    for act in activations() {
+        sweep(
+            &format!("forward_into {act}, past the input"),
+            act,
+            Form::Forward,
+            |k, x, _, offset| {
+                let n = x.len();
+                let at = 1024 + 1 + 4 * offset;
+                let mut buf = vec![f32::from_bits(GUARD_BITS); at + n + GUARD];
+                buf[..n].copy_from_slice(x);
+                let before = buf.clone();
+                let (head, tail) = buf.split_at_mut(at);
+                k.forward_into(act, &head[..n], &mut tail[..n]).unwrap();
+                for (i, (a, b)) in buf.iter().zip(&before).enumerate() {
+                    if i < at || i >= at + n {
+                        assert_eq!(a.to_bits(), b.to_bits(), "wrote outside at {i}");
+                    }
+                }
+                bits(&buf[at..at + n])
+            },
+        );
+    }
+}
+
 /// The gradient written 4 to 244 bytes past the saved values modulo 4 KiB
 /// (offset `o` puts it `1 + 4 * o` elements past): the placements where the
 /// gradient kernels load a block ahead of their stores (4K aliasing), in
