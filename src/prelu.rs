@@ -150,6 +150,9 @@ const PIECE: usize = 1 << 14;
 const FORWARD_PATTERN_MAX: usize = 4096;
 
 /// The kernel shape for a layout (see the module docs).
+// One Plan lives on the stack for one call; boxing the periodic tables
+// would bring back the allocation their arrays avoid.
+#[allow(clippy::large_enum_variant)]
 enum Plan<'w> {
     /// Runs of `inner` elements, channel `k % C` for run `k`.
     Runs { w: &'w [f32], inner: usize },
@@ -161,9 +164,17 @@ enum Plan<'w> {
     },
     /// A row that repeats within a few vectors: `q` classes, class `k` with
     /// slope `slopes[k]` of channel `channel[k]` (backward only; see
-    /// [`KernelSet::prelu_periodic_backward`]).
-    Periodic { slopes: Vec<f32>, channel: Vec<u32> },
+    /// [`KernelSet::prelu_periodic_backward`]). Arrays, not vectors: no
+    /// allocation per call.
+    Periodic {
+        slopes: [f32; PERIODIC_MAX],
+        channel: [u32; PERIODIC_MAX],
+        q: usize,
+    },
 }
+
+/// Most classes of the periodic shape: 4 vectors of 16 lanes.
+const PERIODIC_MAX: usize = 64;
 
 /// The run length if a layout of `c` channels takes the runs kernels over
 /// `n` elements (the shortest pattern row would be `row * repeat`; see
@@ -201,9 +212,21 @@ impl<'w> Plan<'w> {
         }
         let r = w.len() * layout.inner;
         if let Some(q) = set.prelu_periodic_classes(r) {
-            let channel: Vec<u32> = (0..q).map(|k| ((k % r) / layout.inner) as u32).collect();
-            let slopes = channel.iter().map(|&c| w[c as usize]).collect();
-            return Plan::Periodic { slopes, channel };
+            // Class k is element k % r of the row: channel (k % r) / inner,
+            // counted without a division per class (those took 18% of a
+            // call at 4096 elements).
+            assert!(q <= PERIODIC_MAX, "at most 4 vectors of 16 lanes");
+            let (mut slopes, mut channel) = ([0.0f32; PERIODIC_MAX], [0u32; PERIODIC_MAX]);
+            let (mut c, mut j) = (0usize, 0usize);
+            for (s, ch) in slopes.iter_mut().zip(&mut channel).take(q) {
+                (*s, *ch) = (w[c], c as u32);
+                j += 1;
+                if j == layout.inner {
+                    j = 0;
+                    c = if c + 1 == w.len() { 0 } else { c + 1 };
+                }
+            }
+            return Plan::Periodic { slopes, channel, q };
         }
         let row = slope_row(w, layout.inner);
         let repeat = PATTERN_MIN.div_ceil(row.len());
@@ -506,13 +529,14 @@ impl Kernels {
                 });
                 add_groups(&mut sums, &partials);
             }
-            Plan::Periodic { slopes, channel } => {
-                let group_len = slopes.len() * PRELU_PATTERN_ROWS;
+            Plan::Periodic { slopes, channel, q } => {
+                let (slopes, channel) = (&slopes[..q], &channel[..q]);
+                let group_len = q * PRELU_PATTERN_ROWS;
                 let (cuts, mut partials) = group_cuts(n, group_len, parts, w.len(), want_sums);
                 let work = carve(v, grad_src, dst, &mut partials, &cuts);
                 parallel::run_parts(work, |(_, v, g, d, partials)| {
                     let partials = if want_sums { Some(partials) } else { None };
-                    set.prelu_periodic_backward(v, g, d, &slopes, &channel, partials);
+                    set.prelu_periodic_backward(v, g, d, slopes, channel, partials);
                 });
                 add_groups(&mut sums, &partials);
             }
