@@ -391,7 +391,11 @@ impl PreluRuns<'_> {
             let len = (self.inner - off).min(piece).min(n - done);
             count += 1;
             done += len;
-            off = (off + len) % self.inner;
+            off = if off + len == self.inner {
+                0
+            } else {
+                off + len
+            };
         }
         count
     }
