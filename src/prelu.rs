@@ -176,6 +176,29 @@ enum Plan<'w> {
 /// Most classes of the periodic shape: 4 vectors of 16 lanes.
 const PERIODIC_MAX: usize = 64;
 
+/// The slope and channel of each of the `q` classes of the periodic shape:
+/// class `k` is element `k % r` of the row (`r = C * inner`), of channel
+/// `(k % r) / inner`, counted without a division per class (those took 18%
+/// of a backward call at 4096 elements).
+fn periodic_tables(
+    w: &[f32],
+    inner: usize,
+    q: usize,
+) -> ([f32; PERIODIC_MAX], [u32; PERIODIC_MAX]) {
+    assert!(q <= PERIODIC_MAX, "at most 4 vectors of 16 lanes");
+    let (mut slopes, mut channel) = ([0.0f32; PERIODIC_MAX], [0u32; PERIODIC_MAX]);
+    let (mut c, mut j) = (0usize, 0usize);
+    for (s, ch) in slopes.iter_mut().zip(&mut channel).take(q) {
+        (*s, *ch) = (w[c], c as u32);
+        j += 1;
+        if j == inner {
+            j = 0;
+            c = if c + 1 == w.len() { 0 } else { c + 1 };
+        }
+    }
+    (slopes, channel)
+}
+
 /// The run length if a layout of `c` channels takes the runs kernels over
 /// `n` elements (the shortest pattern row would be `row * repeat`; see
 /// [`Plan`]).
@@ -212,20 +235,7 @@ impl<'w> Plan<'w> {
         }
         let r = w.len() * layout.inner;
         if let Some(q) = set.prelu_periodic_classes(r) {
-            // Class k is element k % r of the row: channel (k % r) / inner,
-            // counted without a division per class (those took 18% of a
-            // call at 4096 elements).
-            assert!(q <= PERIODIC_MAX, "at most 4 vectors of 16 lanes");
-            let (mut slopes, mut channel) = ([0.0f32; PERIODIC_MAX], [0u32; PERIODIC_MAX]);
-            let (mut c, mut j) = (0usize, 0usize);
-            for (s, ch) in slopes.iter_mut().zip(&mut channel).take(q) {
-                (*s, *ch) = (w[c], c as u32);
-                j += 1;
-                if j == layout.inner {
-                    j = 0;
-                    c = if c + 1 == w.len() { 0 } else { c + 1 };
-                }
-            }
+            let (slopes, channel) = periodic_tables(w, layout.inner, q);
             return Plan::Periodic { slopes, channel, q };
         }
         let row = slope_row(w, layout.inner);
@@ -242,18 +252,32 @@ impl<'w> Plan<'w> {
     }
 }
 
-/// The forward kernel shape: runs as in [`Plan`], or the slope pattern
-/// placed for the buffer it runs over.
+/// The forward kernel shape: runs as in [`Plan`], the periodic slopes in
+/// registers where the row repeats within a few vectors, or else the slope
+/// pattern placed for the buffer it runs over.
+// On the stack for one call, like `Plan`: no box, no allocation.
+#[allow(clippy::large_enum_variant)]
 enum ForwardPlan<'w> {
-    Runs { w: &'w [f32], inner: usize },
+    Runs {
+        w: &'w [f32],
+        inner: usize,
+    },
+    Periodic {
+        slopes: [f32; PERIODIC_MAX],
+        q: usize,
+    },
     Pattern(PreluPattern),
 }
 
 impl<'w> ForwardPlan<'w> {
-    fn new(w: &'w [f32], layout: ChannelLayout, dst: &[f32]) -> ForwardPlan<'w> {
+    fn new(w: &'w [f32], layout: ChannelLayout, dst: &[f32], set: &KernelSet) -> ForwardPlan<'w> {
         let n = dst.len();
         if let Some(inner) = runs_inner(w.len(), layout.inner, n) {
             return ForwardPlan::Runs { w, inner };
+        }
+        if let Some(q) = set.prelu_periodic_classes(w.len() * layout.inner) {
+            let (slopes, _) = periodic_tables(w, layout.inner, q);
+            return ForwardPlan::Periodic { slopes, q };
         }
         let row = slope_row(w, layout.inner);
         let shortest = row.len() * PATTERN_MIN.div_ceil(row.len());
@@ -272,6 +296,9 @@ impl<'w> ForwardPlan<'w> {
                     offset: start % inner,
                 };
                 set.prelu_runs_forward(src, dst, runs)
+            }
+            ForwardPlan::Periodic { slopes, q } => {
+                set.prelu_periodic_forward(src, dst, &slopes[..*q], start % q)
             }
             ForwardPlan::Pattern(pattern) => {
                 set.prelu_pattern_forward(src, dst, pattern, start % pattern.period())
@@ -356,8 +383,8 @@ impl Kernels {
         layout: ChannelLayout,
     ) {
         let n = dst.len();
-        let plan = ForwardPlan::new(w, layout, dst);
         let set = self.kernel_set();
+        let plan = ForwardPlan::new(w, layout, dst, set);
         match self.split_len(n) {
             None => plan.forward(set, 0, src, dst),
             Some(chunk) => {

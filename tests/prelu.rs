@@ -271,6 +271,49 @@ fn runs_forward_kernel_matches_the_formula() {
     }
 }
 
+/// The periodic forward kernel itself (the slope row repeated to 3 or 4
+/// vectors, held in registers): every row that takes the shape on the
+/// tier, lengths 0..=257 and past several periods, starts 0..16, every
+/// phase, in place and into, against the formula.
+#[test]
+fn periodic_forward_kernel_matches_the_formula() {
+    use rectify_kernels::KernelSet;
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for r in 1..=64usize {
+            let Some(q) = k.prelu_periodic_classes(r) else {
+                continue;
+            };
+            let row = slopes(r, r as u32 + 5);
+            let periodic: Vec<f32> = (0..q).map(|i| row[i % r]).collect();
+            let base = data(700 + 16, r as u32);
+            for n in (0..=257usize).chain([300, 511, 700]) {
+                for start in 0..16usize {
+                    let offset = (n * 7 + start * 5 + r) % q;
+                    let x = &base[start..start + n];
+                    let want: Vec<u32> = (0..n)
+                        .map(|i| prelu(x[i], periodic[(offset + i) % q]).to_bits())
+                        .collect();
+                    let what = format!("{isa}: row {r} q {q} n {n} start {start} offset {offset}");
+                    let mut y = vec![0.0f32; n];
+                    k.prelu_periodic_forward(Some(x), &mut y, &periodic, offset);
+                    assert_eq!(bits(&y), want, "into, {what}");
+                    let mut inplace = base.clone();
+                    k.prelu_periodic_forward(
+                        None,
+                        &mut inplace[start..start + n],
+                        &periodic,
+                        offset,
+                    );
+                    assert_eq!(bits(&inplace[start..start + n]), want, "in place, {what}");
+                    assert_eq!(bits(&inplace[..start]), bits(&base[..start]));
+                    assert_eq!(bits(&inplace[start + n..]), bits(&base[start + n..]));
+                }
+            }
+        }
+    }
+}
+
 /// The periodic backward kernel (NHWC with few channels: the slope row
 /// repeats within 4 vectors) against the scalar tier's, bit for bit, input
 /// gradient and slope-gradient partials alike: the class sums are defined

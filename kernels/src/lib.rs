@@ -327,6 +327,8 @@ type MaxoutBackwardFn = unsafe fn(*const f32, *const f32, *mut f32, usize, usize
 struct LayoutFns {
     runs_forward: PreluRunsForwardFn,
     pattern_forward: PreluPatternForwardFn,
+    /// `(x, y, n, slopes, q, offset)`: the pattern forward's signature.
+    periodic_forward: PreluPatternForwardFn,
     runs_backward: PreluRunsBackwardFn,
     pattern_backward: PreluPatternBackwardFn,
     periodic_backward: PreluPeriodicBackwardFn,
@@ -340,6 +342,7 @@ macro_rules! layout_fns {
         LayoutFns {
             runs_forward: m::prelu_runs_forward,
             pattern_forward: m::prelu_pattern_forward,
+            periodic_forward: m::prelu_periodic_forward,
             runs_backward: m::prelu_runs_backward,
             pattern_backward: m::prelu_pattern_backward,
             periodic_backward: m::prelu_periodic_backward,
@@ -602,6 +605,9 @@ impl KernelSet {
                 LayoutFns {
                     runs_forward: reference::prelu_runs_forward_raw,
                     pattern_forward: reference::prelu_pattern_forward_raw,
+                    // Element i takes slope (offset + i) % q: the pattern
+                    // loop, with the period as the pattern.
+                    periodic_forward: reference::prelu_pattern_forward_raw,
                     runs_backward: reference::prelu_runs_backward_raw,
                     pattern_backward: reference::prelu_pattern_backward_raw,
                     periodic_backward: reference::prelu_periodic_backward_raw,
@@ -774,6 +780,58 @@ impl KernelSet {
         // the PAD after the period repeating its start (`PreluPattern::new`
         // builds them so), p >= PAD; offset < p.
         unsafe { (self.layout.pattern_forward)(x, d, n, slopes.as_ptr(), p, offset) }
+    }
+
+    /// PReLU forward with a slope row that repeats within a few vectors:
+    /// element `i` uses slope `slopes[(offset + i) % q]`, `q = slopes.len()`
+    /// from [`KernelSet::prelu_periodic_classes`]; in place when `src` is
+    /// `None`. The slopes stay in registers: no pattern is built or read.
+    ///
+    /// ```
+    /// use rectify_kernels::{Isa, KernelSet};
+    /// let k = KernelSet::new(Isa::best()).unwrap();
+    /// // NHWC, 2 channels with slopes 0.5 and 0.25.
+    /// let q = k.prelu_periodic_classes(2).unwrap();
+    /// let slopes: Vec<f32> = (0..q).map(|i| [0.5, 0.25][i % 2]).collect();
+    /// let mut x = [-2.0f32, -4.0, 3.0, -1.0];
+    /// k.prelu_periodic_forward(None, &mut x, &slopes, 0);
+    /// assert_eq!(x, [-1.0, -1.0, 3.0, -0.25]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the lengths differ, `q` is not a period this tier takes, or
+    /// `offset >= q`.
+    pub fn prelu_periodic_forward(
+        &self,
+        src: Option<&[f32]>,
+        dst: &mut [f32],
+        slopes: &[f32],
+        offset: usize,
+    ) {
+        let q = slopes.len();
+        self.check_period(q);
+        assert!(offset < q, "prelu: periodic offset out of range");
+        let n = dst.len();
+        let d = dst.as_mut_ptr();
+        let x = source(src, d, n);
+        // SAFETY: detected ISA; x and d valid for n, equal (one
+        // `as_mut_ptr`) or disjoint; slopes valid for q, a period of this
+        // tier; offset < q.
+        unsafe { (self.layout.periodic_forward)(x, d, n, slopes.as_ptr(), q, offset) }
+    }
+
+    /// Panics unless `q` classes is a period this tier's periodic kernels
+    /// take (3 or 4 vectors; any positive `q` for the scalar tier).
+    fn check_period(&self, q: usize) {
+        let valid = match self.isa {
+            Isa::Scalar => q > 0,
+            isa => q == 3 * isa.lanes() || q == 4 * isa.lanes(),
+        };
+        assert!(
+            valid,
+            "prelu: {q} classes is not a period of the {} tier",
+            self.isa
+        );
     }
 
     /// PReLU backward over a span of runs: `dst = v > 0 ? grad : w[c] * grad`
@@ -971,15 +1029,7 @@ impl KernelSet {
     ) {
         let (n, q) = (dst.len(), slopes.len());
         assert_eq!(saved.len(), n, "prelu: saved and dst lengths differ");
-        let valid = match self.isa {
-            Isa::Scalar => q > 0,
-            isa => q == 3 * isa.lanes() || q == 4 * isa.lanes(),
-        };
-        assert!(
-            valid,
-            "prelu: {q} classes is not a period of the {} tier",
-            self.isa
-        );
+        self.check_period(q);
         assert_eq!(channel.len(), q, "prelu: one channel per class");
         let d = dst.as_mut_ptr();
         let g = source(grad_src, d, n);

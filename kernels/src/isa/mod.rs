@@ -123,6 +123,34 @@ macro_rules! entry_points {
             unsafe { $crate::ops::prelu::pattern_forward::<$vec>(x, y, n, pattern, p, offset) }
         }
 
+        /// PReLU periodic forward of this tier (see
+        /// `ops::prelu::periodic_forward`), for periods of 3 or 4 vectors.
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; `q` is 3 or 4 times the lanes;
+        /// the rest as for `ops::prelu::periodic_forward`.
+        $(#[target_feature(enable = $features)])?
+        pub(crate) unsafe fn prelu_periodic_forward(
+            x: *const f32,
+            y: *mut f32,
+            n: usize,
+            slopes: *const f32,
+            q: usize,
+            offset: usize,
+        ) {
+            use $crate::ops::prelu::periodic_forward;
+            use $crate::vector::F32Vector;
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe {
+                if q == 3 * <$vec>::LANES {
+                    periodic_forward::<$vec, 3>(x, y, n, slopes, offset)
+                } else {
+                    debug_assert_eq!(q, 4 * <$vec>::LANES);
+                    periodic_forward::<$vec, 4>(x, y, n, slopes, offset)
+                }
+            }
+        }
+
         /// PReLU runs backward of this tier (see `ops::prelu::runs_backward`).
         ///
         /// # Safety

@@ -267,6 +267,75 @@ pub(crate) unsafe fn pattern_forward<V: F32Vector>(
     }
 }
 
+/// Periodic forward: element `i` of the `n` uses slope `slopes[(offset +
+/// i) % q]`, `q = P * LANES` (a slope row that repeats within a few
+/// vectors: NHWC with few channels). The `P` phase vectors of slopes stay in
+/// registers, so the loop has ReLU's one load and one store per vector (the
+/// pattern walk loads a slope vector too); the stores are aligned after a
+/// head, the phases rotated to match.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `x`, `y` valid for `n` elements, equal or
+/// disjoint; `slopes` valid for `P * LANES` reads; `offset < P * LANES`.
+#[inline(always)]
+pub(crate) unsafe fn periodic_forward<V: F32Vector, const P: usize>(
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    slopes: *const f32,
+    offset: usize,
+) {
+    let l = V::LANES;
+    let q = P * l;
+    let h = head_len::<V>(y, n);
+    // Lane x of phase m, at element h + m * l + x of a period: slope
+    // (offset + h + m * l + x) % q. The head's lanes x < h: (offset + x) % q.
+    let (mut rotated, mut head) = ([0.0f32; 64], [0.0f32; 16]);
+    let mut k = offset;
+    // SAFETY: `k < q` throughout; `slopes` holds `q`.
+    unsafe {
+        for hs in head.iter_mut().take(h) {
+            *hs = *slopes.add(k);
+            k = wrapped(k + 1, q);
+        }
+        for r in rotated.iter_mut().take(q) {
+            *r = *slopes.add(k);
+            k = wrapped(k + 1, q);
+        }
+    }
+    let mut s = [V::zero(); P];
+    for (m, sm) in s.iter_mut().enumerate() {
+        // SAFETY: `rotated` holds `q = P * l` slopes.
+        *sm = unsafe { V::load(rotated.as_ptr().add(m * l)) };
+    }
+    // SAFETY: (whole block) every access is to elements below `n`, each
+    // loaded before it is stored; `head` holds 16 >= LANES slopes.
+    unsafe {
+        if h > 0 {
+            let xx = V::load_partial(x, h);
+            let hs = V::load(head.as_ptr());
+            scaled_unless(xx.gt(V::zero()), xx, hs).store_partial(y, h);
+        }
+        let mut i = h;
+        while i + q <= n {
+            for (m, &sm) in s.iter().enumerate() {
+                let at = i + m * l;
+                let xx = V::load(x.add(at));
+                scaled_unless(xx.gt(V::zero()), xx, sm).store(y.add(at));
+            }
+            i += q;
+        }
+        let mut m = 0;
+        while i < n {
+            let k = l.min(n - i);
+            let xx = load_n::<V>(x.add(i), k);
+            store_n(scaled_unless(xx.gt(V::zero()), xx, s[m]), y.add(i), k);
+            i += k;
+            m += 1;
+        }
+    }
+}
+
 /// The phase `ph < 2 * p` brought below the period `p`.
 #[inline(always)]
 fn wrapped(ph: usize, p: usize) -> usize {
