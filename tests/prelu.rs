@@ -68,6 +68,35 @@ fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|f| f.to_bits()).collect()
 }
 
+/// Runs a forward kernel over `base[start..start + n]`, into a fresh buffer
+/// and in place, and checks both results against `want` and that the in
+/// place run wrote nothing outside its span.
+fn check_forward_kernel(
+    base: &[f32],
+    start: usize,
+    n: usize,
+    want: &[u32],
+    what: &str,
+    run: impl Fn(Option<&[f32]>, &mut [f32]),
+) {
+    let mut y = vec![0.0f32; n];
+    run(Some(&base[start..start + n]), &mut y);
+    assert_eq!(bits(&y), want, "into, {what}");
+    let mut inplace = base.to_vec();
+    run(None, &mut inplace[start..start + n]);
+    assert_eq!(bits(&inplace[start..start + n]), want, "in place, {what}");
+    assert_eq!(
+        bits(&inplace[..start]),
+        bits(&base[..start]),
+        "before, {what}"
+    );
+    assert_eq!(
+        bits(&inplace[start + n..]),
+        bits(&base[start + n..]),
+        "after, {what}"
+    );
+}
+
 fn channel_of(i: usize, c: usize, inner: usize) -> usize {
     (i / inner) % c
 }
@@ -200,23 +229,10 @@ fn pattern_forward_kernel_wraps_at_any_phase() {
                         let want: Vec<u32> = (0..n)
                             .map(|i| prelu(x[i], row[(offset + i) % p % r]).to_bits())
                             .collect();
-                        let mut y = vec![0.0f32; n];
-                        k.prelu_pattern_forward(Some(x), &mut y, &pattern, offset);
-                        assert_eq!(bits(&y), want, "{isa} into: row {r} period {p} n {n}");
-                        let mut inplace = base.clone();
-                        k.prelu_pattern_forward(
-                            None,
-                            &mut inplace[start..start + n],
-                            &pattern,
-                            offset,
-                        );
-                        assert_eq!(
-                            bits(&inplace[start..start + n]),
-                            want,
-                            "{isa} in place: row {r} period {p} n {n} start {start}"
-                        );
-                        assert_eq!(bits(&inplace[..start]), bits(&base[..start]));
-                        assert_eq!(bits(&inplace[start + n..]), bits(&base[start + n..]));
+                        let what = format!("{isa}: row {r} period {p} n {n} start {start}");
+                        check_forward_kernel(&base, start, n, &want, &what, |src, dst| {
+                            k.prelu_pattern_forward(src, dst, &pattern, offset)
+                        });
                     }
                 }
             }
@@ -256,14 +272,9 @@ fn runs_forward_kernel_matches_the_formula() {
                             })
                             .collect();
                         let what = format!("{isa}: inner {inner} C {c_len} n {n} start {start}");
-                        let mut y = vec![0.0f32; n];
-                        k.prelu_runs_forward(Some(x), &mut y, runs);
-                        assert_eq!(bits(&y), want, "into, {what}");
-                        let mut inplace = base.clone();
-                        k.prelu_runs_forward(None, &mut inplace[start..start + n], runs);
-                        assert_eq!(bits(&inplace[start..start + n]), want, "in place, {what}");
-                        assert_eq!(bits(&inplace[..start]), bits(&base[..start]));
-                        assert_eq!(bits(&inplace[start + n..]), bits(&base[start + n..]));
+                        check_forward_kernel(&base, start, n, &want, &what, |src, dst| {
+                            k.prelu_runs_forward(src, dst, runs)
+                        });
                     }
                 }
             }
@@ -295,19 +306,9 @@ fn periodic_forward_kernel_matches_the_formula() {
                         .map(|i| prelu(x[i], periodic[(offset + i) % q]).to_bits())
                         .collect();
                     let what = format!("{isa}: row {r} q {q} n {n} start {start} offset {offset}");
-                    let mut y = vec![0.0f32; n];
-                    k.prelu_periodic_forward(Some(x), &mut y, &periodic, offset);
-                    assert_eq!(bits(&y), want, "into, {what}");
-                    let mut inplace = base.clone();
-                    k.prelu_periodic_forward(
-                        None,
-                        &mut inplace[start..start + n],
-                        &periodic,
-                        offset,
-                    );
-                    assert_eq!(bits(&inplace[start..start + n]), want, "in place, {what}");
-                    assert_eq!(bits(&inplace[..start]), bits(&base[..start]));
-                    assert_eq!(bits(&inplace[start + n..]), bits(&base[start + n..]));
+                    check_forward_kernel(&base, start, n, &want, &what, |src, dst| {
+                        k.prelu_periodic_forward(src, dst, &periodic, offset)
+                    });
                 }
             }
         }
