@@ -354,6 +354,25 @@ fn backward_into_matches_reference_on_every_tier() {
     }
 }
 
+/// Runs `write(input, output)` with both in one arena: `x` at its start,
+/// the output `4096 + 4 * d` bytes further on (so `d` elements past it
+/// modulo 4 KiB), guards everywhere else; checks the guards and returns the
+/// output's bits.
+fn written_past(x: &[f32], d: usize, write: impl FnOnce(&[f32], &mut [f32])) -> Vec<u32> {
+    let (n, at) = (x.len(), 1024 + d);
+    let mut buf = vec![f32::from_bits(GUARD_BITS); at + n + GUARD];
+    buf[..n].copy_from_slice(x);
+    let before = buf.clone();
+    let (head, tail) = buf.split_at_mut(at);
+    write(&head[..n], &mut tail[..n]);
+    for (i, (a, b)) in buf.iter().zip(&before).enumerate() {
+        if i < at || i >= at + n {
+            assert_eq!(a.to_bits(), b.to_bits(), "wrote outside its slice at {i}");
+        }
+    }
+    bits(&buf[at..at + n])
+}
+
 /// The output of `forward_into` written 4 to 244 bytes past the input
 /// modulo 4 KiB (offset `o` puts it `1 + 4 * o` elements past): the
 /// placements where the kernels load a block ahead of their stores.
@@ -365,19 +384,9 @@ fn forward_into_written_just_past_the_input_modulo_4k() {
             act,
             Form::Forward,
             |k, x, _, offset| {
-                let n = x.len();
-                let at = 1024 + 1 + 4 * offset;
-                let mut buf = vec![f32::from_bits(GUARD_BITS); at + n + GUARD];
-                buf[..n].copy_from_slice(x);
-                let before = buf.clone();
-                let (head, tail) = buf.split_at_mut(at);
-                k.forward_into(act, &head[..n], &mut tail[..n]).unwrap();
-                for (i, (a, b)) in buf.iter().zip(&before).enumerate() {
-                    if i < at || i >= at + n {
-                        assert_eq!(a.to_bits(), b.to_bits(), "wrote outside at {i}");
-                    }
-                }
-                bits(&buf[at..at + n])
+                written_past(x, 1 + 4 * offset, |x, out| {
+                    k.forward_into(act, x, out).unwrap()
+                })
             },
         );
     }
@@ -389,13 +398,6 @@ fn forward_into_written_just_past_the_input_modulo_4k() {
 /// place and into.
 #[test]
 fn backward_written_just_past_the_saved_values_modulo_4k() {
-    /// One arena: the saved values at 0, the written slice `4096 + 4 * d`
-    /// bytes further on, guards everywhere else.
-    fn arena(x: &[f32], d: usize) -> (Vec<f32>, usize) {
-        let mut buf = vec![f32::from_bits(GUARD_BITS); 1024 + d + x.len() + GUARD];
-        buf[..x.len()].copy_from_slice(x);
-        (buf, 1024 + d)
-    }
     for act in activations() {
         for (form, from_output) in saved_forms() {
             if !allowed(act, from_output) {
@@ -407,30 +409,19 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
                     act,
                     Form::Backward { from_output },
                     |k, x, g, offset| {
-                        let n = x.len();
-                        let (mut buf, at) = arena(x, 1 + 4 * offset);
-                        let before = buf.clone();
-                        let (head, tail) = buf.split_at_mut(at);
-                        let s = &head[..n];
-                        let saved = if from_output {
-                            Saved::Output(s)
-                        } else {
-                            Saved::Input(s)
-                        };
-                        let out = &mut tail[..n];
-                        if into {
-                            k.backward_into(act, saved, g, out).unwrap();
-                        } else {
-                            out.copy_from_slice(g);
-                            k.backward(act, saved, out).unwrap();
-                        }
-                        let got = bits(&buf[at..at + n]);
-                        for (i, (a, b)) in buf.iter().zip(&before).enumerate() {
-                            if i < at || i >= at + n {
-                                assert_eq!(a.to_bits(), b.to_bits(), "wrote outside at {i}");
+                        written_past(x, 1 + 4 * offset, |s, out| {
+                            let saved = if from_output {
+                                Saved::Output(s)
+                            } else {
+                                Saved::Input(s)
+                            };
+                            if into {
+                                k.backward_into(act, saved, g, out).unwrap();
+                            } else {
+                                out.copy_from_slice(g);
+                                k.backward(act, saved, out).unwrap();
                             }
-                        }
-                        got
+                        })
                     },
                 );
             }
