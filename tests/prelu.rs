@@ -612,6 +612,62 @@ fn slope_gradient_does_not_depend_on_addresses() {
 
 /// A 16 Mi-element channel: a plain f32 sum would drift far off; the bound
 /// holds.
+/// The backward with the output placed 4 to 252 bytes past the saved
+/// values modulo 4 KiB, where the runs and periodic kernels compute a block
+/// ahead of their stores: the same gradient and slope-gradient bits as in
+/// separate buffers, in place and into, for runs (NCHW) and periodic (NHWC)
+/// layouts.
+#[test]
+fn backward_written_just_past_the_saved_values_modulo_4k() {
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap().serial();
+        for (outer, c, inner) in [
+            (4usize, 16usize, 256usize),
+            (3, 5, 700),
+            (600, 16, 1),
+            (700, 3, 1),
+        ] {
+            let n = outer * c * inner;
+            let layout = ChannelLayout::new(c, inner);
+            let w = slopes(c, n as u32);
+            let x = data(n, 3 * n as u32 + 1);
+            let g = data(n, 5 * n as u32 + 2);
+            let mut want = g.clone();
+            let mut want_w = vec![0.0f32; c];
+            k.prelu_backward(Saved::Input(&x), &w, layout, &mut want, Some(&mut want_w))
+                .unwrap();
+            for d in [1usize, 4, 13, 16, 32, 48, 63] {
+                let at = n.div_ceil(1024) * 1024 + 1024 + d;
+                let mut arena = vec![0.0f32; at + n];
+                arena[..n].copy_from_slice(&x);
+                for into in [false, true] {
+                    let (head, tail) = arena.split_at_mut(at);
+                    let out = &mut tail[..n];
+                    let mut gw = vec![0.0f32; c];
+                    if into {
+                        k.prelu_backward_into(
+                            Saved::Input(&head[..n]),
+                            &w,
+                            layout,
+                            &g,
+                            out,
+                            Some(&mut gw),
+                        )
+                        .unwrap();
+                    } else {
+                        out.copy_from_slice(&g);
+                        k.prelu_backward(Saved::Input(&head[..n]), &w, layout, out, Some(&mut gw))
+                            .unwrap();
+                    }
+                    let what = format!("{isa} {outer}x{c}x{inner}, {d} elements past, into {into}");
+                    assert_eq!(bits(out), bits(&want), "gradient, {what}");
+                    assert_eq!(bits(&gw), bits(&want_w), "slope gradient, {what}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn a_long_channel_keeps_its_digits() {
     let n = 1 << 24;

@@ -22,6 +22,10 @@
 pub(crate) trait F32Vector: Copy {
     /// Lanes per vector.
     const LANES: usize;
+    /// Vector registers the ISA has (a portable vector made of two
+    /// registers counts half): the kernels that keep two blocks in flight
+    /// do so only with 32, where they do not spill.
+    const REGISTERS: usize;
     /// Whether [`F32Vector::mul_add`] is fused (rounds once).
     const FUSED_MUL_ADD: bool;
     /// The result of a comparison: one boolean per lane.

@@ -27,6 +27,8 @@ fn first_lanes(n: usize) -> __m256i {
 impl F32Vector for Avx2 {
     const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 8;
+    // 16 ymm registers.
+    const REGISTERS: usize = 16;
     type Mask = __m256;
 
     #[inline(always)]

@@ -20,6 +20,8 @@ fn first_lanes(n: usize) -> __mmask16 {
 impl F32Vector for Avx512 {
     const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 16;
+    // 32 zmm registers.
+    const REGISTERS: usize = 32;
     type Mask = __mmask16;
 
     #[inline(always)]

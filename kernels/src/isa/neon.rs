@@ -14,6 +14,8 @@ pub(crate) struct Neon(float32x4_t);
 impl F32Vector for Neon {
     const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 4;
+    // 32 q registers.
+    const REGISTERS: usize = 32;
     type Mask = uint32x4_t;
 
     #[inline(always)]

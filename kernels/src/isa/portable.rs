@@ -18,6 +18,8 @@ impl F32Vector for Portable {
         all(target_arch = "aarch64", target_feature = "neon")
     ));
     const LANES: usize = 8;
+    // two 128-bit registers per vector, 16 on x86-64 and (as counted here) at least that elsewhere.
+    const REGISTERS: usize = 8;
     type Mask = f32x8;
 
     #[inline(always)]

@@ -24,7 +24,7 @@
 
 use super::relu::{scaled_unless, LeakyRelu, LeakyReluGrad};
 use super::{
-    head_len, load_n, map_binary, store_n, walk_body, BinaryOp, BinaryPass, Pass, UnaryOp,
+    head_len, load_n, map_binary, store_n, trails, walk_body, BinaryOp, BinaryPass, Pass, UnaryOp,
     UnaryPass,
 };
 use crate::vector::F32Vector;
@@ -406,11 +406,42 @@ unsafe fn run_piece_backward<V: F32Vector>(
     let mut sum = 0.0f64;
     let mut acc = [V::zero(); 4];
     let mut at = 0;
+    // Where the output trails an input by less than the 4 vectors of an
+    // iteration modulo 4 KiB, compute the next iteration before storing
+    // this one (see `ops::blocks`); the terms go to the accumulators in the
+    // same order either way.
+    // Two blocks, the accumulators and the slope take 14 registers, so only
+    // tiers with 32 do this (AVX2 measured no gain).
+    let window = 4 * l * core::mem::size_of::<f32>();
+    let pipelined = V::REGISTERS >= 32 && (trails(dst, v, window) || trails(dst, g, window));
     // SAFETY: (whole block) every index touched is below `n`; each element is
     // read before it is written.
     unsafe {
         while at < n {
             let end = (at + 4 * SEGMENT_ITERATIONS * l).min(n);
+            if pipelined && at + 4 * l <= end {
+                let mut cur = [V::zero(); 4];
+                for (k, (c, a)) in cur.iter_mut().zip(&mut acc).enumerate() {
+                    let i = at + k * l;
+                    (*c, *a) = grad_and_term(V::load(v.add(i)), V::load(g.add(i)), s, *a);
+                }
+                while at + 8 * l <= end {
+                    let mut next = [V::zero(); 4];
+                    for (k, (c, a)) in next.iter_mut().zip(&mut acc).enumerate() {
+                        let i = at + (4 + k) * l;
+                        (*c, *a) = grad_and_term(V::load(v.add(i)), V::load(g.add(i)), s, *a);
+                    }
+                    for (k, c) in cur.iter().enumerate() {
+                        c.store(dst.add(at + k * l));
+                    }
+                    cur = next;
+                    at += 4 * l;
+                }
+                for (k, c) in cur.iter().enumerate() {
+                    c.store(dst.add(at + k * l));
+                }
+                at += 4 * l;
+            }
             while at + 4 * l <= end {
                 for (k, a) in acc.iter_mut().enumerate() {
                     let i = at + k * l;
@@ -735,9 +766,31 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         unsafe { walk.head(&mut acc[P - 1], h, l) };
     }
     let group_len = PATTERN_ROWS * q;
+    // Where the output trails an input by less than a period modulo 4 KiB,
+    // compute the next period before storing this one (see `ops::blocks`).
+    // Two periods, the accumulators and the slopes take 4P registers and
+    // more, so only tiers with 32 do this (AVX2 spilled: 8.4 -> 6.5
+    // Gelem/s at 64 Ki).
+    let window = q * core::mem::size_of::<f32>();
+    let pipelined = V::REGISTERS >= 32 && (trails(dst, v, window) || trails(dst, g, window));
     let (mut i, mut group) = (h, 0);
     while i < n {
         let end = ((group + 1) * group_len).min(n);
+        if pipelined && i + q <= end {
+            // SAFETY: every period computed or stored ends at most at `end
+            // <= n`; each is computed (read) before it is stored.
+            unsafe {
+                let mut cur = walk.period(&mut acc, i);
+                while i + 2 * q <= end {
+                    let next = walk.period(&mut acc, i + q);
+                    walk.store_period(&cur, i);
+                    cur = next;
+                    i += q;
+                }
+                walk.store_period(&cur, i);
+            }
+            i += q;
+        }
         // Whole vectors of this group (its first is of phase 0).
         while i + q <= end {
             for m in 0..P {
@@ -907,6 +960,40 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
             let pos = vv.gt(V::zero());
             store_n(scaled_unless(pos, gg, self.s[m]), self.dst.add(i), k);
             vv.mul(gg).zero_where(pos)
+        }
+    }
+
+    /// The gradients of the period at element `i` (whole vectors, phases
+    /// in order), not stored; their terms added to `acc`, as `step` adds
+    /// them.
+    ///
+    /// # Safety
+    /// `i + P * LANES` is within the call's `n` elements.
+    #[inline(always)]
+    unsafe fn period(&self, acc: &mut [V; P], i: usize) -> [V; P] {
+        let mut out = [V::zero(); P];
+        for (m, (o, a)) in out.iter_mut().zip(acc.iter_mut()).enumerate() {
+            let at = i + m * V::LANES;
+            // SAFETY: forwarded.
+            let (vv, gg) = unsafe { (V::load(self.v.add(at)), V::load(self.g.add(at))) };
+            let pos = vv.gt(V::zero());
+            *o = scaled_unless(pos, gg, self.s[m]);
+            if self.sums {
+                *a = a.add(vv.mul(gg).zero_where(pos));
+            }
+        }
+        out
+    }
+
+    /// Stores the gradients of a period at element `i`.
+    ///
+    /// # Safety
+    /// `i + P * LANES` is within the call's `n` elements.
+    #[inline(always)]
+    unsafe fn store_period(&self, grads: &[V; P], i: usize) {
+        for (m, d) in grads.iter().enumerate() {
+            // SAFETY: forwarded.
+            unsafe { d.store(self.dst.add(i + m * V::LANES)) };
         }
     }
 
