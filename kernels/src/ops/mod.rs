@@ -156,19 +156,86 @@ unsafe fn blocks<V: F32Vector>(
         }
         return i;
     }
-    // SAFETY: (whole block) every block computed or stored ends at most at
-    // `n`; each is computed (read) before it is stored.
+    // SAFETY: forwarded.
     unsafe {
-        let mut cur = compute_block(pass, i, unroll);
-        while i + 2 * step <= n {
-            let next = compute_block(pass, i + step, unroll);
-            store_block(pass, i, unroll, &cur);
+        let mut blocks = PassBlocks {
+            pass,
+            unroll,
+            vector: core::marker::PhantomData,
+        };
+        ahead(&mut blocks, i, n, step)
+    }
+}
+
+/// A loop whose blocks can be computed (loaded) apart from being stored, so
+/// that [`ahead`] can compute one block ahead of the stores.
+pub(crate) trait Ahead {
+    /// A computed block, not yet stored.
+    type Block;
+    /// Computes the block at element `at` (and whatever the loop keeps, such
+    /// as accumulators, in element order).
+    ///
+    /// # Safety
+    /// The block at `at` lies within the loop's elements.
+    unsafe fn compute(&mut self, at: usize) -> Self::Block;
+    /// Stores the block computed for element `at`.
+    ///
+    /// # Safety
+    /// As for `compute`; the block was computed before.
+    unsafe fn store(&mut self, at: usize, block: &Self::Block);
+}
+
+/// Blocks of `step` elements from `i` while they end at most at `end`, each
+/// computed before the previous one is stored (4K aliasing: see
+/// [`blocks`]); returns where they end.
+///
+/// # Safety
+/// The blocks from `i` to `end` lie within the loop's elements.
+#[inline(always)]
+pub(crate) unsafe fn ahead<A: Ahead>(a: &mut A, mut i: usize, end: usize, step: usize) -> usize {
+    if i + step > end {
+        return i;
+    }
+    // SAFETY: (whole block) every block computed or stored ends at most at
+    // `end`; each is computed (read) before it is stored.
+    unsafe {
+        let mut cur = a.compute(i);
+        while i + 2 * step <= end {
+            let next = a.compute(i + step);
+            a.store(i, &cur);
             cur = next;
             i += step;
         }
-        store_block(pass, i, unroll, &cur);
+        a.store(i, &cur);
     }
     i + step
+}
+
+/// The blocks of `unroll` vectors of a pass over vectors `V`, for [`ahead`].
+struct PassBlocks<'a, P, V> {
+    pass: &'a P,
+    unroll: usize,
+    vector: core::marker::PhantomData<V>,
+}
+
+impl<V: F32Vector, P: Pass<V>> Ahead for PassBlocks<'_, P, V> {
+    type Block = [V; MAX_UNROLL];
+    #[inline(always)]
+    unsafe fn compute(&mut self, at: usize) -> [V; MAX_UNROLL] {
+        let mut r = [V::zero(); MAX_UNROLL];
+        for (k, r) in r.iter_mut().enumerate().take(self.unroll) {
+            // SAFETY: forwarded.
+            *r = unsafe { self.pass.compute(at + k * V::LANES) };
+        }
+        r
+    }
+    #[inline(always)]
+    unsafe fn store(&mut self, at: usize, r: &[V; MAX_UNROLL]) {
+        for (k, r) in r.iter().enumerate().take(self.unroll) {
+            // SAFETY: forwarded.
+            unsafe { r.store(self.pass.dst().add(at + k * V::LANES)) };
+        }
+    }
 }
 
 /// Whether `dst` sits `1..window` bytes past `input` modulo 4 KiB.
@@ -176,43 +243,6 @@ unsafe fn blocks<V: F32Vector>(
 fn trails(dst: *mut f32, input: *const f32, window: usize) -> bool {
     let ahead = (dst as usize).wrapping_sub(input as usize) % 4096;
     ahead != 0 && ahead < window
-}
-
-/// The op on the `unroll` vectors at `at`, not stored (a function, not a
-/// closure: a closure may not inline into the tier's `#[target_feature]`
-/// function).
-///
-/// # Safety
-/// `at + unroll * LANES <= n`, the length `pass` was made for.
-#[inline(always)]
-unsafe fn compute_block<V: F32Vector>(
-    pass: &impl Pass<V>,
-    at: usize,
-    unroll: usize,
-) -> [V; MAX_UNROLL] {
-    let mut r = [V::zero(); MAX_UNROLL];
-    for (k, r) in r.iter_mut().enumerate().take(unroll) {
-        // SAFETY: forwarded.
-        *r = unsafe { pass.compute(at + k * V::LANES) };
-    }
-    r
-}
-
-/// Stores the `unroll` vectors of `r` at `at`.
-///
-/// # Safety
-/// `at + unroll * LANES <= n`, the length `pass` was made for.
-#[inline(always)]
-unsafe fn store_block<V: F32Vector>(
-    pass: &impl Pass<V>,
-    at: usize,
-    unroll: usize,
-    r: &[V; MAX_UNROLL],
-) {
-    for (k, r) in r.iter().enumerate().take(unroll) {
-        // SAFETY: forwarded.
-        unsafe { r.store(pass.dst().add(at + k * V::LANES)) };
-    }
 }
 
 /// The loop every driver shares, over `n` elements with the output at `dst`:

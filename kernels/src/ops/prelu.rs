@@ -24,8 +24,8 @@
 
 use super::relu::{scaled_unless, LeakyRelu, LeakyReluGrad};
 use super::{
-    head_len, load_n, map_binary, store_n, trails, walk_body, BinaryOp, BinaryPass, Pass, UnaryOp,
-    UnaryPass,
+    ahead, head_len, load_n, map_binary, store_n, trails, walk_body, Ahead, BinaryOp, BinaryPass,
+    Pass, UnaryOp, UnaryPass,
 };
 use crate::vector::F32Vector;
 
@@ -419,28 +419,15 @@ unsafe fn run_piece_backward<V: F32Vector>(
     unsafe {
         while at < n {
             let end = (at + 4 * SEGMENT_ITERATIONS * l).min(n);
-            if pipelined && at + 4 * l <= end {
-                let mut cur = [V::zero(); 4];
-                for (k, (c, a)) in cur.iter_mut().zip(&mut acc).enumerate() {
-                    let i = at + k * l;
-                    (*c, *a) = grad_and_term(V::load(v.add(i)), V::load(g.add(i)), s, *a);
-                }
-                while at + 8 * l <= end {
-                    let mut next = [V::zero(); 4];
-                    for (k, (c, a)) in next.iter_mut().zip(&mut acc).enumerate() {
-                        let i = at + (4 + k) * l;
-                        (*c, *a) = grad_and_term(V::load(v.add(i)), V::load(g.add(i)), s, *a);
-                    }
-                    for (k, c) in cur.iter().enumerate() {
-                        c.store(dst.add(at + k * l));
-                    }
-                    cur = next;
-                    at += 4 * l;
-                }
-                for (k, c) in cur.iter().enumerate() {
-                    c.store(dst.add(at + k * l));
-                }
-                at += 4 * l;
+            if pipelined {
+                let mut run = RunAhead {
+                    v,
+                    g,
+                    dst,
+                    s,
+                    acc: &mut acc,
+                };
+                at = ahead(&mut run, at, end, 4 * l);
             }
             while at + 4 * l <= end {
                 for (k, a) in acc.iter_mut().enumerate() {
@@ -472,6 +459,39 @@ unsafe fn run_piece_backward<V: F32Vector>(
         }
     }
     sum
+}
+
+/// Iterations of four vectors of [`run_piece_backward`] for [`ahead`]: the
+/// gradients computed and the terms accumulated (in element order, as the
+/// plain loop does) before the stores.
+struct RunAhead<'a, V> {
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    s: V,
+    acc: &'a mut [V; 4],
+}
+
+impl<V: F32Vector> Ahead for RunAhead<'_, V> {
+    type Block = [V; 4];
+    #[inline(always)]
+    unsafe fn compute(&mut self, at: usize) -> [V; 4] {
+        let mut d = [V::zero(); 4];
+        for (k, (d, a)) in d.iter_mut().zip(self.acc.iter_mut()).enumerate() {
+            let i = at + k * V::LANES;
+            // SAFETY: the four vectors at `at` are in the piece (`ahead`).
+            let (vv, gg) = unsafe { (V::load(self.v.add(i)), V::load(self.g.add(i))) };
+            (*d, *a) = grad_and_term(vv, gg, self.s, *a);
+        }
+        d
+    }
+    #[inline(always)]
+    unsafe fn store(&mut self, at: usize, d: &[V; 4]) {
+        for (k, d) in d.iter().enumerate() {
+            // SAFETY: as in `compute`.
+            unsafe { d.store(self.dst.add(at + k * V::LANES)) };
+        }
+    }
 }
 
 /// Runs backward over `n` elements laid out as for [`runs_forward`], cut into
@@ -776,20 +796,19 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
     let (mut i, mut group) = (h, 0);
     while i < n {
         let end = ((group + 1) * group_len).min(n);
-        if pipelined && i + q <= end {
-            // SAFETY: every period computed or stored ends at most at `end
-            // <= n`; each is computed (read) before it is stored.
-            unsafe {
-                let mut cur = walk.period(&mut acc, i);
-                while i + 2 * q <= end {
-                    let next = walk.period(&mut acc, i + q);
-                    walk.store_period(&cur, i);
-                    cur = next;
-                    i += q;
-                }
-                walk.store_period(&cur, i);
-            }
-            i += q;
+        if pipelined {
+            // SAFETY: the periods from `i` to `end <= n` are the call's.
+            i = unsafe {
+                ahead(
+                    &mut PeriodAhead {
+                        walk: &walk,
+                        acc: &mut acc,
+                    },
+                    i,
+                    end,
+                    q,
+                )
+            };
         }
         // Whole vectors of this group (its first is of phase 0).
         while i + q <= end {
@@ -963,40 +982,6 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
         }
     }
 
-    /// The gradients of the period at element `i` (whole vectors, phases
-    /// in order), not stored; their terms added to `acc`, as `step` adds
-    /// them.
-    ///
-    /// # Safety
-    /// `i + P * LANES` is within the call's `n` elements.
-    #[inline(always)]
-    unsafe fn period(&self, acc: &mut [V; P], i: usize) -> [V; P] {
-        let mut out = [V::zero(); P];
-        for (m, (o, a)) in out.iter_mut().zip(acc.iter_mut()).enumerate() {
-            let at = i + m * V::LANES;
-            // SAFETY: forwarded.
-            let (vv, gg) = unsafe { (V::load(self.v.add(at)), V::load(self.g.add(at))) };
-            let pos = vv.gt(V::zero());
-            *o = scaled_unless(pos, gg, self.s[m]);
-            if self.sums {
-                *a = a.add(vv.mul(gg).zero_where(pos));
-            }
-        }
-        out
-    }
-
-    /// Stores the gradients of a period at element `i`.
-    ///
-    /// # Safety
-    /// `i + P * LANES` is within the call's `n` elements.
-    #[inline(always)]
-    unsafe fn store_period(&self, grads: &[V; P], i: usize) {
-        for (m, d) in grads.iter().enumerate() {
-            // SAFETY: forwarded.
-            unsafe { d.store(self.dst.add(i + m * V::LANES)) };
-        }
-    }
-
     /// One vector of phase `m` at element `i`, `k` lanes (a whole vector
     /// when `k == LANES`), its terms added to `acc[m]`.
     ///
@@ -1015,6 +1000,41 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
                 // `-0` sum into `+0`).
                 V::select(lanes_below::<V>(k), sum, acc[m])
             };
+        }
+    }
+}
+
+/// Whole periods of [`periodic_backward`] for [`ahead`]: the gradients
+/// computed and the terms added to the accumulators (as `step` adds them)
+/// before the stores.
+struct PeriodAhead<'a, V, const P: usize> {
+    walk: &'a PeriodicWalk<V, P>,
+    acc: &'a mut [V; P],
+}
+
+impl<V: F32Vector, const P: usize> Ahead for PeriodAhead<'_, V, P> {
+    type Block = [V; P];
+    #[inline(always)]
+    unsafe fn compute(&mut self, i: usize) -> [V; P] {
+        let w = self.walk;
+        let mut out = [V::zero(); P];
+        for (m, (o, a)) in out.iter_mut().zip(self.acc.iter_mut()).enumerate() {
+            let at = i + m * V::LANES;
+            // SAFETY: the period at `i` is within the call (`ahead`).
+            let (vv, gg) = unsafe { (V::load(w.v.add(at)), V::load(w.g.add(at))) };
+            let pos = vv.gt(V::zero());
+            *o = scaled_unless(pos, gg, w.s[m]);
+            if w.sums {
+                *a = a.add(vv.mul(gg).zero_where(pos));
+            }
+        }
+        out
+    }
+    #[inline(always)]
+    unsafe fn store(&mut self, i: usize, grads: &[V; P]) {
+        for (m, d) in grads.iter().enumerate() {
+            // SAFETY: as in `compute`.
+            unsafe { d.store(self.walk.dst.add(i + m * V::LANES)) };
         }
     }
 }
