@@ -1,7 +1,7 @@
 //! PReLU, `y = x > 0 ? x : w[c] * x` with one learned slope per channel, on
 //! buffers laid out as `[outer, channels, inner]` ([`ChannelLayout`]).
 //!
-//! The engine picks one of two kernel shapes from the layout:
+//! The engine picks one of three kernel shapes from the layout:
 //!
 //! - one channel, `inner >= 512`, or `inner >= 64` where the slope pattern
 //!   would be costly (rows `C * inner` above 16 Ki elements, or a pattern
@@ -16,10 +16,17 @@
 //!   [`rectify_kernels::PreluPattern`]), so its speed does not depend on
 //!   where the allocator put the buffer. The backward takes the row in
 //!   blocks of four rows with one accumulator per column
-//!   ([`rectify_kernels::PreluAccumulators`]), except where the slope row
-//!   (`C * inner` slopes) repeats within four vectors (NHWC with few
-//!   channels, see [`KernelSet::prelu_periodic_classes`]): there a periodic
-//!   kernel keeps one accumulator lane per class `i % q` in registers.
+//!   ([`rectify_kernels::PreluAccumulators`]).
+//! - where the slope row (`C * inner` slopes) repeats within four vectors
+//!   (NHWC with few channels, see [`KernelSet::prelu_periodic_classes`]):
+//!   the periodic kernels keep the row's slopes in registers, rotated to
+//!   the aligned walk; the forward has ReLU's one load and one store per
+//!   vector, and the backward keeps one accumulator lane per class `i % q`
+//!   in registers.
+//!
+//! The runs forward walks the whole buffer once too, a vector that
+//! straddles two runs taking a slope per lane, so no run gets a masked head
+//! and tail of its own.
 //!
 //! # The slope gradient
 //!

@@ -2,15 +2,23 @@
 //! `[outer, C, inner]`, forward and backward with the slope gradient reduced
 //! in the same pass over memory.
 //!
-//! Two shapes, which the safe crate picks from the layout:
+//! Three shapes, which the safe crate picks from the layout:
 //!
 //! - **Runs**: each `(outer, channel)` pair is a contiguous run of `inner`
 //!   elements with one slope, so a run is Leaky ReLU with that slope (the
-//!   forward reuses [`LeakyRelu`]). For long `inner` (NCHW).
+//!   forward reuses [`LeakyRelu`] inside runs, with a slope per lane where a
+//!   vector straddles two). For long `inner` (NCHW).
+//! - **Periodic**: the slope row repeats within 3 or 4 vectors; its phase
+//!   vectors stay in registers ([`periodic_forward`], [`periodic_backward`]).
+//!   NHWC with few channels.
 //! - **Pattern**: rows of `p` elements with a slope per element (`p = C` and
 //!   the slopes themselves when `inner == 1`, NHWC; the slopes repeated
 //!   `inner` times each otherwise), vectorised along the row. For short
-//!   `inner`.
+//!   `inner` otherwise.
+//!
+//! The loops that store gradients compute one block ahead of their stores
+//! where the output trails an input by less than a block modulo 4 KiB (see
+//! [`super::ahead`]).
 //!
 //! The slope gradient, `sum over c's elements of (v > 0 ? 0 : v * grad)`, is
 //! accumulated in f32 lanes for at most [`ACC_TERMS`] terms per lane, then
