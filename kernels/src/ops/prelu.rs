@@ -187,8 +187,9 @@ impl RunCursor {
         self.left -= k;
     }
 
-    /// The slopes of the next `k <= LANES` elements, one per lane (the
-    /// lanes past `k` take the last one), and moves past them.
+    /// The slopes of the next `k <= LANES` elements, one per lane, and moves
+    /// past them (the lanes past `k` hold some slope or 0; they are never
+    /// stored).
     #[inline(always)]
     fn slopes<V: F32Vector>(&mut self, k: usize) -> V {
         let first = V::splat(self.slope());
@@ -972,21 +973,34 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
     }
 
     /// The gradient of the vector of phase `m` at element `i`, `k` lanes (a
-    /// whole vector when `k == LANES`), stored; returns its slope-gradient
+    /// whole vector when `k == LANES`), not stored, and its slope-gradient
     /// terms, `v > 0 ? +0 : v * grad` (`+0` in lanes past `k`).
     ///
     /// # Safety
     /// `i + k` is within the call's `n` elements.
     #[inline(always)]
+    unsafe fn compute(&self, i: usize, m: usize, k: usize) -> (V, V) {
+        // SAFETY: elements `i..i + k` are in range.
+        let (vv, gg) = unsafe { (load_n::<V>(self.v.add(i), k), load_n::<V>(self.g.add(i), k)) };
+        let pos = vv.gt(V::zero());
+        (
+            scaled_unless(pos, gg, self.s[m]),
+            vv.mul(gg).zero_where(pos),
+        )
+    }
+
+    /// [`Self::compute`] with the gradient stored; returns the terms.
+    ///
+    /// # Safety
+    /// `i + k` is within the call's `n` elements.
+    #[inline(always)]
     unsafe fn grad(&self, i: usize, m: usize, k: usize) -> V {
-        // SAFETY: elements `i..i + k` are in range; each is read before it is
-        // written.
+        // SAFETY: elements `i..i + k` are in range; each is read (by
+        // `compute`) before it is written.
         unsafe {
-            let vv = load_n::<V>(self.v.add(i), k);
-            let gg = load_n::<V>(self.g.add(i), k);
-            let pos = vv.gt(V::zero());
-            store_n(scaled_unless(pos, gg, self.s[m]), self.dst.add(i), k);
-            vv.mul(gg).zero_where(pos)
+            let (d, terms) = self.compute(i, m, k);
+            store_n(d, self.dst.add(i), k);
+            terms
         }
     }
 
@@ -1027,13 +1041,11 @@ impl<V: F32Vector, const P: usize> Ahead for PeriodAhead<'_, V, P> {
         let w = self.walk;
         let mut out = [V::zero(); P];
         for (m, (o, a)) in out.iter_mut().zip(self.acc.iter_mut()).enumerate() {
-            let at = i + m * V::LANES;
             // SAFETY: the period at `i` is within the call (`ahead`).
-            let (vv, gg) = unsafe { (V::load(w.v.add(at)), V::load(w.g.add(at))) };
-            let pos = vv.gt(V::zero());
-            *o = scaled_unless(pos, gg, w.s[m]);
+            let (d, terms) = unsafe { w.compute(i + m * V::LANES, m, V::LANES) };
+            *o = d;
             if w.sums {
-                *a = a.add(vv.mul(gg).zero_where(pos));
+                *a = a.add(terms);
             }
         }
         out
