@@ -84,6 +84,24 @@ pub(crate) trait F32Vector: Copy {
     /// product `a * 2^n` where that is a normal float, in an integer
     /// operation (which the FP multiply pipes do not run).
     fn add_bits(self, rhs: Self) -> Self;
+    /// `self * 2^n`, rounded once (into the subnormal range where the
+    /// product is subnormal), for `n` holding integers in `[-251, 254]`
+    /// (other lanes: garbage, never a fault). By default `2^n` is applied as
+    /// two factors `2^n1 * 2^(n - n1)`, `n1 = round(n/2)`, each a normal
+    /// float built in the exponent bits, so only the second product rounds;
+    /// AVX-512 overrides it with `vscalefps`, one instruction off the
+    /// multiply pipes (the same bits: both round the exact `self * 2^n` once).
+    #[inline(always)]
+    fn mul_pow2(self, n: Self) -> Self {
+        // 1.5 * 2^23 + 127: added to an integer of magnitude below 2^22, the
+        // sum's low significand bits hold the integer plus the exponent bias.
+        let biased = Self::splat(12_582_912.0 + 127.0);
+        let n1b = n.mul_add(Self::splat(0.5), biased);
+        let n1 = n1b.sub(biased);
+        let s1 = n1b.shl_bits::<23>();
+        let s2 = n.sub(n1).add(biased).shl_bits::<23>();
+        self.mul(s1).mul(s2)
+    }
     /// `self` with the sign bit of `from` OR-ed in (`self | (from & -0.0)`
     /// bitwise): gives a zero result the sign its product must have.
     fn or_sign(self, from: Self) -> Self;

@@ -109,12 +109,23 @@ impl<V: F32Vector> Expm1<V> {
         mul_add_accurate(V::splat(-a), self.one_minus_s, inner)
     }
 
-    /// `expm1(z)` itself: [`Expm1::scaled`] with `a = 1`, the same bits, two
-    /// multiplies fewer (the kernels are bound by the multiply/FMA pipes).
+    /// `expm1(z)` itself: [`Expm1::scaled`] with `a = 1`, the same bits in
+    /// one multiply instead of a multiply and an FMA (the multiply/FMA pipes
+    /// bound the kernels).
+    ///
+    /// `s*t_hi + s*r` rounded once is `s * (t_hi + r)` rounded once: scaling
+    /// by a power of two commutes with rounding while the result stays
+    /// normal, which it does (`|t_hi + r|` is above 2^-66 wherever `n != 0`,
+    /// and `n = 0` scales by 1). So the sum `u = t_hi + r` is taken first, on
+    /// the add pipes, and `s * u` is exact: `s * u - (1 - s)` is then rounded
+    /// once, on every tier, fused or not. (Forming `s * u` in the exponent
+    /// bits instead, an integer add, spares the multiply but was slower: the
+    /// chain is long enough that its latency, and the bypass between the
+    /// integer and FP domains, count.)
     #[inline(always)]
     pub(crate) fn unscaled(self) -> V {
-        let inner = mul_add_accurate(self.s, self.t_hi, self.s.mul(self.r));
-        inner.sub(self.one_minus_s)
+        let u = self.t_hi.add(self.r);
+        self.s.mul(u).sub(self.one_minus_s)
     }
 }
 
@@ -169,23 +180,17 @@ pub(crate) const EXP_MAX: f32 = 176.0;
 /// results, for `z` in `[EXP_MIN, EXP_MAX]`: the callers clamp (only the
 /// side their arguments can reach) and discard other lanes.
 ///
-/// `m * e^t = m + m*(t + t^2 q(t))` is one FMA, rounded once,
-/// then `2^n` is applied as two factors `2^n1 * 2^(n-n1)`, `n1 = round(n/2)`,
-/// each a normal float for every `n` in [-251, 254], so the only rounding
-/// after `m * e^t` is the last multiply's, into the subnormal range when the
-/// result is subnormal (scaling by `m` first keeps a gradient's digits where
-/// `exp(z)` alone would be subnormal or overflow).
+/// `m * e^t = m + m*(t + t^2 q(t))` is one FMA, rounded once, then scaled
+/// by `2^n` ([`F32Vector::mul_pow2`]), for every `n` in [-251, 254], with one
+/// more rounding, into the subnormal range when the result is subnormal
+/// (scaling by `m` first keeps a gradient's digits where `exp(z)` alone
+/// would be subnormal or overflow).
 #[inline(always)]
 pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(z: V, dz: Option<V>, m: V) -> V {
     let (t, n) = reduce(z, dz);
     let (t2, q) = poly(t);
     let met = mul_add_accurate(m, q.mul_add(t2, t), m);
-    let biased = V::splat(MAGIC + 127.0);
-    let n1b = n.mul_add(V::splat(0.5), biased);
-    let n1 = n1b.sub(biased);
-    let s1 = n1b.shl_bits::<23>();
-    let s2 = n.sub(n1).add(biased).shl_bits::<23>();
     // `m * e^t` has the sign of `m`, but `m + m*(e^t - 1)` is +0 for m = -0
     // where `e^t < 1`: the sign bit of `m` restores it (a no-op elsewhere).
-    met.mul(s1).mul(s2).or_sign(m)
+    met.mul_pow2(n).or_sign(m)
 }
