@@ -102,6 +102,24 @@ pub(crate) trait F32Vector: Copy {
         let s2 = n.sub(n1).add(biased).shl_bits::<23>();
         self.mul(s1).mul(s2)
     }
+    /// `(x < 0 ? x : +0, x < 0 ? +0 : x)` per lane, bit-exact: `-0` and
+    /// every NaN (payload and signalling bit intact) go to the second. The
+    /// exponential activations take their two branches apart with it and
+    /// join them with [`F32Vector::or_bits`], where one of the two is `+0`,
+    /// instead of a compare and a select: on x86 it is a min and a max (the
+    /// operand order of `minps`/`maxps` gives the zeros and NaNs above),
+    /// which run on the add pipes, while AVX-512's compares into a mask
+    /// register take the multiply/FMA pipes that bound those kernels.
+    #[inline(always)]
+    fn split_sign(self) -> (Self, Self) {
+        let negative = self.lt(Self::zero());
+        (
+            Self::select(negative, self, Self::zero()),
+            self.zero_where(negative),
+        )
+    }
+    /// The lanes' bit patterns OR-ed.
+    fn or_bits(self, rhs: Self) -> Self;
     /// `self` with the sign bit of `from` OR-ed in (`self | (from & -0.0)`
     /// bitwise): gives a zero result the sign its product must have.
     fn or_sign(self, from: Self) -> Self;

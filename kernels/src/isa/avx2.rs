@@ -102,6 +102,24 @@ impl F32Vector for Avx2 {
         })
     }
     #[inline(always)]
+    fn split_sign(self) -> (Self, Self) {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        // `vminps`/`vmaxps` return their second operand where either is NaN
+        // or both are zeros: `min(x, +0)` is +0 there, `max(+0, x)` is `x`.
+        unsafe {
+            let zero = _mm256_setzero_ps();
+            (
+                Avx2(_mm256_min_ps(self.0, zero)),
+                Avx2(_mm256_max_ps(zero, self.0)),
+            )
+        }
+    }
+    #[inline(always)]
+    fn or_bits(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_or_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_or_ps(self.0, _mm256_and_ps(from.0, _mm256_set1_ps(-0.0))) })

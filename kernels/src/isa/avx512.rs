@@ -103,6 +103,30 @@ impl F32Vector for Avx512 {
         })
     }
     #[inline(always)]
+    fn split_sign(self) -> (Self, Self) {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        // `vminps`/`vmaxps` return their second operand where either is NaN
+        // or both are zeros: `min(x, +0)` is +0 there, `max(+0, x)` is `x`.
+        unsafe {
+            let zero = _mm512_setzero_ps();
+            (
+                Avx512(_mm512_min_ps(self.0, zero)),
+                Avx512(_mm512_max_ps(zero, self.0)),
+            )
+        }
+    }
+    #[inline(always)]
+    fn or_bits(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        // The integer form: `_mm512_or_ps` would need AVX-512DQ.
+        Avx512(unsafe {
+            _mm512_castsi512_ps(_mm512_or_si512(
+                _mm512_castps_si512(self.0),
+                _mm512_castps_si512(rhs.0),
+            ))
+        })
+    }
+    #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // The integer forms: `_mm512_or_ps` would need AVX-512DQ.

@@ -95,6 +95,16 @@ impl F32Vector for Neon {
         })
     }
     #[inline(always)]
+    fn or_bits(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe {
+            vreinterpretq_f32_u32(vorrq_u32(
+                vreinterpretq_u32_f32(self.0),
+                vreinterpretq_u32_f32(rhs.0),
+            ))
+        })
+    }
+    #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe {

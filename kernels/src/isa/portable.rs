@@ -80,6 +80,10 @@ impl F32Vector for Portable {
         Portable(bytemuck::cast(a + b))
     }
     #[inline(always)]
+    fn or_bits(self, rhs: Self) -> Self {
+        Portable(self.0 | rhs.0)
+    }
+    #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
         Portable(self.0 | (from.0 & f32x8::splat(-0.0)))
     }

@@ -49,7 +49,9 @@ impl<const POSITIVE: bool> UnaryOp for Elu<POSITIVE> {
     fn apply<V: F32Vector>(self, x: V) -> V {
         let zero = V::zero();
         if POSITIVE {
-            return V::select(x.lt(zero), self.scaled(x), x);
+            // `alpha * expm1(+0)` is +0: see `EluUnit`.
+            let (negative, rest) = x.split_sign();
+            return self.scaled(negative).or_bits(rest);
         }
         let neg = if self.alpha == 0.0 {
             // `±0 * expm1(x)`, x < 0: a zero of the sign opposite to alpha's,
@@ -76,6 +78,11 @@ impl<const POSITIVE: bool> UnaryOp for Elu<POSITIVE> {
 
 /// ELU (and CELU) with `alpha = 1`, PyTorch's default: `x < 0 ? expm1(x) :
 /// x`, the same bits as [`Elu`] with `alpha = 1` in fewer operations.
+///
+/// The branches are taken apart by sign ([`F32Vector::split_sign`]) instead
+/// of a compare and a select: the exponential runs on the negative part,
+/// which is +0 in the lanes of the other branch, where `expm1(+0)` comes out
+/// as +0 exactly, and OR-ing the two parts gives each lane its branch's bits.
 #[derive(Clone, Copy)]
 pub(crate) struct EluUnit;
 
@@ -83,8 +90,9 @@ impl UnaryOp for EluUnit {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        let neg = expm1_rr2_p7(x.max(V::splat(EXPM1_MIN)), None).unscaled();
-        V::select(x.lt(V::zero()), neg, x)
+        let (negative, rest) = x.split_sign();
+        let neg = expm1_rr2_p7(negative.max(V::splat(EXPM1_MIN)), None).unscaled();
+        neg.or_bits(rest)
     }
 }
 
@@ -323,9 +331,12 @@ impl UnaryOp for Selu {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        let z = x.max(V::splat(EXPM1_MIN));
+        // As `EluUnit`: `lambda * rest` is +0 where `negative` is kept, and
+        // the scaled `expm1(+0)` is +0 where it is not.
+        let (negative, rest) = x.split_sign();
+        let z = negative.max(V::splat(EXPM1_MIN));
         let neg = expm1_rr2_p7(z, None).scaled(SELU_LAMBDA_ALPHA_F32);
-        V::select(x.lt(V::zero()), neg, x.mul(V::splat(SELU_LAMBDA_F32)))
+        neg.or_bits(rest.mul(V::splat(SELU_LAMBDA_F32)))
     }
 }
 
