@@ -35,7 +35,19 @@ fn cases() -> Vec<(Activation, Dir, u64)> {
         (Elu { alpha: 1.0 }, Dir::Forward, 0xff94_498e_2212_c89a),
         (Elu { alpha: 0.3 }, Dir::Forward, 0xd521_edf5_6208_108b),
         (Celu { alpha: 1.0 }, Dir::Forward, 0xff94_498e_2212_c89a),
-        (Celu { alpha: 2.5 }, Dir::Forward, 0x1810_9887_96d9_a556),
+        (Celu { alpha: 2.5 }, Dir::Forward, 0x3c01_e3fc_1f26_28cf),
+        // The ends of the range CELU's forward reduces in units of alpha
+        // (2^-16 ..= 2^16), and just outside it, where it divides.
+        (
+            Celu {
+                alpha: 1.0 / 65536.0,
+            },
+            Dir::Forward,
+            0xaa31_7a3e_778a_9e95,
+        ),
+        (Celu { alpha: 65536.0 }, Dir::Forward, 0x628c_c0d8_3724_a640),
+        (Celu { alpha: 1.5e-5 }, Dir::Forward, 0x6750_84b0_e83d_82db),
+        (Celu { alpha: 65537.0 }, Dir::Forward, 0x9bf7_6ded_9af1_1d56),
         (Celu { alpha: -1.5 }, Dir::Forward, 0x4e64_fb52_16d7_7ed5),
         (Selu, Dir::Forward, 0x1c70_5582_7b55_0503),
         (Elu { alpha: 1.0 }, Dir::FromInput, 0xd2b8_0dbb_133f_b1af),

@@ -64,11 +64,76 @@ fn reduce<V: F32Vector>(z: V, dz: Option<V>) -> (V, V) {
 /// fills with waiting operations before it runs out of work).
 #[inline(always)]
 fn poly<V: F32Vector>(t: V) -> (V, V) {
+    poly_with(t, &Units::ONE.q)
+}
+
+/// [`poly`] with the coefficients `q = [c2, .., c7]`.
+#[inline(always)]
+fn poly_with<V: F32Vector>(t: V, q: &[f32; 6]) -> (V, V) {
     let t2 = t.mul(t);
-    let a = V::splat(C3).mul_add(t, V::splat(C2));
-    let b = V::splat(C5).mul_add(t, V::splat(C4));
-    let c = V::splat(C7).mul_add(t, V::splat(C6));
+    let a = V::splat(q[1]).mul_add(t, V::splat(q[0]));
+    let b = V::splat(q[3]).mul_add(t, V::splat(q[2]));
+    let c = V::splat(q[5]).mul_add(t, V::splat(q[4]));
     (t2, c.mul_add(t2, b).mul_add(t2, a))
+}
+
+/// The constants of `expm1`'s reduction and polynomial with the argument
+/// measured in units of `alpha`: `alpha * expm1(x / alpha)` without the
+/// division (CELU).
+///
+/// With `w = x - n * alpha*ln2 = alpha * t`, `alpha * expm1(t) = alpha*(t +
+/// t^2 q(t)) = w + w^2 q_alpha(w)`, where `q_alpha(w) = q(w / alpha) /
+/// alpha` has the coefficients `c_k / alpha^(k-1)`. `alpha*ln2` is split as
+/// ln2 is (`ln2_hi` with its 12 low significand bits clear, so `n * ln2_hi`
+/// is exact and `x - n * ln2_hi` is too, by Sterbenz's lemma), and `n` is
+/// rounded from `x * (1 / (alpha*ln2))`: within an ULP of the nearest
+/// integer to `x / (alpha*ln2)`, which widens `|t| <= ln2/2` by as little.
+/// Every coefficient is rounded once from its exact value (a relative
+/// 2^-24 in a term below a sixth of the result), so the evaluation is
+/// `expm1`'s, scaled by `alpha`, with the same error.
+#[derive(Clone, Copy)]
+pub(crate) struct Units {
+    /// `1 / (alpha*ln2)`.
+    inv_ln2: f32,
+    ln2_hi: f32,
+    ln2_lo: f32,
+    /// `c_2 / alpha, .., c_7 / alpha^6`.
+    q: [f32; 6],
+}
+
+impl Units {
+    /// `alpha = 1`: plain `expm1`.
+    const ONE: Units = Units {
+        inv_ln2: LOG2E,
+        ln2_hi: LN2_HI,
+        ln2_lo: LN2_LO,
+        q: [C2, C3, C4, C5, C6, C7],
+    };
+
+    /// The constants for `alpha` in `[2^-16, 2^16]`, where none of them
+    /// overflows or underflows and every product the evaluation forms stays
+    /// normal; `None` outside.
+    pub(crate) fn new(alpha: f32) -> Option<Units> {
+        if !(2f32.powi(-16)..=2f32.powi(16)).contains(&alpha) {
+            return None;
+        }
+        let a = f64::from(alpha);
+        let ln2 = core::f64::consts::LN_2;
+        let ln2_a = a * ln2;
+        let hi = f32::from_bits((ln2_a as f32).to_bits() & !0xfff);
+        let mut q = Units::ONE.q;
+        let mut power = 1.0;
+        for c in &mut q {
+            power *= a;
+            *c = (f64::from(*c) / power) as f32;
+        }
+        Some(Units {
+            inv_ln2: (1.0 / ln2_a) as f32,
+            ln2_hi: hi,
+            ln2_lo: (ln2_a - f64::from(hi)) as f32,
+            q,
+        })
+    }
 }
 
 /// `expm1(z) = s*t_hi + s*r - (1 - s)` for the reduction `z = n*ln2 + t`,
@@ -107,6 +172,17 @@ impl<V: F32Vector> Expm1<V> {
         let a_s = self.s.add_bits(V::splat(a_bits_less_one));
         let inner = mul_add_accurate(a_s, self.t_hi, a_s.mul(self.r));
         mul_add_accurate(V::splat(-a), self.one_minus_s, inner)
+    }
+
+    /// `alpha * expm1(x / alpha)` from [`expm1_in_units`]'s terms, which are
+    /// already `alpha` times [`Expm1::unscaled`]'s: `s * (t_hi + r)`, exact
+    /// but for the sum's rounding as there, and `-alpha * (1 - s)` added
+    /// with one rounding (a fused multiply-add, or Dekker's product and one
+    /// rounding where the tier has no FMA).
+    #[inline(always)]
+    pub(crate) fn in_units(self, alpha: f32) -> V {
+        let u = self.t_hi.add(self.r);
+        mul_add_accurate(V::splat(-alpha), self.one_minus_s, self.s.mul(u))
     }
 
     /// `expm1(z)` itself: [`Expm1::scaled`] with `a = 1`, the same bits in
@@ -148,17 +224,25 @@ pub(crate) const EXPM1_MIN: f32 = -17.5;
 /// special path).
 #[inline(always)]
 pub(crate) fn expm1_rr2_p7<V: F32Vector>(z: V, dz: Option<V>) -> Expm1<V> {
+    expm1_in_units(z, dz, &Units::ONE)
+}
+
+/// [`expm1_rr2_p7`] with the argument in units of `alpha` ([`Units`]):
+/// for `x` in `[EXPM1_MIN * alpha, 0]`, the terms of `alpha * expm1(x /
+/// alpha)`, which [`Expm1::in_units`] sums.
+#[inline(always)]
+pub(crate) fn expm1_in_units<V: F32Vector>(z: V, dz: Option<V>, units: &Units) -> Expm1<V> {
     let magic = V::splat(MAGIC + 127.0);
-    let nb = z.mul_add(V::splat(LOG2E), magic);
+    let nb = z.mul_add(V::splat(units.inv_ln2), magic);
     let n = nb.sub(magic);
     let s = nb.shl_bits::<23>();
-    let t_hi = n.mul_add(V::splat(-LN2_HI), z);
+    let t_hi = n.mul_add(V::splat(-units.ln2_hi), z);
     let t_lo = match dz {
-        Some(d) => n.mul_add(V::splat(-LN2_LO), d),
-        None => n.mul(V::splat(-LN2_LO)),
+        Some(d) => n.mul_add(V::splat(-units.ln2_lo), d),
+        None => n.mul(V::splat(-units.ln2_lo)),
     };
     let t = t_hi.add(t_lo);
-    let (t2, q) = poly(t);
+    let (t2, q) = poly_with(t, &units.q);
     Expm1 {
         s,
         one_minus_s: V::splat(1.0).sub(s),

@@ -7,7 +7,9 @@
 
 mod exp;
 
-pub(crate) use exp::{exp_scaled_rr2_p7, expm1_rr2_p7, EXPM1_MIN, EXP_MAX, EXP_MIN};
+pub(crate) use exp::{
+    exp_scaled_rr2_p7, expm1_in_units, expm1_rr2_p7, Units, EXPM1_MIN, EXP_MAX, EXP_MIN,
+};
 
 use crate::vector::F32Vector;
 

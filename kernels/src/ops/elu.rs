@@ -6,8 +6,8 @@
 
 use super::{BinaryOp, UnaryOp};
 use crate::math::{
-    exp_scaled_rr2_p7, expm1_rr2_p7, mul_add_accurate, split, split_constant, two_product_split,
-    two_sum, EXPM1_MIN, EXP_MAX, EXP_MIN,
+    exp_scaled_rr2_p7, expm1_in_units, expm1_rr2_p7, mul_add_accurate, split, split_constant,
+    two_product_split, two_sum, Units, EXPM1_MIN, EXP_MAX, EXP_MIN,
 };
 use crate::reference::{SELU_LAMBDA_ALPHA_F32, SELU_LAMBDA_F32};
 use crate::vector::F32Vector;
@@ -265,6 +265,40 @@ impl<const HUGE: bool> UnaryOp for Celu<HUGE> {
         let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, EXPM1_MIN);
         let neg = expm1_rr2_p7(t, Some(d)).scaled(alpha);
         V::select(x.lt(V::splat(celu_identity_bound(alpha))), neg, x)
+    }
+}
+
+/// `x <= 0 ? alpha * expm1(x / alpha) : x` for `alpha` in `[2^-16, 2^16]`
+/// (every CELU in practice), with no division: the exponential's reduction
+/// and polynomial take the argument in units of `alpha` ([`Units`]), so the
+/// cost is `EluUnit`'s and an FMA. No band near zero is needed either: for
+/// `n = 0` the result is `x + w^2 q(w)` rounded once, which is `x` itself
+/// wherever CELU is the identity once rounded, subnormals included.
+#[derive(Clone, Copy)]
+pub(crate) struct CeluInUnits {
+    alpha: f32,
+    units: Units,
+}
+
+impl CeluInUnits {
+    /// `None` for `alpha` outside `[2^-16, 2^16]` (take [`Celu`]).
+    pub(crate) fn new(alpha: f32) -> Option<CeluInUnits> {
+        Some(CeluInUnits {
+            alpha,
+            units: Units::new(alpha)?,
+        })
+    }
+}
+
+impl UnaryOp for CeluInUnits {
+    const UNROLL: usize = UNROLL;
+    #[inline(always)]
+    fn apply<V: F32Vector>(self, x: V) -> V {
+        // As `EluUnit`: the result for a `+0` argument is `+0`.
+        let (negative, rest) = x.split_sign();
+        let z = negative.max(V::splat(EXPM1_MIN * self.alpha));
+        let neg = expm1_in_units(z, None, &self.units).in_units(self.alpha);
+        neg.or_bits(rest)
     }
 }
 

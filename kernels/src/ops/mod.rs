@@ -430,6 +430,9 @@ pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *m
             Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu::<false>::new(alpha), src, dst, n),
             // Each op over a divisor comes in two variants (see `is_huge`).
             Forward::Celu { alpha } if alpha > 0.0 => {
+                if let Some(op) = elu::CeluInUnits::new(alpha) {
+                    return map_unary::<V, _>(op, src, dst, n);
+                }
                 let div = elu::Divisor::new(alpha);
                 if elu::Divisor::is_huge(alpha) {
                     map_unary::<V, _>(elu::Celu::<true> { div }, src, dst, n)
