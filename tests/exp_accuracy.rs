@@ -221,3 +221,69 @@ fn exponential_ops_within_bounds_and_fma_tiers_identical() {
     }
     println!("FMA digests:\n{}", digests_seen.join("\n"));
 }
+
+/// The gradients from the input scale `grad * alpha * e^t` by `2^n` last,
+/// and that scaling must round once: on AVX-512 it is `vscalefps`, on the
+/// other tiers two multiplies by normal powers of two, of which the first
+/// must be exact. Where the result is subnormal and the first product is
+/// too (a tiny `grad`, `x` a few dozen below zero), rounding it twice can
+/// land one subnormal ULP off, and the FMA tiers would disagree.
+#[test]
+fn gradient_from_input_scaled_into_the_subnormals_rounds_once() {
+    let mut xs = Vec::new();
+    let mut gs = Vec::new();
+    for i in 0..400 {
+        let x = -10.0 - i as f32 * 0.277;
+        for k in 70..140 {
+            for j in 0..5 {
+                xs.push(x);
+                gs.push(2f32.powi(-k) * (1.0 + j as f32 / 7.0));
+                // Large gradients for the growing side (CELU, alpha < 0).
+                xs.push(x);
+                gs.push(2f32.powi(k - 10) * (1.0 - j as f32 / 9.0));
+            }
+        }
+    }
+    for act in [
+        Activation::Elu { alpha: 1.0 },
+        Activation::Elu { alpha: 0.3 },
+        Activation::Selu,
+        Activation::Celu { alpha: 2.5 },
+        Activation::Celu { alpha: -1.5 },
+    ] {
+        let mut fma_outputs: Vec<(Isa, Vec<u32>)> = Vec::new();
+        for isa in tiers_under_test() {
+            if isa == Isa::Scalar {
+                continue;
+            }
+            let k = Kernels::new(isa).unwrap().serial();
+            let out = run(&k, act, Dir::FromInput, &xs, &gs);
+            for (i, &r) in out.iter().enumerate() {
+                let (x, g) = (xs[i], gs[i]);
+                if !rectify::accuracy::gradient_bound_applies(act, false, x, g) {
+                    continue;
+                }
+                let err = ulp_error(r, exact_backward(act, false, x, g));
+                assert!(
+                    err <= backward_bound(act),
+                    "{act} on {isa}: {err} ULP at x = {x:e}, grad = {g:e}"
+                );
+            }
+            if is_fma(isa) {
+                fma_outputs.push((isa, out.iter().map(|v| v.to_bits()).collect()));
+            }
+        }
+        for pair in fma_outputs.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let first = a.1.iter().zip(&b.1).position(|(x, y)| x != y);
+            assert!(
+                first.is_none(),
+                "{act}: {} and {} differ first at x = {:e}, grad = {:e}",
+                a.0,
+                b.0,
+                xs[first.unwrap()],
+                gs[first.unwrap()]
+            );
+        }
+    }
+}

@@ -72,6 +72,8 @@ pub(crate) trait F32Vector: Copy {
     /// The larger lane. Which operand a NaN lane yields differs between
     /// ISAs, so use it only where NaN lanes are discarded afterwards.
     fn max(self, rhs: Self) -> Self;
+    /// The smaller lane, with [`F32Vector::max`]'s caveat on NaN.
+    fn min(self, rhs: Self) -> Self;
     /// The lanes' bit patterns shifted left by `K` bits as `u32`s (used to
     /// build powers of two from a biased integer in the mantissa).
     fn shl_bits<const K: i32>(self) -> Self;
@@ -84,23 +86,34 @@ pub(crate) trait F32Vector: Copy {
     /// product `a * 2^n` where that is a normal float, in an integer
     /// operation (which the FP multiply pipes do not run).
     fn add_bits(self, rhs: Self) -> Self;
-    /// `self * 2^n`, rounded once (into the subnormal range where the
-    /// product is subnormal), for `n` holding integers in `[-251, 254]`
-    /// (other lanes: garbage, never a fault). By default `2^n` is applied as
-    /// two factors `2^n1 * 2^(n - n1)`, `n1 = round(n/2)`, each a normal
-    /// float built in the exponent bits, so only the second product rounds;
-    /// AVX-512 overrides it with `vscalefps`, one instruction off the
-    /// multiply pipes (the same bits: both round the exact `self * 2^n` once).
+    /// `self * (1 + p) * 2^n`: `self + self * p` rounded once (fused, or
+    /// as [`mul_add_accurate`](crate::math::mul_add_accurate) where the tier
+    /// has no FMA), then scaled by `2^n` with one more rounding (into the
+    /// subnormal range where the result is subnormal), for `n` holding
+    /// integers in `[-252, 254]` (other lanes: garbage, never a fault). This
+    /// is the last step of `m * exp(x)`. AVX-512 scales with `vscalefps`,
+    /// one instruction off the multiply pipes.
+    ///
+    /// By default `2^n` is applied as two normal factors, `2^a` and then
+    /// `2^b` with `b = clamp(n, -126, 127)` and `a = n - b`, so that the
+    /// first product is exact and only the second rounds: where `a < 0`,
+    /// the first is exact unless it is below 2^-126, and then the result,
+    /// below 2^-252, is zero either way; where `a > 0`, it is exact unless
+    /// it overflows, and then so does the result. (Scaling `self` by `2^a`
+    /// before the sum would shorten the chain by a multiply, and made the
+    /// AVX2 gradients 6% faster, but it differs from `vscalefps` where the
+    /// sum overflows before its scaling, or is subnormal before a scaling
+    /// up: the FMA tiers would no longer agree bit for bit.)
     #[inline(always)]
-    fn mul_pow2(self, n: Self) -> Self {
+    fn times_one_plus_pow2(self, p: Self, n: Self) -> Self {
         // 1.5 * 2^23 + 127: added to an integer of magnitude below 2^22, the
         // sum's low significand bits hold the integer plus the exponent bias.
         let biased = Self::splat(12_582_912.0 + 127.0);
-        let n1b = n.mul_add(Self::splat(0.5), biased);
-        let n1 = n1b.sub(biased);
-        let s1 = n1b.shl_bits::<23>();
-        let s2 = n.sub(n1).add(biased).shl_bits::<23>();
-        self.mul(s1).mul(s2)
+        let b = n.max(Self::splat(-126.0)).min(Self::splat(127.0));
+        let a = n.sub(b);
+        let sum = crate::math::mul_add_accurate(self, p, self);
+        sum.mul(a.add(biased).shl_bits::<23>())
+            .mul(b.add(biased).shl_bits::<23>())
     }
     /// `(x < 0 ? x : +0, x < 0 ? +0 : x)` per lane, bit-exact: `-0` and
     /// every NaN (payload and signalling bit intact) go to the second. The

@@ -87,6 +87,11 @@ impl F32Vector for Avx2 {
         Avx2(unsafe { _mm256_max_ps(self.0, rhs.0) })
     }
     #[inline(always)]
+    fn min(self, rhs: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_min_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
     fn to_u32_bits(self) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_castsi256_ps(_mm256_cvttps_epi32(self.0)) })

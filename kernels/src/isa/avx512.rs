@@ -80,17 +80,22 @@ impl F32Vector for Avx512 {
         Avx512(unsafe { _mm512_max_ps(self.0, rhs.0) })
     }
     #[inline(always)]
+    fn min(self, rhs: Self) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_min_ps(self.0, rhs.0) })
+    }
+    #[inline(always)]
     fn to_u32_bits(self) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_castsi512_ps(_mm512_cvttps_epi32(self.0)) })
     }
     #[inline(always)]
-    fn mul_pow2(self, n: Self) -> Self {
+    fn times_one_plus_pow2(self, p: Self, n: Self) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        // `vscalefps` computes `self * 2^floor(n)` rounded once, with the
-        // default (round to nearest even, no DAZ/FTZ) MXCSR the kernels run
-        // under; `n` holds integers, so `floor(n) = n`.
-        Avx512(unsafe { _mm512_scalef_ps(self.0, n.0) })
+        // `vscalefps` computes `x * 2^floor(n)` rounded once, under the
+        // default MXCSR the kernels run with (round to nearest even, no
+        // DAZ/FTZ); `n` holds integers, so `floor(n) = n`.
+        Avx512(unsafe { _mm512_scalef_ps(_mm512_fmadd_ps(self.0, p.0, self.0), n.0) })
     }
     #[inline(always)]
     fn add_bits(self, rhs: Self) -> Self {

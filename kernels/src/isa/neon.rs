@@ -80,6 +80,11 @@ impl F32Vector for Neon {
         Neon(unsafe { vmaxq_f32(self.0, rhs.0) })
     }
     #[inline(always)]
+    fn min(self, rhs: Self) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vminq_f32(self.0, rhs.0) })
+    }
+    #[inline(always)]
     fn to_u32_bits(self) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vreinterpretq_f32_u32(vcvtq_u32_f32(self.0)) })

@@ -71,6 +71,10 @@ impl F32Vector for Portable {
         Portable(self.0.fast_max(rhs.0))
     }
     #[inline(always)]
+    fn min(self, rhs: Self) -> Self {
+        Portable(self.0.fast_min(rhs.0))
+    }
+    #[inline(always)]
     fn to_u32_bits(self) -> Self {
         Portable(bytemuck::cast(self.0.trunc_int()))
     }

@@ -265,7 +265,7 @@ pub(crate) const EXP_MAX: f32 = 176.0;
 /// side their arguments can reach) and discard other lanes.
 ///
 /// `m * e^t = m + m*(t + t^2 q(t))` is one FMA, rounded once, then scaled
-/// by `2^n` ([`F32Vector::mul_pow2`]), for every `n` in [-251, 254], with one
+/// by `2^n` ([`F32Vector::times_one_plus_pow2`]), for every `n` in [-251, 254], with one
 /// more rounding, into the subnormal range when the result is subnormal
 /// (scaling by `m` first keeps a gradient's digits where `exp(z)` alone
 /// would be subnormal or overflow).
@@ -273,8 +273,7 @@ pub(crate) const EXP_MAX: f32 = 176.0;
 pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(z: V, dz: Option<V>, m: V) -> V {
     let (t, n) = reduce(z, dz);
     let (t2, q) = poly(t);
-    let met = mul_add_accurate(m, q.mul_add(t2, t), m);
     // `m * e^t` has the sign of `m`, but `m + m*(e^t - 1)` is +0 for m = -0
     // where `e^t < 1`: the sign bit of `m` restores it (a no-op elsewhere).
-    met.mul_pow2(n).or_sign(m)
+    m.times_one_plus_pow2(q.mul_add(t2, t), n).or_sign(m)
 }

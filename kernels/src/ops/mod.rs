@@ -472,8 +472,12 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             Backward::LeakyRelu { slope } => {
                 map_binary::<V, _>(relu::LeakyReluGrad { slope }, saved, grad, dst, n)
             }
+            Backward::EluFromInput { alpha: 1.0 } | Backward::CeluFromInput { alpha: 1.0 } => {
+                let op = elu::EluGradInput::<true> { alpha: 1.0 };
+                map_binary::<V, _>(op, saved, grad, dst, n)
+            }
             Backward::EluFromInput { alpha } => {
-                map_binary::<V, _>(elu::EluGradInput { alpha }, saved, grad, dst, n)
+                map_binary::<V, _>(elu::EluGradInput::<false> { alpha }, saved, grad, dst, n)
             }
             Backward::EluFromOutput { alpha } => {
                 map_binary::<V, _>(elu::EluGradOutput { alpha }, saved, grad, dst, n)
