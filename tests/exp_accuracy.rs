@@ -51,7 +51,19 @@ fn cases() -> Vec<(Activation, Dir, u64)> {
         (Celu { alpha: -1.5 }, Dir::Forward, 0x4e64_fb52_16d7_7ed5),
         (Selu, Dir::Forward, 0x1c70_5582_7b55_0503),
         (Elu { alpha: 1.0 }, Dir::FromInput, 0xd2b8_0dbb_133f_b1af),
-        (Celu { alpha: 2.5 }, Dir::FromInput, 0x3b86_f5df_e360_48b7),
+        (Celu { alpha: 2.5 }, Dir::FromInput, 0x3ac0_92d2_a388_79ce),
+        (
+            Celu {
+                alpha: 1.0 / 65536.0,
+            },
+            Dir::FromInput,
+            0x6159_a3b7_f35b_676b,
+        ),
+        (
+            Celu { alpha: 65537.0 },
+            Dir::FromInput,
+            0xf0d8_0075_86f0_363e,
+        ),
         (Selu, Dir::FromInput, 0xdf4a_dedf_19fe_e17e),
         (Elu { alpha: 1.0 }, Dir::FromOutput, 0x973e_19e7_7e80_b644),
         (Celu { alpha: 2.5 }, Dir::FromOutput, 0x9380_9d72_3538_f131),

@@ -93,6 +93,8 @@ fn poly_with<V: F32Vector>(t: V, q: &[f32; 6]) -> (V, V) {
 /// `expm1`'s, scaled by `alpha`, with the same error.
 #[derive(Clone, Copy)]
 pub(crate) struct Units {
+    /// `1 / alpha`.
+    inv: f32,
     /// `1 / (alpha*ln2)`.
     inv_ln2: f32,
     ln2_hi: f32,
@@ -104,6 +106,7 @@ pub(crate) struct Units {
 impl Units {
     /// `alpha = 1`: plain `expm1`.
     const ONE: Units = Units {
+        inv: 1.0,
         inv_ln2: LOG2E,
         ln2_hi: LN2_HI,
         ln2_lo: LN2_LO,
@@ -128,6 +131,7 @@ impl Units {
             *c = (f64::from(*c) / power) as f32;
         }
         Some(Units {
+            inv: (1.0 / a) as f32,
             inv_ln2: (1.0 / ln2_a) as f32,
             ln2_hi: hi,
             ln2_lo: (ln2_a - f64::from(hi)) as f32,
@@ -272,6 +276,27 @@ pub(crate) const EXP_MAX: f32 = 176.0;
 #[inline(always)]
 pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(z: V, dz: Option<V>, m: V) -> V {
     let (t, n) = reduce(z, dz);
+    exp_scaled_tail(t, n, m)
+}
+
+/// [`exp_scaled_rr2_p7`] with the argument in units of `alpha`
+/// ([`Units`]): `m * exp(z / alpha)` for `z / alpha` in `[EXP_MIN, 0]`, no
+/// division. `w = z - n * alpha*ln2` is reduced as `t` is there (its first
+/// step exact), and `t = w * (1 / alpha)` adds a rounding of its own and
+/// the reciprocal's: about a ULP of `t`, which reaches the result at
+/// `|t| <= 0.35` of its size.
+#[inline(always)]
+pub(crate) fn exp_scaled_in_units<V: F32Vector>(z: V, units: &Units, m: V) -> V {
+    let magic = V::splat(MAGIC);
+    let n = z.mul_add(V::splat(units.inv_ln2), magic).sub(magic);
+    let w = n.mul_add(V::splat(-units.ln2_hi), z);
+    let w = n.mul_add(V::splat(-units.ln2_lo), w);
+    exp_scaled_tail(w.mul(V::splat(units.inv)), n, m)
+}
+
+/// `m * e^t * 2^n`, the common end of the two.
+#[inline(always)]
+fn exp_scaled_tail<V: F32Vector>(t: V, n: V, m: V) -> V {
     let (t2, q) = poly(t);
     // `m * e^t` has the sign of `m`, but `m + m*(e^t - 1)` is +0 for m = -0
     // where `e^t < 1`: the sign bit of `m` restores it (a no-op elsewhere).

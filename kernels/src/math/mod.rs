@@ -8,7 +8,8 @@
 mod exp;
 
 pub(crate) use exp::{
-    exp_scaled_rr2_p7, expm1_in_units, expm1_rr2_p7, Units, EXPM1_MIN, EXP_MAX, EXP_MIN,
+    exp_scaled_in_units, exp_scaled_rr2_p7, expm1_in_units, expm1_rr2_p7, Units, EXPM1_MIN,
+    EXP_MAX, EXP_MIN,
 };
 
 use crate::vector::F32Vector;

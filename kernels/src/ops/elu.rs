@@ -6,8 +6,8 @@
 
 use super::{BinaryOp, UnaryOp};
 use crate::math::{
-    exp_scaled_rr2_p7, expm1_in_units, expm1_rr2_p7, mul_add_accurate, split, split_constant,
-    two_product_split, two_sum, Units, EXPM1_MIN, EXP_MAX, EXP_MIN,
+    exp_scaled_in_units, exp_scaled_rr2_p7, expm1_in_units, expm1_rr2_p7, mul_add_accurate, split,
+    split_constant, two_product_split, two_sum, Units, EXPM1_MIN, EXP_MAX, EXP_MIN,
 };
 use crate::reference::{SELU_LAMBDA_ALPHA_F32, SELU_LAMBDA_F32};
 use crate::vector::F32Vector;
@@ -421,6 +421,35 @@ impl BinaryOp for EluGradOutput {
 #[derive(Clone, Copy)]
 pub(crate) struct CeluGradInput<const HUGE: bool> {
     pub(crate) div: Divisor,
+}
+
+/// From the input, for `alpha` in `[2^-16, 2^16]`: as [`CeluGradInput`],
+/// with the exponential's argument in units of alpha ([`Units`]) instead of
+/// a division and its remainder.
+#[derive(Clone, Copy)]
+pub(crate) struct CeluGradInputInUnits {
+    alpha: f32,
+    units: Units,
+}
+
+impl CeluGradInputInUnits {
+    /// `None` for `alpha` outside `[2^-16, 2^16]` (take [`CeluGradInput`]).
+    pub(crate) fn new(alpha: f32) -> Option<CeluGradInputInUnits> {
+        Some(CeluGradInputInUnits {
+            alpha,
+            units: Units::new(alpha)?,
+        })
+    }
+}
+
+impl BinaryOp for CeluGradInputInUnits {
+    const UNROLL: usize = UNROLL;
+    #[inline(always)]
+    fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
+        let z = x.max(V::splat(EXP_MIN * self.alpha));
+        let d = exp_scaled_in_units(z, &self.units, grad);
+        V::select(x.le(V::zero()), d, grad)
+    }
 }
 
 impl<const HUGE: bool> BinaryOp for CeluGradInput<HUGE> {

@@ -483,6 +483,9 @@ pub(crate) unsafe fn backward<V: F32Vector>(
                 map_binary::<V, _>(elu::EluGradOutput { alpha }, saved, grad, dst, n)
             }
             Backward::CeluFromInput { alpha } => {
+                if let Some(op) = elu::CeluGradInputInUnits::new(alpha) {
+                    return map_binary::<V, _>(op, saved, grad, dst, n);
+                }
                 let div = elu::Divisor::new(alpha);
                 if elu::Divisor::is_huge(alpha) {
                     map_binary::<V, _>(elu::CeluGradInput::<true> { div }, saved, grad, dst, n)
