@@ -17,7 +17,10 @@
 //! positive argument on): lanes outside the range, NaN included, produce
 //! garbage, never a fault, and the activations select another branch there.
 //! The kernels are bound by the FP multiply/FMA pipes, so every operation
-//! saved here counts: an ELU lane costs about 21. A table-based variant
+//! saved there counts: an ELU vector costs 11 of them and about 10 more on
+//! the add pipes and elsewhere (on Zen 4 a compare into an AVX-512 mask
+//! register also takes the multiply pipes, while `vscalefps`, min/max, adds
+//! and integer operations do not). A table-based variant
 //! (16 entries of 2^(k/16), degree 4) was measured against this one and lost
 //! on AVX2, and missed the 1-ULP bound as built: `docs/expm1-table-experiment.md`.
 
