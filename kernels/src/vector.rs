@@ -158,6 +158,9 @@ pub(crate) trait F32Vector: Copy {
     fn le(self, rhs: Self) -> Self::Mask;
     /// `self > rhs` (false when either is NaN).
     fn gt(self, rhs: Self) -> Self::Mask;
+    /// `!(self > rhs)`: true when either is NaN (one compare, where the
+    /// negation of [`F32Vector::gt`] would take a second operation).
+    fn not_gt(self, rhs: Self) -> Self::Mask;
     /// `mask ? if_true : if_false`, per lane.
     fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
     /// `mask ? +0 : self`, per lane: one bitwise op where `select` is a

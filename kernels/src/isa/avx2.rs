@@ -242,6 +242,11 @@ impl F32Vector for Avx2 {
         unsafe { _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
+    fn not_gt(self, rhs: Self) -> __m256 {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe { _mm256_cmp_ps::<_CMP_NGT_UQ>(self.0, rhs.0) }
+    }
+    #[inline(always)]
     fn select(mask: __m256, if_true: Self, if_false: Self) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_blendv_ps(if_false.0, if_true.0, mask) })

@@ -163,6 +163,11 @@ impl F32Vector for Neon {
         unsafe { vcgtq_f32(self.0, rhs.0) }
     }
     #[inline(always)]
+    fn not_gt(self, rhs: Self) -> uint32x4_t {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        unsafe { vmvnq_u32(vcgtq_f32(self.0, rhs.0)) }
+    }
+    #[inline(always)]
     fn select(mask: uint32x4_t, if_true: Self, if_false: Self) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vbslq_f32(mask, if_true.0, if_false.0) })

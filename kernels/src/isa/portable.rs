@@ -149,6 +149,10 @@ impl F32Vector for Portable {
         self.0.simd_gt(rhs.0)
     }
     #[inline(always)]
+    fn not_gt(self, rhs: Self) -> f32x8 {
+        !self.0.simd_gt(rhs.0)
+    }
+    #[inline(always)]
     fn select(mask: f32x8, if_true: Self, if_false: Self) -> Self {
         Portable(mask.select(if_true.0, if_false.0))
     }

@@ -30,7 +30,7 @@
 //! how a call is split or where the buffers are, so the sums are
 //! bit-identical for any split and any address.
 
-use super::relu::{scaled_unless, LeakyRelu, LeakyReluGrad};
+use super::relu::{scaled_unless_positive, scaled_where, LeakyRelu, LeakyReluGrad};
 use super::{
     ahead, head_len, load_n, map_binary, store_n, trails, walk_body, Ahead, BinaryOp, BinaryPass,
     Pass, UnaryOp, UnaryPass,
@@ -60,7 +60,7 @@ impl BinaryOp for PatternLeaky {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, s: V, x: V) -> V {
-        scaled_unless(x.gt(V::zero()), x, s)
+        scaled_unless_positive(x, x, s)
     }
 }
 
@@ -323,14 +323,14 @@ pub(crate) unsafe fn periodic_forward<V: F32Vector, const P: usize>(
         if h > 0 {
             let xx = V::load_partial(x, h);
             let hs = V::load(head.as_ptr());
-            scaled_unless(xx.gt(V::zero()), xx, hs).store_partial(y, h);
+            scaled_unless_positive(xx, xx, hs).store_partial(y, h);
         }
         let mut i = h;
         while i + q <= n {
             for (m, &sm) in s.iter().enumerate() {
                 let at = i + m * l;
                 let xx = V::load(x.add(at));
-                scaled_unless(xx.gt(V::zero()), xx, sm).store(y.add(at));
+                scaled_unless_positive(xx, xx, sm).store(y.add(at));
             }
             i += q;
         }
@@ -338,7 +338,7 @@ pub(crate) unsafe fn periodic_forward<V: F32Vector, const P: usize>(
         while i < n {
             let k = l.min(n - i);
             let xx = load_n::<V>(x.add(i), k);
-            store_n(scaled_unless(xx.gt(V::zero()), xx, s[m]), y.add(i), k);
+            store_n(scaled_unless_positive(xx, xx, s[m]), y.add(i), k);
             i += k;
             m += 1;
         }
@@ -360,10 +360,14 @@ fn wrapped(ph: usize, p: usize) -> usize {
 /// acc)` (so a `v > 0` lane adds nothing, even with an infinite `grad`).
 #[inline(always)]
 fn grad_and_term<V: F32Vector>(v: V, g: V, s: V, acc: V) -> (V, V) {
-    let pos = v.gt(V::zero());
+    // The lanes that change, selected directly (`v <= 0` or NaN): on
+    // AVX-512 the selects become a masked multiply and a masked FMA into
+    // the accumulator, where `v > 0` and a blend after each took one
+    // operation more per product.
+    let scaled = v.not_gt(V::zero());
     (
-        scaled_unless(pos, g, s),
-        V::select(pos, acc, v.mul_add(g, acc)),
+        scaled_where(scaled, g, s),
+        V::select(scaled, v.mul_add(g, acc), acc),
     )
 }
 
@@ -687,8 +691,10 @@ impl<const B: usize> Rows<B> {
             }
             if acc.is_null() {
                 for row in 0..B {
-                    let pos = vv[row].gt(V::zero());
-                    store(scaled_unless(pos, gg[row], s), self.dst.add(at(row)));
+                    store(
+                        scaled_unless_positive(vv[row], gg[row], s),
+                        self.dst.add(at(row)),
+                    );
                 }
                 return;
             }
@@ -704,9 +710,9 @@ impl<const B: usize> Rows<B> {
             // the rows.
             let mut t = [V::zero(); B];
             for row in 0..B {
-                let pos = vv[row].gt(V::zero());
-                store(scaled_unless(pos, gg[row], s), self.dst.add(at(row)));
-                t[row] = vv[row].mul(gg[row]).zero_where(pos);
+                let scaled = vv[row].not_gt(V::zero());
+                store(scaled_where(scaled, gg[row], s), self.dst.add(at(row)));
+                t[row] = V::select(scaled, vv[row].mul(gg[row]), V::zero());
             }
             let mut live = B;
             while live > 1 {
@@ -935,14 +941,14 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
                 gb[l - h + x] = *self.g.add(x);
             }
             let (vv, gg) = (V::load(vb.as_ptr()), V::load(gb.as_ptr()));
-            let pos = vv.gt(V::zero());
-            scaled_unless(pos, gg, self.s[P - 1]).store(db.as_mut_ptr());
+            let scaled = vv.not_gt(V::zero());
+            scaled_where(scaled, gg, self.s[P - 1]).store(db.as_mut_ptr());
             for x in 0..h {
                 *self.dst.add(x) = db[l - h + x];
             }
             if self.sums {
                 // The lanes below `l - h` hold zeros: `+0` terms into `+0`.
-                *acc = V::zero().add(vv.mul(gg).zero_where(pos));
+                *acc = V::zero().add(V::select(scaled, vv.mul(gg), V::zero()));
             }
         }
     }
@@ -982,10 +988,12 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
     unsafe fn compute(&self, i: usize, m: usize, k: usize) -> (V, V) {
         // SAFETY: elements `i..i + k` are in range.
         let (vv, gg) = unsafe { (load_n::<V>(self.v.add(i), k), load_n::<V>(self.g.add(i), k)) };
-        let pos = vv.gt(V::zero());
+        // As in `grad_and_term`: the lanes that change, selected directly
+        // (a masked multiply each on AVX-512).
+        let scaled = vv.not_gt(V::zero());
         (
-            scaled_unless(pos, gg, self.s[m]),
-            vv.mul(gg).zero_where(pos),
+            scaled_where(scaled, gg, self.s[m]),
+            V::select(scaled, vv.mul(gg), V::zero()),
         )
     }
 

@@ -31,7 +31,7 @@ impl UnaryOp for LeakyRelu {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        scaled_unless(x.gt(V::zero()), x, V::splat(self.slope))
+        scaled_unless_positive(x, x, V::splat(self.slope))
     }
 }
 
@@ -57,14 +57,22 @@ impl BinaryOp for LeakyReluGrad {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, v: V, grad: V) -> V {
-        scaled_unless(v.gt(V::zero()), grad, V::splat(self.slope))
+        scaled_unless_positive(v, grad, V::splat(self.slope))
     }
 }
 
-/// `keep ? x : x * s`, lane by lane: Leaky ReLU's forward (`keep = x > 0`)
-/// and its gradient (`keep = v > 0`, `x = grad`), with one slope or a slope
-/// per lane (PReLU).
+/// `v > 0 ? x : x * s`, lane by lane: Leaky ReLU's forward (`v = x`) and
+/// its gradient (`x = grad`), with one slope or a slope per lane (PReLU).
+/// The lanes that change are selected directly (`!(v > 0)`, NaN included):
+/// on AVX-512 that is one masked multiply, where selecting the lanes kept
+/// took a multiply and a blend.
 #[inline(always)]
-pub(crate) fn scaled_unless<V: F32Vector>(keep: V::Mask, x: V, s: V) -> V {
-    V::select(keep, x, x.mul(s))
+pub(crate) fn scaled_unless_positive<V: F32Vector>(v: V, x: V, s: V) -> V {
+    scaled_where(v.not_gt(V::zero()), x, s)
+}
+
+/// `scaled ? x * s : x`, lane by lane (see [`scaled_unless_positive`]).
+#[inline(always)]
+pub(crate) fn scaled_where<V: F32Vector>(scaled: V::Mask, x: V, s: V) -> V {
+    V::select(scaled, x.mul(s), x)
 }
