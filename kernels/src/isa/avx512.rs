@@ -234,7 +234,7 @@ impl F32Vector for Avx512 {
     #[inline(always)]
     fn le(self, rhs: Self) -> __mmask16 {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        unsafe { _mm512_cmp_ps_mask::<_CMP_NGT_UQ>(self.0, rhs.0) }
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
     fn gt(self, rhs: Self) -> __mmask16 {
