@@ -268,8 +268,9 @@ impl<const HUGE: bool> UnaryOp for Celu<HUGE> {
     }
 }
 
-/// `x <= 0 ? alpha * expm1(x / alpha) : x` for `alpha` in `[2^-16, 2^16]`
-/// (every CELU in practice), with no division: the exponential's reduction
+/// CELU for `alpha` in `[2^-16, 2^16]` (every CELU in practice), forward
+/// and gradient from the input. Forward: `x <= 0 ? alpha * expm1(x /
+/// alpha) : x`, with no division: the exponential's reduction
 /// and polynomial take the argument in units of `alpha` ([`Units`]), so the
 /// cost is `EluUnit`'s and an FMA. No band near zero is needed either: for
 /// `n = 0` the result is `x + w^2 q(w)` rounded once, which is `x` itself
@@ -281,7 +282,8 @@ pub(crate) struct CeluInUnits {
 }
 
 impl CeluInUnits {
-    /// `None` for `alpha` outside `[2^-16, 2^16]` (take [`Celu`]).
+    /// `None` for `alpha` outside `[2^-16, 2^16]` (take [`Celu`] and
+    /// [`CeluGradInput`]).
     pub(crate) fn new(alpha: f32) -> Option<CeluInUnits> {
         Some(CeluInUnits {
             alpha,
@@ -426,23 +428,7 @@ pub(crate) struct CeluGradInput<const HUGE: bool> {
 /// From the input, for `alpha` in `[2^-16, 2^16]`: as [`CeluGradInput`],
 /// with the exponential's argument in units of alpha ([`Units`]) instead of
 /// a division and its remainder.
-#[derive(Clone, Copy)]
-pub(crate) struct CeluGradInputInUnits {
-    alpha: f32,
-    units: Units,
-}
-
-impl CeluGradInputInUnits {
-    /// `None` for `alpha` outside `[2^-16, 2^16]` (take [`CeluGradInput`]).
-    pub(crate) fn new(alpha: f32) -> Option<CeluGradInputInUnits> {
-        Some(CeluGradInputInUnits {
-            alpha,
-            units: Units::new(alpha)?,
-        })
-    }
-}
-
-impl BinaryOp for CeluGradInputInUnits {
+impl BinaryOp for CeluInUnits {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {

@@ -483,7 +483,7 @@ pub(crate) unsafe fn backward<V: F32Vector>(
                 map_binary::<V, _>(elu::EluGradOutput { alpha }, saved, grad, dst, n)
             }
             Backward::CeluFromInput { alpha } => {
-                if let Some(op) = elu::CeluGradInputInUnits::new(alpha) {
+                if let Some(op) = elu::CeluInUnits::new(alpha) {
                     return map_binary::<V, _>(op, saved, grad, dst, n);
                 }
                 let div = elu::Divisor::new(alpha);
