@@ -52,12 +52,15 @@ const C7: f32 = f32::from_bits(0x3950_9272); // 0x1.a124e4p-13
 /// `[-2^21, 2^21]`. `dz` is a small correction of the argument (`|dz| <=
 /// 2^-12`, CELU's division remainder), added to the reduced argument where
 /// it costs only a rounding relative to `|t| < 0.35`.
+///
+/// With [`Units`] other than `Units::ONE`, `ln2` is `alpha*ln2`: the reduced
+/// argument is then `w = alpha * t`.
 #[inline(always)]
-fn reduce<V: F32Vector>(z: V, dz: Option<V>) -> (V, V) {
+fn reduce<V: F32Vector>(z: V, dz: Option<V>, units: &Units) -> (V, V) {
     let magic = V::splat(MAGIC);
-    let n = z.mul_add(V::splat(LOG2E), magic).sub(magic);
-    let t = n.mul_add(V::splat(-LN2_HI), z);
-    let t = n.mul_add(V::splat(-LN2_LO), t);
+    let n = z.mul_add(V::splat(units.inv_ln2), magic).sub(magic);
+    let t = n.mul_add(V::splat(-units.ln2_hi), z);
+    let t = n.mul_add(V::splat(-units.ln2_lo), t);
     (dz.map_or(t, |d| t.add(d)), n)
 }
 
@@ -278,7 +281,7 @@ pub(crate) const EXP_MAX: f32 = 176.0;
 /// would be subnormal or overflow).
 #[inline(always)]
 pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(z: V, dz: Option<V>, m: V) -> V {
-    let (t, n) = reduce(z, dz);
+    let (t, n) = reduce(z, dz, &Units::ONE);
     exp_scaled_tail(t, n, m)
 }
 
@@ -290,10 +293,7 @@ pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(z: V, dz: Option<V>, m: V) -> V {
 /// `|t| <= 0.35` of its size.
 #[inline(always)]
 pub(crate) fn exp_scaled_in_units<V: F32Vector>(z: V, units: &Units, m: V) -> V {
-    let magic = V::splat(MAGIC);
-    let n = z.mul_add(V::splat(units.inv_ln2), magic).sub(magic);
-    let w = n.mul_add(V::splat(-units.ln2_hi), z);
-    let w = n.mul_add(V::splat(-units.ln2_lo), w);
+    let (w, n) = reduce(z, None, units);
     exp_scaled_tail(w.mul(V::splat(units.inv)), n, m)
 }
 
