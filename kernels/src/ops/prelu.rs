@@ -787,6 +787,10 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         s: core::array::from_fn(|m| unsafe { V::load(rotated.as_ptr().add(m * l)) }),
         sums: !partials.is_null(),
         h,
+        // SAFETY: `channel` is valid for `q` reads.
+        cyclic: c_len > 0
+            && q.is_multiple_of(c_len)
+            && (0..q).all(|k| unsafe { *channel.add(k) } as usize == k % c_len),
         channel,
         c_len,
         partials,
@@ -889,6 +893,8 @@ struct PeriodicWalk<V, const P: usize> {
     sums: bool,
     /// The head's length: lane `j` of the phases holds class `(h + j) % q`.
     h: usize,
+    /// Whether class `k` is of channel `k % c_len` (NHWC: `inner == 1`).
+    cyclic: bool,
     channel: *const u32,
     c_len: usize,
     partials: *mut f64,
@@ -907,18 +913,35 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
             return;
         }
         let (l, q) = (V::LANES, P * V::LANES);
-        let mut lanes = [0.0f32; 64];
-        // SAFETY: `lanes` holds `q <= 64` floats (at most 4 phases of 16
+        // The lanes twice over, so that classes `0..q` are the `q` lanes
+        // from `q - h` (no remainder per lane).
+        let mut lanes = [0.0f32; 128];
+        // SAFETY: `lanes` holds `2q <= 128` floats (at most 4 phases of 16
         // lanes); `channel` is valid for `q` reads, each below `c_len`;
-        // `partials` for this group's `c_len` entries.
+        // `partials` for this group's `c_len` entries, disjoint from the
+        // stack.
         unsafe {
             for (m, a) in acc.iter().enumerate() {
                 a.store(lanes.as_mut_ptr().add(m * l));
+                a.store(lanes.as_mut_ptr().add(q + m * l));
             }
+            let classes = &lanes[q - self.h..2 * q - self.h];
             let row = self.partials.add(group * self.c_len);
-            for k in 0..q {
-                let lane = lanes[(k + q - self.h) % q];
-                *row.add(*self.channel.add(k) as usize) += f64::from(lane);
+            if self.cyclic {
+                // Each channel's classes in class order, as below, but a
+                // row of channels at a time (vectorised: a scalar
+                // read-modify-write per class cost 8% of the loop at 16
+                // channels on AVX2).
+                let row = core::slice::from_raw_parts_mut(row, self.c_len);
+                for block in classes.chunks_exact(self.c_len) {
+                    for (r, &s) in row.iter_mut().zip(block) {
+                        *r += f64::from(s);
+                    }
+                }
+            } else {
+                for (k, &s) in classes.iter().enumerate() {
+                    *row.add(*self.channel.add(k) as usize) += f64::from(s);
+                }
             }
         }
     }
