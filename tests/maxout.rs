@@ -101,13 +101,16 @@ fn check(kern: &Kernels, x: &[f32], k: usize, inner: usize, what: &str) {
     }
 }
 
+/// Every shape against the formula: `inner` from 1 to past four vectors of
+/// the widest tier (the long-`inner` kernels take four vectors at a time),
+/// `k` from 1 to 17, odd start offsets.
 #[test]
 fn forward_and_backward_match_the_formula_on_every_tier() {
     for isa in tiers_under_test() {
         let kern = Kernels::new(isa).unwrap().serial();
         for outer in [0usize, 1, 2, 3, 5, 19] {
             for k in [1usize, 2, 3, 4, 5, 17] {
-                for inner in [1usize, 2, 3, 4, 7, 8, 9, 16, 17, 33] {
+                for inner in [1usize, 2, 3, 4, 7, 8, 9, 16, 17, 33, 64, 131] {
                     let n = outer * k * inner;
                     for offset in [0usize, 1, 3] {
                         let base = data(n + offset, (n * 31 + k * 7 + inner + offset) as u32);

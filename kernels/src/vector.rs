@@ -158,6 +158,8 @@ pub(crate) trait F32Vector: Copy {
     fn le(self, rhs: Self) -> Self::Mask;
     /// `self > rhs` (false when either is NaN).
     fn gt(self, rhs: Self) -> Self::Mask;
+    /// `self == rhs` (false when either is NaN; `-0 == +0`).
+    fn eq(self, rhs: Self) -> Self::Mask;
     /// `!(self > rhs)`: true when either is NaN (one compare, where the
     /// negation of [`F32Vector::gt`] would take a second operation).
     fn not_gt(self, rhs: Self) -> Self::Mask;
@@ -167,6 +169,12 @@ pub(crate) trait F32Vector: Copy {
     /// blend (on x86 a blend competes with the multiplies for two ports; a
     /// logic op has four).
     fn zero_where(self, mask: Self::Mask) -> Self;
+    /// `mask ? self : +0`, per lane (one bitwise op, as [`F32Vector::zero_where`]).
+    fn keep_where(self, mask: Self::Mask) -> Self;
+    /// `a && !b`, per lane.
+    fn mask_and_not(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// `a || b`, per lane.
+    fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask;
 }
 
 /// The first `n` elements at `p` in a zero-filled `N`-lane array: the partial

@@ -237,6 +237,11 @@ impl F32Vector for Avx2 {
         unsafe { _mm256_cmp_ps::<_CMP_LE_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
+    fn eq(self, rhs: Self) -> __m256 {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe { _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, rhs.0) }
+    }
+    #[inline(always)]
     fn gt(self, rhs: Self) -> __m256 {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         unsafe { _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, rhs.0) }
@@ -255,6 +260,21 @@ impl F32Vector for Avx2 {
     fn zero_where(self, mask: __m256) -> Self {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_andnot_ps(mask, self.0) })
+    }
+    #[inline(always)]
+    fn keep_where(self, mask: __m256) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        Avx2(unsafe { _mm256_and_ps(mask, self.0) })
+    }
+    #[inline(always)]
+    fn mask_and_not(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe { _mm256_andnot_ps(b, a) }
+    }
+    #[inline(always)]
+    fn mask_or(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe { _mm256_or_ps(a, b) }
     }
 }
 

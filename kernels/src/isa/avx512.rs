@@ -237,6 +237,11 @@ impl F32Vector for Avx512 {
         unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, rhs.0) }
     }
     #[inline(always)]
+    fn eq(self, rhs: Self) -> __mmask16 {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, rhs.0) }
+    }
+    #[inline(always)]
     fn gt(self, rhs: Self) -> __mmask16 {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, rhs.0) }
@@ -255,6 +260,19 @@ impl F32Vector for Avx512 {
     fn zero_where(self, mask: __mmask16) -> Self {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         Avx512(unsafe { _mm512_maskz_mov_ps(!mask, self.0) })
+    }
+    #[inline(always)]
+    fn keep_where(self, mask: __mmask16) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        Avx512(unsafe { _mm512_maskz_mov_ps(mask, self.0) })
+    }
+    #[inline(always)]
+    fn mask_and_not(a: __mmask16, b: __mmask16) -> __mmask16 {
+        a & !b
+    }
+    #[inline(always)]
+    fn mask_or(a: __mmask16, b: __mmask16) -> __mmask16 {
+        a | b
     }
 }
 

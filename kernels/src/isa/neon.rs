@@ -158,6 +158,11 @@ impl F32Vector for Neon {
         unsafe { vcleq_f32(self.0, rhs.0) }
     }
     #[inline(always)]
+    fn eq(self, rhs: Self) -> uint32x4_t {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        unsafe { vceqq_f32(self.0, rhs.0) }
+    }
+    #[inline(always)]
     fn gt(self, rhs: Self) -> uint32x4_t {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         unsafe { vcgtq_f32(self.0, rhs.0) }
@@ -176,6 +181,21 @@ impl F32Vector for Neon {
     fn zero_where(self, mask: uint32x4_t) -> Self {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         Neon(unsafe { vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(self.0), mask)) })
+    }
+    #[inline(always)]
+    fn keep_where(self, mask: uint32x4_t) -> Self {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        Neon(unsafe { vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(self.0), mask)) })
+    }
+    #[inline(always)]
+    fn mask_and_not(a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        unsafe { vbicq_u32(a, b) }
+    }
+    #[inline(always)]
+    fn mask_or(a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        // SAFETY: NEON is available (vector.rs invariant); registers only.
+        unsafe { vorrq_u32(a, b) }
     }
 }
 

@@ -145,6 +145,10 @@ impl F32Vector for Portable {
         self.0.simd_le(rhs.0)
     }
     #[inline(always)]
+    fn eq(self, rhs: Self) -> f32x8 {
+        self.0.simd_eq(rhs.0)
+    }
+    #[inline(always)]
     fn gt(self, rhs: Self) -> f32x8 {
         self.0.simd_gt(rhs.0)
     }
@@ -159,6 +163,19 @@ impl F32Vector for Portable {
     #[inline(always)]
     fn zero_where(self, mask: f32x8) -> Self {
         Portable(mask.select(f32x8::ZERO, self.0))
+    }
+    #[inline(always)]
+    fn keep_where(self, mask: f32x8) -> Self {
+        Portable(mask.select(self.0, f32x8::ZERO))
+    }
+    #[inline(always)]
+    fn mask_and_not(a: f32x8, b: f32x8) -> f32x8 {
+        // Masks are all-ones or all-zeros lanes: `b ? 0 : a` is `a & !b`.
+        b.select(f32x8::ZERO, a)
+    }
+    #[inline(always)]
+    fn mask_or(a: f32x8, b: f32x8) -> f32x8 {
+        a | b
     }
 }
 

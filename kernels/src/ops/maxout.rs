@@ -23,20 +23,28 @@ pub(crate) enum IndexOut {
     U32(*mut u32),
 }
 
-/// One piece against the running winner, per lane: `v` (piece index `p`)
-/// takes over where it is not `<=` the best (greater, or NaN) and the best is
-/// not NaN: the first maximum, or the first NaN, wins. The winner's index is
-/// tracked only with `ID` (a forward pass without an index output, where it
-/// would be dead, spends a third fewer operations).
+/// Where piece `v` takes over from the running winner `best`, per lane: `v`
+/// is not `<=` the best (greater, or NaN) and the best is not NaN. So the
+/// first maximum, or the first NaN, wins.
+#[inline(always)]
+fn takes<V: F32Vector>(best: V, v: V) -> V::Mask {
+    V::mask_and_not(best.le(best), v.le(best))
+}
+
+/// One piece against the running winner, per lane (see [`takes`]). The
+/// winner's index is tracked only with `ID` (a forward pass without an
+/// index output, where it would be dead, spends a third fewer operations).
+/// One select per result: the mask logic runs on any vector pipe, where
+/// the nested selects this replaced were blends, which on Zen 3 share two
+/// pipes with the compares.
 #[inline(always)]
 fn step<V: F32Vector, const ID: bool>(best: V, id: V, v: V, p: V) -> (V, V) {
-    let keep = v.le(best);
-    let number = best.le(best);
-    let best_now = V::select(keep, best, V::select(number, v, best));
+    let take = takes(best, v);
+    let best_now = V::select(take, v, best);
     if !ID {
         return (best_now, id);
     }
-    (best_now, V::select(keep, id, V::select(number, p, id)))
+    (best_now, V::select(take, p, id))
 }
 
 /// Stores `n` (all when `n == LANES`) winner indices at `at`.
@@ -146,22 +154,53 @@ unsafe fn strided_grad<V: F32Vector>(
     unsafe {
         let (_, id) = strided_winners::<V, true>(x, k, stride, n);
         let g = load_n::<V>(gy, n);
+        // The piece index as a float, counted (as in `strided_winners`).
+        let mut pv = V::zero();
         for p in 0..k {
-            store_n(piece_grad(id, g, p as f32), gx.add(p * stride), n);
+            store_n(g.keep_where(id.eq(pv)), gx.add(p * stride), n);
+            pv = pv.add(V::splat(1.0));
         }
     }
 }
 
-/// The gradient of piece `p`: `grad` where `id == p`, else `+0`.
+/// The `K` (2, 3 or 4) pieces of `n <= LANES` outputs interleaved at
+/// `src`, split apart in registers: `[p0, p1, ..]` (the entries past `K`
+/// unused).
+///
+/// # Safety
+/// `src` valid for `K * n` reads.
 #[inline(always)]
-fn piece_grad<V: F32Vector>(id: V, g: V, p: f32) -> V {
-    let pv = V::splat(p);
-    // id == p, for integers: neither below nor above.
-    V::select(id.lt(pv), V::zero(), V::select(pv.lt(id), V::zero(), g))
+unsafe fn interleaved_pieces<V: F32Vector, const K: usize>(src: *const f32, n: usize) -> [V; 4] {
+    // SAFETY: vector `v` reads `lanes_in(v, n)` elements at `v * LANES`,
+    // all within the `K * n` the caller guarantees.
+    unsafe {
+        let (v0, v1) = (
+            interleaved_load::<V, K>(src, 0, n),
+            interleaved_load::<V, K>(src, 1, n),
+        );
+        if K == 2 {
+            let (p0, p1) = V::deinterleave2(v0, v1);
+            [p0, p1, p0, p0]
+        } else if K == 3 {
+            let v2 = interleaved_load::<V, K>(src, 2, n);
+            let (p0, p1, p2) = V::deinterleave3(v0, v1, v2);
+            [p0, p1, p2, p0]
+        } else {
+            let (v2, v3) = (
+                interleaved_load::<V, K>(src, 2, n),
+                interleaved_load::<V, K>(src, 3, n),
+            );
+            let (e01, o01) = V::deinterleave2(v0, v1);
+            let (e23, o23) = V::deinterleave2(v2, v3);
+            let (p0, p2) = V::deinterleave2(e01, e23);
+            let (p1, p3) = V::deinterleave2(o01, o23);
+            [p0, p1, p2, p3]
+        }
+    }
 }
 
 /// The winners of `n <= LANES` outputs whose `K` (2, 3 or 4) pieces are
-/// interleaved at `src`: the pieces split apart in registers.
+/// interleaved at `src`.
 ///
 /// # Safety
 /// `src` valid for `K * n` reads.
@@ -170,39 +209,48 @@ unsafe fn interleaved_winners<V: F32Vector, const K: usize, const ID: bool>(
     src: *const f32,
     n: usize,
 ) -> (V, V) {
-    // SAFETY: vector `v` reads `lanes_in(v, n)` elements at `v * LANES`,
-    // all within the `K * n` the caller guarantees.
-    let (v0, v1) = unsafe {
-        (
-            interleaved_load::<V, K>(src, 0, n),
-            interleaved_load::<V, K>(src, 1, n),
-        )
-    };
+    // SAFETY: forwarded contract.
+    let p = unsafe { interleaved_pieces::<V, K>(src, n) };
+    let (best, id) = step::<V, ID>(p[0], V::zero(), p[1], V::splat(1.0));
     if K == 2 {
-        let (p0, p1) = V::deinterleave2(v0, v1);
-        step::<V, ID>(p0, V::zero(), p1, V::splat(1.0))
-    } else if K == 3 {
-        // SAFETY: as above.
-        let v2 = unsafe { interleaved_load::<V, K>(src, 2, n) };
-        let (p0, p1, p2) = V::deinterleave3(v0, v1, v2);
-        let (b, i) = step::<V, ID>(p0, V::zero(), p1, V::splat(1.0));
-        step::<V, ID>(b, i, p2, V::splat(2.0))
-    } else {
-        // SAFETY: as above.
-        let (v2, v3) = unsafe {
-            (
-                interleaved_load::<V, K>(src, 2, n),
-                interleaved_load::<V, K>(src, 3, n),
-            )
-        };
-        let (e01, o01) = V::deinterleave2(v0, v1);
-        let (e23, o23) = V::deinterleave2(v2, v3);
-        let (p0, p2) = V::deinterleave2(e01, e23);
-        let (p1, p3) = V::deinterleave2(o01, o23);
-        let (b, i) = step::<V, ID>(p0, V::zero(), p1, V::splat(1.0));
-        let (b, i) = step::<V, ID>(b, i, p2, V::splat(2.0));
-        step::<V, ID>(b, i, p3, V::splat(3.0))
+        return (best, id);
     }
+    let (best, id) = step::<V, ID>(best, id, p[2], V::splat(2.0));
+    if K == 3 {
+        return (best, id);
+    }
+    step::<V, ID>(best, id, p[3], V::splat(3.0))
+}
+
+/// Each of the `K` (2, 3 or 4) pieces' gradient: `g` in the lanes the piece
+/// wins (see [`takes`]), `+0` in the others. From the masks of where each
+/// piece took over, without winner indices: a piece wins where it took
+/// over and no later piece did, the first where none did.
+#[inline(always)]
+fn piece_grads<V: F32Vector, const K: usize>(p: &[V; 4], g: V) -> [V; 4] {
+    let t1 = takes(p[0], p[1]);
+    if K == 2 {
+        return [g.zero_where(t1), g.keep_where(t1), g, g];
+    }
+    let best = V::select(t1, p[1], p[0]);
+    let t2 = takes(best, p[2]);
+    if K == 3 {
+        return [
+            g.zero_where(V::mask_or(t1, t2)),
+            g.keep_where(V::mask_and_not(t1, t2)),
+            g.keep_where(t2),
+            g,
+        ];
+    }
+    let best = V::select(t2, p[2], best);
+    let t3 = takes(best, p[3]);
+    let after_1 = V::mask_or(t2, t3);
+    [
+        g.zero_where(V::mask_or(t1, after_1)),
+        g.keep_where(V::mask_and_not(t1, after_1)),
+        g.keep_where(V::mask_and_not(t2, t3)),
+        g.keep_where(t3),
+    ]
 }
 
 /// Forward for interleaved pieces (`inner == 1`), `K` = 2, 3 or 4.
@@ -380,9 +428,9 @@ unsafe fn backward_interleaved<V: F32Vector, const K: usize>(
     }
 }
 
-/// The gradients of `n <= LANES` interleaved outputs: the winners found as
-/// in the forward pass, the per-piece gradients zipped back into the
-/// interleaved order.
+/// The gradients of `n <= LANES` interleaved outputs: the pieces split
+/// apart as in the forward pass, the per-piece gradients
+/// ([`piece_grads`]) zipped back into the interleaved order.
 ///
 /// # Safety
 /// `x` and `gx` valid for `K * n` elements, `gy` for `n`.
@@ -395,24 +443,20 @@ unsafe fn interleaved_grad<V: F32Vector, const K: usize>(
 ) {
     // SAFETY: (whole block) forwarded contract.
     unsafe {
-        let (_, id) = interleaved_winners::<V, K, true>(x, n);
         let g = load_n::<V>(gy, n);
+        let d = piece_grads::<V, K>(&interleaved_pieces::<V, K>(x, n), g);
         if K == 2 {
-            let (a, b) = V::interleave2(piece_grad(id, g, 0.0), piece_grad(id, g, 1.0));
+            let (a, b) = V::interleave2(d[0], d[1]);
             interleaved_store::<V, K>(a, gx, 0, n);
             interleaved_store::<V, K>(b, gx, 1, n);
         } else if K == 3 {
-            let (a, b, c) = V::interleave3(
-                piece_grad(id, g, 0.0),
-                piece_grad(id, g, 1.0),
-                piece_grad(id, g, 2.0),
-            );
+            let (a, b, c) = V::interleave3(d[0], d[1], d[2]);
             interleaved_store::<V, K>(a, gx, 0, n);
             interleaved_store::<V, K>(b, gx, 1, n);
             interleaved_store::<V, K>(c, gx, 2, n);
         } else {
-            let (e01, e23) = V::interleave2(piece_grad(id, g, 0.0), piece_grad(id, g, 2.0));
-            let (o01, o23) = V::interleave2(piece_grad(id, g, 1.0), piece_grad(id, g, 3.0));
+            let (e01, e23) = V::interleave2(d[0], d[2]);
+            let (o01, o23) = V::interleave2(d[1], d[3]);
             let (v0, v1) = V::interleave2(e01, o01);
             let (v2, v3) = V::interleave2(e23, o23);
             interleaved_store::<V, K>(v0, gx, 0, n);
@@ -458,6 +502,38 @@ pub(crate) unsafe fn backward<V: F32Vector>(
                 gy.add(o * inner),
             );
             let mut i = 0;
+            // Four vectors of outputs at a time, as in `forward_long`: four
+            // independent chains through the pieces, and the loops over the
+            // pieces paid once per four.
+            while i + 4 * l <= inner {
+                let mut best = [V::zero(); 4];
+                for (q, b) in best.iter_mut().enumerate() {
+                    *b = V::load(base.add(i + q * l));
+                }
+                let mut id = [V::zero(); 4];
+                let mut pv = V::zero();
+                for p in 1..k {
+                    pv = pv.add(V::splat(1.0));
+                    let piece = base.add(p * inner + i);
+                    for q in 0..4 {
+                        (best[q], id[q]) =
+                            step::<V, true>(best[q], id[q], V::load(piece.add(q * l)), pv);
+                    }
+                }
+                let mut g = [V::zero(); 4];
+                for (q, g) in g.iter_mut().enumerate() {
+                    *g = V::load(go.add(i + q * l));
+                }
+                let mut pv = V::zero();
+                for p in 0..k {
+                    let piece = out.add(p * inner + i);
+                    for q in 0..4 {
+                        g[q].keep_where(id[q].eq(pv)).store(piece.add(q * l));
+                    }
+                    pv = pv.add(V::splat(1.0));
+                }
+                i += 4 * l;
+            }
             while i + l <= inner {
                 strided_grad::<V>(base.add(i), go.add(i), out.add(i), k, inner, l);
                 i += l;
