@@ -143,6 +143,34 @@ pub(crate) trait F32Vector: Copy {
     /// The inverse of [`F32Vector::deinterleave2`]: `a` and `b` zipped,
     /// `([a0, b0, a1, b1, ..], [.., a_last, b_last])`.
     fn interleave2(a: Self, b: Self) -> (Self, Self);
+    /// [`F32Vector::deinterleave2`] with both results in a lane order of
+    /// the tier's choosing (the same for both), for code that works lane by
+    /// lane between this and [`F32Vector::from_pair_order`] or
+    /// [`F32Vector::interleave2_from_pair_order`]: AVX2 splits pairs within
+    /// its 128-bit halves, and a permute after the lane-wise work (one,
+    /// where ordering both pieces took two) puts the result in order.
+    #[inline(always)]
+    fn deinterleave2_in_pair_order(a: Self, b: Self) -> (Self, Self) {
+        Self::deinterleave2(a, b)
+    }
+    /// A vector in the lane order of
+    /// [`F32Vector::deinterleave2_in_pair_order`] put in element order.
+    #[inline(always)]
+    fn from_pair_order(v: Self) -> Self {
+        v
+    }
+    /// A vector in element order put in the lane order of
+    /// [`F32Vector::deinterleave2_in_pair_order`].
+    #[inline(always)]
+    fn to_pair_order(v: Self) -> Self {
+        v
+    }
+    /// The inverse of [`F32Vector::deinterleave2_in_pair_order`]: `a` and
+    /// `b`, in its lane order, zipped in element order.
+    #[inline(always)]
+    fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self) {
+        Self::interleave2(a, b)
+    }
     /// Splits triples stored interleaved: with `x` the lanes of `a`, then
     /// `b`, then `c`, piece `k` (of the three returned) is `[x_k, x_(3+k),
     /// x_(6+k), ..]` (see [`triples_source`]).

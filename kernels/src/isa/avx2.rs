@@ -143,6 +143,43 @@ impl F32Vector for Avx2 {
             (Avx2(order(even)), Avx2(order(odd)))
         }
     }
+    /// Pairs split within the 128-bit halves: lanes in the order `[0, 1, 4,
+    /// 5 | 2, 3, 6, 7]` of the pairs (`a`'s pairs 0-3, `b`'s 4-7).
+    #[inline(always)]
+    fn deinterleave2_in_pair_order(a: Self, b: Self) -> (Self, Self) {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe {
+            (
+                Avx2(_mm256_shuffle_ps::<0b10_00_10_00>(a.0, b.0)),
+                Avx2(_mm256_shuffle_ps::<0b11_01_11_01>(a.0, b.0)),
+            )
+        }
+    }
+    /// The 64-bit chunks 1 and 2 swapped: its own inverse.
+    #[inline(always)]
+    fn from_pair_order(v: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe {
+            Avx2(_mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(
+                _mm256_castps_pd(v.0),
+            )))
+        }
+    }
+    #[inline(always)]
+    fn to_pair_order(v: Self) -> Self {
+        Self::from_pair_order(v)
+    }
+    /// Zipped within the halves: pairs `[0, 1 | 2, 3]` and `[4, 5 | 6, 7]`.
+    #[inline(always)]
+    fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self) {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe {
+            (
+                Avx2(_mm256_unpacklo_ps(a.0, b.0)),
+                Avx2(_mm256_unpackhi_ps(a.0, b.0)),
+            )
+        }
+    }
     #[inline(always)]
     fn interleave2(a: Self, b: Self) -> (Self, Self) {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.

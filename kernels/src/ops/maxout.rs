@@ -209,12 +209,23 @@ unsafe fn interleaved_winners<V: F32Vector, const K: usize, const ID: bool>(
     src: *const f32,
     n: usize,
 ) -> (V, V) {
+    if K == 2 {
+        // SAFETY: forwarded contract.
+        let (v0, v1) = unsafe {
+            (
+                interleaved_load::<V, K>(src, 0, n),
+                interleaved_load::<V, K>(src, 1, n),
+            )
+        };
+        // Lane by lane in the tier's pair order, then one reordering each.
+        let (p0, p1) = V::deinterleave2_in_pair_order(v0, v1);
+        let (best, id) = step::<V, ID>(p0, V::zero(), p1, V::splat(1.0));
+        let id = if ID { V::from_pair_order(id) } else { id };
+        return (V::from_pair_order(best), id);
+    }
     // SAFETY: forwarded contract.
     let p = unsafe { interleaved_pieces::<V, K>(src, n) };
     let (best, id) = step::<V, ID>(p[0], V::zero(), p[1], V::splat(1.0));
-    if K == 2 {
-        return (best, id);
-    }
     let (best, id) = step::<V, ID>(best, id, p[2], V::splat(2.0));
     if K == 3 {
         return (best, id);
@@ -444,12 +455,21 @@ unsafe fn interleaved_grad<V: F32Vector, const K: usize>(
     // SAFETY: (whole block) forwarded contract.
     unsafe {
         let g = load_n::<V>(gy, n);
-        let d = piece_grads::<V, K>(&interleaved_pieces::<V, K>(x, n), g);
         if K == 2 {
-            let (a, b) = V::interleave2(d[0], d[1]);
+            // In the tier's pair order: the gradient put in it, the pieces
+            // zipped back from it.
+            let (p0, p1) = V::deinterleave2_in_pair_order(
+                interleaved_load::<V, K>(x, 0, n),
+                interleaved_load::<V, K>(x, 1, n),
+            );
+            let d = piece_grads::<V, K>(&[p0, p1, p0, p0], V::to_pair_order(g));
+            let (a, b) = V::interleave2_from_pair_order(d[0], d[1]);
             interleaved_store::<V, K>(a, gx, 0, n);
             interleaved_store::<V, K>(b, gx, 1, n);
-        } else if K == 3 {
+            return;
+        }
+        let d = piece_grads::<V, K>(&interleaved_pieces::<V, K>(x, n), g);
+        if K == 3 {
             let (a, b, c) = V::interleave3(d[0], d[1], d[2]);
             interleaved_store::<V, K>(a, gx, 0, n);
             interleaved_store::<V, K>(b, gx, 1, n);
