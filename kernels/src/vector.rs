@@ -165,6 +165,20 @@ pub(crate) trait F32Vector: Copy {
     fn to_pair_order(v: Self) -> Self {
         v
     }
+    /// A vector in the lane order that two rounds of
+    /// [`F32Vector::deinterleave2_in_pair_order`] leave (the pieces of four
+    /// interleaved ones: the evens and odds of the evens and of the odds)
+    /// put in element order.
+    #[inline(always)]
+    fn from_quad_order(v: Self) -> Self {
+        v
+    }
+    /// A vector in element order put in the lane order of
+    /// [`F32Vector::from_quad_order`].
+    #[inline(always)]
+    fn to_quad_order(v: Self) -> Self {
+        v
+    }
     /// The inverse of [`F32Vector::deinterleave2_in_pair_order`]: `a` and
     /// `b`, in its lane order, zipped in element order.
     #[inline(always)]

@@ -169,6 +169,28 @@ impl F32Vector for Avx2 {
     fn to_pair_order(v: Self) -> Self {
         Self::from_pair_order(v)
     }
+    /// Two rounds of pair splits leave the pieces of four in the order `[0,
+    /// 2, 4, 6 | 1, 3, 5, 7]` of the outputs: one `vpermps` each way.
+    #[inline(always)]
+    fn from_quad_order(v: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe {
+            Avx2(_mm256_permutevar8x32_ps(
+                v.0,
+                _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7),
+            ))
+        }
+    }
+    #[inline(always)]
+    fn to_quad_order(v: Self) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe {
+            Avx2(_mm256_permutevar8x32_ps(
+                v.0,
+                _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7),
+            ))
+        }
+    }
     /// Zipped within the halves: pairs `[0, 1 | 2, 3]` and `[4, 5 | 6, 7]`.
     #[inline(always)]
     fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self) {

@@ -165,7 +165,9 @@ unsafe fn strided_grad<V: F32Vector>(
 
 /// The `K` (2, 3 or 4) pieces of `n <= LANES` outputs interleaved at
 /// `src`, split apart in registers: `[p0, p1, ..]` (the entries past `K`
-/// unused).
+/// unused), each in the tier's lane order for `K` pieces (element order but
+/// on AVX2 with `K` = 2 and 4, see [`from_piece_order`]), where pair splits
+/// within 128-bit halves save the permutes that would order each piece.
 ///
 /// # Safety
 /// `src` valid for `K * n` reads.
@@ -179,7 +181,7 @@ unsafe fn interleaved_pieces<V: F32Vector, const K: usize>(src: *const f32, n: u
             interleaved_load::<V, K>(src, 1, n),
         );
         if K == 2 {
-            let (p0, p1) = V::deinterleave2(v0, v1);
+            let (p0, p1) = V::deinterleave2_in_pair_order(v0, v1);
             [p0, p1, p0, p0]
         } else if K == 3 {
             let v2 = interleaved_load::<V, K>(src, 2, n);
@@ -190,17 +192,41 @@ unsafe fn interleaved_pieces<V: F32Vector, const K: usize>(src: *const f32, n: u
                 interleaved_load::<V, K>(src, 2, n),
                 interleaved_load::<V, K>(src, 3, n),
             );
-            let (e01, o01) = V::deinterleave2(v0, v1);
-            let (e23, o23) = V::deinterleave2(v2, v3);
-            let (p0, p2) = V::deinterleave2(e01, e23);
-            let (p1, p3) = V::deinterleave2(o01, o23);
+            let (e01, o01) = V::deinterleave2_in_pair_order(v0, v1);
+            let (e23, o23) = V::deinterleave2_in_pair_order(v2, v3);
+            let (p0, p2) = V::deinterleave2_in_pair_order(e01, e23);
+            let (p1, p3) = V::deinterleave2_in_pair_order(o01, o23);
             [p0, p1, p2, p3]
         }
     }
 }
 
+/// A vector in the lane order of [`interleaved_pieces`] for `K` pieces put
+/// in element order.
+#[inline(always)]
+fn from_piece_order<V: F32Vector, const K: usize>(v: V) -> V {
+    match K {
+        2 => V::from_pair_order(v),
+        4 => V::from_quad_order(v),
+        _ => v,
+    }
+}
+
+/// A vector in element order put in the lane order of
+/// [`interleaved_pieces`] for `K` pieces.
+#[inline(always)]
+fn to_piece_order<V: F32Vector, const K: usize>(v: V) -> V {
+    match K {
+        2 => V::to_pair_order(v),
+        4 => V::to_quad_order(v),
+        _ => v,
+    }
+}
+
 /// The winners of `n <= LANES` outputs whose `K` (2, 3 or 4) pieces are
-/// interleaved at `src`.
+/// interleaved at `src`: found lane by lane in the pieces' lane order, then
+/// put in element order (one permute each where that order is not
+/// element order).
 ///
 /// # Safety
 /// `src` valid for `K * n` reads.
@@ -209,28 +235,17 @@ unsafe fn interleaved_winners<V: F32Vector, const K: usize, const ID: bool>(
     src: *const f32,
     n: usize,
 ) -> (V, V) {
-    if K == 2 {
-        // SAFETY: forwarded contract.
-        let (v0, v1) = unsafe {
-            (
-                interleaved_load::<V, K>(src, 0, n),
-                interleaved_load::<V, K>(src, 1, n),
-            )
-        };
-        // Lane by lane in the tier's pair order, then one reordering each.
-        let (p0, p1) = V::deinterleave2_in_pair_order(v0, v1);
-        let (best, id) = step::<V, ID>(p0, V::zero(), p1, V::splat(1.0));
-        let id = if ID { V::from_pair_order(id) } else { id };
-        return (V::from_pair_order(best), id);
-    }
     // SAFETY: forwarded contract.
     let p = unsafe { interleaved_pieces::<V, K>(src, n) };
-    let (best, id) = step::<V, ID>(p[0], V::zero(), p[1], V::splat(1.0));
-    let (best, id) = step::<V, ID>(best, id, p[2], V::splat(2.0));
-    if K == 3 {
-        return (best, id);
+    let (mut best, mut id) = step::<V, ID>(p[0], V::zero(), p[1], V::splat(1.0));
+    if K >= 3 {
+        (best, id) = step::<V, ID>(best, id, p[2], V::splat(2.0));
     }
-    step::<V, ID>(best, id, p[3], V::splat(3.0))
+    if K == 4 {
+        (best, id) = step::<V, ID>(best, id, p[3], V::splat(3.0));
+    }
+    let id = if ID { from_piece_order::<V, K>(id) } else { id };
+    (from_piece_order::<V, K>(best), id)
 }
 
 /// Each of the `K` (2, 3 or 4) pieces' gradient: `g` in the lanes the piece
@@ -440,8 +455,10 @@ unsafe fn backward_interleaved<V: F32Vector, const K: usize>(
 }
 
 /// The gradients of `n <= LANES` interleaved outputs: the pieces split
-/// apart as in the forward pass, the per-piece gradients
-/// ([`piece_grads`]) zipped back into the interleaved order.
+/// apart as in the forward pass, the output gradient put in their lane
+/// order, the per-piece gradients ([`piece_grads`]) zipped back into the
+/// interleaved order (for `K` = 2 and 4 by the inverse of the pair splits,
+/// which lands in element order).
 ///
 /// # Safety
 /// `x` and `gx` valid for `K * n` elements, `gy` for `n`.
@@ -454,31 +471,22 @@ unsafe fn interleaved_grad<V: F32Vector, const K: usize>(
 ) {
     // SAFETY: (whole block) forwarded contract.
     unsafe {
-        let g = load_n::<V>(gy, n);
+        let g = to_piece_order::<V, K>(load_n::<V>(gy, n));
+        let d = piece_grads::<V, K>(&interleaved_pieces::<V, K>(x, n), g);
         if K == 2 {
-            // In the tier's pair order: the gradient put in it, the pieces
-            // zipped back from it.
-            let (p0, p1) = V::deinterleave2_in_pair_order(
-                interleaved_load::<V, K>(x, 0, n),
-                interleaved_load::<V, K>(x, 1, n),
-            );
-            let d = piece_grads::<V, K>(&[p0, p1, p0, p0], V::to_pair_order(g));
             let (a, b) = V::interleave2_from_pair_order(d[0], d[1]);
             interleaved_store::<V, K>(a, gx, 0, n);
             interleaved_store::<V, K>(b, gx, 1, n);
-            return;
-        }
-        let d = piece_grads::<V, K>(&interleaved_pieces::<V, K>(x, n), g);
-        if K == 3 {
+        } else if K == 3 {
             let (a, b, c) = V::interleave3(d[0], d[1], d[2]);
             interleaved_store::<V, K>(a, gx, 0, n);
             interleaved_store::<V, K>(b, gx, 1, n);
             interleaved_store::<V, K>(c, gx, 2, n);
         } else {
-            let (e01, e23) = V::interleave2(d[0], d[2]);
-            let (o01, o23) = V::interleave2(d[1], d[3]);
-            let (v0, v1) = V::interleave2(e01, o01);
-            let (v2, v3) = V::interleave2(e23, o23);
+            let (e01, e23) = V::interleave2_from_pair_order(d[0], d[2]);
+            let (o01, o23) = V::interleave2_from_pair_order(d[1], d[3]);
+            let (v0, v1) = V::interleave2_from_pair_order(e01, o01);
+            let (v2, v3) = V::interleave2_from_pair_order(e23, o23);
             interleaved_store::<V, K>(v0, gx, 0, n);
             interleaved_store::<V, K>(v1, gx, 1, n);
             interleaved_store::<V, K>(v2, gx, 2, n);
