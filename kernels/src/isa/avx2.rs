@@ -24,6 +24,15 @@ fn first_lanes(n: usize) -> __m256i {
     }
 }
 
+/// `v`'s lanes permuted: lane `j` of the result is lane `idx[j]` of `v`
+/// (one `vpermps`; the index vector a constant).
+#[inline(always)]
+fn permuted(v: __m256, idx: [i32; 8]) -> __m256 {
+    // SAFETY: AVX2+FMA is available (vector.rs invariant); `idx` holds the 8
+    // lanes loaded; otherwise registers only.
+    unsafe { _mm256_permutevar8x32_ps(v, _mm256_loadu_si256(idx.as_ptr().cast())) }
+}
+
 impl F32Vector for Avx2 {
     const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 8;
@@ -173,23 +182,11 @@ impl F32Vector for Avx2 {
     /// 2, 4, 6 | 1, 3, 5, 7]` of the outputs: one `vpermps` each way.
     #[inline(always)]
     fn from_quad_order(v: Self) -> Self {
-        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
-        unsafe {
-            Avx2(_mm256_permutevar8x32_ps(
-                v.0,
-                _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7),
-            ))
-        }
+        Avx2(permuted(v.0, [0, 4, 1, 5, 2, 6, 3, 7]))
     }
     #[inline(always)]
     fn to_quad_order(v: Self) -> Self {
-        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
-        unsafe {
-            Avx2(_mm256_permutevar8x32_ps(
-                v.0,
-                _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7),
-            ))
-        }
+        Avx2(permuted(v.0, [0, 2, 4, 6, 1, 3, 5, 7]))
     }
     /// Zipped within the halves: pairs `[0, 1 | 2, 3]` and `[4, 5 | 6, 7]`.
     #[inline(always)]
@@ -224,9 +221,6 @@ impl F32Vector for Avx2 {
         // Per piece: two blends gather its lanes in place, one permute
         // orders them.
         unsafe {
-            let order = |t: __m256, idx: [i32; 8]| {
-                _mm256_permutevar8x32_ps(t, _mm256_loadu_si256(idx.as_ptr().cast()))
-            };
             let t0 = _mm256_blend_ps::<{ m(8, 2, 0) as i32 }>(
                 _mm256_blend_ps::<{ m(8, 1, 0) as i32 }>(a.0, b.0),
                 c.0,
@@ -240,9 +234,9 @@ impl F32Vector for Avx2 {
                 c.0,
             );
             (
-                Avx2(order(t0, gather_order::<8>(0))),
-                Avx2(order(t1, gather_order::<8>(1))),
-                Avx2(order(t2, gather_order::<8>(2))),
+                Avx2(permuted(t0, gather_order::<8>(0))),
+                Avx2(permuted(t1, gather_order::<8>(1))),
+                Avx2(permuted(t2, gather_order::<8>(2))),
             )
         }
     }
@@ -253,12 +247,9 @@ impl F32Vector for Avx2 {
         // only. The inverse of `deinterleave3`: permute each piece's lanes
         // into place, then blend.
         unsafe {
-            let order = |t: __m256, idx: [i32; 8]| {
-                _mm256_permutevar8x32_ps(t, _mm256_loadu_si256(idx.as_ptr().cast()))
-            };
-            let u0 = order(p0.0, scatter_order::<8>(0));
-            let u1 = order(p1.0, scatter_order::<8>(1));
-            let u2 = order(p2.0, scatter_order::<8>(2));
+            let u0 = permuted(p0.0, scatter_order::<8>(0));
+            let u1 = permuted(p1.0, scatter_order::<8>(1));
+            let u2 = permuted(p2.0, scatter_order::<8>(2));
             (
                 Avx2(_mm256_blend_ps::<{ m(8, 0, 2) as i32 }>(
                     _mm256_blend_ps::<{ m(8, 0, 1) as i32 }>(u0, u1),

@@ -136,6 +136,40 @@ unsafe fn strided_winners<V: F32Vector, const ID: bool>(
     }
 }
 
+/// The winners of the four vectors of outputs at `i` in the long-`inner`
+/// layout (pieces `inner` apart from `base`): four independent chains
+/// through the pieces, and the loop over the pieces paid once per four.
+///
+/// # Safety
+/// `base` valid for `4 * LANES` reads at `i + p * inner`, every `p < k`.
+#[inline(always)]
+unsafe fn strided_winners4<V: F32Vector, const ID: bool>(
+    base: *const f32,
+    k: usize,
+    inner: usize,
+    i: usize,
+) -> ([V; 4], [V; 4]) {
+    let l = V::LANES;
+    // SAFETY: (whole block) the reads are those of the contract.
+    unsafe {
+        let mut best = [V::zero(); 4];
+        for (q, b) in best.iter_mut().enumerate() {
+            *b = V::load(base.add(i + q * l));
+        }
+        let mut id = [V::zero(); 4];
+        // The piece index as a float, counted (as in `strided_winners`).
+        let mut pv = V::zero();
+        for p in 1..k {
+            pv = pv.add(V::splat(1.0));
+            let piece = base.add(p * inner + i);
+            for q in 0..4 {
+                (best[q], id[q]) = step::<V, ID>(best[q], id[q], V::load(piece.add(q * l)), pv);
+            }
+        }
+        (best, id)
+    }
+}
+
 /// The gradients of `n <= LANES` outputs of the long-`inner` layout.
 ///
 /// # Safety
@@ -331,23 +365,9 @@ unsafe fn forward_long<V: F32Vector, const ID: bool>(
             let base = x.add(o * k * inner);
             let at = o * inner;
             let mut i = 0;
-            // Four vectors of outputs at a time: four independent chains
-            // through the pieces.
+            // Four vectors of outputs at a time (`strided_winners4`).
             while i + 4 * l <= inner {
-                let mut best = [V::zero(); 4];
-                for (q, b) in best.iter_mut().enumerate() {
-                    *b = V::load(base.add(i + q * l));
-                }
-                let mut id = [V::zero(); 4];
-                let mut pv = V::zero();
-                for p in 1..k {
-                    pv = pv.add(V::splat(1.0));
-                    let piece = base.add(p * inner + i);
-                    for q in 0..4 {
-                        (best[q], id[q]) =
-                            step::<V, ID>(best[q], id[q], V::load(piece.add(q * l)), pv);
-                    }
-                }
+                let (best, id) = strided_winners4::<V, ID>(base, k, inner, i);
                 for q in 0..4 {
                     best[q].store(y.add(at + i + q * l));
                     store_index(id[q], out, at + i + q * l, l);
@@ -530,24 +550,9 @@ pub(crate) unsafe fn backward<V: F32Vector>(
                 gy.add(o * inner),
             );
             let mut i = 0;
-            // Four vectors of outputs at a time, as in `forward_long`: four
-            // independent chains through the pieces, and the loops over the
-            // pieces paid once per four.
+            // Four vectors of outputs at a time, as in `forward_long`.
             while i + 4 * l <= inner {
-                let mut best = [V::zero(); 4];
-                for (q, b) in best.iter_mut().enumerate() {
-                    *b = V::load(base.add(i + q * l));
-                }
-                let mut id = [V::zero(); 4];
-                let mut pv = V::zero();
-                for p in 1..k {
-                    pv = pv.add(V::splat(1.0));
-                    let piece = base.add(p * inner + i);
-                    for q in 0..4 {
-                        (best[q], id[q]) =
-                            step::<V, true>(best[q], id[q], V::load(piece.add(q * l)), pv);
-                    }
-                }
+                let (_, id) = strided_winners4::<V, true>(base, k, inner, i);
                 let mut g = [V::zero(); 4];
                 for (q, g) in g.iter_mut().enumerate() {
                     *g = V::load(go.add(i + q * l));
