@@ -136,23 +136,16 @@ pub(crate) trait F32Vector: Copy {
     /// `self` with the sign bit of `from` OR-ed in (`self | (from & -0.0)`
     /// bitwise): gives a zero result the sign its product must have.
     fn or_sign(self, from: Self) -> Self;
-    /// The even and the odd lanes of `a` followed by `b`:
-    /// `([a0, a2, .., b0, b2, ..], [a1, a3, .., b1, b3, ..])` (splits pairs
-    /// stored interleaved).
-    fn deinterleave2(a: Self, b: Self) -> (Self, Self);
-    /// The inverse of [`F32Vector::deinterleave2`]: `a` and `b` zipped,
-    /// `([a0, b0, a1, b1, ..], [.., a_last, b_last])`.
-    fn interleave2(a: Self, b: Self) -> (Self, Self);
-    /// [`F32Vector::deinterleave2`] with both results in a lane order of
-    /// the tier's choosing (the same for both), for code that works lane by
-    /// lane between this and [`F32Vector::from_pair_order`] or
-    /// [`F32Vector::interleave2_from_pair_order`]: AVX2 splits pairs within
-    /// its 128-bit halves, and a permute after the lane-wise work (one,
-    /// where ordering both pieces took two) puts the result in order.
-    #[inline(always)]
-    fn deinterleave2_in_pair_order(a: Self, b: Self) -> (Self, Self) {
-        Self::deinterleave2(a, b)
-    }
+    /// The even and the odd lanes of `a` followed by `b` (splits pairs
+    /// stored interleaved): `([a0, a2, .., b0, b2, ..], [a1, a3, .., b1, b3,
+    /// ..])` up to a lane order of the tier's choosing, the same for both,
+    /// for code that works lane by lane between this and
+    /// [`F32Vector::from_pair_order`] or
+    /// [`F32Vector::interleave2_from_pair_order`]. Element order on every
+    /// tier but AVX2, which splits pairs within its 128-bit halves: one
+    /// permute after the lane-wise work puts a result in order, where
+    /// ordering both pieces took two.
+    fn deinterleave2_in_pair_order(a: Self, b: Self) -> (Self, Self);
     /// A vector in the lane order of
     /// [`F32Vector::deinterleave2_in_pair_order`] put in element order.
     #[inline(always)]
@@ -180,11 +173,9 @@ pub(crate) trait F32Vector: Copy {
         v
     }
     /// The inverse of [`F32Vector::deinterleave2_in_pair_order`]: `a` and
-    /// `b`, in its lane order, zipped in element order.
-    #[inline(always)]
-    fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self) {
-        Self::interleave2(a, b)
-    }
+    /// `b`, in its lane order, zipped in element order: `([a0, b0, a1, b1,
+    /// ..], [.., a_last, b_last])`.
+    fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self);
     /// Splits triples stored interleaved: with `x` the lanes of `a`, then
     /// `b`, then `c`, piece `k` (of the three returned) is `[x_k, x_(3+k),
     /// x_(6+k), ..]` (see [`triples_source`]).

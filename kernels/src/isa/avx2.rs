@@ -138,20 +138,6 @@ impl F32Vector for Avx2 {
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
         Avx2(unsafe { _mm256_or_ps(self.0, _mm256_and_ps(from.0, _mm256_set1_ps(-0.0))) })
     }
-    #[inline(always)]
-    fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
-        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
-        // Within each 128-bit half: [a0 a2 b0 b2 | a4 a6 b4 b6]; the 64-bit
-        // permute then orders the halves' pairs: [a0 a2 a4 a6 b0 b2 b4 b6].
-        unsafe {
-            let even = _mm256_shuffle_ps::<0b10_00_10_00>(a.0, b.0);
-            let odd = _mm256_shuffle_ps::<0b11_01_11_01>(a.0, b.0);
-            let order = |v: __m256| {
-                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
-            };
-            (Avx2(order(even)), Avx2(order(odd)))
-        }
-    }
     /// Pairs split within the 128-bit halves: lanes in the order `[0, 1, 4,
     /// 5 | 2, 3, 6, 7]` of the pairs (`a`'s pairs 0-3, `b`'s 4-7).
     #[inline(always)]
@@ -196,20 +182,6 @@ impl F32Vector for Avx2 {
             (
                 Avx2(_mm256_unpacklo_ps(a.0, b.0)),
                 Avx2(_mm256_unpackhi_ps(a.0, b.0)),
-            )
-        }
-    }
-    #[inline(always)]
-    fn interleave2(a: Self, b: Self) -> (Self, Self) {
-        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
-        // unpack zips within 128-bit halves: lo = [a0 b0 a1 b1 | a4 b4 a5 b5],
-        // hi = [a2 b2 a3 b3 | a6 b6 a7 b7]; the lane permutes reorder halves.
-        unsafe {
-            let lo = _mm256_unpacklo_ps(a.0, b.0);
-            let hi = _mm256_unpackhi_ps(a.0, b.0);
-            (
-                Avx2(_mm256_permute2f128_ps::<0x20>(lo, hi)),
-                Avx2(_mm256_permute2f128_ps::<0x31>(lo, hi)),
             )
         }
     }

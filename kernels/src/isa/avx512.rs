@@ -141,7 +141,7 @@ impl F32Vector for Avx512 {
         })
     }
     #[inline(always)]
-    fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+    fn deinterleave2_in_pair_order(a: Self, b: Self) -> (Self, Self) {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // Indices 0..16 pick from `a`, 16..32 from `b`.
         unsafe {
@@ -154,7 +154,7 @@ impl F32Vector for Avx512 {
         }
     }
     #[inline(always)]
-    fn interleave2(a: Self, b: Self) -> (Self, Self) {
+    fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self) {
         // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // Indices 0..16 pick from `a`, 16..32 from `b`.
         unsafe {

@@ -118,12 +118,12 @@ impl F32Vector for Neon {
         })
     }
     #[inline(always)]
-    fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+    fn deinterleave2_in_pair_order(a: Self, b: Self) -> (Self, Self) {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         unsafe { (Neon(vuzp1q_f32(a.0, b.0)), Neon(vuzp2q_f32(a.0, b.0))) }
     }
     #[inline(always)]
-    fn interleave2(a: Self, b: Self) -> (Self, Self) {
+    fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self) {
         // SAFETY: NEON is available (vector.rs invariant); registers only.
         unsafe { (Neon(vzip1q_f32(a.0, b.0)), Neon(vzip2q_f32(a.0, b.0))) }
     }

@@ -92,7 +92,7 @@ impl F32Vector for Portable {
         Portable(self.0 | (from.0 & f32x8::splat(-0.0)))
     }
     #[inline(always)]
-    fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+    fn deinterleave2_in_pair_order(a: Self, b: Self) -> (Self, Self) {
         let (a, b) = (a.0.to_array(), b.0.to_array());
         let pick = |first: usize| {
             let mut v = [0.0f32; 8];
@@ -105,7 +105,7 @@ impl F32Vector for Portable {
         (pick(0), pick(1))
     }
     #[inline(always)]
-    fn interleave2(a: Self, b: Self) -> (Self, Self) {
+    fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self) {
         let (a, b) = (a.0.to_array(), b.0.to_array());
         let zip = |half: usize| {
             let mut v = [0.0f32; 8];

@@ -5,11 +5,12 @@
 //!
 //! Vectorised along `inner` when it holds at least a vector, and along the
 //! outputs for interleaved pieces (`inner == 1`) with `k = 2`, `3` or `4`,
-//! the pieces split apart by [`F32Vector::deinterleave2`] and
+//! the pieces split apart by [`F32Vector::deinterleave2_in_pair_order`] and
 //! [`F32Vector::deinterleave3`] (and the gradients zipped back by
-//! [`F32Vector::interleave2`] and [`F32Vector::interleave3`]). Other shapes
-//! (interleaved `k > 4` or `k = 1`, short `inner`) run the scalar
-//! reference's loop.
+//! [`F32Vector::interleave2_from_pair_order`] and
+//! [`F32Vector::interleave3`]), the lane-wise work done in the lane order
+//! the split leaves (see [`from_piece_order`]). Other shapes (interleaved
+//! `k > 4` or `k = 1`, short `inner`) run the scalar reference's loop.
 
 use super::{load_n, store_n};
 use crate::reference;
