@@ -712,7 +712,7 @@ impl<const B: usize> Rows<B> {
             for row in 0..B {
                 let scaled = vv[row].not_gt(V::zero());
                 store(scaled_where(scaled, gg[row], s), self.dst.add(at(row)));
-                t[row] = V::select(scaled, vv[row].mul(gg[row]), V::zero());
+                t[row] = vv[row].mul(gg[row]).keep_where(scaled);
             }
             let mut live = B;
             while live > 1 {
@@ -971,7 +971,7 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
             }
             if self.sums {
                 // The lanes below `l - h` hold zeros: `+0` terms into `+0`.
-                *acc = V::zero().add(V::select(scaled, vv.mul(gg), V::zero()));
+                *acc = V::zero().add(vv.mul(gg).keep_where(scaled));
             }
         }
     }
@@ -1016,7 +1016,7 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
         let scaled = vv.not_gt(V::zero());
         (
             scaled_where(scaled, gg, self.s[m]),
-            V::select(scaled, vv.mul(gg), V::zero()),
+            vv.mul(gg).keep_where(scaled),
         )
     }
 
