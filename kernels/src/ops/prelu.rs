@@ -788,9 +788,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         sums: !partials.is_null(),
         h,
         // SAFETY: `channel` is valid for `q` reads.
-        cyclic: c_len > 0
-            && q.is_multiple_of(c_len)
-            && (0..q).all(|k| unsafe { *channel.add(k) } as usize == k % c_len),
+        cyclic: unsafe { is_cyclic(channel, q, c_len) },
         channel,
         c_len,
         partials,
@@ -880,6 +878,29 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         // SAFETY: `group` is a group of this call (it has elements).
         unsafe { walk.flush(&acc, group) };
     }
+}
+
+/// Whether class `k` is of channel `k % c_len` for every class `k < q` (and
+/// `c_len` divides `q`), counted with a wrapping channel: a `%` per class,
+/// by a divisor known only at run time, cost more than the rest of a
+/// 4096-element call's setup.
+///
+/// # Safety
+/// `channel` is valid for `q` reads.
+#[inline(always)]
+unsafe fn is_cyclic(channel: *const u32, q: usize, c_len: usize) -> bool {
+    if c_len == 0 || !q.is_multiple_of(c_len) {
+        return false;
+    }
+    let mut c = 0;
+    for k in 0..q {
+        // SAFETY: `k < q`.
+        if unsafe { *channel.add(k) } as usize != c {
+            return false;
+        }
+        c = if c + 1 == c_len { 0 } else { c + 1 };
+    }
+    true
 }
 
 /// The buffers and slopes of one [`periodic_backward`] call.
