@@ -499,10 +499,14 @@ impl Kernels {
                 });
             }
         }
-        let sums = self.prelu_backward_span(v, grad_src, dst, w, layout, grad_w.is_some());
-        if let Some(gw) = grad_w {
+        let Some(gw) = grad_w else {
+            self.prelu_backward_span(v, grad_src, dst, w, layout, None);
+            return Ok(());
+        };
+        with_zeroed(w.len(), |sums| {
+            self.prelu_backward_span(v, grad_src, dst, w, layout, Some(&mut *sums));
             let from_output = matches!(saved, Saved::Output(_));
-            for ((g, s), &slope) in gw.iter_mut().zip(sums).zip(w) {
+            for ((g, &s), &slope) in gw.iter_mut().zip(&*sums).zip(w) {
                 *g = if s.is_nan() {
                     // Which of several NaN terms a sum passes on depends on
                     // the instruction forms the compiler picked (and so on
@@ -514,12 +518,12 @@ impl Kernels {
                     s as f32
                 };
             }
-        }
+        });
         Ok(())
     }
 
-    /// The backward kernels over the whole buffer; returns the per-channel f64
-    /// slope-gradient sums (empty unless `want_sums`).
+    /// The backward kernels over the whole buffer, adding the per-channel f64
+    /// slope-gradient sums to `sums` (zeroed, one per channel) when given.
     fn prelu_backward_span(
         &self,
         v: &[f32],
@@ -527,86 +531,130 @@ impl Kernels {
         dst: &mut [f32],
         w: &[f32],
         layout: ChannelLayout,
-        want_sums: bool,
-    ) -> Vec<f64> {
+        sums: Option<&mut [f64]>,
+    ) {
         let n = v.len();
         let set = self.kernel_set();
         let parts = self.split_len(n).map_or(1, |chunk| n.div_ceil(chunk));
-        let mut sums = vec![0.0f64; if want_sums { w.len() } else { 0 }];
+        let want_sums = sums.is_some();
         match Plan::new(w, layout, n, set) {
             Plan::Runs { w, inner } => {
                 let per_run = inner.div_ceil(PIECE);
                 let total = (n / inner) * per_run;
-                let mut piece_sums = vec![0.0f64; if want_sums { total } else { 0 }];
-                // Piece p starts at (p / per_run) * inner + (p % per_run) * PIECE.
-                let start_of = |p: usize| (p / per_run) * inner + (p % per_run) * PIECE;
-                // Parts of whole pieces: (element, piece-sum) boundaries.
-                let cuts: Vec<(usize, usize)> = (0..=parts)
-                    .map(|t| total * t / parts)
-                    .map(|p| (start_of(p), if want_sums { p } else { 0 }))
-                    .collect();
-                let work = carve(v, grad_src, dst, &mut piece_sums, &cuts);
-                parallel::run_parts(work, |(start, v, g, d, s)| {
-                    let runs = PreluRuns {
-                        w,
-                        channel: (start / inner) % w.len(),
-                        inner,
-                        offset: start % inner,
+                with_zeroed(if want_sums { total } else { 0 }, |piece_sums| {
+                    // Piece p starts at (p / per_run) * inner + (p % per_run) * PIECE.
+                    let start_of = |p: usize| (p / per_run) * inner + (p % per_run) * PIECE;
+                    // Parts of whole pieces: (element, piece-sum) boundaries.
+                    let cuts = || {
+                        (0..=parts)
+                            .map(|t| total * t / parts)
+                            .map(|p| (start_of(p), if want_sums { p } else { 0 }))
+                            .collect()
                     };
-                    let s = if want_sums { Some(s) } else { None };
-                    set.prelu_runs_backward(v, g, d, runs, PIECE, s);
-                });
-                // Piece p belongs to run p / per_run, of channel (p / per_run) % C.
-                for (run, run_sums) in piece_sums.chunks(per_run).enumerate() {
-                    let c = run % w.len();
-                    for s in run_sums {
-                        sums[c] += s;
+                    let whole = (0, v, grad_src, &mut *dst, &mut *piece_sums);
+                    run_split(parts, whole, cuts, |(start, v, g, d, s)| {
+                        let runs = PreluRuns {
+                            w,
+                            channel: (start / inner) % w.len(),
+                            inner,
+                            offset: start % inner,
+                        };
+                        let s = if want_sums { Some(s) } else { None };
+                        set.prelu_runs_backward(v, g, d, runs, PIECE, s);
+                    });
+                    if let Some(sums) = sums {
+                        // Piece p belongs to run p / per_run, of channel (p /
+                        // per_run) % C.
+                        let mut c = 0;
+                        for run_sums in piece_sums.chunks(per_run) {
+                            for s in run_sums {
+                                sums[c] += s;
+                            }
+                            c = if c + 1 == w.len() { 0 } else { c + 1 };
+                        }
                     }
-                }
+                });
             }
             Plan::Pattern { pattern, inner } => {
-                let row = pattern.len();
-                let c_len = w.len();
-                let (cuts, mut partials) =
-                    group_cuts(n, row * PRELU_PATTERN_ROWS, parts, c_len, want_sums);
-                let work = carve(v, grad_src, dst, &mut partials, &cuts);
+                let (row, c_len) = (pattern.len(), w.len());
+                let group_len = row * PRELU_PATTERN_ROWS;
                 let pattern = &pattern[..];
-                parallel::run_parts(work, |(_, v, g, d, partials)| {
-                    pattern_groups(set, v, g, d, pattern, inner, c_len, want_sums, partials);
+                let groups = n.div_ceil(group_len);
+                with_zeroed(if want_sums { groups * c_len } else { 0 }, |partials| {
+                    let cuts = || group_cuts(n, group_len, parts, c_len, want_sums);
+                    let whole = (0, v, grad_src, &mut *dst, &mut *partials);
+                    run_split(parts, whole, cuts, |(_, v, g, d, partials)| {
+                        pattern_groups(set, v, g, d, pattern, inner, c_len, want_sums, partials);
+                    });
+                    if let Some(sums) = sums {
+                        add_groups(sums, partials);
+                    }
                 });
-                add_groups(&mut sums, &partials);
             }
             Plan::Periodic { slopes, channel, q } => {
                 let (slopes, channel) = (&slopes[..q], &channel[..q]);
                 let group_len = q * PRELU_PATTERN_ROWS;
-                let (cuts, mut partials) = group_cuts(n, group_len, parts, w.len(), want_sums);
-                let work = carve(v, grad_src, dst, &mut partials, &cuts);
-                parallel::run_parts(work, |(_, v, g, d, partials)| {
-                    let partials = if want_sums { Some(partials) } else { None };
-                    set.prelu_periodic_backward(v, g, d, slopes, channel, partials);
+                let (groups, c_len) = (n.div_ceil(group_len), w.len());
+                with_zeroed(if want_sums { groups * c_len } else { 0 }, |partials| {
+                    let cuts = || group_cuts(n, group_len, parts, c_len, want_sums);
+                    let whole = (0, v, grad_src, &mut *dst, &mut *partials);
+                    run_split(parts, whole, cuts, |(_, v, g, d, partials)| {
+                        let partials = if want_sums { Some(partials) } else { None };
+                        set.prelu_periodic_backward(v, g, d, slopes, channel, partials);
+                    });
+                    if let Some(sums) = sums {
+                        add_groups(sums, partials);
+                    }
                 });
-                add_groups(&mut sums, &partials);
             }
         }
-        sums
     }
 }
 
+/// Calls `f` with `len` zeroed f64s: on the stack up to 512 of them, on the
+/// heap beyond (the sums of a small call: four allocations, and the cuts
+/// below, were a fifth of a 4096-element backward on Zen 3).
+fn with_zeroed<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
+    if len <= 64 {
+        f(&mut [0.0; 64][..len])
+    } else if len <= 512 {
+        f(&mut [0.0; 512][..len])
+    } else {
+        f(&mut vec![0.0; len])
+    }
+}
+
+/// Runs `kernel` on `whole` (the buffer and all its partial sums, from
+/// element 0) in one call when `parts == 1`: no cuts, no allocation, no
+/// rayon call. Otherwise on the parts that `cuts()` gives (see [`carve`]),
+/// across the pool. One part is what the cuts would give for `parts == 1`,
+/// so the sums are the same either way.
+fn run_split<'a>(
+    parts: usize,
+    whole: Part<'a>,
+    cuts: impl FnOnce() -> Vec<(usize, usize)>,
+    kernel: impl Fn(Part<'_>) + Sync,
+) {
+    if parts == 1 {
+        return kernel(whole);
+    }
+    let (_, v, g, d, s) = whole;
+    parallel::run_parts(carve(v, g, d, s, &cuts()), kernel);
+}
+
 /// Cuts `n` elements in groups of `group_len` into at most `parts` parts of
-/// whole groups: the `(element, partial sum)` boundaries for [`carve`], and
-/// the zeroed partial sums, one row of `c_len` per group (none unless
-/// `want_sums`).
+/// whole groups: the `(element, partial sum)` boundaries for [`carve`], the
+/// partial sums a row of `c_len` per group (none unless `want_sums`).
 fn group_cuts(
     n: usize,
     group_len: usize,
     parts: usize,
     c_len: usize,
     want_sums: bool,
-) -> (Vec<(usize, usize)>, Vec<f64>) {
+) -> Vec<(usize, usize)> {
     let groups = n.div_ceil(group_len);
-    let partials = vec![0.0f64; if want_sums { groups * c_len } else { 0 }];
     let per_part = groups.div_ceil(parts);
-    let cuts = (0..=groups.div_ceil(per_part.max(1)))
+    (0..=groups.div_ceil(per_part.max(1)))
         .map(|t| (t * per_part).min(groups))
         .map(|g| {
             (
@@ -614,8 +662,7 @@ fn group_cuts(
                 if want_sums { g * c_len } else { 0 },
             )
         })
-        .collect();
-    (cuts, partials)
+        .collect()
 }
 
 /// Adds the groups' partial sums (rows of `sums.len()`) to `sums`, in group

@@ -775,9 +775,13 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
     // lanes, as does the top of every vector that straddles a group's end.
     let h = head_len::<V>(dst, n);
     let mut rotated = [0.0f32; 64];
-    for (x, r) in rotated[..q].iter_mut().enumerate() {
-        // SAFETY: `(h + x) % q < q`.
-        *r = unsafe { *slopes.add((h + x) % q) };
+    // Class `(h + x) % q`, counted with a wrapping class (a `%` per lane, by
+    // a divisor known only at run time, was most of a small call's setup).
+    let mut k = h % q;
+    for r in &mut rotated[..q] {
+        // SAFETY: `k < q`.
+        *r = unsafe { *slopes.add(k) };
+        k = wrapped(k + 1, q);
     }
     let walk = PeriodicWalk::<V, P> {
         v,
