@@ -44,9 +44,14 @@ use crate::vector::F32Vector;
 pub const ACC_TERMS: usize = 32;
 
 /// Iterations of four vectors a run segment takes before its f32 lanes are
-/// flushed to f64: with at most 3 single vectors and one partial one more,
-/// no lane accumulator sums more than `ACC_TERMS` terms.
+/// flushed to f64: each lane of each accumulator takes one term an
+/// iteration, so with the two additions that combine the four
+/// accumulators, no term goes through more than `ACC_TERMS` roundings.
 const SEGMENT_ITERATIONS: usize = ACC_TERMS - 4;
+
+/// From this many elements up, a run piece's walk is aligned to its stores
+/// (see [`run_piece_backward`]).
+const ALIGNED_PIECE: usize = 2048;
 
 /// Rows a pattern's column accumulators take before the caller flushes them.
 pub const PATTERN_ROWS: usize = ACC_TERMS;
@@ -372,18 +377,26 @@ fn grad_and_term<V: F32Vector>(v: V, g: V, s: V, acc: V) -> (V, V) {
 }
 
 /// The lanes of `acc` summed in f64, pairwise: lanes `(0 + 1) + (2 + 3)`
-/// and so on up a tree. A chain in lane order made every flush a latency
-/// chain of `LANES` additions: 29% of the runs kernel at 4096 elements in
-/// runs of 256 (AVX-512), where a piece takes only 16 vectors.
+/// and so on up a tree, lane `y` of the tree being lane `(y - rotation) %
+/// LANES` of `acc` (`rotation < LANES`). A chain in lane order made every
+/// flush a latency chain of `LANES` additions: 29% of the runs kernel at
+/// 4096 elements in runs of 256 (AVX-512), where a piece takes only 16
+/// vectors.
 #[inline(always)]
-fn lanes_sum_f64<V: F32Vector>(acc: V) -> f64 {
-    let mut lanes = [0.0f32; 16];
-    debug_assert!(V::LANES <= lanes.len() && V::LANES.is_power_of_two());
-    // SAFETY: `lanes` has room for every lane of any tier (at most 16).
-    unsafe { acc.store(lanes.as_mut_ptr()) };
+fn lanes_sum_f64<V: F32Vector>(acc: V, rotation: usize) -> f64 {
+    let l = V::LANES;
+    // The lanes twice over: the tree's lanes are the `l` from `l - rotation`
+    // (no index arithmetic per lane).
+    let mut lanes = [0.0f32; 32];
+    debug_assert!(2 * l <= lanes.len() && l.is_power_of_two() && rotation < l);
+    // SAFETY: `lanes` has room for two vectors of any tier (at most 16 lanes).
+    unsafe {
+        acc.store(lanes.as_mut_ptr());
+        acc.store(lanes.as_mut_ptr().add(l));
+    }
     let mut wide = [0.0f64; 16];
-    for (w, &l) in wide.iter_mut().zip(&lanes[..V::LANES]) {
-        *w = f64::from(l);
+    for (w, &x) in wide.iter_mut().zip(&lanes[l - rotation..2 * l - rotation]) {
+        *w = f64::from(x);
     }
     let mut live = V::LANES;
     while live > 1 {
@@ -396,12 +409,28 @@ fn lanes_sum_f64<V: F32Vector>(acc: V) -> f64 {
 }
 
 /// One piece of a run, `n` elements with slope `s`: `dst = v > 0 ? grad :
-/// grad * s`, and the piece's slope-gradient sum: segments of `4 *
-/// SEGMENT_ITERATIONS` vectors from the piece's start, each summed in four
-/// f32 accumulators and flushed to f64. Which lane takes which term depends
-/// only on the element's place in the piece, never on addresses (no
-/// alignment peel: a fresh buffer must give the same bits), so a piece gives
-/// the same sum in any call.
+/// grad * s`, and the piece's slope-gradient sum. The sum is defined by the
+/// element's place in the piece alone (a fresh buffer must give the same
+/// bits at any address): element `e` goes to lane `e % LANES` of
+/// accumulator `(e / LANES) % 4`, a chain of fused multiply-adds in element
+/// order, and every segment of `4 * SEGMENT_ITERATIONS` vectors from the
+/// piece's start adds its accumulators `(a0 + a1) + (a2 + a3)`, then the
+/// lanes pairwise in f64 ([`lanes_sum_f64`]).
+///
+/// The walk is aligned to the stores all the same. After a head of `h`
+/// elements, vector `j` holds elements `h + j * LANES + x` in lane `x`, and
+/// goes to accumulator `j % 4` (the head is vector -1, in the top lanes of
+/// the last one). Lane `x` of walk accumulator `m` then holds the chain of
+/// canonical lane `(h + x) % LANES` of accumulator `m` (lanes below `LANES -
+/// h`) or `m + 1` (the others), so [`canonical_segment_sum`] rotates them
+/// back before the sum; a vector that straddles a segment's end gives its
+/// lanes below `LANES - h` to this segment and starts the next with the
+/// others. On Zen 3 (AVX2, in L2, buffers 4 or 16 bytes off alignment)
+/// this walk is 1.09 to 1.11 times as fast as the unaligned one on a run of
+/// 16 Ki elements, 1.02 to 1.04 on runs of 16 Ki in 64 Ki; on pieces of
+/// 1024 its head, straddles and rotated sums cost more than it wins
+/// (0.90 to 0.95), hence [`ALIGNED_PIECE`]. Tiers whose vectors are a
+/// cache line wide (AVX-512) split a line on every unaligned access.
 ///
 /// # Safety
 /// The CPU supports `V`'s ISA; pointers valid for `n` elements; `grad ==
@@ -416,9 +445,15 @@ unsafe fn run_piece_backward<V: F32Vector>(
 ) -> f64 {
     let l = V::LANES;
     let s = V::splat(s);
+    // Short pieces walk unaligned (`h = 0`): the head and its partial
+    // store cost more than the aligned stores win.
+    let h = if n >= ALIGNED_PIECE {
+        head_len::<V>(dst, n)
+    } else {
+        0
+    };
     let mut sum = 0.0f64;
     let mut acc = [V::zero(); 4];
-    let mut at = 0;
     // Where the output trails an input by less than the 4 vectors of an
     // iteration modulo 4 KiB, compute the next iteration before storing
     // this one (see `ops::blocks`); the terms go to the accumulators in the
@@ -427,11 +462,18 @@ unsafe fn run_piece_backward<V: F32Vector>(
     // tiers with 32 do this (AVX2 measured no gain).
     let window = 4 * l * core::mem::size_of::<f32>();
     let pipelined = V::REGISTERS >= 32 && (trails(dst, v, window) || trails(dst, g, window));
+    // The lanes of a vector that straddles a segment's end that are before it.
+    let before = (h > 0).then(|| lanes_below::<V>(l - h));
     // SAFETY: (whole block) every index touched is below `n`; each element is
     // read before it is written.
     unsafe {
-        while at < n {
-            let end = (at + 4 * SEGMENT_ITERATIONS * l).min(n);
+        if h > 0 {
+            acc[3] = run_head(v, g, dst, h, s);
+        }
+        let (mut at, mut end) = (h, (4 * SEGMENT_ITERATIONS * l).min(n));
+        loop {
+            // The whole iterations of this segment (the first vector after
+            // a segment's start is of accumulator 0), then single vectors.
             if pipelined {
                 let mut run = RunAhead {
                     v,
@@ -451,27 +493,92 @@ unsafe fn run_piece_backward<V: F32Vector>(
                 }
                 at += 4 * l;
             }
-            while at + l <= end {
-                let (d, t) = grad_and_term(V::load(v.add(at)), V::load(g.add(at)), s, acc[0]);
-                d.store(dst.add(at));
-                acc[0] = t;
-                at += l;
+            // Fewer than four vectors are left in the segment: single
+            // vectors, the last maybe partial where the piece ends,
+            // accumulators 0, 1, 2, 3 in turn (indexed by the loop, not by
+            // a counter: a variable index kept the accumulators in memory).
+            let stop = if end == n { n } else { at + (end - at) / l * l };
+            for a in acc.iter_mut() {
+                if at >= stop {
+                    break;
+                }
+                let k = l.min(stop - at);
+                let (vv, gg) = (load_n::<V>(v.add(at), k), load_n::<V>(g.add(at), k));
+                let (d, t) = grad_and_term(vv, gg, s, *a);
+                store_n(d, dst.add(at), k);
+                *a = t;
+                at += k;
             }
+            if end == n {
+                return sum + canonical_segment_sum(&acc, h, before);
+            }
+            let mut next = [V::zero(); 4];
             if at < end {
-                let k = end - at;
-                let (vv, gg) = (V::load_partial(v.add(at), k), V::load_partial(g.add(at), k));
-                let (d, t) = grad_and_term(vv, gg, s, acc[1]);
-                d.store_partial(dst.add(at), k);
-                acc[1] = t;
-                at = end;
+                // The vector at `at` straddles the segment's end (so `h > 0`
+                // and it is of accumulator 3): its lanes below `l - h` end
+                // this segment, the others start the next one.
+                debug_assert!(end - at == l - h);
+                let before = before.expect("a vector straddles segments only after a head");
+                let k = l.min(n - at);
+                let (vv, gg) = (load_n::<V>(v.add(at), k), load_n::<V>(g.add(at), k));
+                let (d, t) = grad_and_term(vv, gg, s, acc[3]);
+                store_n(d, dst.add(at), k);
+                acc[3] = V::select(before, t, acc[3]);
+                next[3] = grad_and_term(vv, gg, s, V::zero()).1.zero_where(before);
+                at += k;
             }
-            // Fixed order: (a0 + a1) + (a2 + a3), then the lanes in f64
-            // pairwise.
-            sum += lanes_sum_f64(acc[0].add(acc[1]).add(acc[2].add(acc[3])));
-            acc = [V::zero(); 4];
+            sum += canonical_segment_sum(&acc, h, before);
+            acc = next;
+            end = (end + 4 * SEGMENT_ITERATIONS * l).min(n);
+            if at >= n {
+                // The straddling vector took the piece's last elements.
+                return sum + canonical_segment_sum(&acc, h, before);
+            }
         }
     }
-    sum
+}
+
+/// The first `h < LANES` elements of a piece (before the first aligned
+/// store); returns their terms in the top `h` lanes of a vector (moved there
+/// through the stack), `+0` in the lanes below. (Copying the elements into
+/// the top lanes first compiled to masked moves through the stack, each
+/// load waiting on a masked store: 60 ns a piece on Zen 3.)
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; the pointers are valid for `h` elements, as
+/// for [`run_piece_backward`].
+#[inline(always)]
+unsafe fn run_head<V: F32Vector>(v: *const f32, g: *const f32, dst: *mut f32, h: usize, s: V) -> V {
+    let l = V::LANES;
+    let mut moved = [0.0f32; 32];
+    // SAFETY: elements `0..h` are in range, read before written; `moved`
+    // holds `l - h + l <= 32` floats.
+    unsafe {
+        let (vv, gg) = (V::load_partial(v, h), V::load_partial(g, h));
+        // Lanes past `h` take +0 terms (zeros loaded).
+        let (d, t) = grad_and_term(vv, gg, s, V::zero());
+        d.store_partial(dst, h);
+        t.store(moved.as_mut_ptr().add(l - h));
+        V::load(moved.as_ptr())
+    }
+}
+
+/// A segment's sum from the walk's accumulators (see
+/// [`run_piece_backward`]; `own` is lanes below `LANES - h`, `None` when
+/// `h == 0`). Lane `x` of `d_a = x < LANES - h ? walk[a] :
+/// walk[a - 1]` (mod 4) is canonical accumulator `a`'s lane `(h + x) %
+/// LANES`, so `(d0 + d1) + (d2 + d3)` is the canonical `(c0 + c1) + (c2 +
+/// c3)` with its lanes rotated by `h`; [`lanes_sum_f64`] reads them back in
+/// canonical order. (Rotating each accumulator back through an unaligned
+/// load from the stack stalled store forwarding: 0.82 of Leaky ReLU's
+/// speed, against 0.97 aligned.)
+#[inline(always)]
+fn canonical_segment_sum<V: F32Vector>(acc: &[V; 4], h: usize, own: Option<V::Mask>) -> f64 {
+    let Some(own) = own else {
+        return lanes_sum_f64(acc[0].add(acc[1]).add(acc[2].add(acc[3])), 0);
+    };
+    let d: [V; 4] = core::array::from_fn(|a| V::select(own, acc[a], acc[(a + 3) % 4]));
+    lanes_sum_f64(d[0].add(d[1]).add(d[2].add(d[3])), h)
 }
 
 /// Iterations of four vectors of [`run_piece_backward`] for [`ahead`]: the
