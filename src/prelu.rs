@@ -157,9 +157,6 @@ const PIECE: usize = 1 << 14;
 const FORWARD_PATTERN_MAX: usize = 4096;
 
 /// The kernel shape for a layout (see the module docs).
-// One Plan lives on the stack for one call; boxing the periodic tables
-// would bring back the allocation their arrays avoid.
-#[allow(clippy::large_enum_variant)]
 enum Plan<'w> {
     /// Runs of `inner` elements, channel `k % C` for run `k`.
     Runs { w: &'w [f32], inner: usize },
@@ -169,15 +166,12 @@ enum Plan<'w> {
         pattern: Cow<'w, [f32]>,
         inner: usize,
     },
-    /// A row that repeats within a few vectors: `q` classes, class `k` with
-    /// slope `slopes[k]` of channel `channel[k]` (backward only; see
-    /// [`KernelSet::prelu_periodic_backward`]). Arrays, not vectors: no
-    /// allocation per call.
-    Periodic {
-        slopes: [f32; PERIODIC_MAX],
-        channel: [u32; PERIODIC_MAX],
-        q: usize,
-    },
+    /// A row that repeats within a few vectors: `q` classes, class `k` of
+    /// channel `(k / inner) % C` (backward only; see
+    /// [`KernelSet::prelu_periodic_backward`]). Its tables are built where
+    /// they are used, on the stack: no allocation, and no copy of them
+    /// with the plan.
+    Periodic { q: usize, inner: usize },
 }
 
 /// Most classes of the periodic shape: 4 vectors of 16 lanes.
@@ -200,11 +194,18 @@ fn periodic_table<T: Copy + Default>(
         "at most 4 vectors of 16 lanes, whole rows"
     );
     let mut table = [T::default(); PERIODIC_MAX];
-    for (c, &v) in per_channel.iter().enumerate() {
-        table[c * inner..(c + 1) * inner].fill(v);
+    if inner == 1 {
+        // NHWC: the row is the values (a fill per channel of one element
+        // each was a tenth of a 2048-element backward).
+        table[..r].copy_from_slice(per_channel);
+    } else {
+        for (c, &v) in per_channel.iter().enumerate() {
+            table[c * inner..(c + 1) * inner].fill(v);
+        }
     }
-    for k in r..q {
-        table[k] = table[k - r];
+    let (row, rest) = table[..q].split_at_mut(r);
+    for copy in rest.chunks_exact_mut(r) {
+        copy.copy_from_slice(row);
     }
     table
 }
@@ -254,9 +255,10 @@ impl<'w> Plan<'w> {
         }
         let r = w.len() * layout.inner;
         if let Some(q) = set.prelu_periodic_classes(r) {
-            let slopes = periodic_table(w, layout.inner, q);
-            let channel = periodic_channels(w.len(), layout.inner, q);
-            return Plan::Periodic { slopes, channel, q };
+            return Plan::Periodic {
+                q,
+                inner: layout.inner,
+            };
         }
         let row = slope_row(w, layout.inner);
         let repeat = PATTERN_MIN.div_ceil(row.len());
@@ -591,8 +593,11 @@ impl Kernels {
                     }
                 });
             }
-            Plan::Periodic { slopes, channel, q } => {
-                let (slopes, channel) = (&slopes[..q], &channel[..q]);
+            Plan::Periodic { q, inner } => {
+                let slopes = periodic_table(w, inner, q);
+                // NHWC needs no channel table: class k is channel k % C.
+                let table = (inner > 1).then(|| periodic_channels(w.len(), inner, q));
+                let (slopes, channel) = (&slopes[..q], table.as_ref().map(|t| &t[..q]));
                 let group_len = q * PRELU_PATTERN_ROWS;
                 let (groups, c_len) = (n.div_ceil(group_len), w.len());
                 with_zeroed(if want_sums { groups * c_len } else { 0 }, |partials| {
@@ -615,7 +620,10 @@ impl Kernels {
 /// heap beyond (the sums of a small call: four allocations, and the cuts
 /// below, were a fifth of a 4096-element backward on Zen 3).
 fn with_zeroed<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
-    if len <= 64 {
+    // Three sizes: zeroing 512 values costs a call to memset.
+    if len <= 16 {
+        f(&mut [0.0; 16][..len])
+    } else if len <= 64 {
         f(&mut [0.0; 64][..len])
     } else if len <= 512 {
         f(&mut [0.0; 512][..len])

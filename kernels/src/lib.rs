@@ -996,8 +996,10 @@ impl KernelSet {
     /// `None`), and, when `partials` is given, the slope-gradient sums: each
     /// class `k` sums its terms `v > 0 ? +0 : v * grad` in f32 in element
     /// order, and each group of [`PRELU_PATTERN_ROWS`] periods adds its class
-    /// sums, in class order, in f64 to `partials[group * c_len +
-    /// channel[k]]`. Every tier gives the same bits for the same `q`.
+    /// sums, in class order, in f64 to `partials[group * c_len + c]`, `c`
+    /// the class's channel: `channel[k]`, or with `channel` `None`, `k %
+    /// c_len` (NHWC, where `inner == 1`: no table to build or check per
+    /// call). Every tier gives the same bits for the same `q`.
     ///
     /// ```
     /// use rectify_kernels::{Isa, KernelSet};
@@ -1005,32 +1007,39 @@ impl KernelSet {
     /// // NHWC, 2 channels with slopes 0.5 and 0.25.
     /// let q = k.prelu_periodic_classes(2).unwrap();
     /// let slopes: Vec<f32> = (0..q).map(|i| [0.5, 0.25][i % 2]).collect();
-    /// let channel: Vec<u32> = (0..q as u32).map(|i| i % 2).collect();
     /// let x = [-2.0f32, -4.0, 3.0, -1.0];
     /// let mut grad = [1.0f32; 4];
     /// let mut partials = [0.0f64; 2];
-    /// k.prelu_periodic_backward(&x, None, &mut grad, &slopes, &channel, Some(&mut partials));
+    /// k.prelu_periodic_backward(&x, None, &mut grad, &slopes, None, Some(&mut partials));
     /// assert_eq!(grad, [0.5, 0.25, 1.0, 0.25]);
+    /// assert_eq!(partials, [-2.0, -5.0]);
+    /// // The same with the channel of each class spelled out.
+    /// let channel: Vec<u32> = (0..q as u32).map(|i| i % 2).collect();
+    /// let (mut grad, mut partials) = ([1.0f32; 4], [0.0f64; 2]);
+    /// k.prelu_periodic_backward(&x, None, &mut grad, &slopes, Some(&channel), Some(&mut partials));
     /// assert_eq!(partials, [-2.0, -5.0]);
     /// ```
     ///
     /// # Panics
     /// If the lengths differ, `q` is not a period this tier takes, a channel
-    /// is not below `partials`' row length, or `partials` is not one row of
-    /// `c_len` per group.
+    /// is not below `partials`' row length (or, without `channel`, that row
+    /// length does not divide `q`), or `partials` is not one row of `c_len`
+    /// per group.
     pub fn prelu_periodic_backward(
         &self,
         saved: &[f32],
         grad_src: Option<&[f32]>,
         dst: &mut [f32],
         slopes: &[f32],
-        channel: &[u32],
+        channel: Option<&[u32]>,
         partials: Option<&mut [f64]>,
     ) {
         let (n, q) = (dst.len(), slopes.len());
         assert_eq!(saved.len(), n, "prelu: saved and dst lengths differ");
         self.check_period(q);
-        assert_eq!(channel.len(), q, "prelu: one channel per class");
+        if let Some(channel) = channel {
+            assert_eq!(channel.len(), q, "prelu: one channel per class");
+        }
         let d = dst.as_mut_ptr();
         let g = source(grad_src, d, n);
         let groups = n.div_ceil(PRELU_PATTERN_ROWS * q);
@@ -1042,18 +1051,20 @@ impl KernelSet {
                     groups * c_len,
                     "prelu: one row of partials per group"
                 );
-                assert!(
-                    groups == 0 || channel.iter().all(|&c| (c as usize) < c_len),
-                    "prelu: channel out of range"
-                );
+                let in_range = match channel {
+                    Some(channel) => channel.iter().all(|&c| (c as usize) < c_len),
+                    None => c_len > 0 && q.is_multiple_of(c_len),
+                };
+                assert!(groups == 0 || in_range, "prelu: channel out of range");
                 (p.as_mut_ptr(), c_len)
             }
             None => (core::ptr::null_mut(), 0),
         };
         // SAFETY: detected ISA; saved, g and d valid for n (g is d or a
-        // separate borrow of n, checked by `source`); slopes and channel valid
-        // for q, q a period of this tier, every channel below c_len; partials
-        // null or one row of c_len per group.
+        // separate borrow of n, checked by `source`); slopes valid for q, q a
+        // period of this tier; channel null (c_len divides q) or valid for q,
+        // every channel below c_len; partials null or one row of c_len per
+        // group.
         unsafe {
             (self.layout.periodic_backward)(
                 saved.as_ptr(),
@@ -1062,7 +1073,7 @@ impl KernelSet {
                 n,
                 slopes.as_ptr(),
                 q,
-                channel.as_ptr(),
+                channel.map_or(core::ptr::null(), <[u32]>::as_ptr),
                 c_len,
                 p,
             )

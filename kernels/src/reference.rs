@@ -458,7 +458,12 @@ pub(crate) unsafe fn prelu_periodic_backward_raw(
             if (i + 1) % group_len == 0 || i + 1 == n {
                 let row = partials.add(i / group_len * c_len);
                 for (k, a) in acc.iter_mut().enumerate() {
-                    *row.add(*channel.add(k) as usize) += f64::from(*a);
+                    let c = if channel.is_null() {
+                        k % c_len
+                    } else {
+                        *channel.add(k) as usize
+                    };
+                    *row.add(c) += f64::from(*a);
                     *a = 0.0;
                 }
             }

@@ -857,8 +857,10 @@ impl<const B: usize> Rows<B> {
 ///
 /// # Safety
 /// The CPU supports `V`'s ISA; `v`, `g`, `dst` valid for `n` elements, `g ==
-/// dst` or disjoint, `v` disjoint from `dst`; `slopes` and `channel` valid
-/// for `P * LANES` reads, every channel below `c_len`; `partials` null or
+/// dst` or disjoint, `v` disjoint from `dst`; `slopes` valid for `P * LANES`
+/// reads; `channel` null (class `k` is of channel `k % c_len`, and `c_len`
+/// divides `P * LANES`; NHWC) or valid for `P * LANES` reads, every channel
+/// below `c_len`; `partials` null or
 /// valid for `n.div_ceil(PATTERN_ROWS * P * LANES) * c_len` reads and
 /// writes, disjoint from the rest.
 #[inline(always)]
@@ -898,8 +900,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         s: core::array::from_fn(|m| unsafe { V::load(rotated.as_ptr().add(m * l)) }),
         sums: !partials.is_null(),
         h,
-        // SAFETY: `channel` is valid for `q` reads.
-        cyclic: unsafe { is_cyclic(channel, q, c_len) },
+        cyclic: channel.is_null(),
         channel,
         c_len,
         partials,
@@ -991,29 +992,6 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
     }
 }
 
-/// Whether class `k` is of channel `k % c_len` for every class `k < q` (and
-/// `c_len` divides `q`), counted with a wrapping channel: a `%` per class,
-/// by a divisor known only at run time, cost more than the rest of a
-/// 4096-element call's setup.
-///
-/// # Safety
-/// `channel` is valid for `q` reads.
-#[inline(always)]
-unsafe fn is_cyclic(channel: *const u32, q: usize, c_len: usize) -> bool {
-    if c_len == 0 || !q.is_multiple_of(c_len) {
-        return false;
-    }
-    let mut c = 0;
-    for k in 0..q {
-        // SAFETY: `k < q`.
-        if unsafe { *channel.add(k) } as usize != c {
-            return false;
-        }
-        c = if c + 1 == c_len { 0 } else { c + 1 };
-    }
-    true
-}
-
 /// The buffers and slopes of one [`periodic_backward`] call.
 struct PeriodicWalk<V, const P: usize> {
     v: *const f32,
@@ -1025,7 +1003,8 @@ struct PeriodicWalk<V, const P: usize> {
     sums: bool,
     /// The head's length: lane `j` of the phases holds class `(h + j) % q`.
     h: usize,
-    /// Whether class `k` is of channel `k % c_len` (NHWC: `inner == 1`).
+    /// Whether class `k` is of channel `k % c_len` (NHWC: `inner == 1`;
+    /// `channel` is null then).
     cyclic: bool,
     channel: *const u32,
     c_len: usize,
