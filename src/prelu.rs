@@ -581,17 +581,17 @@ impl Kernels {
                 let (row, c_len) = (pattern.len(), w.len());
                 let group_len = row * PRELU_PATTERN_ROWS;
                 let pattern = &pattern[..];
-                let groups = n.div_ceil(group_len);
-                with_zeroed(if want_sums { groups * c_len } else { 0 }, |partials| {
-                    let cuts = || group_cuts(n, group_len, parts, c_len, want_sums);
-                    let whole = (0, v, grad_src, &mut *dst, &mut *partials);
-                    run_split(parts, whole, cuts, |(_, v, g, d, partials)| {
+                let span = (v, grad_src, dst);
+                run_groups(
+                    span,
+                    group_len,
+                    parts,
+                    c_len,
+                    sums,
+                    |(_, v, g, d, partials)| {
                         pattern_groups(set, v, g, d, pattern, inner, c_len, want_sums, partials);
-                    });
-                    if let Some(sums) = sums {
-                        add_groups(sums, partials);
-                    }
-                });
+                    },
+                );
             }
             Plan::Periodic { q, inner } => {
                 let slopes = periodic_table(w, inner, q);
@@ -599,18 +599,18 @@ impl Kernels {
                 let table = (inner > 1).then(|| periodic_channels(w.len(), inner, q));
                 let (slopes, channel) = (&slopes[..q], table.as_ref().map(|t| &t[..q]));
                 let group_len = q * PRELU_PATTERN_ROWS;
-                let (groups, c_len) = (n.div_ceil(group_len), w.len());
-                with_zeroed(if want_sums { groups * c_len } else { 0 }, |partials| {
-                    let cuts = || group_cuts(n, group_len, parts, c_len, want_sums);
-                    let whole = (0, v, grad_src, &mut *dst, &mut *partials);
-                    run_split(parts, whole, cuts, |(_, v, g, d, partials)| {
+                let span = (v, grad_src, dst);
+                run_groups(
+                    span,
+                    group_len,
+                    parts,
+                    w.len(),
+                    sums,
+                    |(_, v, g, d, partials)| {
                         let partials = if want_sums { Some(partials) } else { None };
                         set.prelu_periodic_backward(v, g, d, slopes, channel, partials);
-                    });
-                    if let Some(sums) = sums {
-                        add_groups(sums, partials);
-                    }
-                });
+                    },
+                );
             }
         }
     }
@@ -648,6 +648,29 @@ fn run_split<'a>(
     }
     let (_, v, g, d, s) = whole;
     parallel::run_parts(carve(v, g, d, s, &cuts()), kernel);
+}
+
+/// The backward over groups of `group_len` elements with a row of `c_len`
+/// partial sums each (the pattern and periodic shapes): `kernel` over the
+/// span's parts of whole groups, then the groups' partials added to `sums`
+/// (when given) in group order.
+fn run_groups(
+    (v, grad_src, dst): (&[f32], Option<&[f32]>, &mut [f32]),
+    group_len: usize,
+    parts: usize,
+    c_len: usize,
+    sums: Option<&mut [f64]>,
+    kernel: impl Fn(Part<'_>) + Sync,
+) {
+    let (n, want_sums) = (v.len(), sums.is_some());
+    let groups = n.div_ceil(group_len);
+    with_zeroed(if want_sums { groups * c_len } else { 0 }, |partials| {
+        let cuts = || group_cuts(n, group_len, parts, c_len, want_sums);
+        run_split(parts, (0, v, grad_src, dst, &mut *partials), cuts, kernel);
+        if let Some(sums) = sums {
+            add_groups(sums, partials);
+        }
+    });
 }
 
 /// Cuts `n` elements in groups of `group_len` into at most `parts` parts of
