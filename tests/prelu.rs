@@ -250,7 +250,9 @@ fn runs_forward_kernel_matches_the_formula() {
     use rectify_kernels::{KernelSet, PreluRuns};
     for isa in tiers_under_test() {
         let k = KernelSet::new(isa).unwrap();
-        for inner in (1..=20usize).chain([31, 32, 33, 47]) {
+        // Past 4 vectors (64 on AVX-512) runs take the block walk, the run's
+        // end inside a block or at its edge.
+        for inner in (1..=20usize).chain([31, 32, 33, 47, 63, 64, 65, 96, 100]) {
             for c_len in [1usize, 3] {
                 let w = slopes(c_len, (inner * 7 + c_len) as u32);
                 let base = data(257 + 16, inner as u32);
@@ -685,6 +687,44 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
                     assert_eq!(bits(out), bits(&want), "gradient, {what}");
                     assert_eq!(bits(&gw), bits(&want_w), "slope gradient, {what}");
                 }
+            }
+        }
+    }
+}
+
+/// The forward into an output 4 to 252 bytes past the input modulo 4 KiB,
+/// where the runs kernel computes a block ahead of its stores: the same
+/// bits as in place, for runs (NCHW, several run lengths against the block),
+/// periodic and pattern (NHWC) layouts.
+#[test]
+fn forward_written_just_past_the_input_modulo_4k() {
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap().serial();
+        for (outer, c, inner) in [
+            (4usize, 16usize, 256usize),
+            (5, 7, 64),
+            (3, 5, 700),
+            (2, 3, 1 << 12),
+            (600, 16, 1),
+            (300, 37, 1),
+        ] {
+            let n = outer * c * inner;
+            let layout = ChannelLayout::new(c, inner);
+            let w = slopes(c, n as u32 + 9);
+            let x = data(n, 7 * n as u32 + 3);
+            let want: Vec<u32> = (0..n)
+                .map(|i| prelu(x[i], w[channel_of(i, c, inner)]).to_bits())
+                .collect();
+            for d in [1usize, 4, 13, 16, 32, 48, 63] {
+                let at = n.div_ceil(1024) * 1024 + 1024 + d;
+                let mut arena = vec![0.0f32; at + n];
+                arena[..n].copy_from_slice(&x);
+                let (head, tail) = arena.split_at_mut(at);
+                k.prelu_into(&head[..n], &w, layout, &mut tail[..n])
+                    .unwrap();
+                let what = format!("{isa} {outer}x{c}x{inner}, {d} elements past");
+                assert_eq!(bits(&tail[..n]), want, "{what}");
+                assert_eq!(bits(&head[..n]), bits(&x), "input kept, {what}");
             }
         }
     }
