@@ -69,7 +69,9 @@
 
 use std::borrow::Cow;
 
-use rectify_kernels::{KernelSet, PreluAccumulators, PreluPattern, PreluRuns, PRELU_PATTERN_ROWS};
+use rectify_kernels::{
+    KernelSet, PieceSums, PreluAccumulators, PreluPattern, PreluRuns, PRELU_PATTERN_ROWS,
+};
 
 use crate::error::same_len;
 use crate::{parallel, Error, Kernels, Saved};
@@ -541,6 +543,21 @@ impl Kernels {
         let want_sums = sums.is_some();
         match Plan::new(w, layout, n, set) {
             Plan::Runs { w, inner } => {
+                if parts == 1 {
+                    // Not split: the pieces' sums go straight to their
+                    // channels, in piece order, as the loop below adds them
+                    // (no slot per piece: at 64 Ki elements in runs of 200,
+                    // zeroing and adding 320 slots cost a tenth of a call).
+                    let runs = PreluRuns {
+                        w,
+                        channel: 0,
+                        inner,
+                        offset: 0,
+                    };
+                    let sums = sums.map(PieceSums::PerChannel);
+                    set.prelu_runs_backward(v, grad_src, dst, runs, PIECE, sums);
+                    return;
+                }
                 let per_run = inner.div_ceil(PIECE);
                 let total = (n / inner) * per_run;
                 with_zeroed(if want_sums { total } else { 0 }, |piece_sums| {
@@ -561,7 +578,7 @@ impl Kernels {
                             inner,
                             offset: start % inner,
                         };
-                        let s = if want_sums { Some(s) } else { None };
+                        let s = want_sums.then_some(PieceSums::PerPiece(s));
                         set.prelu_runs_backward(v, g, d, runs, PIECE, s);
                     });
                     if let Some(sums) = sums {

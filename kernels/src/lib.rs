@@ -286,7 +286,8 @@ type PreluRunsForwardFn =
     unsafe fn(*const f32, *mut f32, usize, *const f32, usize, usize, usize, usize);
 /// `prelu_pattern_forward(x, y, n, pattern, p, offset)`.
 type PreluPatternForwardFn = unsafe fn(*const f32, *mut f32, usize, *const f32, usize, usize);
-/// `prelu_runs_backward(v, g, dst, n, w, c_len, channel, inner, offset, piece, sums)`.
+/// `prelu_runs_backward(v, g, dst, n, w, c_len, channel, inner, offset, piece, sums,
+/// by_channel)`.
 type PreluRunsBackwardFn = unsafe fn(
     *const f32,
     *const f32,
@@ -299,6 +300,7 @@ type PreluRunsBackwardFn = unsafe fn(
     usize,
     usize,
     *mut f64,
+    bool,
 );
 /// `prelu_pattern_backward(v, g, dst, stride, width, rows, pattern, acc)`.
 type PreluPatternBackwardFn =
@@ -402,6 +404,18 @@ impl PreluRuns<'_> {
         }
         count
     }
+}
+
+/// Where [`KernelSet::prelu_runs_backward`] puts each piece's slope-gradient
+/// sum.
+#[derive(Debug)]
+pub enum PieceSums<'a> {
+    /// Written to one slot per piece ([`PreluRuns::pieces`]), in order.
+    PerPiece(&'a mut [f64]),
+    /// Added to its channel's slot (one per channel), piece after piece in
+    /// order: the same bits as the `PerPiece` sums added to these slots in
+    /// piece order, without a slot per piece (a call that is not split).
+    PerChannel(&'a mut [f64]),
 }
 
 /// A PReLU slope pattern laid out for [`KernelSet::prelu_pattern_forward`]:
@@ -838,12 +852,14 @@ impl KernelSet {
     /// (`grad` from `grad_src`, or `dst` itself when `None`), and, when `sums`
     /// is given, the slope-gradient sum `sum(v > 0 ? 0 : v * grad)` of each
     /// piece ([`PreluRuns::pieces`]: cut at run ends and every `piece`
-    /// elements of a run), in order. The sums of a piece depend only on the
-    /// piece, not on the span it was computed in.
+    /// elements of a run), in order, per piece or added to its channel's
+    /// ([`PieceSums`]). The sums of a piece depend only on the piece, not on
+    /// the span it was computed in.
     ///
     /// # Panics
     /// If the lengths differ, `piece` is 0 or does not divide `offset`, or
-    /// `sums` has not one slot per piece.
+    /// `sums` has not one slot per piece (`PerPiece`) or per channel
+    /// (`PerChannel`).
     pub fn prelu_runs_backward(
         &self,
         saved: &[f32],
@@ -851,7 +867,7 @@ impl KernelSet {
         dst: &mut [f32],
         runs: PreluRuns<'_>,
         piece: usize,
-        sums: Option<&mut [f64]>,
+        sums: Option<PieceSums<'_>>,
     ) {
         runs.check();
         let n = saved.len();
@@ -862,13 +878,21 @@ impl KernelSet {
         );
         let d = dst.as_mut_ptr();
         let g = source(grad_src, d, n);
-        let sums = sums.map_or(core::ptr::null_mut(), |s| {
-            assert_eq!(s.len(), runs.pieces(n, piece), "prelu: one sum per piece");
-            s.as_mut_ptr()
-        });
+        let (sums, by_channel) = match sums {
+            None => (core::ptr::null_mut(), false),
+            Some(PieceSums::PerPiece(s)) => {
+                assert_eq!(s.len(), runs.pieces(n, piece), "prelu: one sum per piece");
+                (s.as_mut_ptr(), false)
+            }
+            Some(PieceSums::PerChannel(s)) => {
+                assert_eq!(s.len(), runs.w.len(), "prelu: one sum per channel");
+                (s.as_mut_ptr(), true)
+            }
+        };
         // SAFETY: detected ISA; saved, g, dst valid for n elements; g is dst
         // or a shared borrow disjoint from it, saved is disjoint from dst;
-        // runs checked; sums null or one slot per piece.
+        // runs checked; sums null, one slot per piece, or (by_channel) one
+        // per channel.
         unsafe {
             (self.layout.runs_backward)(
                 saved.as_ptr(),
@@ -882,6 +906,7 @@ impl KernelSet {
                 runs.offset,
                 piece,
                 sums,
+                by_channel,
             )
         }
     }

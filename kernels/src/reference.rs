@@ -364,6 +364,7 @@ pub(crate) unsafe fn prelu_runs_backward_raw(
     offset: usize,
     piece: usize,
     sums: *mut f64,
+    by_channel: bool,
 ) {
     let (mut c, mut off, mut k, mut in_piece, mut sum) = (channel, offset, 0, 0, 0.0f64);
     for i in 0..n {
@@ -381,8 +382,15 @@ pub(crate) unsafe fn prelu_runs_backward_raw(
         let run_end = off == inner;
         if run_end || in_piece == piece || i + 1 == n {
             if !sums.is_null() {
-                // SAFETY: the caller provides one slot per piece.
-                unsafe { *sums.add(k) = sum };
+                // SAFETY: the caller provides one slot per piece, or per
+                // channel (`by_channel`; `c < c_len`).
+                unsafe {
+                    if by_channel {
+                        *sums.add(c) += sum;
+                    } else {
+                        *sums.add(k) = sum;
+                    }
+                }
             }
             (k, in_piece, sum) = (k + 1, 0, 0.0);
         }

@@ -170,11 +170,12 @@ macro_rules! entry_points {
             offset: usize,
             piece: usize,
             sums: *mut f64,
+            by_channel: bool,
         ) {
             // SAFETY: forwarded contract; compiled for this tier's ISA.
             unsafe {
                 $crate::ops::prelu::runs_backward::<$vec>(
-                    v, g, dst, n, w, c_len, channel, inner, offset, piece, sums,
+                    v, g, dst, n, w, c_len, channel, inner, offset, piece, sums, by_channel,
                 )
             }
         }

@@ -763,13 +763,16 @@ impl<V: F32Vector> Ahead for RunAhead<'_, V> {
 /// pieces at the end of every run and every `piece` elements within a run
 /// (counted from the run's start; `offset` is a multiple of `piece`). Writes
 /// the gradient, and when `sums` is not null, each piece's slope-gradient sum
-/// to `sums[0..]`, in order.
+/// to `sums[0..]`, in order, or with `by_channel` adds it to `sums[c]`, `c`
+/// the piece's channel (the same additions, in the same order, as adding the
+/// per-piece sums to zeroed channel sums afterwards).
 ///
 /// # Safety
 /// The CPU supports `V`'s ISA; `v`, `g`, `dst` valid for `n` elements, `g ==
 /// dst` or disjoint, `v` disjoint from `dst`; `w` valid for `c_len` reads,
 /// `channel < c_len`, `offset < inner`; `sums` null or valid for as many
-/// writes as there are pieces; `piece > 0`.
+/// reads and writes as there are pieces (`c_len` with `by_channel`); `piece
+/// > 0`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn runs_backward<V: F32Vector>(
@@ -784,11 +787,13 @@ pub(crate) unsafe fn runs_backward<V: F32Vector>(
     offset: usize,
     piece: usize,
     sums: *mut f64,
+    by_channel: bool,
 ) {
     let (mut done, mut c, mut off, mut k) = (0, channel, offset, 0);
     while done < n {
         let len = (inner - off).min(piece).min(n - done);
-        // SAFETY: `done + len <= n`, `c < c_len`, and one sum per piece.
+        // SAFETY: `done + len <= n`, `c < c_len`, and one sum per piece (or
+        // per channel).
         unsafe {
             let s = *w.add(c);
             let piece_sum = if sums.is_null() {
@@ -804,7 +809,11 @@ pub(crate) unsafe fn runs_backward<V: F32Vector>(
                 run_piece_backward::<V>(v.add(done), g.add(done), dst.add(done), len, s)
             };
             if !sums.is_null() {
-                *sums.add(k) = piece_sum;
+                if by_channel {
+                    *sums.add(c) += piece_sum;
+                } else {
+                    *sums.add(k) = piece_sum;
+                }
             }
         }
         k += 1;
