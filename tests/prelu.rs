@@ -101,13 +101,16 @@ fn channel_of(i: usize, c: usize, inner: usize) -> usize {
     (i / inner) % c
 }
 
-/// Layouts covering both kernel shapes: runs (inner >= 64, or C = 1) and the
-/// slope pattern (short inner), with outer including 0 and 1.
+/// Layouts covering the kernel shapes: runs (inner of 512 and more, C = 1,
+/// or inner of 16 and more where the slope pattern would be long next to
+/// the buffer), the periodic rows and the slope pattern (short inner), with
+/// outer including 0 and 1.
 fn layouts() -> Vec<(usize, usize, usize)> {
     let mut l = Vec::new();
     for outer in [0usize, 1, 2, 3, 5] {
         for c in [1usize, 2, 3, 5, 16, 17] {
-            for inner in [1usize, 2, 3, 7, 63, 64, 65, 130] {
+            // 16, 20 and 63: runs where the pattern would be costly.
+            for inner in [1usize, 2, 3, 7, 16, 20, 63, 64, 65, 130] {
                 l.push((outer, c, inner));
             }
         }
@@ -529,6 +532,7 @@ fn slope_gradient_is_identical_for_any_thread_count() {
             (3001, 37, 1),
             (5000, 5, 9),
             (3, 300, 64),
+            (1, 1024, 49), // short runs: the pattern would be the whole buffer
             (5001, 16, 1), // the periodic shape
             (7001, 3, 1),
         ] {
