@@ -734,6 +734,115 @@ fn forward_written_just_past_the_input_modulo_4k() {
     }
 }
 
+/// A short run's slope-gradient sum is the one its definition gives, bit
+/// for bit, on every vector tier: element `e` goes to lane `e % L` of f32
+/// accumulator `(e / L) % 4` by fused multiply-adds in element order, the
+/// accumulators are added `(a0 + a1) + (a2 + a3)`, then the lanes pairwise
+/// in f64. Sums of a few f32 lanes in f64 are nearly always exact, so the
+/// terms are made to cancel: 2^60 and -2^60 where a term of 1 between them
+/// survives in one grouping and not in another (each case caught a
+/// regrouping of the accumulators or of the lanes that every other test
+/// passed), and random mixes of those.
+#[test]
+fn short_run_slope_gradient_follows_its_definition() {
+    use rectify::Isa;
+    let big = (2.0f32).powi(60);
+    let mut seed = 0x9e37_79b9u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for isa in tiers_under_test() {
+        // The scalar tier sums each run exactly in f64.
+        if isa == Isa::Scalar {
+            continue;
+        }
+        let l = isa.lanes();
+        let k = Kernels::new(isa).unwrap().serial();
+        // `None` marks an element with x > 0 (no term).
+        let mut cases: Vec<Vec<Option<f32>>> = Vec::new();
+        let placed = |n: usize, at: &[(usize, f32)]| {
+            let mut t = vec![Some(0.0f32); n];
+            for &(e, v) in at {
+                t[e] = Some(v);
+            }
+            t
+        };
+        // The accumulators of one lane: (big + 1) + (-big + 1) is 0,
+        // ((big + 1) - big) + 1 would be 1.
+        cases.push(placed(
+            4 * l,
+            &[(0, big), (l, 1.0), (2 * l, -big), (3 * l, 1.0)],
+        ));
+        // The lanes of one accumulator, at every level of the tree: big
+        // and -big `d` lanes apart, a 1 half way to each.
+        let mut d = 2;
+        while d <= l {
+            cases.push(placed(
+                l,
+                &[(0, big), (d / 2, 1.0), (d, -big), (d + d / 2, 1.0)][..if d < l { 4 } else { 2 }],
+            ));
+            d *= 2;
+        }
+        // One segment on every tier (28 iterations of four vectors):
+        // terms of +-1 and +-2^30 with pairs of big and -big, one element
+        // in 11 with x > 0.
+        for n in 1..=4 * 28 * 4usize {
+            let mut t: Vec<Option<f32>> = (0..n)
+                .map(|e| {
+                    let r = next();
+                    let v = (2.0f32).powi(30 * (r % 2) as i32);
+                    (e % 11 != 5).then_some(if r % 4 < 2 { -v } else { v })
+                })
+                .collect();
+            for _ in 0..n / 6 {
+                let (i, j) = (next() as usize % n, next() as usize % n);
+                let free = |v: Option<f32>| v.is_some_and(|v| v.abs() < big);
+                if i != j && free(t[i]) && free(t[j]) {
+                    (t[i], t[j]) = (Some(big), Some(-big));
+                }
+            }
+            cases.push(t);
+        }
+        for t in cases {
+            let n = t.len();
+            // x * g = t with x <= 0, or x > 0.
+            let x: Vec<f32> = t.iter().map(|t| t.map_or(1.0, |t| -t.abs())).collect();
+            let g: Vec<f32> = t
+                .iter()
+                .map(|t| t.map_or(1.0, |t| if t < 0.0 { 1.0 } else { -1.0 }))
+                .collect();
+            let mut acc = vec![[0.0f32; 16]; 4];
+            for e in 0..n {
+                if x[e] <= 0.0 {
+                    let a = &mut acc[(e / l) % 4][e % l];
+                    *a = x[e].mul_add(g[e], *a);
+                }
+            }
+            let mut wide: Vec<f64> = (0..l)
+                .map(|j| f64::from((acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j])))
+                .collect();
+            while wide.len() > 1 {
+                wide = wide.chunks(2).map(|p| p[0] + p[1]).collect();
+            }
+            let want = (0.0 + wide[0]) as f32;
+            let mut gi = g.clone();
+            let mut gw = [0.0f32];
+            k.prelu_backward(
+                Saved::Input(&x),
+                &[0.5],
+                ChannelLayout::nchw(1, n),
+                &mut gi,
+                Some(&mut gw),
+            )
+            .unwrap();
+            assert_eq!(gw[0].to_bits(), want.to_bits(), "{isa}: terms {t:?}");
+        }
+    }
+}
+
 #[test]
 fn a_long_channel_keeps_its_digits() {
     let n = 1 << 24;

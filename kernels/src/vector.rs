@@ -185,6 +185,29 @@ pub(crate) trait F32Vector: Copy {
     /// returned (see [`pieces_source`]).
     fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self);
 
+    /// The lanes summed in f64, pairwise: `((l0 + l1) + (l2 + l3)) + ((l4 +
+    /// l5) + (l6 + l7))` and so on up a tree (each lane converted exactly;
+    /// the same bits on every tier with as many lanes). The default goes
+    /// through the stack; a tier may do it in registers.
+    #[inline(always)]
+    fn pairwise_sum_f64(self) -> f64 {
+        let mut lanes = [0.0f32; 16];
+        // SAFETY: `lanes` holds 16 >= LANES floats.
+        unsafe { self.store(lanes.as_mut_ptr()) };
+        let mut wide = [0.0f64; 16];
+        for (w, &x) in wide.iter_mut().zip(&lanes[..Self::LANES]) {
+            *w = f64::from(x);
+        }
+        let mut live = Self::LANES;
+        while live > 1 {
+            live /= 2;
+            for i in 0..live {
+                wide[i] = wide[2 * i] + wide[2 * i + 1];
+            }
+        }
+        wide[0]
+    }
+
     /// `self < rhs` (false when either is NaN).
     fn lt(self, rhs: Self) -> Self::Mask;
     /// `self <= rhs` (false when either is NaN).

@@ -185,6 +185,25 @@ impl F32Vector for Avx2 {
             )
         }
     }
+    /// In registers: both halves widened, one horizontal add makes the
+    /// pairs `(l0 + l1, l4 + l5 | l2 + l3, l6 + l7)`, then the halves and
+    /// the two sums (8 instructions, where the generic tree compiled to 17:
+    /// the runs backward's sum per piece, a quarter of its time on runs of
+    /// 256 in L1).
+    #[inline(always)]
+    fn pairwise_sum_f64(self) -> f64 {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); registers only.
+        unsafe {
+            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(self.0));
+            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(self.0));
+            let pairs = _mm256_hadd_pd(lo, hi);
+            let quads = _mm_add_pd(
+                _mm256_castpd256_pd128(pairs),
+                _mm256_extractf128_pd::<1>(pairs),
+            );
+            _mm_cvtsd_f64(_mm_add_sd(quads, _mm_unpackhi_pd(quads, quads)))
+        }
+    }
     #[inline(always)]
     fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
         use crate::vector::triples::{gather_order, piece_mask as m};

@@ -720,7 +720,10 @@ unsafe fn run_head<V: F32Vector>(v: *const f32, g: *const f32, dst: *mut f32, h:
 #[inline(always)]
 fn canonical_segment_sum<V: F32Vector>(acc: &[V; 4], h: usize, own: Option<V::Mask>) -> f64 {
     let Some(own) = own else {
-        return lanes_sum_f64(acc[0].add(acc[1]).add(acc[2].add(acc[3])), 0);
+        return acc[0]
+            .add(acc[1])
+            .add(acc[2].add(acc[3]))
+            .pairwise_sum_f64();
     };
     let d: [V; 4] = core::array::from_fn(|a| V::select(own, acc[a], acc[(a + 3) % 4]));
     lanes_sum_f64(d[0].add(d[1]).add(d[2].add(d[3])), h)
