@@ -734,6 +734,15 @@ fn forward_written_just_past_the_input_modulo_4k() {
     }
 }
 
+/// The slope gradient of one channel (`x` and `g` one run), from the input.
+fn one_channel_slope_gradient(k: &Kernels, x: &[f32], g: &[f32], slope: f32) -> f32 {
+    let (mut gi, mut gw) = (g.to_vec(), [0.0f32]);
+    let layout = ChannelLayout::nchw(1, x.len());
+    k.prelu_backward(Saved::Input(x), &[slope], layout, &mut gi, Some(&mut gw))
+        .unwrap();
+    gw[0]
+}
+
 /// A short run's slope-gradient sum is the one its definition gives, bit
 /// for bit, on every vector tier: element `e` goes to lane `e % L` of f32
 /// accumulator `(e / L) % 4` by fused multiply-adds in element order, the
@@ -828,17 +837,8 @@ fn short_run_slope_gradient_follows_its_definition() {
                 wide = wide.chunks(2).map(|p| p[0] + p[1]).collect();
             }
             let want = (0.0 + wide[0]) as f32;
-            let mut gi = g.clone();
-            let mut gw = [0.0f32];
-            k.prelu_backward(
-                Saved::Input(&x),
-                &[0.5],
-                ChannelLayout::nchw(1, n),
-                &mut gi,
-                Some(&mut gw),
-            )
-            .unwrap();
-            assert_eq!(gw[0].to_bits(), want.to_bits(), "{isa}: terms {t:?}");
+            let got = one_channel_slope_gradient(&k, &x, &g, 0.5);
+            assert_eq!(got.to_bits(), want.to_bits(), "{isa}: terms {t:?}");
         }
     }
 }
@@ -860,16 +860,7 @@ fn a_long_channel_keeps_its_digits() {
     );
     for isa in tiers_under_test() {
         let k = Kernels::new(isa).unwrap();
-        let mut gi = g.clone();
-        let mut gw = [0.0f32];
-        k.prelu_backward(
-            Saved::Input(&x),
-            &[0.25],
-            ChannelLayout::nchw(1, n),
-            &mut gi,
-            Some(&mut gw),
-        )
-        .unwrap();
+        let gw = [one_channel_slope_gradient(&k, &x, &g, 0.25)];
         assert_within_bound(&gw, &exact, None, &format!("{isa} 16Mi"));
         // And in NHWC form: 2^20 rows of 16 channels.
         let w16 = [0.25f32; 16];

@@ -194,18 +194,7 @@ pub(crate) trait F32Vector: Copy {
         let mut lanes = [0.0f32; 16];
         // SAFETY: `lanes` holds 16 >= LANES floats.
         unsafe { self.store(lanes.as_mut_ptr()) };
-        let mut wide = [0.0f64; 16];
-        for (w, &x) in wide.iter_mut().zip(&lanes[..Self::LANES]) {
-            *w = f64::from(x);
-        }
-        let mut live = Self::LANES;
-        while live > 1 {
-            live /= 2;
-            for i in 0..live {
-                wide[i] = wide[2 * i] + wide[2 * i + 1];
-            }
-        }
-        wide[0]
+        pairwise_f64(&lanes[..Self::LANES])
     }
 
     /// `self < rhs` (false when either is NaN).
@@ -231,6 +220,26 @@ pub(crate) trait F32Vector: Copy {
     fn mask_and_not(a: Self::Mask, b: Self::Mask) -> Self::Mask;
     /// `a || b`, per lane.
     fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+}
+
+/// `lanes` (a power of two of them, at most 16) summed in f64 pairwise:
+/// `((l0 + l1) + (l2 + l3)) + ..` up a tree, each lane converted exactly
+/// (the tree of [`F32Vector::pairwise_sum_f64`]; LLVM vectorises it).
+#[inline(always)]
+pub(crate) fn pairwise_f64(lanes: &[f32]) -> f64 {
+    debug_assert!(lanes.len().is_power_of_two() && lanes.len() <= 16);
+    let mut wide = [0.0f64; 16];
+    for (w, &x) in wide.iter_mut().zip(lanes) {
+        *w = f64::from(x);
+    }
+    let mut live = lanes.len();
+    while live > 1 {
+        live /= 2;
+        for i in 0..live {
+            wide[i] = wide[2 * i] + wide[2 * i + 1];
+        }
+    }
+    wide[0]
 }
 
 /// The first `n` elements at `p` in a zero-filled `N`-lane array: the partial

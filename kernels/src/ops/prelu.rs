@@ -36,7 +36,7 @@ use super::{
     ahead, head_len, load_n, map_binary, store_n, trails, walk_body, Ahead, BinaryOp, BinaryPass,
     Pass,
 };
-use crate::vector::F32Vector;
+use crate::vector::{pairwise_f64, F32Vector};
 
 /// Most terms any f32 accumulator sums before it is flushed to f64 (a run's
 /// lanes on the 4-lane NEON tier, fewer on wider tiers; every class of the
@@ -539,18 +539,7 @@ fn lanes_sum_f64<V: F32Vector>(acc: V, rotation: usize) -> f64 {
         acc.store(lanes.as_mut_ptr());
         acc.store(lanes.as_mut_ptr().add(l));
     }
-    let mut wide = [0.0f64; 16];
-    for (w, &x) in wide.iter_mut().zip(&lanes[l - rotation..2 * l - rotation]) {
-        *w = f64::from(x);
-    }
-    let mut live = V::LANES;
-    while live > 1 {
-        live /= 2;
-        for i in 0..live {
-            wide[i] = wide[2 * i] + wide[2 * i + 1];
-        }
-    }
-    wide[0]
+    pairwise_f64(&lanes[l - rotation..2 * l - rotation])
 }
 
 /// One piece of a run, `n` elements with slope `s`: `dst = v > 0 ? grad :
