@@ -139,10 +139,11 @@ impl ChannelLayout {
 /// From this `inner` up, PReLU always walks each run with one slope.
 const RUNS_INNER: usize = 512;
 /// From this `inner` up, the forward walks runs where the slope pattern
-/// would be costly (see [`runs_inner`]); below it, runs are shorter than
-/// the vectors and the pattern is used whatever its length. Measured on Zen
-/// 3 (AVX2), one thread, in-process against the pattern, 1024 to 4096
-/// channels, one image: inner 4 x2.6, 8 x2.8, 12 x10.5, 16 x3.7, 25 x9.9,
+/// would be costly (see [`runs_inner`]); below it, the pattern is used
+/// whatever its length. Measured on Zen 3 (AVX2), one thread, in-process
+/// against the pattern, 1024 to 4096 channels, one image: inner 4 x2.6
+/// (x1.4 on a misaligned buffer, where every vector holds two or three runs
+/// and takes its slopes lane by lane), 8 x2.8, 12 x10.5, 16 x3.7, 25 x9.9,
 /// 49 x25 (the pattern, built per call, was as long as the buffer).
 const FORWARD_RUNS_MIN_INNER: usize = 4;
 /// The same for the backward, whose runs each end in a slope-gradient sum:

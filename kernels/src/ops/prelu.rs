@@ -763,8 +763,8 @@ impl<V: F32Vector> Ahead for RunAhead<'_, V> {
 /// The CPU supports `V`'s ISA; `v`, `g`, `dst` valid for `n` elements, `g ==
 /// dst` or disjoint, `v` disjoint from `dst`; `w` valid for `c_len` reads,
 /// `channel < c_len`, `offset < inner`; `sums` null or valid for as many
-/// reads and writes as there are pieces (`c_len` with `by_channel`); `piece
-/// > 0`.
+/// reads and writes as there are pieces (`c_len` with `by_channel`);
+/// `piece > 0`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn runs_backward<V: F32Vector>(
