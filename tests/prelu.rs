@@ -931,6 +931,19 @@ fn refusals_write_nothing() {
             ..
         }
     ));
+    // The first slope that is not finite is the one named, past the
+    // first chunk of 64 slopes too.
+    let mut many = vec![0.25f32; 200];
+    (many[150], many[170], many[190]) = (f32::NEG_INFINITY, f32::NAN, f32::INFINITY);
+    let mut wide = vec![1.0f32; 400];
+    let err = k
+        .prelu(&mut wide, &many, ChannelLayout::nhwc(200))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidParameter { value, .. } if value == f32::NEG_INFINITY),
+        "{err:?}"
+    );
+    assert_eq!(wide, vec![1.0f32; 400]);
     let mut xm = x;
     assert!(k
         .prelu(&mut xm, &[f32::INFINITY, 1.0], ChannelLayout::nhwc(2))
