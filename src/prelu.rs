@@ -699,6 +699,14 @@ fn run_groups(
 ) {
     let (n, want_sums) = (v.len(), sums.is_some());
     let groups = n.div_ceil(group_len);
+    if parts == 1 && groups == 1 {
+        // One group, not split: its partial sums go straight to the (zeroed)
+        // sums. The bits are the same: a partial is f64 additions from +0,
+        // never -0, and +0 plus it is itself (a [1, 4096] backward zeroed
+        // and added 4096 partials for nothing).
+        let sums = sums.unwrap_or_default();
+        return kernel((0, v, grad_src, dst, sums));
+    }
     with_zeroed(if want_sums { groups * c_len } else { 0 }, |partials| {
         let cuts = || group_cuts(n, group_len, parts, c_len, want_sums);
         run_split(parts, (0, v, grad_src, dst, &mut *partials), cuts, kernel);

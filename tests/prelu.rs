@@ -533,6 +533,8 @@ fn slope_gradient_is_identical_for_any_thread_count() {
             (5000, 5, 9),
             (3, 300, 64),
             (1, 1024, 49), // short runs: the pattern would be the whole buffer
+            (2, 4096, 1),  // one group of the pattern: partials are the sums
+            (1, 300, 1),
             (5001, 16, 1), // the periodic shape
             (7001, 3, 1),
         ] {
