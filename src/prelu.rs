@@ -341,13 +341,20 @@ impl<'w> ForwardPlan<'w> {
 }
 
 /// Validates PReLU's slopes and the buffer's layout; returns `outer`.
-/// The first slope that is not finite, if any. A branch per 64 slopes,
-/// the test within a chunk vectorised (a `find`, a branch per slope, took
-/// 70% of a one-row forward of 4096 channels on Zen 3).
+/// The first slope that is not finite, if any. One pass of integer
+/// operations the compiler vectorises (SSE2 at the baseline target): a
+/// slope's exponent bits plus one unit of the exponent carry into bit 31
+/// exactly where they are all ones (infinity or NaN). A `find` with a
+/// branch per slope took 70% of a one-row forward of 4096 channels on Zen
+/// 3, a float test folded per chunk still 30%.
 fn first_non_finite(w: &[f32]) -> Option<f32> {
-    w.chunks(64)
-        .find(|chunk| !chunk.iter().fold(true, |ok, s| ok & s.is_finite()))
-        .and_then(|chunk| chunk.iter().copied().find(|s| !s.is_finite()))
+    let carries = w.iter().fold(0u32, |any, s| {
+        any | ((s.to_bits() & 0x7f80_0000) + 0x0080_0000)
+    });
+    if carries & 0x8000_0000 == 0 {
+        return None;
+    }
+    w.iter().copied().find(|s| !s.is_finite())
 }
 
 fn validate(
