@@ -695,7 +695,9 @@ fn run_split<'a>(
 /// The backward over groups of `group_len` elements with a row of `c_len`
 /// partial sums each (the pattern and periodic shapes): `kernel` over the
 /// span's parts of whole groups, then the groups' partials added to `sums`
-/// (when given) in group order.
+/// (when given) in group order. A call of one group that is not split
+/// flushes into `sums` itself, which gives the same bits only because they
+/// are zeroed (as [`Kernels::prelu_backward_span`] has them).
 fn run_groups(
     (v, grad_src, dst): (&[f32], Option<&[f32]>, &mut [f32]),
     group_len: usize,

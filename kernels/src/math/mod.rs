@@ -1,4 +1,4 @@
-//! Vector math written once over [`F32Vector`](crate::vector::F32Vector) and
+//! Vector math written once over [`F32Vector`] and
 //! shared by every vector tier: the exponentials behind ELU, CELU and SELU.
 //!
 //! `derive_constants.py` beside this file derives every constant (run it with

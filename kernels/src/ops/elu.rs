@@ -419,7 +419,7 @@ impl BinaryOp for EluGradOutput {
 }
 
 /// From the input: `x <= 0 ? grad * exp(x / alpha) : grad`, with the
-/// division's remainder as a correction (see [`divide`]).
+/// division's remainder as a correction (see [`By::divide`]).
 #[derive(Clone, Copy)]
 pub(crate) struct CeluGradInput<const HUGE: bool> {
     pub(crate) div: Divisor,
