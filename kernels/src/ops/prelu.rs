@@ -177,11 +177,14 @@ pub(crate) unsafe fn runs_forward<V: F32Vector>(
                 if n - i < block {
                     break;
                 }
-                for (q, s) in slopes.next().into_iter().enumerate() {
-                    let j = i + q * l;
-                    // SAFETY: `j + l <= i + block <= n`; loaded before
-                    // stored.
-                    unsafe { PatternLeaky.apply(s, V::load(x.add(j))).store(y.add(j)) };
+                // The block that holds the run's end, computed before it
+                // is stored.
+                // SAFETY: `i + block <= n`.
+                unsafe {
+                    let d = slopes.forward_block(x, i);
+                    for (q, d) in d.iter().enumerate() {
+                        d.store(y.add(i + q * l));
+                    }
                 }
                 i += block;
             }
@@ -257,6 +260,21 @@ impl<V: F32Vector> RunSlopes<V> {
         (self.c, self.s) = (c, next);
         s
     }
+
+    /// The forward of the block of four vectors at `i`, not stored, its
+    /// slopes from [`RunSlopes::next`].
+    ///
+    /// # Safety
+    /// `x` valid for `4 * LANES` reads at `i`; the slopes at element `i`.
+    #[inline(always)]
+    unsafe fn forward_block(&mut self, x: *const f32, i: usize) -> [V; 4] {
+        let mut d = self.next();
+        for (q, d) in d.iter_mut().enumerate() {
+            // SAFETY: the four vectors at `i` are in range (the contract).
+            *d = PatternLeaky.apply(*d, unsafe { V::load(x.add(i + q * V::LANES)) });
+        }
+        d
+    }
 }
 
 /// [`runs_forward`]'s blocks for [`ahead`] (4K aliasing).
@@ -270,12 +288,8 @@ impl<V: F32Vector> Ahead for RunBlocks<V> {
     type Block = [V; 4];
     #[inline(always)]
     unsafe fn compute(&mut self, i: usize) -> [V; 4] {
-        let mut d = self.slopes.next();
-        for (q, d) in d.iter_mut().enumerate() {
-            // SAFETY: the block at `i` is within the call (`ahead`).
-            *d = PatternLeaky.apply(*d, unsafe { V::load(self.x.add(i + q * V::LANES)) });
-        }
-        d
+        // SAFETY: the block at `i` is within the call (`ahead`).
+        unsafe { self.slopes.forward_block(self.x, i) }
     }
     #[inline(always)]
     unsafe fn store(&mut self, i: usize, d: &[V; 4]) {
