@@ -745,6 +745,180 @@ fn one_channel_slope_gradient(k: &Kernels, x: &[f32], g: &[f32], slope: f32) -> 
     gw[0]
 }
 
+/// A run piece's slope-gradient sum by its definition, on a tier of `l`
+/// lanes: per segment of 28 iterations of four vectors from the piece's
+/// start, element `e` goes to lane `e % l` of f32 accumulator `(e / l) % 4`
+/// by fused multiply-adds in element order, the accumulators are added
+/// `(a0 + a1) + (a2 + a3)`, then the lanes pairwise in f64; the segments'
+/// sums are added in f64 in order, from 0.
+fn canonical_piece_sum(x: &[f32], g: &[f32], l: usize) -> f64 {
+    let mut sum = 0.0f64;
+    for (xs, gs) in x.chunks(4 * 28 * l).zip(g.chunks(4 * 28 * l)) {
+        let mut acc = vec![[0.0f32; 16]; 4];
+        for (e, (&x, &g)) in xs.iter().zip(gs).enumerate() {
+            if x <= 0.0 {
+                let a = &mut acc[(e / l) % 4][e % l];
+                *a = x.mul_add(g, *a);
+            }
+        }
+        let mut wide: Vec<f64> = (0..l)
+            .map(|j| f64::from((acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j])))
+            .collect();
+        while wide.len() > 1 {
+            wide = wide.chunks(2).map(|p| p[0] + p[1]).collect();
+        }
+        sum += wide[0];
+    }
+    sum
+}
+
+/// Terms that cancel so that a regrouping shows: +-1, +-2^30 and, in
+/// pairs, +-2^60, or in one element of 11 `None` (an element with `x > 0`,
+/// no term).
+fn cancelling_terms(n: usize, seed: u32) -> Vec<Option<f32>> {
+    let big = (2.0f32).powi(60);
+    let mut seed = seed | 1;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let mut t: Vec<Option<f32>> = (0..n)
+        .map(|e| {
+            let r = next();
+            let v = (2.0f32).powi(30 * (r % 2) as i32);
+            (e % 11 != 5).then_some(if r % 4 < 2 { -v } else { v })
+        })
+        .collect();
+    for _ in 0..n / 6 {
+        let (i, j) = (next() as usize % n, next() as usize % n);
+        let free = |v: Option<f32>| v.is_some_and(|v| v.abs() < big);
+        if i != j && free(t[i]) && free(t[j]) {
+            (t[i], t[j]) = (Some(big), Some(-big));
+        }
+    }
+    t
+}
+
+/// Saved inputs and gradients whose slope-gradient terms `x * g` are
+/// exactly `terms` (`x <= 0`), or `x > 0` where a term is `None`.
+fn with_terms(terms: &[Option<f32>]) -> (Vec<f32>, Vec<f32>) {
+    let x = terms.iter().map(|t| t.map_or(1.0, |t| -t.abs())).collect();
+    let g = terms
+        .iter()
+        .map(|t| t.map_or(1.0, |t| if t < 0.0 { 1.0 } else { -1.0 }))
+        .collect();
+    (x, g)
+}
+
+/// The runs backward kernel itself on every vector tier: the input
+/// gradient against the formula and each piece's sum against its
+/// definition ([`canonical_piece_sum`]), bit for bit, per piece and added
+/// to channel sums that start non-zero. Runs from shorter than a vector
+/// (a vector holds several) to a segment and past it, spans of whole runs
+/// (where one aligned walk crosses the runs, a vector that straddles two
+/// giving its lanes to both) and spans that start or end inside a run,
+/// pieces cut inside runs, the buffers at 16 offsets, in place and into.
+#[test]
+fn runs_backward_kernel_sums_follow_their_definition() {
+    use rectify::Isa;
+    use rectify_kernels::{KernelSet, PieceSums, PreluRuns};
+    for isa in tiers_under_test() {
+        // The scalar tier sums each piece exactly in f64.
+        if isa == Isa::Scalar {
+            continue;
+        }
+        let (k, l) = (KernelSet::new(isa).unwrap(), isa.lanes());
+        let segment = 4 * 28 * l;
+        let inners = (1..=20usize)
+            .chain([31, 32, 33, 47, 49, 63, 64, 65, 100, 196])
+            .chain([segment - 1, segment, segment + 1]);
+        for inner in inners {
+            let c_len = 3;
+            let w = slopes(c_len, inner as u32 + 3);
+            // Whole runs (one to three, and a run less), a span ending
+            // mid-run; for short runs every length up to 257.
+            let mut lengths = vec![inner, 2 * inner, 3 * inner, 3 * inner - 1, inner / 2 + 1];
+            if inner < 64 {
+                lengths.extend(0..=257);
+            }
+            let longest = lengths.iter().copied().max().unwrap();
+            let (xb, gb) = with_terms(&cancelling_terms(longest + 16, inner as u32));
+            for &n in &lengths {
+                for start in 0..16usize {
+                    // Pieces of whole runs, or cut every 8 elements (the
+                    // span then starting 8 elements into a run).
+                    for (piece, offset) in [(1 << 14, 0), (8, 8 * ((n + start) % 2))] {
+                        if offset >= inner {
+                            continue;
+                        }
+                        let channel = (n + start) % c_len;
+                        let runs = PreluRuns {
+                            w: &w,
+                            channel,
+                            inner,
+                            offset,
+                        };
+                        let (x, g) = (&xb[start..start + n], &gb[start..start + n]);
+                        // The pieces, their channels and their sums.
+                        let (mut pieces, mut done, mut off, mut c) = (vec![], 0, offset, channel);
+                        while done < n {
+                            let len = (inner - off).min(piece).min(n - done);
+                            let sum =
+                                canonical_piece_sum(&x[done..done + len], &g[done..done + len], l);
+                            pieces.push((c, sum));
+                            (done, off) = (done + len, off + len);
+                            if off == inner {
+                                (off, c) = (0, (c + 1) % c_len);
+                            }
+                        }
+                        let want_grad: Vec<u32> = (0..n)
+                            .map(|i| {
+                                let c = (channel + (offset + i) / inner) % c_len;
+                                leaky_relu_grad(x[i], g[i], w[c]).to_bits()
+                            })
+                            .collect();
+                        let what =
+                            format!("{isa}: inner {inner} n {n} start {start} piece {piece}");
+                        // Per piece, into.
+                        let mut out = vec![0.0f32; n];
+                        let mut sums = vec![f64::NAN; pieces.len()];
+                        let per_piece = Some(PieceSums::PerPiece(&mut sums));
+                        k.prelu_runs_backward(x, Some(g), &mut out, runs, piece, per_piece);
+                        assert_eq!(bits(&out), want_grad, "grad into, {what}");
+                        let want: Vec<u64> = pieces.iter().map(|p| p.1.to_bits()).collect();
+                        let got: Vec<u64> = sums.iter().map(|s| s.to_bits()).collect();
+                        assert_eq!(got, want, "piece sums, {what}");
+                        // Per channel, in place, onto sums that start at
+                        // 0.5, 1, 1.5.
+                        let mut channel_sums: Vec<f64> =
+                            (0..c_len).map(|c| 0.5 * (c + 1) as f64).collect();
+                        let mut want = channel_sums.clone();
+                        for &(c, s) in &pieces {
+                            want[c] += s;
+                        }
+                        let mut inplace = gb.clone();
+                        let grad = &mut inplace[start..start + n];
+                        let per_channel = Some(PieceSums::PerChannel(&mut channel_sums));
+                        k.prelu_runs_backward(x, None, grad, runs, piece, per_channel);
+                        assert_eq!(bits(grad), want_grad, "grad in place, {what}");
+                        let want: Vec<u64> = want.iter().map(|s| s.to_bits()).collect();
+                        let got: Vec<u64> = channel_sums.iter().map(|s| s.to_bits()).collect();
+                        assert_eq!(got, want, "channel sums, {what}");
+                        assert_eq!(bits(&inplace[..start]), bits(&gb[..start]), "{what}");
+                        assert_eq!(
+                            bits(&inplace[start + n..]),
+                            bits(&gb[start + n..]),
+                            "{what}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A short run's slope-gradient sum is the one its definition gives, bit
 /// for bit, on every vector tier: element `e` goes to lane `e % L` of f32
 /// accumulator `(e / L) % 4` by fused multiply-adds in element order, the
@@ -758,13 +932,6 @@ fn one_channel_slope_gradient(k: &Kernels, x: &[f32], g: &[f32], slope: f32) -> 
 fn short_run_slope_gradient_follows_its_definition() {
     use rectify::Isa;
     let big = (2.0f32).powi(60);
-    let mut seed = 0x9e37_79b9u32;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
     for isa in tiers_under_test() {
         // The scalar tier sums each run exactly in f64.
         if isa == Isa::Scalar {
@@ -797,48 +964,13 @@ fn short_run_slope_gradient_follows_its_definition() {
             ));
             d *= 2;
         }
-        // One segment on every tier (28 iterations of four vectors):
-        // terms of +-1 and +-2^30 with pairs of big and -big, one element
-        // in 11 with x > 0.
+        // One segment on every tier (28 iterations of four vectors).
         for n in 1..=4 * 28 * 4usize {
-            let mut t: Vec<Option<f32>> = (0..n)
-                .map(|e| {
-                    let r = next();
-                    let v = (2.0f32).powi(30 * (r % 2) as i32);
-                    (e % 11 != 5).then_some(if r % 4 < 2 { -v } else { v })
-                })
-                .collect();
-            for _ in 0..n / 6 {
-                let (i, j) = (next() as usize % n, next() as usize % n);
-                let free = |v: Option<f32>| v.is_some_and(|v| v.abs() < big);
-                if i != j && free(t[i]) && free(t[j]) {
-                    (t[i], t[j]) = (Some(big), Some(-big));
-                }
-            }
-            cases.push(t);
+            cases.push(cancelling_terms(n, 0x9e37_79b9 ^ n as u32));
         }
         for t in cases {
-            let n = t.len();
-            // x * g = t with x <= 0, or x > 0.
-            let x: Vec<f32> = t.iter().map(|t| t.map_or(1.0, |t| -t.abs())).collect();
-            let g: Vec<f32> = t
-                .iter()
-                .map(|t| t.map_or(1.0, |t| if t < 0.0 { 1.0 } else { -1.0 }))
-                .collect();
-            let mut acc = vec![[0.0f32; 16]; 4];
-            for e in 0..n {
-                if x[e] <= 0.0 {
-                    let a = &mut acc[(e / l) % 4][e % l];
-                    *a = x[e].mul_add(g[e], *a);
-                }
-            }
-            let mut wide: Vec<f64> = (0..l)
-                .map(|j| f64::from((acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j])))
-                .collect();
-            while wide.len() > 1 {
-                wide = wide.chunks(2).map(|p| p[0] + p[1]).collect();
-            }
-            let want = (0.0 + wide[0]) as f32;
+            let (x, g) = with_terms(&t);
+            let want = canonical_piece_sum(&x, &g, l) as f32;
             let got = one_channel_slope_gradient(&k, &x, &g, 0.5);
             assert_eq!(got.to_bits(), want.to_bits(), "{isa}: terms {t:?}");
         }

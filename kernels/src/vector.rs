@@ -197,6 +197,23 @@ pub(crate) trait F32Vector: Copy {
         pairwise_f64(&lanes[..Self::LANES])
     }
 
+    /// The lanes rotated up by `r < LANES`: lane `j` of the result is lane
+    /// `(j - r) % LANES` of `self`. The default goes through the stack; a
+    /// tier may do it in one permute.
+    #[inline(always)]
+    fn lanes_rotated(self, r: usize) -> Self {
+        let l = Self::LANES;
+        debug_assert!(r < l);
+        let mut lanes = [0.0f32; 32];
+        // SAFETY: `lanes` holds two vectors of any tier (at most 16 lanes),
+        // and `l - r % l + l <= 2 * l` floats are read from it.
+        unsafe {
+            self.store(lanes.as_mut_ptr());
+            self.store(lanes.as_mut_ptr().add(l));
+            Self::load(lanes.as_ptr().add(l - r % l))
+        }
+    }
+
     /// `self < rhs` (false when either is NaN).
     fn lt(self, rhs: Self) -> Self::Mask;
     /// `self <= rhs` (false when either is NaN).

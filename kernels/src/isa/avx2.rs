@@ -33,6 +33,9 @@ fn permuted(v: __m256, idx: [i32; 8]) -> __m256 {
     unsafe { _mm256_permutevar8x32_ps(v, _mm256_loadu_si256(idx.as_ptr().cast())) }
 }
 
+/// `0..8` twice: from index `8 - r`, the permute that rotates lanes up by `r`.
+static ROTATION: [i32; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7];
+
 impl F32Vector for Avx2 {
     const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 8;
@@ -202,6 +205,16 @@ impl F32Vector for Avx2 {
                 _mm256_extractf128_pd::<1>(pairs),
             );
             _mm_cvtsd_f64(_mm_add_sd(quads, _mm_unpackhi_pd(quads, quads)))
+        }
+    }
+    #[inline(always)]
+    fn lanes_rotated(self, r: usize) -> Self {
+        debug_assert!(r < 8);
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); the index
+        // load reads `ROTATION[8 - r % 8..][..8]`, within its 16 entries.
+        unsafe {
+            let idx = _mm256_loadu_si256(ROTATION.as_ptr().add(8 - r % 8).cast());
+            Avx2(_mm256_permutevar8x32_ps(self.0, idx))
         }
     }
     #[inline(always)]

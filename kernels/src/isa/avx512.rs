@@ -17,6 +17,18 @@ fn first_lanes(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
+/// `0..16` twice: from index `16 - r`, the permute that rotates lanes up by
+/// `r`.
+static ROTATION: [i32; 32] = {
+    let mut t = [0i32; 32];
+    let mut j = 0;
+    while j < 32 {
+        t[j] = (j % 16) as i32;
+        j += 1;
+    }
+    t
+};
+
 impl F32Vector for Avx512 {
     const FUSED_MUL_ADD: bool = true;
     const LANES: usize = 16;
@@ -165,6 +177,16 @@ impl F32Vector for Avx512 {
                 Avx512(_mm512_permutex2var_ps(a.0, lo, b.0)),
                 Avx512(_mm512_permutex2var_ps(a.0, hi, b.0)),
             )
+        }
+    }
+    #[inline(always)]
+    fn lanes_rotated(self, r: usize) -> Self {
+        debug_assert!(r < 16);
+        // SAFETY: AVX-512F is available (vector.rs invariant); the index
+        // load reads `ROTATION[16 - r % 16..][..16]`, within its 32 entries.
+        unsafe {
+            let idx = _mm512_loadu_si512(ROTATION.as_ptr().add(16 - r % 16).cast());
+            Avx512(_mm512_permutexvar_ps(idx, self.0))
         }
     }
     #[inline(always)]

@@ -36,7 +36,7 @@ use super::{
     ahead, head_len, load_n, map_binary, store_n, trails, walk_body, Ahead, BinaryOp, BinaryPass,
     Pass,
 };
-use crate::vector::{pairwise_f64, F32Vector};
+use crate::vector::F32Vector;
 
 /// Most terms any f32 accumulator sums before it is flushed to f64 (a run's
 /// lanes on the 4-lane NEON tier, fewer on wider tiers; every class of the
@@ -535,27 +535,6 @@ fn grad_and_term<V: F32Vector>(v: V, g: V, s: V, acc: V) -> (V, V) {
     )
 }
 
-/// The lanes of `acc` summed in f64, pairwise: lanes `(0 + 1) + (2 + 3)`
-/// and so on up a tree, lane `y` of the tree being lane `(y - rotation) %
-/// LANES` of `acc` (`rotation < LANES`). A chain in lane order made every
-/// flush a latency chain of `LANES` additions: 29% of the runs kernel at
-/// 4096 elements in runs of 256 (AVX-512), where a piece takes only 16
-/// vectors.
-#[inline(always)]
-fn lanes_sum_f64<V: F32Vector>(acc: V, rotation: usize) -> f64 {
-    let l = V::LANES;
-    // The lanes twice over: the tree's lanes are the `l` from `l - rotation`
-    // (no index arithmetic per lane).
-    let mut lanes = [0.0f32; 32];
-    debug_assert!(2 * l <= lanes.len() && l.is_power_of_two() && rotation < l);
-    // SAFETY: `lanes` has room for two vectors of any tier (at most 16 lanes).
-    unsafe {
-        acc.store(lanes.as_mut_ptr());
-        acc.store(lanes.as_mut_ptr().add(l));
-    }
-    pairwise_f64(&lanes[l - rotation..2 * l - rotation])
-}
-
 /// One piece of a run, `n` elements with slope `s`: `dst = v > 0 ? grad :
 /// grad * s`, and the piece's slope-gradient sum. The sum is defined by the
 /// element's place in the piece alone (a fresh buffer must give the same
@@ -563,7 +542,9 @@ fn lanes_sum_f64<V: F32Vector>(acc: V, rotation: usize) -> f64 {
 /// accumulator `(e / LANES) % 4`, a chain of fused multiply-adds in element
 /// order, and every segment of `4 * SEGMENT_ITERATIONS` vectors from the
 /// piece's start adds its accumulators `(a0 + a1) + (a2 + a3)`, then the
-/// lanes pairwise in f64 ([`lanes_sum_f64`]).
+/// lanes pairwise in f64 ([`F32Vector::pairwise_sum_f64`]: a chain in lane
+/// order made every flush a latency chain of `LANES` additions, 29% of the
+/// runs kernel at 4096 elements in runs of 256 on AVX-512).
 ///
 /// The walk is aligned to the stores all the same. After a head of `h`
 /// elements, vector `j` holds elements `h + j * LANES + x` in lane `x`, and
@@ -716,20 +697,25 @@ unsafe fn run_head<V: F32Vector>(v: *const f32, g: *const f32, dst: *mut f32, h:
 /// `h == 0`). Lane `x` of `d_a = x < LANES - h ? walk[a] :
 /// walk[a - 1]` (mod 4) is canonical accumulator `a`'s lane `(h + x) %
 /// LANES`, so `(d0 + d1) + (d2 + d3)` is the canonical `(c0 + c1) + (c2 +
-/// c3)` with its lanes rotated by `h`; [`lanes_sum_f64`] reads them back in
-/// canonical order. (Rotating each accumulator back through an unaligned
-/// load from the stack stalled store forwarding: 0.82 of Leaky ReLU's
-/// speed, against 0.97 aligned.)
+/// c3)` with its lanes rotated by `h`, rotated back by
+/// [`F32Vector::lanes_rotated`] (one permute on AVX2 and AVX-512).
+/// (Rotating each accumulator back through an unaligned load from the
+/// stack stalled store forwarding: 0.82 of Leaky ReLU's speed, against
+/// 0.97 aligned.)
 #[inline(always)]
 fn canonical_segment_sum<V: F32Vector>(acc: &[V; 4], h: usize, own: Option<V::Mask>) -> f64 {
+    canonical_segment_lanes(acc, h, own).pairwise_sum_f64()
+}
+
+/// The lanes [`canonical_segment_sum`] sums in f64: the canonical `(c0 +
+/// c1) + (c2 + c3)`, in canonical lane order.
+#[inline(always)]
+fn canonical_segment_lanes<V: F32Vector>(acc: &[V; 4], h: usize, own: Option<V::Mask>) -> V {
     let Some(own) = own else {
-        return acc[0]
-            .add(acc[1])
-            .add(acc[2].add(acc[3]))
-            .pairwise_sum_f64();
+        return acc[0].add(acc[1]).add(acc[2].add(acc[3]));
     };
     let d: [V; 4] = core::array::from_fn(|a| V::select(own, acc[a], acc[(a + 3) % 4]));
-    lanes_sum_f64(d[0].add(d[1]).add(d[2].add(d[3])), h)
+    d[0].add(d[1]).add(d[2].add(d[3])).lanes_rotated(h)
 }
 
 /// Iterations of four vectors of [`run_piece_backward`] for [`ahead`]: the
@@ -795,6 +781,18 @@ pub(crate) unsafe fn runs_backward<V: F32Vector>(
     sums: *mut f64,
     by_channel: bool,
 ) {
+    let short = !sums.is_null()
+        && offset == 0
+        && (V::LANES..=short_run_max::<V>().min(piece)).contains(&inner)
+        && n > 0
+        && n.is_multiple_of(inner);
+    if short {
+        // SAFETY: the conditions just checked.
+        unsafe {
+            short_runs_backward::<V>(v, g, dst, n, w, c_len, channel, inner, sums, by_channel)
+        };
+        return;
+    }
     let (mut done, mut c, mut off, mut k) = (0, channel, offset, 0);
     while done < n {
         let len = (inner - off).min(piece).min(n - done);
@@ -829,6 +827,260 @@ pub(crate) unsafe fn runs_backward<V: F32Vector>(
             off = 0;
             c = if c + 1 == c_len { 0 } else { c + 1 };
         }
+    }
+}
+
+/// The longest run [`short_runs_backward`] takes: one segment of
+/// [`run_piece_backward`], so a run's sum is its accumulators' alone.
+#[inline(always)]
+fn short_run_max<V: F32Vector>() -> usize {
+    4 * SEGMENT_ITERATIONS * V::LANES
+}
+
+/// Runs backward with the slope gradient over whole runs of `LANES` to
+/// [`short_run_max`] elements (one segment of [`run_piece_backward`]): `n`
+/// a multiple of `inner`, the first run of channel `channel`; each run is
+/// one piece, its sum to `sums` as in [`runs_backward`]. The bits are those
+/// of [`run_piece_backward`] on each run (a run's sum is defined by the
+/// element's place in the run); the walk is another: one aligned walk over
+/// the buffer, not a walk per run. The vector that holds a run's end takes
+/// each lane's slope from its run, is stored whole, gives its lanes below
+/// the end to this run's accumulator and starts the next run's with the
+/// others, as the head of [`run_piece_backward`]'s aligned walk does (runs
+/// are at least a vector long, so a vector holds at most two runs'
+/// elements). The runs' lanes are summed in f64 in batches
+/// ([`PendingSums`]), away from the walk.
+///
+/// A walk per run gave each run a masked tail (its `vmaskmovps` store was a
+/// fifth of the time) and a latency chain of f64 additions. On Zen 3 (AVX2,
+/// one thread, one image in L2) against Leaky ReLU in the same process:
+/// 7x7 with 1024 channels 0.31 (was 0.19 to 0.21), 14x14 with 256 0.62
+/// (was 0.44 to 0.48), 28x28 with 64 0.74; against the walk per run x1.1
+/// to x1.9 as builds placed the code differently.
+///
+/// # Safety
+/// As for [`runs_backward`], with `sums` not null, `offset == 0`, `n > 0` a
+/// multiple of `inner` and `LANES <= inner <= SHORT_RUN_MAX`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn short_runs_backward<V: F32Vector>(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    n: usize,
+    w: *const f32,
+    c_len: usize,
+    channel: usize,
+    inner: usize,
+    sums: *mut f64,
+    by_channel: bool,
+) {
+    let l = V::LANES;
+    debug_assert!(l <= inner && inner <= short_run_max::<V>() && n.is_multiple_of(inner));
+    let walk = ShortRuns { v, g, dst };
+    let mut pending = PendingSums {
+        lanes: [V::zero(); PENDING_SUMS],
+        len: 0,
+        c: channel,
+        k: 0,
+    };
+    let mut c = channel;
+    // SAFETY: (whole block) `c < c_len` throughout; every element index is
+    // below `n` (the run ends `end <= n`), each read before it is written;
+    // one sum per run (or per channel).
+    unsafe {
+        let mut s = V::splat(*w.add(c));
+        let mut acc = [V::zero(); 4];
+        // The current run's elements before its first aligned vector, and
+        // with `h > 0` its lanes below `l - h` (the rest of a walk vector
+        // is of the run before).
+        let mut h = head_len::<V>(dst, n);
+        let mut own = None;
+        if h > 0 {
+            acc[3] = run_head(v, g, dst, h, s);
+            own = Some(lanes_below::<V>(l - h));
+        }
+        let (mut at, mut end) = (h, inner);
+        loop {
+            while at + 4 * l <= end {
+                for (q, a) in acc.iter_mut().enumerate() {
+                    *a = walk.whole(*a, at + q * l, s);
+                }
+                at += 4 * l;
+            }
+            // At most three whole vectors, then the one that holds the
+            // run's end (constant indices: a variable one kept the
+            // accumulators in memory).
+            let whole = (end - at) / l;
+            if whole > 0 {
+                acc[0] = walk.whole(acc[0], at, s);
+            }
+            if whole > 1 {
+                acc[1] = walk.whole(acc[1], at + l, s);
+            }
+            if whole > 2 {
+                acc[2] = walk.whole(acc[2], at + 2 * l, s);
+            }
+            at += whole * l;
+            let next_c = if c + 1 == c_len { 0 } else { c + 1 };
+            let (mut next_head, mut next_h, mut next_own) = (V::zero(), 0, None);
+            if at < end {
+                let below = end - at;
+                let next_s = if end == n {
+                    None
+                } else {
+                    next_h = l - below;
+                    Some(V::splat(*w.add(next_c)))
+                };
+                let a = match whole {
+                    0 => acc[0],
+                    1 => acc[1],
+                    2 => acc[2],
+                    _ => acc[3],
+                };
+                let (a, head, this) = walk.end(a, at, below, s, next_s);
+                match whole {
+                    0 => acc[0] = a,
+                    1 => acc[1] = a,
+                    2 => acc[2] = a,
+                    _ => acc[3] = a,
+                }
+                // The next run's own lanes are those below `l - next_h`.
+                (next_head, next_own) = (head, this);
+                at += l;
+            }
+            pending.push(
+                canonical_segment_lanes(&acc, h, own),
+                c_len,
+                sums,
+                by_channel,
+            );
+            if end == n {
+                pending.flush(c_len, sums, by_channel);
+                return;
+            }
+            (c, h, own, end) = (next_c, next_h, next_own, end + inner);
+            s = V::splat(*w.add(c));
+            acc = [V::zero(), V::zero(), V::zero(), next_head];
+        }
+    }
+}
+
+/// The buffers of [`short_runs_backward`].
+struct ShortRuns {
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+}
+
+impl ShortRuns {
+    /// The whole vector at `at`, with slope `s`, its terms into `acc`.
+    ///
+    /// # Safety
+    /// The `LANES` elements at `at` are in the buffers.
+    #[inline(always)]
+    unsafe fn whole<V: F32Vector>(&self, acc: V, at: usize, s: V) -> V {
+        // SAFETY: forwarded; each element is read before it is written.
+        unsafe {
+            let (d, t) = grad_and_term(V::load(self.v.add(at)), V::load(self.g.add(at)), s, acc);
+            d.store(self.dst.add(at));
+            t
+        }
+    }
+
+    /// The vector at `at` that holds a run's end, `below < LANES` elements
+    /// on: its terms there into `acc`; with the next run's slope `next`,
+    /// the lanes from `below` are the next run's head, whose terms are
+    /// returned (in those lanes, +0 in the others) with the mask of the
+    /// lanes below `below`, else (the call's end) the vector is partial.
+    ///
+    /// # Safety
+    /// The `below` elements at `at` are in the buffers, and with `next` all
+    /// `LANES`.
+    #[inline(always)]
+    unsafe fn end<V: F32Vector>(
+        &self,
+        acc: V,
+        at: usize,
+        below: usize,
+        s: V,
+        next: Option<V>,
+    ) -> (V, V, Option<V::Mask>) {
+        let (v, g, dst) = (self.v, self.g, self.dst);
+        // SAFETY: forwarded; each element is read before it is written.
+        unsafe {
+            let Some(next) = next else {
+                let (vv, gg) = (
+                    V::load_partial(v.add(at), below),
+                    V::load_partial(g.add(at), below),
+                );
+                let (d, t) = grad_and_term(vv, gg, s, acc);
+                d.store_partial(dst.add(at), below);
+                return (t, V::zero(), None);
+            };
+            let this = lanes_below::<V>(below);
+            let slopes = V::select(this, s, next);
+            let (vv, gg) = (V::load(v.add(at)), V::load(g.add(at)));
+            let (d, t) = grad_and_term(vv, gg, slopes, acc);
+            d.store(dst.add(at));
+            let head = grad_and_term(vv, gg, slopes, V::zero()).1.zero_where(this);
+            (V::select(this, t, acc), head, Some(this))
+        }
+    }
+}
+
+/// Runs whose canonical lanes [`short_runs_backward`] keeps before it sums
+/// them in f64: away from the walk, the sums' latency chains overlap (one
+/// chain per run, after its last vector, was half of the walk's time on
+/// Zen 3).
+const PENDING_SUMS: usize = 32;
+
+/// The canonical lanes of up to [`PENDING_SUMS`] runs, the first of
+/// channel `c`, piece `k`, not yet summed.
+struct PendingSums<V> {
+    lanes: [V; PENDING_SUMS],
+    len: usize,
+    c: usize,
+    k: usize,
+}
+
+impl<V: F32Vector> PendingSums<V> {
+    /// Keeps a run's lanes; sums all of them when full.
+    ///
+    /// # Safety
+    /// As for [`PendingSums::flush`].
+    #[inline(always)]
+    unsafe fn push(&mut self, lanes: V, c_len: usize, sums: *mut f64, by_channel: bool) {
+        self.lanes[self.len] = lanes;
+        self.len += 1;
+        if self.len == PENDING_SUMS {
+            // SAFETY: forwarded.
+            unsafe { self.flush(c_len, sums, by_channel) };
+        }
+    }
+
+    /// Sums the runs kept: each run's lanes pairwise in f64, written to
+    /// `sums[k]` or, `by_channel`, added to `sums[c]`, for runs `k`, `k +
+    /// 1`, .. of channels `c`, `c + 1`, .. (mod `c_len`).
+    ///
+    /// # Safety
+    /// `c < c_len`; `sums` valid as for [`runs_backward`].
+    #[inline(always)]
+    unsafe fn flush(&mut self, c_len: usize, sums: *mut f64, by_channel: bool) {
+        for lanes in &self.lanes[..self.len] {
+            let sum = lanes.pairwise_sum_f64();
+            // SAFETY: `c < c_len`; one sum per run (or per channel).
+            unsafe {
+                if by_channel {
+                    *sums.add(self.c) += sum;
+                } else {
+                    *sums.add(self.k) = sum;
+                }
+            }
+            self.c = if self.c + 1 == c_len { 0 } else { self.c + 1 };
+            self.k += 1;
+        }
+        self.len = 0;
     }
 }
 
