@@ -1,13 +1,16 @@
 //! PReLU, `y = x > 0 ? x : w[c] * x` with one learned slope per channel, on
 //! buffers laid out as `[outer, channels, inner]` ([`ChannelLayout`]).
 //!
-//! The engine picks one of three kernel shapes from the layout:
+//! The engine picks a kernel shape from the layout:
 //!
-//! - one channel, `inner >= 512`, or `inner >= 64` where the slope pattern
-//!   would be costly (rows `C * inner` above 16 Ki elements, or a pattern
-//!   above a quarter of the buffer; it is built per call): each `(outer,
-//!   channel)` pair is a contiguous run with one slope, walked like Leaky
-//!   ReLU;
+//! - one channel, `inner >= 512`, or where the slope pattern would be
+//!   costly (rows `C * inner` above 16 Ki elements, or a pattern above a
+//!   quarter of the buffer; it is built per call) `inner >= 4` forward and
+//!   `inner >= 16` backward: each `(outer, channel)` pair is a contiguous
+//!   run with one slope. Both directions walk the whole buffer once, a
+//!   vector that straddles two runs taking a slope per lane (and, backward,
+//!   giving its terms to both runs' sums), so no run gets a masked head and
+//!   tail of its own.
 //! - otherwise (NHWC, matrices, small images): the slopes as a per-element
 //!   pattern along a row (repeated until the row is at least 1024 elements),
 //!   walked like a binary op. The forward pass walks the buffer once, its
@@ -17,16 +20,15 @@
 //!   where the allocator put the buffer. The backward takes the row in
 //!   blocks of four rows with one accumulator per column
 //!   ([`rectify_kernels::PreluAccumulators`]).
+//! - NHWC forward with at least 64 channels and at most 8 rows (a
+//!   `[batch, features]` matrix of a small batch): the slopes as they are,
+//!   with no pattern to build ([`KernelSet::prelu_rows_forward`]).
 //! - where the slope row (`C * inner` slopes) repeats within four vectors
 //!   (NHWC with few channels, see [`KernelSet::prelu_periodic_classes`]):
 //!   the periodic kernels keep the row's slopes in registers, rotated to
 //!   the aligned walk; the forward has ReLU's one load and one store per
 //!   vector, and the backward keeps one accumulator lane per class `i % q`
 //!   in registers.
-//!
-//! The runs forward walks the whole buffer once too, a vector that
-//! straddles two runs taking a slope per lane, so no run gets a masked head
-//! and tail of its own.
 //!
 //! # The slope gradient
 //!
@@ -161,6 +163,18 @@ const PATTERN_COLS: usize = 4096;
 /// Runs are cut into pieces of this many elements: the leaves of the
 /// reduction tree in runs mode, and where a run may be split across threads.
 const PIECE: usize = 1 << 14;
+
+/// NHWC calls of at least this many channels and at most [`ROWS_MAX`]
+/// rows take the forward's slopes as they are, a row at a time
+/// ([`KernelSet::prelu_rows_forward`]), instead of building a slope pattern
+/// of at least 1024 slopes per call. Measured on Zen 3 (AVX2, one thread,
+/// in-process against the pattern): one row x2.1 (4096 channels) to x2.7
+/// (512); 8 rows x1.15 to x1.44 (256 to 4096 channels); rows win up to about
+/// 40 rows of 64 or 100 channels, 16 of 1024 or 4096, and lose past that
+/// (x0.77 to x0.96 at 64 Ki elements: the pattern's walk has no row ends).
+const ROWS_MIN_CHANNELS: usize = 64;
+/// See [`ROWS_MIN_CHANNELS`].
+const ROWS_MAX: usize = 8;
 
 /// Up to this period (or a quarter of the buffer, if less) the forward
 /// pattern is lengthened to a multiple of 1024 or 16 elements, for its
@@ -299,6 +313,10 @@ enum ForwardPlan<'w> {
         slopes: [f32; PERIODIC_MAX],
         q: usize,
     },
+    /// NHWC with many channels: the slopes as they are, a row at a time.
+    Rows {
+        w: &'w [f32],
+    },
     Pattern(PreluPattern),
 }
 
@@ -311,6 +329,9 @@ impl<'w> ForwardPlan<'w> {
         if let Some(q) = set.prelu_periodic_classes(w.len() * layout.inner) {
             let slopes = periodic_table(w, layout.inner, q);
             return ForwardPlan::Periodic { slopes, q };
+        }
+        if layout.inner == 1 && w.len() >= ROWS_MIN_CHANNELS && n <= ROWS_MAX * w.len() {
+            return ForwardPlan::Rows { w };
         }
         let row = slope_row(w, layout.inner);
         let shortest = row.len() * PATTERN_MIN.div_ceil(row.len());
@@ -333,6 +354,7 @@ impl<'w> ForwardPlan<'w> {
             ForwardPlan::Periodic { slopes, q } => {
                 set.prelu_periodic_forward(src, dst, &slopes[..*q], start % q)
             }
+            ForwardPlan::Rows { w } => set.prelu_rows_forward(src, dst, w, start % w.len()),
             ForwardPlan::Pattern(pattern) => {
                 set.prelu_pattern_forward(src, dst, pattern, start % pattern.period())
             }

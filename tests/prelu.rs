@@ -128,6 +128,11 @@ fn layouts() -> Vec<(usize, usize, usize)> {
     l.push((200, 16, 1));
     l.push((300, 24, 1));
     l.push((50, 7, 3));
+    // The forward's rows (at least 64 channels, at most 8 rows), and the
+    // pattern just past them.
+    l.push((1, 64, 1));
+    l.push((8, 100, 1));
+    l.push((9, 100, 1));
     l
 }
 
@@ -281,6 +286,44 @@ fn runs_forward_kernel_matches_the_formula() {
                             k.prelu_runs_forward(src, dst, runs)
                         });
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The rows forward kernel itself (a `[rows, C]` matrix's slopes read as
+/// they are, the vector that straddles two rows taking its slopes from
+/// both ends of the row): rows from one vector long to past several,
+/// every length 0..=257 and past three rows, starts 0..16, starting
+/// anywhere in a row, in place and into, against the formula; reads of
+/// the slopes past the row would show as wrong slopes (the row sits in a
+/// larger buffer of other values).
+#[test]
+fn rows_forward_kernel_matches_the_formula() {
+    use rectify_kernels::KernelSet;
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        let l = isa.lanes();
+        for p in [l, l + 1, 2 * l - 1, 2 * l, 3 * l + 5, 64, 100, 1000] {
+            // The row between slopes of 100, which no row has.
+            let row = slopes(p, p as u32 + 11);
+            let mut fenced = vec![100.0f32; p + 32];
+            fenced[16..16 + p].copy_from_slice(&row);
+            let w = &fenced[16..16 + p];
+            let longest = (3 * p + 20).max(257);
+            let base = data(longest + 16, p as u32);
+            for n in (0..=257usize).chain([p, 2 * p + 3, longest]) {
+                for start in 0..16usize {
+                    let offset = (n * 7 + start * 5) % p;
+                    let x = &base[start..start + n];
+                    let want: Vec<u32> = (0..n)
+                        .map(|i| prelu(x[i], row[(offset + i) % p]).to_bits())
+                        .collect();
+                    let what = format!("{isa}: row {p} n {n} start {start} offset {offset}");
+                    check_forward_kernel(&base, start, n, &want, &what, |src, dst| {
+                        k.prelu_rows_forward(src, dst, w, offset)
+                    });
                 }
             }
         }
@@ -535,7 +578,8 @@ fn slope_gradient_is_identical_for_any_thread_count() {
             (1, 1024, 49), // short runs: the pattern would be the whole buffer
             (2, 4096, 1),  // one group of the pattern: partials are the sums
             (1, 300, 1),
-            (5001, 16, 1), // the periodic shape
+            (8, 20_000, 1), // the forward's rows, split inside rows
+            (5001, 16, 1),  // the periodic shape
             (7001, 3, 1),
         ] {
             let n = outer * c * inner;

@@ -329,6 +329,9 @@ type MaxoutBackwardFn = unsafe fn(*const f32, *const f32, *mut f32, usize, usize
 struct LayoutFns {
     runs_forward: PreluRunsForwardFn,
     pattern_forward: PreluPatternForwardFn,
+    /// `(x, y, n, w, p, offset)`: the pattern forward's signature, `w`
+    /// without a pad.
+    rows_forward: PreluPatternForwardFn,
     /// `(x, y, n, slopes, q, offset)`: the pattern forward's signature.
     periodic_forward: PreluPatternForwardFn,
     runs_backward: PreluRunsBackwardFn,
@@ -344,6 +347,7 @@ macro_rules! layout_fns {
         LayoutFns {
             runs_forward: m::prelu_runs_forward,
             pattern_forward: m::prelu_pattern_forward,
+            rows_forward: m::prelu_rows_forward,
             periodic_forward: m::prelu_periodic_forward,
             runs_backward: m::prelu_runs_backward,
             pattern_backward: m::prelu_pattern_backward,
@@ -619,6 +623,8 @@ impl KernelSet {
                 LayoutFns {
                     runs_forward: reference::prelu_runs_forward_raw,
                     pattern_forward: reference::prelu_pattern_forward_raw,
+                    // It reads only slopes `(offset + i) % p`: no pad.
+                    rows_forward: reference::prelu_pattern_forward_raw,
                     // Element i takes slope (offset + i) % q: the pattern
                     // loop, with the period as the pattern.
                     periodic_forward: reference::prelu_pattern_forward_raw,
@@ -794,6 +800,45 @@ impl KernelSet {
         // the PAD after the period repeating its start (`PreluPattern::new`
         // builds them so), p >= PAD; offset < p.
         unsafe { (self.layout.pattern_forward)(x, d, n, slopes.as_ptr(), p, offset) }
+    }
+
+    /// PReLU forward over the rows of a `[rows, C]` matrix (NHWC): element
+    /// `i` uses slope `w[(offset + i) % C]`, `C = w.len()`, the slopes read
+    /// as they are (no pattern is built); in place when `src` is `None`.
+    ///
+    /// ```
+    /// use rectify_kernels::{Isa, KernelSet};
+    /// let k = KernelSet::new(Isa::Scalar).unwrap();
+    /// let w: Vec<f32> = (0..32).map(|c| c as f32).collect();
+    /// let mut x = vec![-1.0f32; 70];
+    /// k.prelu_rows_forward(None, &mut x, &w, 30);
+    /// assert_eq!((x[0], x[1], x[2]), (-30.0, -31.0, -0.0));
+    /// ```
+    ///
+    /// # Panics
+    /// If the lengths differ, `offset` is not below `C`, or `C` is below
+    /// the tier's vector length ([`Isa::lanes`]).
+    pub fn prelu_rows_forward(
+        &self,
+        src: Option<&[f32]>,
+        dst: &mut [f32],
+        w: &[f32],
+        offset: usize,
+    ) {
+        let p = w.len();
+        assert!(offset < p, "prelu: row offset out of range");
+        assert!(
+            p >= self.isa.lanes(),
+            "prelu: a row of {p} slopes is shorter than the {} tier's vector",
+            self.isa
+        );
+        let n = dst.len();
+        let d = dst.as_mut_ptr();
+        let x = source(src, d, n);
+        // SAFETY: detected ISA; x and d valid for n, equal (one
+        // `as_mut_ptr`) or disjoint; w valid for p >= lanes reads; offset <
+        // p.
+        unsafe { (self.layout.rows_forward)(x, d, n, w.as_ptr(), p, offset) }
     }
 
     /// PReLU forward with a slope row that repeats within a few vectors:

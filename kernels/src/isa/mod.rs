@@ -123,6 +123,24 @@ macro_rules! entry_points {
             unsafe { $crate::ops::prelu::pattern_forward::<$vec>(x, y, n, pattern, p, offset) }
         }
 
+        /// PReLU rows forward of this tier (see `ops::prelu::rows_forward`).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; the rest as for
+        /// `ops::prelu::rows_forward`.
+        $(#[target_feature(enable = $features)])?
+        pub(crate) unsafe fn prelu_rows_forward(
+            x: *const f32,
+            y: *mut f32,
+            n: usize,
+            w: *const f32,
+            p: usize,
+            offset: usize,
+        ) {
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe { $crate::ops::prelu::rows_forward::<$vec>(x, y, n, w, p, offset) }
+        }
+
         /// PReLU periodic forward of this tier (see
         /// `ops::prelu::periodic_forward`), for periods of 3 or 4 vectors.
         ///
