@@ -863,7 +863,8 @@ fn with_terms(terms: &[Option<f32>]) -> (Vec<f32>, Vec<f32>) {
 /// (a vector holds several) to a segment and past it, spans of whole runs
 /// (where one aligned walk crosses the runs, a vector that straddles two
 /// giving its lanes to both) and spans that start or end inside a run,
-/// pieces cut inside runs, the buffers at 16 offsets, in place and into.
+/// pieces cut inside runs, the buffers at 16 offsets, in place and into,
+/// and the gradient alone without sums.
 #[test]
 fn runs_backward_kernel_sums_follow_their_definition() {
     use rectify::Isa;
@@ -931,6 +932,10 @@ fn runs_backward_kernel_sums_follow_their_definition() {
                         let per_piece = Some(PieceSums::PerPiece(&mut sums));
                         k.prelu_runs_backward(x, Some(g), &mut out, runs, piece, per_piece);
                         assert_eq!(bits(&out), want_grad, "grad into, {what}");
+                        // No sums: the gradient alone.
+                        let mut alone = vec![0.0f32; n];
+                        k.prelu_runs_backward(x, Some(g), &mut alone, runs, piece, None);
+                        assert_eq!(bits(&alone), want_grad, "grad without sums, {what}");
                         let want: Vec<u64> = pieces.iter().map(|p| p.1.to_bits()).collect();
                         let got: Vec<u64> = sums.iter().map(|s| s.to_bits()).collect();
                         assert_eq!(got, want, "piece sums, {what}");

@@ -872,15 +872,20 @@ pub(crate) unsafe fn runs_backward<V: F32Vector>(
     sums: *mut f64,
     by_channel: bool,
 ) {
-    let short = !sums.is_null()
-        && offset == 0
+    let short = offset == 0
         && (V::LANES..=short_run_max::<V>().min(piece)).contains(&inner)
         && n > 0
         && n.is_multiple_of(inner);
     if short {
         // SAFETY: the conditions just checked.
         unsafe {
-            short_runs_backward::<V>(v, g, dst, n, w, c_len, channel, inner, sums, by_channel)
+            if sums.is_null() {
+                short_runs_backward::<V, false>(v, g, dst, n, w, c_len, channel, inner, sums, false)
+            } else {
+                short_runs_backward::<V, true>(
+                    v, g, dst, n, w, c_len, channel, inner, sums, by_channel,
+                )
+            }
         };
         return;
     }
@@ -949,12 +954,15 @@ fn short_run_max<V: F32Vector>() -> usize {
 /// (was 0.44 to 0.48), 28x28 with 64 0.74; against the walk per run x1.1
 /// to x1.9 as builds placed the code differently.
 ///
+/// Without `SUMS` (`sums` unused, null) only the gradient: the terms are
+/// never computed, and the walk still saves each run a masked tail.
+///
 /// # Safety
-/// As for [`runs_backward`], with `sums` not null, `offset == 0`, `n > 0` a
-/// multiple of `inner` and `LANES <= inner <= SHORT_RUN_MAX`.
+/// As for [`runs_backward`], with `sums` not null if `SUMS`, `offset == 0`,
+/// `n > 0` a multiple of `inner` and `LANES <= inner <= short_run_max`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn short_runs_backward<V: F32Vector>(
+unsafe fn short_runs_backward<V: F32Vector, const SUMS: bool>(
     v: *const f32,
     g: *const f32,
     dst: *mut f32,
@@ -1040,14 +1048,18 @@ unsafe fn short_runs_backward<V: F32Vector>(
                 (next_head, next_own) = (head, this);
                 at += l;
             }
-            pending.push(
-                canonical_segment_lanes(&acc, h, own),
-                c_len,
-                sums,
-                by_channel,
-            );
+            if SUMS {
+                pending.push(
+                    canonical_segment_lanes(&acc, h, own),
+                    c_len,
+                    sums,
+                    by_channel,
+                );
+            }
             if end == n {
-                pending.flush(c_len, sums, by_channel);
+                if SUMS {
+                    pending.flush(c_len, sums, by_channel);
+                }
                 return;
             }
             (c, h, own, end) = (next_c, next_h, next_own, end + inner);
