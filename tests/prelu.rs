@@ -612,6 +612,60 @@ fn slope_gradient_is_identical_for_any_thread_count() {
     }
 }
 
+/// One row of many channels (a batch of one): each channel's slope
+/// gradient is its one term, `x > 0 ? +0 : x * grad` rounded once (a
+/// product of -0 becomes +0, as in a sum from +0; a NaN becomes the
+/// canonical NaN), and from the output the term of `y` divided by the
+/// slope in f64; special values (NaN payloads, infinities, zeros,
+/// subnormals) among the inputs, on every tier, in place and into.
+#[test]
+fn one_row_slope_gradient_is_each_channels_term() {
+    let c = 1500;
+    let (x, g) = (data(c, 41), data(c, 42));
+    let w = slopes(c, 3);
+    let positive: Vec<f32> = w.iter().map(|s| s.abs().max(0.125)).collect();
+    let y: Vec<f32> = x
+        .iter()
+        .zip(&positive)
+        .map(|(&x, &s)| prelu(x, s))
+        .collect();
+    let want = |saved: &[f32], w: &[f32], from_output: bool| -> Vec<u32> {
+        (0..c)
+            .map(|i| {
+                let t = prelu_slope_term(saved[i], g[i]);
+                if t.is_nan() {
+                    f32::NAN
+                } else if from_output {
+                    ((f64::from(t) + 0.0) / f64::from(w[i])) as f32
+                } else {
+                    t + 0.0
+                }
+                .to_bits()
+            })
+            .collect()
+    };
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap();
+        let layout = ChannelLayout::nhwc(c);
+        for (saved, w, from_output) in [
+            (Saved::Input(&x), &w, false),
+            (Saved::Output(&y), &positive, true),
+        ] {
+            let want = want(saved.values(), w, from_output);
+            let mut gw = vec![f32::NAN; c];
+            let mut out = vec![0.0f32; c];
+            k.prelu_backward_into(saved, w, layout, &g, &mut out, Some(&mut gw))
+                .unwrap();
+            assert_eq!(bits(&gw), want, "{isa} into, from output {from_output}");
+            let (mut gi, mut gw) = (g.clone(), vec![f32::NAN; c]);
+            k.prelu_backward(saved, w, layout, &mut gi, Some(&mut gw))
+                .unwrap();
+            assert_eq!(bits(&gw), want, "{isa} in place, from output {from_output}");
+            assert_eq!(bits(&gi), bits(&out), "{isa}: in place and into");
+        }
+    }
+}
+
 /// The kernels align their stores to the buffer they are given, so the same
 /// values at another address take other code paths (a partial vector here,
 /// a whole one there): the slope gradient must come out bit for bit the
@@ -880,7 +934,9 @@ fn runs_backward_kernel_sums_follow_their_definition() {
             .chain([31, 32, 33, 47, 49, 63, 64, 65, 100, 196])
             .chain([segment - 1, segment, segment + 1]);
         for inner in inners {
-            let c_len = 3;
+            // Three channels or six: the runs' sums go to their channels
+            // wrapping often or seldom.
+            let c_len = if inner % 2 == 0 { 3 } else { 6 };
             let w = slopes(c_len, inner as u32 + 3);
             // Whole runs (one to three, and a run less), a span ending
             // mid-run; for short runs every length up to 257.
