@@ -379,16 +379,9 @@ fn first_slope_where(w: &[f32], bad: impl Fn(f32) -> bool) -> Option<f32> {
     w.iter().copied().find(|&s| bad(s))
 }
 
-/// Whether `s` is infinite or NaN, by integer operations: its exponent bits
-/// plus one unit of the exponent carry into bit 31 exactly where they are
-/// all ones (a float test folded over the slopes still took 30% of that
-/// forward).
-fn non_finite(s: f32) -> bool {
-    ((s.to_bits() & 0x7f80_0000) + 0x0080_0000) & 0x8000_0000 != 0
-}
-
 /// Validates PReLU's slopes and the buffer's layout; returns `outer`.
 fn validate(
+    set: &KernelSet,
     w: &[f32],
     layout: ChannelLayout,
     argument: &'static str,
@@ -402,7 +395,9 @@ fn validate(
             actual: w.len(),
         });
     }
-    if let Some(bad) = first_slope_where(w, non_finite) {
+    // At the tier's width, then a search only where one is bad.
+    let bad = (!set.all_finite(w)).then(|| w.iter().copied().find(|s| !s.is_finite()));
+    if let Some(Some(bad)) = bad {
         return Err(Error::InvalidParameter {
             activation: "prelu",
             parameter: "w",
@@ -426,7 +421,7 @@ impl Kernels {
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn prelu(&self, x: &mut [f32], w: &[f32], layout: ChannelLayout) -> Result<(), Error> {
-        validate(w, layout, "x", x.len())?;
+        validate(self.kernel_set(), w, layout, "x", x.len())?;
         self.prelu_forward_span(None, x, w, layout);
         Ok(())
     }
@@ -449,7 +444,7 @@ impl Kernels {
         layout: ChannelLayout,
         y: &mut [f32],
     ) -> Result<(), Error> {
-        validate(w, layout, "x", x.len())?;
+        validate(self.kernel_set(), w, layout, "x", x.len())?;
         same_len("y", x.len(), y.len())?;
         self.prelu_forward_span(Some(x), y, w, layout);
         Ok(())
@@ -536,7 +531,7 @@ impl Kernels {
         grad_w: Option<&mut [f32]>,
     ) -> Result<(), Error> {
         let v = saved.values();
-        validate(w, layout, "saved", v.len())?;
+        validate(self.kernel_set(), w, layout, "saved", v.len())?;
         same_len("grad", v.len(), dst.len())?;
         if let Some(gw) = &grad_w {
             same_len("grad_w", w.len(), gw.len())?;

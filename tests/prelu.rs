@@ -292,6 +292,55 @@ fn runs_forward_kernel_matches_the_formula() {
     }
 }
 
+/// The slopes' finiteness check on every tier: lengths 0..=257 at 16
+/// starts, finite values of every kind (zeros, subnormals, the largest)
+/// pass, and one infinity or NaN (payloads, either sign) anywhere fails.
+#[test]
+fn all_finite_finds_every_infinity_and_nan() {
+    use rectify_kernels::KernelSet;
+    let finite = [
+        0.0f32,
+        -0.0,
+        f32::from_bits(1),
+        -f32::MIN_POSITIVE,
+        f32::MAX,
+        -f32::MAX,
+        0.5,
+    ];
+    let bad = [
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::from_bits(0xffa0_0001),
+        f32::from_bits(0x7f80_0001),
+    ];
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        let base: Vec<f32> = (0..257 + 16).map(|i| finite[i % finite.len()]).collect();
+        for n in 0..=257usize {
+            for start in 0..16usize {
+                let mut v = base.clone();
+                assert!(
+                    k.all_finite(&v[start..start + n]),
+                    "{isa}: n {n} start {start}"
+                );
+                for (j, &b) in bad.iter().enumerate() {
+                    if n == 0 {
+                        break;
+                    }
+                    let at = start + (n * 7 + j * 13 + start) % n;
+                    v[at] = b;
+                    let what = format!("{isa}: {b:?} at {} of {n}, start {start}", at - start);
+                    assert!(!k.all_finite(&v[start..start + n]), "{what}");
+                    // Values past the slice do not count.
+                    assert!(k.all_finite(&v[at + 1..start + n]), "{what}");
+                    v[at] = base[at];
+                }
+            }
+        }
+    }
+}
+
 /// The rows forward kernel itself (a `[rows, C]` matrix's slopes read as
 /// they are, the vector that straddles two rows taking its slopes from
 /// both ends of the row): rows from one vector long to past several,

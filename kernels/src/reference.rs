@@ -563,6 +563,17 @@ pub(crate) unsafe fn maxout_forward_raw(
     }
 }
 
+/// Scalar check that the `n` values at `p` are all finite.
+///
+/// # Safety
+/// `p` valid for `n` reads.
+pub(crate) unsafe fn all_finite_raw(p: *const f32, n: usize) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { core::slice::from_raw_parts(p, n) }
+        .iter()
+        .all(|v| v.is_finite())
+}
+
 /// Scalar Maxout backward, winners recomputed from `x`.
 ///
 /// # Safety

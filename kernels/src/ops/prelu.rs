@@ -440,6 +440,40 @@ pub(crate) unsafe fn pattern_forward<V: F32Vector>(
     }
 }
 
+/// Whether the `n` values at `p` are all finite: `x - x` is NaN exactly
+/// where `x` is infinite or NaN (+0 elsewhere), so four accumulators of
+/// those differences, their lanes summed in f64 at the end, are NaN exactly
+/// when some value is not finite. Two additions a vector and no branch: the
+/// baseline's integer pass (SSE2, four lanes) took longer than a one-row
+/// forward of the 4096 slopes it checked.
+///
+/// # Safety
+/// The CPU supports `V`'s ISA; `p` valid for `n` reads.
+#[inline(always)]
+pub(crate) unsafe fn all_finite<V: F32Vector>(p: *const f32, n: usize) -> bool {
+    let l = V::LANES;
+    let mut acc = [V::zero(); 4];
+    let mut i = 0;
+    // SAFETY: (whole block) every read is below `n`.
+    unsafe {
+        while i + 4 * l <= n {
+            for (q, a) in acc.iter_mut().enumerate() {
+                let x = V::load(p.add(i + q * l));
+                *a = a.add(x.sub(x));
+            }
+            i += 4 * l;
+        }
+        while i < n {
+            // The lanes past `n` are loaded as +0.
+            let x = load_n::<V>(p.add(i), l.min(n - i));
+            acc[0] = acc[0].add(x.sub(x));
+            i += l;
+        }
+    }
+    let total = acc[0].add(acc[1]).add(acc[2].add(acc[3]));
+    !total.pairwise_sum_f64().is_nan()
+}
+
 /// Rows forward: element `i` of the `n` from `x` uses slope `w[(offset +
 /// i) % p]`, `w` the `p >= LANES` slopes of a `[rows, C]` matrix's row as
 /// they are, with no pad after them: nothing to build per call (the
