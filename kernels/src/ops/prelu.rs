@@ -983,10 +983,10 @@ fn short_run_max<V: F32Vector>() -> usize {
 ///
 /// A walk per run gave each run a masked tail (its `vmaskmovps` store was a
 /// fifth of the time) and a latency chain of f64 additions. On Zen 3 (AVX2,
-/// one thread, one image in L2) against Leaky ReLU in the same process:
-/// 7x7 with 1024 channels 0.31 (was 0.19 to 0.21), 14x14 with 256 0.62
-/// (was 0.44 to 0.48), 28x28 with 64 0.74; against the walk per run x1.1
-/// to x1.9 as builds placed the code differently.
+/// one thread, one image in L2), against the walk per run: 7x7 with 1024
+/// channels x2.3 (0.42 of Leaky ReLU's backward, was 0.19 to 0.21), 14x14
+/// with 256 x1.44 (0.69), 28x28 with 64 x1.27 (0.78); without the sums
+/// x2.5 and x1.28.
 ///
 /// Without `SUMS` (`sums` unused, null) only the gradient: the terms are
 /// never computed, and the walk still saves each run a masked tail.
