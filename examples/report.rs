@@ -32,6 +32,10 @@
 //!    `w[c] = 0.01 + 0.02 c` in two layouts: `prelu_nchw`,
 //!    `ChannelLayout::nchw(16, n / 16)`, one slope per contiguous run, and
 //!    `prelu_nhwc`, `ChannelLayout::nhwc(16)`, the channel varying fastest;
+//!    `prelu_nchw_8x8`, `ChannelLayout::nchw(n / 64, 64)`, short runs of
+//!    many channels (a CNN's late stages); `prelu_rows8`,
+//!    `ChannelLayout::nhwc(n / 8)`, a small batch of many features; the
+//!    slopes repeat those 16;
 //!    and Maxout, `x` viewed as `[outer, k, inner]`: `maxout_k2`, `maxout_k3`
 //!    and `maxout_k4`, `inner = 1`, the interleaved pieces of the usual
 //!    `reshape(.., units, k).max(-1)`, and `maxout_k2_nchw`, `inner = n / 16`,
@@ -44,8 +48,8 @@
 //!      place, 12 B/elem (read y, read grad, write grad); for PReLU
 //!      `Kernels::prelu_backward(Saved::Input(&x), &w, layout, &mut grad,
 //!      Some(&mut grad_w))`, the input gradient and the slope gradient in one
-//!      pass, 12 B/elem (read x, read grad, write grad; the 16 slope sums are
-//!      negligible);
+//!      pass, 12 B/elem (read x, read grad, write grad; the slopes and their
+//!      sums, at most one per 8 elements, are not counted);
 //!    - `backward_from_input` (the exponential ops, whose gradient from the
 //!      input needs `exp`): `Saved::Input(&x)`, 12 B/elem;
 //!    - Maxout runs out of place, and its Gelem/s and GB/s count per output:
@@ -211,8 +215,9 @@ schema_version 1.
 options:
   --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
   --only OPS   measure only these ops, comma-separated (relu, leaky_relu,
-               elu, celu, selu, prelu_nchw, prelu_nhwc, maxout_k2, maxout_k3,
-               maxout_k4, maxout_k2_nchw); the bandwidth is measured anyway
+               elu, celu, selu, prelu_nchw, prelu_nhwc, prelu_nchw_8x8,
+               prelu_rows8, maxout_k2, maxout_k3, maxout_k4, maxout_k2_nchw);
+               the bandwidth is measured anyway
   --out DIR    directory for the JSON file (default: target/rectify-report)
   --svg FILE   also draw charts (measuring or compare): FILE, per op and
                direction, serial Gelem/s against size (both axes log) with
@@ -252,6 +257,19 @@ const PRELU_SLOPES: [f32; PRELU_CHANNELS] = {
     w
 };
 
+/// `prelu_nchw_8x8`'s run length: 8x8 images of `n / 64` channels (a
+/// CNN's late stages: short runs, many channels).
+const PRELU_SHORT_RUN: usize = 64;
+
+/// `prelu_rows8`'s rows: a `[8, n / 8]` matrix (a dense layer's output for
+/// a small batch).
+const PRELU_ROWS: usize = 8;
+
+/// PReLU's slope for channel `c`: [`PRELU_SLOPES`] repeated.
+fn prelu_slope(c: usize) -> f32 {
+    PRELU_SLOPES[c % PRELU_CHANNELS]
+}
+
 /// Maxout NCHW's outer dimension: `x` is `[16, k, n / 16]` (every size is a
 /// multiple of it).
 const MAXOUT_NCHW_OUTER: usize = 16;
@@ -259,7 +277,7 @@ const MAXOUT_NCHW_OUTER: usize = 16;
 /// The ops measured: the activations with default parameters (CELU with
 /// alpha = 2 so that its division is exercised), PReLU in both layouts, then
 /// Maxout with interleaved pieces (`k` = 2, 3 and 4) and with long planes.
-const OPS: [Op; 11] = [
+const OPS: [Op; 13] = [
     Op::Act(Activation::Relu),
     Op::Act(Activation::leaky_relu_default()),
     Op::Act(Activation::elu_default()),
@@ -272,6 +290,14 @@ const OPS: [Op; 11] = [
     Op::Prelu {
         name: "prelu_nhwc",
         layout_of: |_| ChannelLayout::nhwc(PRELU_CHANNELS),
+    },
+    Op::Prelu {
+        name: "prelu_nchw_8x8",
+        layout_of: |n| ChannelLayout::nchw(n / PRELU_SHORT_RUN, PRELU_SHORT_RUN),
+    },
+    Op::Prelu {
+        name: "prelu_rows8",
+        layout_of: |n| ChannelLayout::nhwc(n / PRELU_ROWS),
     },
     Op::Maxout {
         name: "maxout_k2",
@@ -1324,7 +1350,10 @@ struct Case<'a> {
     /// The buffer the call writes.
     out: Vec<f32>,
     /// PReLU's slope gradient (overwritten by every call).
-    grad_w: [f32; PRELU_CHANNELS],
+    /// PReLU's slopes, one per channel of the layout, and its slope
+    /// gradient (empty for the other ops).
+    slopes: Vec<f32>,
+    grad_w: Vec<f32>,
 }
 
 impl<'a> Case<'a> {
@@ -1334,13 +1363,18 @@ impl<'a> Case<'a> {
             (Op::Maxout { .. }, _) => vec![0.0; inputs.x.len()],
             _ => inputs.pristine(dir).to_vec(),
         };
+        let channels = match op {
+            Op::Prelu { layout_of, .. } => layout_of(inputs.x.len()).channels(),
+            _ => 0,
+        };
         Case {
             engine,
             op,
             dir,
             inputs,
             out,
-            grad_w: [0.0; PRELU_CHANNELS],
+            slopes: (0..channels).map(prelu_slope).collect(),
+            grad_w: vec![0.0; channels],
         }
     }
 }
@@ -1363,11 +1397,11 @@ impl Subject for Case<'_> {
             }
             (Op::Act(act), Direction::BackwardFromInput) => e.backward(act, Saved::Input(x), out),
             (Op::Prelu { layout_of, .. }, Direction::Forward) => {
-                e.prelu(out, &PRELU_SLOPES, layout_of(out.len()))
+                e.prelu(out, &self.slopes, layout_of(out.len()))
             }
             (Op::Prelu { layout_of, .. }, _) => e.prelu_backward(
                 Saved::Input(x),
-                &PRELU_SLOPES,
+                &self.slopes,
                 layout_of(out.len()),
                 out,
                 Some(black_box(&mut self.grad_w)),
@@ -3302,6 +3336,14 @@ mod tests {
         }
         assert_eq!(Op::named("prelu_nhwc").params(4096)["inner"], 1.0);
         assert_eq!(Op::named("prelu_nchw").params(4096)["inner"], 256.0);
+        assert_eq!(
+            Op::named("prelu_nchw_8x8").params(65536)["channels"],
+            1024.0
+        );
+        assert_eq!(Op::named("prelu_rows8").params(65536)["channels"], 8192.0);
+        assert!(FULL_SIZES
+            .iter()
+            .all(|n| n % (PRELU_SHORT_RUN * PRELU_ROWS) == 0));
         assert_eq!(Op::named("maxout_k4").params(4096)["k"], 4.0);
         assert_eq!(Op::named("maxout_k4").params(4096)["inner"], 1.0);
         assert_eq!(Op::named("maxout_k2_nchw").params(4096)["inner"], 256.0);
