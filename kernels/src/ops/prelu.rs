@@ -913,12 +913,12 @@ pub(crate) unsafe fn runs_backward<V: F32Vector>(
     if short {
         // SAFETY: the conditions just checked.
         unsafe {
+            let walk = ShortRuns { v, g, dst };
+            let runs = (w, c_len, channel, inner);
             if sums.is_null() {
-                short_runs_backward::<V, false>(v, g, dst, n, w, c_len, channel, inner, sums, false)
+                short_runs_backward::<V, false>(walk, n, runs, sums, false)
             } else {
-                short_runs_backward::<V, true>(
-                    v, g, dst, n, w, c_len, channel, inner, sums, by_channel,
-                )
+                short_runs_backward::<V, true>(walk, n, runs, sums, by_channel)
             }
         };
         return;
@@ -991,26 +991,22 @@ fn short_run_max<V: F32Vector>() -> usize {
 /// Without `SUMS` (`sums` unused, null) only the gradient: the terms are
 /// never computed, and the walk still saves each run a masked tail.
 ///
+/// The buffers come as `walk`, the runs as `(w, c_len, channel, inner)`.
+///
 /// # Safety
 /// As for [`runs_backward`], with `sums` not null if `SUMS`, `offset == 0`,
 /// `n > 0` a multiple of `inner` and `LANES <= inner <= short_run_max`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 unsafe fn short_runs_backward<V: F32Vector, const SUMS: bool>(
-    v: *const f32,
-    g: *const f32,
-    dst: *mut f32,
+    walk: ShortRuns,
     n: usize,
-    w: *const f32,
-    c_len: usize,
-    channel: usize,
-    inner: usize,
+    (w, c_len, channel, inner): (*const f32, usize, usize, usize),
     sums: *mut f64,
     by_channel: bool,
 ) {
     let l = V::LANES;
     debug_assert!(l <= inner && inner <= short_run_max::<V>() && n.is_multiple_of(inner));
-    let walk = ShortRuns { v, g, dst };
+    let ShortRuns { v, g, dst } = walk;
     let mut pending = PendingSums {
         lanes: [V::zero(); PENDING_SUMS],
         len: 0,
