@@ -402,8 +402,12 @@ fn validate(
     } else {
         set.all_finite(w)
     };
-    let bad = (!finite).then(|| w.iter().copied().find(|s| !s.is_finite()));
-    if let Some(Some(bad)) = bad {
+    let bad = if finite {
+        None
+    } else {
+        w.iter().copied().find(|s| !s.is_finite())
+    };
+    if let Some(bad) = bad {
         return Err(Error::InvalidParameter {
             activation: "prelu",
             parameter: "w",
