@@ -901,18 +901,25 @@ fn one_channel_slope_gradient(k: &Kernels, x: &[f32], g: &[f32], slope: f32) -> 
 fn canonical_piece_sum(x: &[f32], g: &[f32], l: usize) -> f64 {
     let mut sum = 0.0f64;
     for (xs, gs) in x.chunks(4 * 28 * l).zip(g.chunks(4 * 28 * l)) {
-        let mut acc = vec![[0.0f32; 16]; 4];
+        // On the stack: the runs kernel test sums many short pieces (under
+        // the AVX-512 emulator, allocations were most of its time).
+        let mut acc = [[0.0f32; 16]; 4];
         for (e, (&x, &g)) in xs.iter().zip(gs).enumerate() {
             if x <= 0.0 {
                 let a = &mut acc[(e / l) % 4][e % l];
                 *a = x.mul_add(g, *a);
             }
         }
-        let mut wide: Vec<f64> = (0..l)
-            .map(|j| f64::from((acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j])))
-            .collect();
-        while wide.len() > 1 {
-            wide = wide.chunks(2).map(|p| p[0] + p[1]).collect();
+        let mut wide = [0.0f64; 16];
+        for (j, w) in wide.iter_mut().enumerate().take(l) {
+            *w = f64::from((acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]));
+        }
+        let mut live = l;
+        while live > 1 {
+            live /= 2;
+            for j in 0..live {
+                wide[j] = wide[2 * j] + wide[2 * j + 1];
+            }
         }
         sum += wide[0];
     }
