@@ -332,9 +332,13 @@ fn all_finite_finds_every_infinity_and_nan() {
                     v[at] = b;
                     let what = format!("{isa}: {b:?} at {} of {n}, start {start}", at - start);
                     assert!(!k.all_finite(&v[start..start + n]), "{what}");
-                    // Values past the slice do not count.
+                    // Values outside the slice do not count, before it
+                    // or just past its end (a partial tail's masked lanes).
                     assert!(k.all_finite(&v[at + 1..start + n]), "{what}");
                     v[at] = base[at];
+                    v[start + n] = b;
+                    assert!(k.all_finite(&v[start..start + n]), "{what}, past the end");
+                    v[start + n] = base[start + n];
                 }
             }
         }
