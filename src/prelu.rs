@@ -395,17 +395,13 @@ fn validate(
             actual: w.len(),
         });
     }
-    // At the tier's width (a few slopes inline: the call to the tier cost
-    // more), then a search only where one is bad.
-    let finite = if w.len() <= 64 {
-        w.iter().fold(true, |all, s| all & s.is_finite())
-    } else {
-        set.all_finite(w)
-    };
-    let bad = if finite {
+    // Many slopes at the tier's width; a few (or, on failure, all to find
+    // the bad one) by the fold the sign checks use: for few channels the
+    // call into the tier cost more than it saved.
+    let bad = if w.len() > 64 && set.all_finite(w) {
         None
     } else {
-        w.iter().copied().find(|s| !s.is_finite())
+        first_slope_where(w, |s| !s.is_finite())
     };
     if let Some(bad) = bad {
         return Err(Error::InvalidParameter {
