@@ -510,7 +510,8 @@ pub(crate) unsafe fn rows_forward<V: F32Vector>(
             PatternLeaky
                 .apply(row_slopes::<V>(w, p, ph), xx)
                 .store_partial(y, head);
-            (i, ph) = (head, (ph + head) % p);
+            // `head < LANES <= p`: one wrap at most.
+            (i, ph) = (head, wrapped(ph + head, p));
         }
         while n - i >= l {
             if ph + l <= p {
