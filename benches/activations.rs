@@ -12,10 +12,13 @@
 //! calls it. The exponential ops run out of place (`forward_into`,
 //! `backward_into`) so that every call sees the same data: repeated in place,
 //! ELU would drive its inputs towards 0 and into subnormals, which measures
-//! the CPU's subnormal penalty instead of the kernel. PReLU runs out of place
-//! for the same reason (repeated, `w * x` decays), on 16 channels in NCHW
-//! (`prelu_nchw`, inner = n / 16) and NHWC (`prelu_nhwc`) layouts; its
-//! `backward` computes the input gradient and the slope gradient in one pass.
+//! the CPU's subnormal penalty instead of the kernel. PReLU, on 16 channels
+//! in NCHW (`prelu_nchw`, inner = n / 16) and NHWC (`prelu_nhwc`) layouts,
+//! runs both ways: in place (`forward`, `backward`: comparable with the ReLU
+//! family's rows), with the buffer restored after at most 8 calls, untimed,
+//! because repeated `w * x` decays towards subnormals; and out of place
+//! (`forward_into`, `backward_into`). Its backward computes the input
+//! gradient and the slope gradient in one pass.
 //!
 //! Maxout (`maxout_k2`, `maxout_k4`: `inner = 1`, the interleaved pieces of
 //! `reshape(.., units, k).max(-1)`) runs out of place, and its sizes count
@@ -26,6 +29,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 fn sizes() -> Vec<usize> {
     match std::env::var("RECTIFY_BENCH_SIZES") {
@@ -143,11 +147,57 @@ fn prelu_layouts(n: usize) -> [(&'static str, ChannelLayout); 2] {
     ]
 }
 
+/// Calls between two restores of a buffer that PReLU scales in place: at
+/// most 8, so repeated scaling by the slopes (at most 0.31) keeps the data
+/// far from subnormals (inputs are at least about 2e-9 in magnitude).
+const CALLS_BETWEEN_RESTORES: u64 = 8;
+
+/// Times `call` on `buf` in place, `iters` times in all, in bursts of at
+/// most [`CALLS_BETWEEN_RESTORES`] calls after `buf` is restored from
+/// `pristine` (the restores are not timed; they leave `buf` in cache, as
+/// the calls before them would).
+fn in_place_bursts(
+    iters: u64,
+    buf: &mut [f32],
+    pristine: &[f32],
+    mut call: impl FnMut(&mut [f32]),
+) -> Duration {
+    let (mut total, mut done) = (Duration::ZERO, 0);
+    while done < iters {
+        buf.copy_from_slice(pristine);
+        let burst = CALLS_BETWEEN_RESTORES.min(iters - done);
+        let start = Instant::now();
+        for _ in 0..burst {
+            call(black_box(&mut *buf));
+        }
+        total += start.elapsed();
+        done += burst;
+    }
+    total
+}
+
 fn prelu(c: &mut Criterion) {
     let w: Vec<f32> = (0..16).map(|i| 0.01 + 0.02 * i as f32).collect();
     for layout_index in 0..2 {
         let name = prelu_layouts(16)[layout_index].0;
         let mut group = c.benchmark_group(format!("{name}/forward"));
+        for n in sizes().into_iter().filter(|n| n % 16 == 0) {
+            let layout = prelu_layouts(n)[layout_index].1;
+            group.throughput(Throughput::Bytes(8 * n as u64));
+            let x = data(n);
+            let mut buf = x.clone();
+            for k in engines() {
+                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
+                    b.iter_custom(|iters| {
+                        in_place_bursts(iters, &mut buf, &x, |buf| {
+                            k.prelu(buf, &w, layout).unwrap()
+                        })
+                    })
+                });
+            }
+        }
+        group.finish();
+        let mut group = c.benchmark_group(format!("{name}/forward_into"));
         for n in sizes().into_iter().filter(|n| n % 16 == 0) {
             let layout = prelu_layouts(n)[layout_index].1;
             group.throughput(Throughput::Bytes(8 * n as u64));
@@ -164,6 +214,26 @@ fn prelu(c: &mut Criterion) {
         }
         group.finish();
         let mut group = c.benchmark_group(format!("{name}/backward"));
+        for n in sizes().into_iter().filter(|n| n % 16 == 0) {
+            let layout = prelu_layouts(n)[layout_index].1;
+            group.throughput(Throughput::Bytes(12 * n as u64));
+            let (x, grad_out) = (data(n), data(n));
+            let mut grad = grad_out.clone();
+            let mut grad_w = vec![0.0f32; 16];
+            for k in engines() {
+                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
+                    b.iter_custom(|iters| {
+                        in_place_bursts(iters, &mut grad, &grad_out, |grad| {
+                            let saved = Saved::Input(black_box(&x));
+                            k.prelu_backward(saved, &w, layout, grad, Some(&mut grad_w))
+                                .unwrap()
+                        })
+                    })
+                });
+            }
+        }
+        group.finish();
+        let mut group = c.benchmark_group(format!("{name}/backward_into"));
         for n in sizes().into_iter().filter(|n| n % 16 == 0) {
             let layout = prelu_layouts(n)[layout_index].1;
             group.throughput(Throughput::Bytes(12 * n as u64));
