@@ -793,28 +793,28 @@ unsafe fn run_piece_backward<V: F32Vector>(
     }
 }
 
-/// The first `h < LANES` elements of a piece (before the first aligned
-/// store); returns their terms in the top `h` lanes of a vector (moved there
-/// through the stack), `+0` in the lanes below. (Copying the elements into
-/// the top lanes first compiled to masked moves through the stack, each
-/// load waiting on a masked store: 60 ns a piece on Zen 3.)
+/// The first `0 < h < LANES` elements of a piece (before the first aligned
+/// store); returns their terms in the top `h` lanes of a vector (rotated
+/// there, one permute on AVX2 and AVX-512), `+0` in the lanes below.
+/// (Copying the elements into the top lanes first compiled to masked moves
+/// through the stack, each load waiting on a masked store: 60 ns a piece on
+/// Zen 3. Moving the terms through the stack, stored at lane `l - h` and
+/// reloaded at 0, failed store forwarding: the reload waited for every
+/// older store to commit, which out of place on the AVX-512 Xeon cost a
+/// quarter of a 64 Ki NCHW call's time.)
 ///
 /// # Safety
 /// The CPU supports `V`'s ISA; the pointers are valid for `h` elements, as
 /// for [`run_piece_backward`].
 #[inline(always)]
 unsafe fn run_head<V: F32Vector>(v: *const f32, g: *const f32, dst: *mut f32, h: usize, s: V) -> V {
-    let l = V::LANES;
-    let mut moved = [0.0f32; 32];
-    // SAFETY: elements `0..h` are in range, read before written; `moved`
-    // holds `l - h + l <= 32` floats.
+    // SAFETY: elements `0..h` are in range, read before written.
     unsafe {
         let (vv, gg) = (V::load_partial(v, h), V::load_partial(g, h));
         // Lanes past `h` take +0 terms (zeros loaded).
         let (d, t) = grad_and_term(vv, gg, s, V::zero());
         d.store_partial(dst, h);
-        t.store(moved.as_mut_ptr().add(l - h));
-        V::load(moved.as_ptr())
+        t.lanes_rotated(V::LANES - h)
     }
 }
 
@@ -1446,6 +1446,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         s: core::array::from_fn(|m| unsafe { V::load(rotated.as_ptr().add(m * l)) }),
         sums: !partials.is_null(),
         h,
+        head_lanes: lanes_below::<V>(h),
         cyclic: channel.is_null(),
         channel,
         c_len,
@@ -1524,7 +1525,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         let before = before.expect("a vector straddles groups only after a head");
         let mut next = [V::zero(); P];
         // SAFETY: `i + k <= n`.
-        unsafe { walk.straddle(&mut acc[m], &mut next[m], before, i, m, k) };
+        unsafe { walk.straddle(&mut acc, &mut next, before, i, m, k) };
         // SAFETY: `group` is a group of this call (it has elements).
         unsafe { walk.flush(&acc, group) };
         acc = next;
@@ -1539,7 +1540,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
 }
 
 /// The buffers and slopes of one [`periodic_backward`] call.
-struct PeriodicWalk<V, const P: usize> {
+struct PeriodicWalk<V: F32Vector, const P: usize> {
     v: *const f32,
     g: *const f32,
     dst: *mut f32,
@@ -1549,6 +1550,8 @@ struct PeriodicWalk<V, const P: usize> {
     sums: bool,
     /// The head's length: lane `j` of the phases holds class `(h + j) % q`.
     h: usize,
+    /// The lanes below `h` (made once per call, not per flush).
+    head_lanes: V::Mask,
     /// Whether class `k` is of channel `k % c_len` (NHWC: `inner == 1`;
     /// `channel` is null then).
     cyclic: bool,
@@ -1570,19 +1573,25 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
             return;
         }
         let (l, q) = (V::LANES, P * V::LANES);
-        // The lanes twice over, so that classes `0..q` are the `q` lanes
-        // from `q - h` (no remainder per lane).
-        let mut lanes = [0.0f32; 128];
-        // SAFETY: `lanes` holds `2q <= 128` floats (at most 4 phases of 16
+        // Classes `0..q` are the accumulators' `q` lanes from lane `q - h`
+        // on, cyclically: vector `m` of them is accumulator `m - 1`'s (mod
+        // `P`) top `h` lanes below accumulator `m`'s low `l - h` lanes, two
+        // rotations by `h` and a select, in registers. (Read unaligned from
+        // two stored copies, they waited on failed store forwarding, that
+        // is for every older store to commit.)
+        let mut classes = [0.0f32; 64];
+        // SAFETY: `classes` holds `q <= 64` floats (at most 4 phases of 16
         // lanes); `channel` is valid for `q` reads, each below `c_len`;
         // `partials` for this group's `c_len` entries, disjoint from the
         // stack.
         unsafe {
+            let mut prev = acc[P - 1].lanes_rotated(self.h);
             for (m, a) in acc.iter().enumerate() {
-                a.store(lanes.as_mut_ptr().add(m * l));
-                a.store(lanes.as_mut_ptr().add(q + m * l));
+                let now = a.lanes_rotated(self.h);
+                V::select(self.head_lanes, prev, now).store(classes.as_mut_ptr().add(m * l));
+                prev = now;
             }
-            let classes = &lanes[q - self.h..2 * q - self.h];
+            let classes = &classes[..q];
             let row = self.partials.add(group * self.c_len);
             if self.cyclic {
                 // Each channel's classes in class order, as below, but a
@@ -1642,8 +1651,8 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
     #[inline(always)]
     unsafe fn straddle(
         &self,
-        acc: &mut V,
-        next: &mut V,
+        acc: &mut [V; P],
+        next: &mut [V; P],
         before: V::Mask,
         i: usize,
         m: usize,
@@ -1652,9 +1661,14 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
         // SAFETY: forwarded.
         let terms = unsafe { self.grad(i, m, k) };
         if self.sums {
-            *acc = V::select(before, acc.add(terms), *acc);
-            // Lanes past `k` take `+0` terms into `+0`: still `+0`.
-            *next = V::zero().add(terms).zero_where(before);
+            // Phase `m` found by constant indices (see `step`).
+            for (j, (a, next)) in acc.iter_mut().zip(next.iter_mut()).enumerate() {
+                if j == m {
+                    *a = V::select(before, a.add(terms), *a);
+                    // Lanes past `k` take `+0` terms into `+0`: still `+0`.
+                    *next = V::zero().add(terms).zero_where(before);
+                }
+            }
         }
     }
 
@@ -1702,14 +1716,25 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
         // SAFETY: forwarded.
         let terms = unsafe { self.grad(i, m, k) };
         if self.sums {
-            let sum = acc[m].add(terms);
-            acc[m] = if k == V::LANES {
-                sum
-            } else {
-                // Only the `k` lanes loaded take a term (a `+0` would turn a
-                // `-0` sum into `+0`).
-                V::select(lanes_below::<V>(k), sum, acc[m])
-            };
+            // The phase found by constant indices, a comparison each (folded
+            // where `m` is a constant): indexed by a run-time `m`, the
+            // accumulators lived on the stack, and a select became a masked
+            // store there whose reload (by the next step or by `flush`)
+            // store forwarding cannot serve. It waited for every older store
+            // to commit: out of place, with the output not in L1, 12% of an
+            // AVX-512 call on 16-byte-aligned buffers.
+            for (j, a) in acc.iter_mut().enumerate() {
+                if j == m {
+                    let sum = a.add(terms);
+                    *a = if k == V::LANES {
+                        sum
+                    } else {
+                        // Only the `k` lanes loaded take a term (a `+0` would
+                        // turn a `-0` sum into `+0`).
+                        V::select(lanes_below::<V>(k), sum, *a)
+                    };
+                }
+            }
         }
     }
 }
@@ -1717,7 +1742,7 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
 /// Whole periods of [`periodic_backward`] for [`ahead`]: the gradients
 /// computed and the terms added to the accumulators (as `step` adds them)
 /// before the stores.
-struct PeriodAhead<'a, V, const P: usize> {
+struct PeriodAhead<'a, V: F32Vector, const P: usize> {
     walk: &'a PeriodicWalk<V, P>,
     acc: &'a mut [V; P],
 }
