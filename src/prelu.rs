@@ -146,8 +146,12 @@ const RUNS_INNER: usize = 512;
 /// against the pattern, 1024 to 4096 channels, one image: inner 4 x2.6
 /// (x1.4 on a misaligned buffer, where every vector holds two or three runs
 /// and takes its slopes lane by lane), 8 x2.8, 12 x10.5, 16 x3.7, 25 x9.9,
-/// 49 x25 (the pattern, built per call, was as long as the buffer).
-const FORWARD_RUNS_MIN_INNER: usize = 4;
+/// 49 x25 (the pattern, built per call, was as long as the buffer). Since
+/// vectors of three runs or more load their slopes from `w` and permute
+/// them, runs of 2 and 3 win too: on the AVX-512 Xeon, one thread, in
+/// place, `[1, 4096, 2]` x7.2 (5.9 -> 0.82 us), `[1, 2048, 3]` x5.4,
+/// `[1, 32768, 2]` x19; AVX2 x3.6, x2.9, x10; portable x1.3 to x4.5.
+const FORWARD_RUNS_MIN_INNER: usize = 2;
 /// The same for the backward, whose runs each end in a slope-gradient sum:
 /// against the pattern, inner 12 x0.84, 16 x1.37, 25 x2.5, 49 x2.2 (runs of
 /// 4 and 8: x0.98 and x1.24, both about 0.5 Gelem/s).

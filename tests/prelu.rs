@@ -119,6 +119,12 @@ fn layouts() -> Vec<(usize, usize, usize)> {
     l.push((2, 3, 600)); // runs: long inner
     l.push((1, 5, 1030));
     l.push((2, 300, 64)); // runs: rows above the pattern's limit
+                          // Runs shorter than a vector on many channels (a batch of one late in
+                          // a CNN): the forward's slopes loaded from `w` and picked per lane.
+    l.push((1, 1024, 2));
+    l.push((2, 700, 3));
+    l.push((1, 300, 4));
+    l.push((3, 200, 9));
     l.push((2, 20_000, 1)); // pattern rows wider than a column block
     l.push((40, 3, 1)); // more than one group of pattern rows
     l.push((70, 2, 1));
@@ -252,7 +258,10 @@ fn pattern_forward_kernel_wraps_at_any_phase() {
 /// runs take a slope per lane): run lengths from 1 (several runs in one
 /// vector) to past two AVX-512 vectors, every length 0..=257 at start
 /// offsets 0..16, starting in any channel and anywhere in its run, in place
-/// and into, against the formula.
+/// and into, against the formula. Runs shorter than a vector also on 37
+/// and 70 channels: their slopes load whole from `w` while a vector's
+/// channels are within it, and the vectors near the last channel (and
+/// those that wrap past it) take another way.
 #[test]
 fn runs_forward_kernel_matches_the_formula() {
     use rectify_kernels::{KernelSet, PreluRuns};
@@ -261,7 +270,8 @@ fn runs_forward_kernel_matches_the_formula() {
         // Past 4 vectors (64 on AVX-512) runs take the block walk, the run's
         // end inside a block or at its edge.
         for inner in (1..=20usize).chain([31, 32, 33, 47, 63, 64, 65, 96, 100]) {
-            for c_len in [1usize, 3] {
+            let many: &[usize] = if inner < 16 { &[37, 70] } else { &[] };
+            for &c_len in [1usize, 3].iter().chain(many) {
                 let w = slopes(c_len, (inner * 7 + c_len) as u32);
                 let base = data(257 + 16, inner as u32);
                 for n in 0..=257usize {

@@ -197,6 +197,26 @@ pub(crate) trait F32Vector: Copy {
         pairwise_f64(&lanes[..Self::LANES])
     }
 
+    /// The lanes picked by index: lane `j` of the result is lane `idx[j]`
+    /// of `self`. The default goes through the stack; a tier may do it in
+    /// one permute.
+    ///
+    /// # Safety
+    /// `idx` valid for `LANES` reads, each below `LANES`.
+    #[inline(always)]
+    unsafe fn lanes_picked(self, idx: *const u32) -> Self {
+        let (mut lanes, mut picked) = ([0.0f32; 16], [0.0f32; 16]);
+        // SAFETY: both arrays hold 16 >= LANES floats; `idx` is valid for
+        // `LANES` reads below `LANES` (the caller's contract).
+        unsafe {
+            self.store(lanes.as_mut_ptr());
+            for (j, p) in picked.iter_mut().take(Self::LANES).enumerate() {
+                *p = lanes[*idx.add(j) as usize];
+            }
+            Self::load(picked.as_ptr())
+        }
+    }
+
     /// The lanes rotated up by `r < LANES`: lane `j` of the result is lane
     /// `(j - r) % LANES` of `self`. The default goes through the stack; a
     /// tier may do it in one permute.

@@ -218,6 +218,18 @@ impl F32Vector for Avx2 {
         }
     }
     #[inline(always)]
+    unsafe fn lanes_picked(self, idx: *const u32) -> Self {
+        // SAFETY: AVX2+FMA is available (vector.rs invariant); the caller
+        // guarantees `idx` is readable for 8 indices (`vpermps` takes each
+        // index's low 3 bits; they are below 8).
+        unsafe {
+            Avx2(_mm256_permutevar8x32_ps(
+                self.0,
+                _mm256_loadu_si256(idx.cast()),
+            ))
+        }
+    }
+    #[inline(always)]
     fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
         use crate::vector::triples::{gather_order, piece_mask as m};
         // SAFETY: AVX2+FMA is available (vector.rs invariant); registers

@@ -190,6 +190,18 @@ impl F32Vector for Avx512 {
         }
     }
     #[inline(always)]
+    unsafe fn lanes_picked(self, idx: *const u32) -> Self {
+        // SAFETY: AVX-512F is available (vector.rs invariant); the caller
+        // guarantees `idx` is readable for 16 indices (`vpermps` takes each
+        // index's low 4 bits; they are below 16).
+        unsafe {
+            Avx512(_mm512_permutexvar_ps(
+                _mm512_loadu_si512(idx.cast()),
+                self.0,
+            ))
+        }
+    }
+    #[inline(always)]
     fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
         use crate::vector::triples::{gather_order, piece_mask as m};
         // SAFETY: AVX-512F is available (vector.rs invariant); registers
