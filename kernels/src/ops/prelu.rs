@@ -7,8 +7,11 @@
 //! - **Runs**: each `(outer, channel)` pair is a contiguous run of `inner`
 //!   elements with one slope, so a run is Leaky ReLU with that slope (the
 //!   forward walks blocks with the run's slope, a slope per lane in the
-//!   block that holds a run's end, see [`runs_forward`]). For long `inner`
-//!   (NCHW).
+//!   block that holds a run's end, see [`runs_forward`]; runs shorter than a
+//!   vector take their slopes from `w` with lanes picked per place in a run,
+//!   see [`short_runs_forward`]). For long `inner` (NCHW), and for the
+//!   forward of short `inner` where the pattern would be as long as the
+//!   buffer (a batch of one).
 //! - **Periodic**: the slope row repeats within 3 or 4 vectors; its phase
 //!   vectors stay in registers ([`periodic_forward`], [`periodic_backward`]).
 //!   NHWC with few channels.
