@@ -33,7 +33,9 @@
 //!    `ChannelLayout::nchw(16, n / 16)`, one slope per contiguous run, and
 //!    `prelu_nhwc`, `ChannelLayout::nhwc(16)`, the channel varying fastest;
 //!    `prelu_nchw_8x8`, `ChannelLayout::nchw(n / 64, 64)`, short runs of
-//!    many channels (a CNN's late stages); `prelu_rows8`,
+//!    many channels (a CNN's late stages); `prelu_nchw_2x2`,
+//!    `ChannelLayout::nchw(n / 4, 4)`, runs shorter than a vector (a batch
+//!    of one at a CNN's last stage); `prelu_rows8`,
 //!    `ChannelLayout::nhwc(n / 8)`, a small batch of many features; the
 //!    slopes repeat those 16;
 //!    and Maxout, `x` viewed as `[outer, k, inner]`: `maxout_k2`, `maxout_k3`
@@ -216,7 +218,8 @@ options:
   --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
   --only OPS   measure only these ops, comma-separated (relu, leaky_relu,
                elu, celu, selu, prelu_nchw, prelu_nhwc, prelu_nchw_8x8,
-               prelu_rows8, maxout_k2, maxout_k3, maxout_k4, maxout_k2_nchw);
+               prelu_nchw_2x2, prelu_rows8, maxout_k2, maxout_k3, maxout_k4,
+               maxout_k2_nchw);
                the bandwidth is measured anyway
   --out DIR    directory for the JSON file (default: target/rectify-report)
   --svg FILE   also draw charts (measuring or compare): FILE, per op and
@@ -261,6 +264,10 @@ const PRELU_SLOPES: [f32; PRELU_CHANNELS] = {
 /// CNN's late stages: short runs, many channels).
 const PRELU_SHORT_RUN: usize = 64;
 
+/// `prelu_nchw_2x2`'s run length: 2x2 maps of `n / 4` channels, one
+/// image (runs shorter than any tier's vector).
+const PRELU_TINY_RUN: usize = 4;
+
 /// `prelu_rows8`'s rows: a `[8, n / 8]` matrix (a dense layer's output for
 /// a small batch).
 const PRELU_ROWS: usize = 8;
@@ -277,7 +284,7 @@ const MAXOUT_NCHW_OUTER: usize = 16;
 /// The ops measured: the activations with default parameters (CELU with
 /// alpha = 2 so that its division is exercised), PReLU in both layouts, then
 /// Maxout with interleaved pieces (`k` = 2, 3 and 4) and with long planes.
-const OPS: [Op; 13] = [
+const OPS: [Op; 14] = [
     Op::Act(Activation::Relu),
     Op::Act(Activation::leaky_relu_default()),
     Op::Act(Activation::elu_default()),
@@ -294,6 +301,10 @@ const OPS: [Op; 13] = [
     Op::Prelu {
         name: "prelu_nchw_8x8",
         layout_of: |n| ChannelLayout::nchw(n / PRELU_SHORT_RUN, PRELU_SHORT_RUN),
+    },
+    Op::Prelu {
+        name: "prelu_nchw_2x2",
+        layout_of: |n| ChannelLayout::nchw(n / PRELU_TINY_RUN, PRELU_TINY_RUN),
     },
     Op::Prelu {
         name: "prelu_rows8",
@@ -3341,6 +3352,7 @@ mod tests {
             1024.0
         );
         assert_eq!(Op::named("prelu_rows8").params(65536)["channels"], 8192.0);
+        assert_eq!(Op::named("prelu_nchw_2x2").params(4096)["inner"], 4.0);
         assert!(FULL_SIZES
             .iter()
             .all(|n| n % (PRELU_SHORT_RUN * PRELU_ROWS) == 0));
