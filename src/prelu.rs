@@ -72,7 +72,8 @@
 use std::borrow::Cow;
 
 use rectify_kernels::{
-    KernelSet, PieceSums, PreluAccumulators, PreluPattern, PreluRuns, PRELU_PATTERN_ROWS,
+    Isa, KernelSet, PieceSums, PreluAccumulators, PreluPattern, PreluRuns,
+    PRELU_ONE_IMAGE_MAX_INNER, PRELU_PATTERN_ROWS,
 };
 
 use crate::error::same_len;
@@ -207,6 +208,11 @@ enum Plan<'w> {
     /// they are used, on the stack: no allocation, and no copy of them
     /// with the plan.
     Periodic { q: usize, inner: usize },
+    /// One image (`outer == 1`) of runs of `2..=16`, where a pattern would
+    /// be as long as the buffer: [`KernelSet::prelu_one_image_backward`],
+    /// split at channels (each channel's sum is its own, so any split gives
+    /// the same bits, which are the pattern's for one row).
+    OneImage { w: &'w [f32], inner: usize },
 }
 
 /// Most classes of the periodic shape: 4 vectors of 16 lanes.
@@ -292,6 +298,16 @@ impl<'w> Plan<'w> {
         if let Some(q) = set.prelu_periodic_classes(r) {
             return Plan::Periodic {
                 q,
+                inner: layout.inner,
+            };
+        }
+        // Its slopes are a permute a vector on AVX2 and AVX-512; through
+        // the stack elsewhere, where it lost to the pattern (portable x0.56
+        // to x0.82 on the AVX-512 Xeon). The bits are the same either way.
+        let permutes = matches!(set.isa(), Isa::Avx2 | Isa::Avx512);
+        if permutes && n == r && (2..=PRELU_ONE_IMAGE_MAX_INNER).contains(&layout.inner) {
+            return Plan::OneImage {
+                w,
                 inner: layout.inner,
             };
         }
@@ -680,6 +696,23 @@ impl Kernels {
                         pattern_groups(set, v, g, d, pattern, inner, c_len, want_sums, partials);
                     },
                 );
+            }
+            Plan::OneImage { w, inner } => {
+                let c_len = w.len();
+                // Parts of whole channels: (element, sum) boundaries.
+                let cuts = || {
+                    (0..=parts)
+                        .map(|t| c_len * t / parts)
+                        .map(|c| (c * inner, if want_sums { c } else { 0 }))
+                        .collect()
+                };
+                let whole = (0, v, grad_src, dst, sums.unwrap_or_default());
+                run_split(parts, whole, cuts, |(start, v, g, d, s)| {
+                    let c0 = start / inner;
+                    let w = &w[c0..c0 + v.len() / inner];
+                    let s = want_sums.then_some(s);
+                    set.prelu_one_image_backward(v, g, d, w, inner, s);
+                });
             }
             Plan::Periodic { q, inner } => {
                 let slopes = periodic_table(w, inner, q);

@@ -639,7 +639,9 @@ fn slope_gradient_is_identical_for_any_thread_count() {
             (5000, 5, 9),
             (3, 300, 64),
             (1, 1024, 49), // short runs: the pattern would be the whole buffer
-            (2, 4096, 1),  // one group of the pattern: partials are the sums
+            (1, 3001, 4),  // one image of runs of 4, split at channels
+            (1, 999, 15),
+            (2, 4096, 1), // one group of the pattern: partials are the sums
             (1, 300, 1),
             (8, 20_000, 1), // the forward's rows, split inside rows
             (5001, 16, 1),  // the periodic shape
@@ -1081,6 +1083,82 @@ fn runs_backward_kernel_sums_follow_their_definition() {
                         let want: Vec<u64> = want.iter().map(|s| s.to_bits()).collect();
                         let got: Vec<u64> = channel_sums.iter().map(|s| s.to_bits()).collect();
                         assert_eq!(got, want, "channel sums, {what}");
+                        assert_eq!(bits(&inplace[..start]), bits(&gb[..start]), "{what}");
+                        assert_eq!(
+                            bits(&inplace[start + n..]),
+                            bits(&gb[start + n..]),
+                            "{what}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The one-image backward kernel (`[1, C, inner]`, runs of 1 to 16) on
+/// every tier: the gradient against the formula, and each channel's sum
+/// bit for bit its definition, `+0 + t_0 + t_1 + ...` in f64 in element
+/// order; into, in place (nothing outside the span written) and without
+/// sums; 1 to 70 channels (a vector's channels near `w`'s end), the buffer
+/// at 16 start offsets, on terms that cancel (2^60, -2^60 and 1: any other
+/// order loses or keeps the 1) and on special values (NaN sums compared as
+/// NaN).
+#[test]
+fn one_image_backward_kernel_sums_follow_their_definition() {
+    use rectify_kernels::{KernelSet, PRELU_ONE_IMAGE_MAX_INNER};
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for inner in 1..=PRELU_ONE_IMAGE_MAX_INNER {
+            for c_len in [1usize, 2, 5, 37, 70] {
+                let n = c_len * inner;
+                let w = slopes(c_len, (inner * 3 + c_len) as u32);
+                let cancelling = with_terms(&cancelling_terms(n + 16, inner as u32));
+                let special = (data(n + 16, inner as u32), data(n + 16, 7 + c_len as u32));
+                for (xb, gb) in [cancelling, special] {
+                    for start in 0..16usize {
+                        let (x, g) = (&xb[start..start + n], &gb[start..start + n]);
+                        let want_grad: Vec<u32> = (0..n)
+                            .map(|i| leaky_relu_grad(x[i], g[i], w[i / inner]).to_bits())
+                            .collect();
+                        let want_sums: Vec<f64> = (0..c_len)
+                            .map(|c| {
+                                let mut sum = 0.0f64;
+                                for i in c * inner..(c + 1) * inner {
+                                    if x[i] <= 0.0 || x[i].is_nan() {
+                                        sum += f64::from(x[i] * g[i]);
+                                    }
+                                }
+                                sum
+                            })
+                            .collect();
+                        let what = format!("{isa}: inner {inner} C {c_len} start {start}");
+                        let mut out = vec![0.0f32; n];
+                        let mut sums = vec![f64::NAN; c_len];
+                        k.prelu_one_image_backward(
+                            x,
+                            Some(g),
+                            &mut out,
+                            &w,
+                            inner,
+                            Some(&mut sums),
+                        );
+                        assert_eq!(bits(&out), want_grad, "grad into, {what}");
+                        for (c, (&got, &want)) in sums.iter().zip(&want_sums).enumerate() {
+                            assert!(same(got, want), "sum {c}: {got:e} != {want:e}, {what}");
+                        }
+                        let mut alone = vec![0.0f32; n];
+                        k.prelu_one_image_backward(x, Some(g), &mut alone, &w, inner, None);
+                        assert_eq!(bits(&alone), want_grad, "grad without sums, {what}");
+                        let mut inplace = gb.clone();
+                        let grad = &mut inplace[start..start + n];
+                        let mut sums = vec![f64::NAN; c_len];
+                        k.prelu_one_image_backward(x, None, grad, &w, inner, Some(&mut sums));
+                        assert_eq!(bits(grad), want_grad, "grad in place, {what}");
+                        for (c, (&got, &want)) in sums.iter().zip(&want_sums).enumerate() {
+                            assert!(same(got, want), "in place sum {c}, {what}");
+                        }
                         assert_eq!(bits(&inplace[..start]), bits(&gb[..start]), "{what}");
                         assert_eq!(
                             bits(&inplace[start + n..]),

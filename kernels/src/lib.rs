@@ -41,7 +41,10 @@ mod ops;
 pub mod reference;
 mod vector;
 
-pub use ops::prelu::{ACC_TERMS as PRELU_ACC_TERMS, PATTERN_ROWS as PRELU_PATTERN_ROWS};
+pub use ops::prelu::{
+    ACC_TERMS as PRELU_ACC_TERMS, ONE_IMAGE_MAX_INNER as PRELU_ONE_IMAGE_MAX_INNER,
+    PATTERN_ROWS as PRELU_PATTERN_ROWS,
+};
 
 /// An instruction-set tier that rectify has kernels for.
 ///
@@ -306,6 +309,10 @@ type PreluRunsBackwardFn = unsafe fn(
 type PreluPatternBackwardFn =
     unsafe fn(*const f32, *const f32, *mut f32, usize, usize, usize, *const f32, *mut f32);
 
+/// `prelu_one_image_backward(v, g, dst, n, w, inner, sums)`.
+type PreluOneImageBackwardFn =
+    unsafe fn(*const f32, *const f32, *mut f32, usize, *const f32, usize, *mut f64);
+
 /// `prelu_periodic_backward(v, g, dst, n, slopes, q, channel, c_len, partials)`.
 type PreluPeriodicBackwardFn = unsafe fn(
     *const f32,
@@ -337,6 +344,7 @@ struct LayoutFns {
     runs_backward: PreluRunsBackwardFn,
     pattern_backward: PreluPatternBackwardFn,
     periodic_backward: PreluPeriodicBackwardFn,
+    one_image_backward: PreluOneImageBackwardFn,
     maxout_forward: MaxoutForwardFn,
     maxout_backward: MaxoutBackwardFn,
     /// `all_finite(p, n)`.
@@ -354,6 +362,7 @@ macro_rules! layout_fns {
             runs_backward: m::prelu_runs_backward,
             pattern_backward: m::prelu_pattern_backward,
             periodic_backward: m::prelu_periodic_backward,
+            one_image_backward: m::prelu_one_image_backward,
             maxout_forward: m::maxout_forward,
             maxout_backward: m::maxout_backward,
             all_finite: m::all_finite,
@@ -634,6 +643,7 @@ impl KernelSet {
                     runs_backward: reference::prelu_runs_backward_raw,
                     pattern_backward: reference::prelu_pattern_backward_raw,
                     periodic_backward: reference::prelu_periodic_backward_raw,
+                    one_image_backward: reference::prelu_one_image_backward_raw,
                     maxout_forward: reference::maxout_forward_raw,
                     maxout_backward: reference::maxout_backward_raw,
                     all_finite: reference::all_finite_raw,
@@ -1170,6 +1180,60 @@ impl KernelSet {
                 p,
             )
         }
+    }
+
+    /// PReLU backward over one image of short runs, `[1, C, inner]` with `C
+    /// = w.len()` and `inner <=` [`PRELU_ONE_IMAGE_MAX_INNER`]: `dst = v > 0 ?
+    /// grad : grad * w[c]` (`grad` from `grad_src`, or `dst` itself when
+    /// `None`) and, when `sums` is given, `sums[c] = +0 + t_0 + t_1 + ...`,
+    /// the channel's terms `v > 0 ? +0 : v * grad` (f32 products) added in
+    /// f64 in element order. Every tier gives the same bits.
+    ///
+    /// ```
+    /// use rectify_kernels::{Isa, KernelSet};
+    /// let k = KernelSet::new(Isa::best()).unwrap();
+    /// // Two channels (slopes 0.5 and 0.25) of runs of 3.
+    /// let x = [-2.0f32, 1.0, -4.0, -1.0, 3.0, -0.5];
+    /// let mut grad = [1.0f32; 6];
+    /// let mut sums = [0.0f64; 2];
+    /// k.prelu_one_image_backward(&x, None, &mut grad, &[0.5, 0.25], 3, Some(&mut sums));
+    /// assert_eq!(grad, [0.5, 1.0, 0.5, 0.25, 1.0, 0.25]);
+    /// assert_eq!(sums, [-6.0, -1.5]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the lengths differ, `inner` is 0 or above
+    /// [`PRELU_ONE_IMAGE_MAX_INNER`], the buffer is not `w.len()` runs of
+    /// `inner`, or `sums` is not one per channel.
+    pub fn prelu_one_image_backward(
+        &self,
+        saved: &[f32],
+        grad_src: Option<&[f32]>,
+        dst: &mut [f32],
+        w: &[f32],
+        inner: usize,
+        sums: Option<&mut [f64]>,
+    ) {
+        let n = dst.len();
+        assert_eq!(saved.len(), n, "prelu: saved and dst lengths differ");
+        assert!(
+            (1..=PRELU_ONE_IMAGE_MAX_INNER).contains(&inner),
+            "prelu: runs of {inner} are not short runs"
+        );
+        assert_eq!(w.len() * inner, n, "prelu: not one image of w.len() runs");
+        let s = match sums {
+            Some(s) => {
+                assert_eq!(s.len(), w.len(), "prelu: one sum per channel");
+                s.as_mut_ptr()
+            }
+            None => core::ptr::null_mut(),
+        };
+        let d = dst.as_mut_ptr();
+        let g = source(grad_src, d, n);
+        // SAFETY: detected ISA; saved, g and d valid for n (g is d or a
+        // separate borrow of n, checked by `source`); 1 <= inner <= 16
+        // divides n, w valid for n / inner; s null or valid for w.len().
+        unsafe { (self.layout.one_image_backward)(saved.as_ptr(), g, d, n, w.as_ptr(), inner, s) }
     }
 
     /// PReLU backward over `rows` rows of `pattern.len()` elements, `stride`

@@ -432,6 +432,42 @@ pub(crate) unsafe fn prelu_pattern_backward_raw(
     }
 }
 
+/// Scalar PReLU backward of one image of short runs (see
+/// `ops::prelu::one_image_backward`): the same sums, `+0 + t_0 + t_1 + ...`
+/// in f64 in element order per channel, so every tier gives these bits.
+///
+/// # Safety
+/// As for `ops::prelu::one_image_backward`.
+pub(crate) unsafe fn prelu_one_image_backward_raw(
+    v: *const f32,
+    g: *const f32,
+    dst: *mut f32,
+    n: usize,
+    w: *const f32,
+    inner: usize,
+    sums: *mut f64,
+) {
+    for c in 0..n / inner {
+        let mut sum = 0.0f64;
+        for i in c * inner..(c + 1) * inner {
+            // SAFETY: element `i < n` and channel `c < n / inner` are in
+            // range; `sums` is null or valid for `n / inner` writes; each
+            // element is read before it is written.
+            unsafe {
+                let (vi, gi) = (*v.add(i), *g.add(i));
+                *dst.add(i) = leaky_relu_grad(vi, gi, *w.add(c));
+                if vi <= 0.0 || vi.is_nan() {
+                    sum += f64::from(vi * gi);
+                }
+            }
+        }
+        if !sums.is_null() {
+            // SAFETY: as above.
+            unsafe { *sums.add(c) = sum };
+        }
+    }
+}
+
 /// Scalar PReLU periodic backward (see `ops::prelu::periodic_backward`):
 /// the same class sums, `acc[k] + (v > 0 ? +0 : v * grad)` in f32 in element
 /// order, so every tier gives these bits for the same period.

@@ -235,6 +235,26 @@ macro_rules! entry_points {
             }
         }
 
+        /// PReLU backward of one image of short runs of this tier (see
+        /// `ops::prelu::one_image_backward`).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features; the rest as for
+        /// `ops::prelu::one_image_backward`.
+        $(#[target_feature(enable = $features)])?
+        pub(crate) unsafe fn prelu_one_image_backward(
+            v: *const f32,
+            g: *const f32,
+            dst: *mut f32,
+            n: usize,
+            w: *const f32,
+            inner: usize,
+            sums: *mut f64,
+        ) {
+            // SAFETY: forwarded contract; compiled for this tier's ISA.
+            unsafe { $crate::ops::prelu::one_image_backward::<$vec>(v, g, dst, n, w, inner, sums) }
+        }
+
         /// PReLU periodic backward of this tier (see
         /// `ops::prelu::periodic_backward`), for periods of 3 or 4 vectors.
         ///
