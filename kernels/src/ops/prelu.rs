@@ -335,8 +335,8 @@ unsafe fn short_runs_forward<V: F32Vector>(
     i
 }
 
-/// Longest runs [`one_image_backward`] takes (and the stack's picks
-/// tables hold).
+/// Longest runs `KernelSet::prelu_one_image_backward` takes (and its
+/// stack's lane-pick tables hold).
 pub const ONE_IMAGE_MAX_INNER: usize = 16;
 
 /// Terms [`one_image_backward`] keeps on the stack between its two passes.
