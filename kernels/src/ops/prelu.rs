@@ -278,19 +278,12 @@ unsafe fn short_runs_forward<V: F32Vector>(
             0
         };
         for _ in 0..whole {
-            // SAFETY: `i + l <= n`; `c + l <= c_len`; `picks[r]` holds 16
-            // >= LANES indices below LANES.
+            // SAFETY: `i + l <= n`; `c + l <= c_len`.
             unsafe {
-                let s = V::load(at.w.add(c)).lanes_picked(picks[r].as_ptr());
-                let xx = V::load(x.add(i));
-                PatternLeaky.apply(s, xx).store(y.add(i));
+                let s = picked_slopes::<V>(at.w.add(c), l, &picks[r]);
+                PatternLeaky.apply(s, V::load(x.add(i))).store(y.add(i));
             }
-            c += runs;
-            r += more;
-            if r >= inner {
-                r -= inner;
-                c += 1;
-            }
+            (c, r) = places_on(c, r, runs, more, inner);
             i += l;
         }
         // The last vector's step may end at `c_len` (`c <= c_len - l`
@@ -303,23 +296,14 @@ unsafe fn short_runs_forward<V: F32Vector>(
         }
         if c + reach[r] <= c_len {
             // SAFETY: `i + l <= n`; `w` holds `c + k <= c_len` slopes from
-            // `c`, and every pick is below `reach[r] <= k`, so the lanes
-            // past `k` are never picked; `picks[r]` holds 16 >= LANES
-            // indices below LANES.
+            // `c`, and every pick is below `reach[r] <= k`.
             unsafe {
-                let k = (c_len - c).min(l);
-                let s = load_n::<V>(at.w.add(c), k).lanes_picked(picks[r].as_ptr());
-                let xx = V::load(x.add(i));
-                PatternLeaky.apply(s, xx).store(y.add(i));
+                let s = picked_slopes::<V>(at.w.add(c), (c_len - c).min(l), &picks[r]);
+                PatternLeaky.apply(s, V::load(x.add(i))).store(y.add(i));
             }
             // The channels stepped over, `(r + l) / inner <= reach[r]`:
             // `c` ends at most at `c_len`, which wraps to 0.
-            c += runs;
-            r += more;
-            if r >= inner {
-                r -= inner;
-                c += 1;
-            }
+            (c, r) = places_on(c, r, runs, more, inner);
             if c == c_len {
                 c = 0;
             }
@@ -333,6 +317,32 @@ unsafe fn short_runs_forward<V: F32Vector>(
     }
     (at.c, at.left) = (c, inner - r);
     i
+}
+
+/// The slopes of a vector of runs shorter than it: `k` slopes loaded from
+/// `w` (the vector's first channel on; the lanes past them `+0`), lane `j`
+/// taking slope `picks[j]`.
+///
+/// # Safety
+/// `w` valid for `k <= LANES` reads; every `picks[j]` below `k` (for the
+/// lanes used) and below LANES.
+#[inline(always)]
+unsafe fn picked_slopes<V: F32Vector>(w: *const f32, k: usize, picks: &[u32; 16]) -> V {
+    // SAFETY: forwarded contract; `picks` holds 16 >= LANES indices.
+    unsafe { load_n::<V>(w, k).lanes_picked(picks.as_ptr()) }
+}
+
+/// The place `l = runs * inner + more` elements on from place `r` of
+/// channel `c`, in runs of `inner`: `(channel, place)`, the channel not
+/// wrapped.
+#[inline(always)]
+fn places_on(c: usize, r: usize, runs: usize, more: usize, inner: usize) -> (usize, usize) {
+    let r = r + more;
+    if r >= inner {
+        (c + runs + 1, r - inner)
+    } else {
+        (c + runs, r)
+    }
 }
 
 /// Longest runs `KernelSet::prelu_one_image_backward` takes (and its
@@ -424,12 +434,10 @@ unsafe fn one_image_walk<V: F32Vector, const SUMS: bool>(
             // SAFETY: elements `e0 + i..e0 + i + k` are in range, each read
             // before it is written; channel `c` holds the vector's first
             // element and every pick is below the channels left (the
-            // vector's elements are of this image), so the lanes past the
-            // `w` loaded are never picked; `picks[r]` holds 16 >= LANES
-            // indices below LANES; `i + l <= chunk <= ONE_IMAGE_TERMS`
-            // (`chunk` a multiple of `l`).
+            // vector's elements are of this image); `i + l <= chunk <=
+            // ONE_IMAGE_TERMS` (`chunk` a multiple of `l`).
             unsafe {
-                let s = load_n::<V>(w.add(c), l.min(c_len - c)).lanes_picked(picks[r].as_ptr());
+                let s = picked_slopes::<V>(w.add(c), l.min(c_len - c), &picks[r]);
                 let at = e0 + i;
                 let (vv, gg) = (load_n::<V>(v.add(at), k), load_n::<V>(g.add(at), k));
                 let scaled = vv.not_gt(V::zero());
@@ -440,12 +448,7 @@ unsafe fn one_image_walk<V: F32Vector, const SUMS: bool>(
                         .store(terms.as_mut_ptr().add(i));
                 }
             }
-            c += runs;
-            r += more;
-            if r >= inner {
-                r -= inner;
-                c += 1;
-            }
+            (c, r) = places_on(c, r, runs, more, inner);
             i += l;
         }
         if SUMS {
