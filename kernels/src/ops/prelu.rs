@@ -258,16 +258,7 @@ unsafe fn short_runs_forward<V: F32Vector>(
 ) -> usize {
     let (l, inner, c_len) = (V::LANES, at.inner, at.c_len);
     debug_assert!(inner < l);
-    // Per place `r` in a run: the lanes' channels from the vector's first,
-    // and how many channels the vector reaches.
-    let mut picks = [[0u32; 16]; 16];
-    let mut reach = [0usize; 16];
-    for r in 0..inner {
-        for (j, p) in picks[r].iter_mut().take(l).enumerate() {
-            *p = ((r + j) / inner) as u32;
-        }
-        reach[r] = (r + l - 1) / inner + 1;
-    }
+    let picks = lane_picks(inner, l);
     // The next vector starts `l` elements on: whole runs and a place, by
     // arithmetic (a table of next places put a load on the loop's chain).
     let (runs, more) = (l / inner, l % inner);
@@ -313,14 +304,16 @@ unsafe fn short_runs_forward<V: F32Vector>(
         if n - i < l {
             break;
         }
-        if c + reach[r] <= c_len {
+        // The channels the vector reaches: its last lane's and those before.
+        let reach = picks[r][l - 1] as usize + 1;
+        if c + reach <= c_len {
             // SAFETY: `i + l <= n`; `w` holds `c + k <= c_len` slopes from
-            // `c`, and every pick is below `reach[r] <= k`.
+            // `c`, and every pick is below `reach <= k`.
             unsafe {
                 let s = picked_slopes::<V>(at.w.add(c), (c_len - c).min(l), &picks[r]);
                 PatternLeaky.apply(s, V::load(x.add(i))).store(y.add(i));
             }
-            // The channels stepped over, `(r + l) / inner <= reach[r]`:
+            // The channels stepped over, `(r + l) / inner <= reach`:
             // `c` ends at most at `c_len`, which wraps to 0.
             (c, r) = places_on(c, r, runs, more, inner);
             if c == c_len {
@@ -336,6 +329,20 @@ unsafe fn short_runs_forward<V: F32Vector>(
     }
     (at.c, at.left) = (c, inner - r);
     i
+}
+
+/// Per place `r < inner` in a run of `inner <= 16`, the channel of each of
+/// `l` lanes from the vector's first: row `r`, lane `j` holds `(r + j) /
+/// inner` (rows from `inner` on, and lanes from `l` on, are 0).
+#[inline(always)]
+fn lane_picks(inner: usize, l: usize) -> [[u32; 16]; 16] {
+    let mut picks = [[0u32; 16]; 16];
+    for (r, row) in picks.iter_mut().enumerate().take(inner) {
+        for (j, p) in row.iter_mut().take(l).enumerate() {
+            *p = ((r + j) / inner) as u32;
+        }
+    }
+    picks
 }
 
 /// The slopes of a vector of runs shorter than it: `k` slopes loaded from
@@ -428,18 +435,8 @@ unsafe fn one_image_walk<V: F32Vector, const SUMS: bool>(
     let l = V::LANES;
     debug_assert!((1..=ONE_IMAGE_MAX_INNER).contains(&inner) && n.is_multiple_of(inner));
     let c_len = n / inner;
-    // Per place `r` in a run: the lanes' channels from the vector's first.
-    let mut picks = [[0u32; 16]; 16];
-    for (r, row) in picks.iter_mut().enumerate().take(inner) {
-        for (j, p) in row.iter_mut().take(l).enumerate() {
-            *p = ((r + j) / inner) as u32;
-        }
-    }
-    let (mut a, mut b) = (inner, l);
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    let period = inner / a * l;
+    let picks = lane_picks(inner, l);
+    let period = inner / crate::gcd(inner, l) * l;
     let chunk = ONE_IMAGE_TERMS / period * period;
     let (runs, more) = (l / inner, l % inner);
     let mut terms = [0.0f32; ONE_IMAGE_TERMS];
