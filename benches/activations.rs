@@ -26,7 +26,7 @@
 //! bytes per output forward (read `k` pieces, write `y`) and `8 k + 4`
 //! backward (from the saved input: read `x` and `grad_y`, write `grad_x`).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion, Throughput};
 use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -176,87 +176,76 @@ fn in_place_bursts(
     total
 }
 
+/// One PReLU group, `<name>/<direction>`: every size (a multiple of the 16
+/// channels) and engine, `bytes` per element, `bench` timing one engine at
+/// one size (its buffers made there, outside the timed calls).
+fn prelu_group(
+    c: &mut Criterion,
+    layout_index: usize,
+    direction: &str,
+    bytes: u64,
+    mut bench: impl FnMut(&mut Bencher<'_>, &Kernels, ChannelLayout, usize),
+) {
+    let name = prelu_layouts(16)[layout_index].0;
+    let mut group = c.benchmark_group(format!("{name}/{direction}"));
+    for n in sizes().into_iter().filter(|n| n % 16 == 0) {
+        let layout = prelu_layouts(n)[layout_index].1;
+        group.throughput(Throughput::Bytes(bytes * n as u64));
+        for k in engines() {
+            group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, &n| {
+                bench(b, &k, layout, n)
+            });
+        }
+    }
+    group.finish();
+}
+
 fn prelu(c: &mut Criterion) {
     let w: Vec<f32> = (0..16).map(|i| 0.01 + 0.02 * i as f32).collect();
     for layout_index in 0..2 {
-        let name = prelu_layouts(16)[layout_index].0;
-        let mut group = c.benchmark_group(format!("{name}/forward"));
-        for n in sizes().into_iter().filter(|n| n % 16 == 0) {
-            let layout = prelu_layouts(n)[layout_index].1;
-            group.throughput(Throughput::Bytes(8 * n as u64));
+        prelu_group(c, layout_index, "forward", 8, |b, k, layout, n| {
             let x = data(n);
             let mut buf = x.clone();
-            for k in engines() {
-                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
-                    b.iter_custom(|iters| {
-                        in_place_bursts(iters, &mut buf, &x, |buf| {
-                            k.prelu(buf, &w, layout).unwrap()
-                        })
-                    })
-                });
-            }
-        }
-        group.finish();
-        let mut group = c.benchmark_group(format!("{name}/forward_into"));
-        for n in sizes().into_iter().filter(|n| n % 16 == 0) {
-            let layout = prelu_layouts(n)[layout_index].1;
-            group.throughput(Throughput::Bytes(8 * n as u64));
+            b.iter_custom(|iters| {
+                in_place_bursts(iters, &mut buf, &x, |buf| k.prelu(buf, &w, layout).unwrap())
+            })
+        });
+        prelu_group(c, layout_index, "forward_into", 8, |b, k, layout, n| {
             let x = data(n);
             let mut y = x.clone();
-            for k in engines() {
-                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
-                    b.iter(|| {
-                        k.prelu_into(black_box(&x), &w, layout, black_box(&mut y))
-                            .unwrap()
-                    })
-                });
-            }
-        }
-        group.finish();
-        let mut group = c.benchmark_group(format!("{name}/backward"));
-        for n in sizes().into_iter().filter(|n| n % 16 == 0) {
-            let layout = prelu_layouts(n)[layout_index].1;
-            group.throughput(Throughput::Bytes(12 * n as u64));
+            b.iter(|| {
+                k.prelu_into(black_box(&x), &w, layout, black_box(&mut y))
+                    .unwrap()
+            })
+        });
+        prelu_group(c, layout_index, "backward", 12, |b, k, layout, n| {
             let (x, grad_out) = (data(n), data(n));
             let mut grad = grad_out.clone();
             let mut grad_w = vec![0.0f32; 16];
-            for k in engines() {
-                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
-                    b.iter_custom(|iters| {
-                        in_place_bursts(iters, &mut grad, &grad_out, |grad| {
-                            let saved = Saved::Input(black_box(&x));
-                            k.prelu_backward(saved, &w, layout, grad, Some(&mut grad_w))
-                                .unwrap()
-                        })
-                    })
-                });
-            }
-        }
-        group.finish();
-        let mut group = c.benchmark_group(format!("{name}/backward_into"));
-        for n in sizes().into_iter().filter(|n| n % 16 == 0) {
-            let layout = prelu_layouts(n)[layout_index].1;
-            group.throughput(Throughput::Bytes(12 * n as u64));
-            let (x, grad_out) = (data(n), data(n));
-            let mut grad = grad_out.clone();
-            let mut grad_w = vec![0.0f32; 16];
-            for k in engines() {
-                group.bench_with_input(BenchmarkId::new(k.isa().name(), n), &n, |b, _| {
-                    b.iter(|| {
-                        k.prelu_backward_into(
-                            Saved::Input(black_box(&x)),
-                            &w,
-                            layout,
-                            black_box(&grad_out),
-                            black_box(&mut grad),
-                            Some(&mut grad_w),
-                        )
+            b.iter_custom(|iters| {
+                in_place_bursts(iters, &mut grad, &grad_out, |grad| {
+                    let saved = Saved::Input(black_box(&x));
+                    k.prelu_backward(saved, &w, layout, grad, Some(&mut grad_w))
                         .unwrap()
-                    })
-                });
-            }
-        }
-        group.finish();
+                })
+            })
+        });
+        prelu_group(c, layout_index, "backward_into", 12, |b, k, layout, n| {
+            let (x, grad_out) = (data(n), data(n));
+            let mut grad = grad_out.clone();
+            let mut grad_w = vec![0.0f32; 16];
+            b.iter(|| {
+                k.prelu_backward_into(
+                    Saved::Input(black_box(&x)),
+                    &w,
+                    layout,
+                    black_box(&grad_out),
+                    black_box(&mut grad),
+                    Some(&mut grad_w),
+                )
+                .unwrap()
+            })
+        });
     }
 }
 
