@@ -40,8 +40,10 @@ fn validate(k: usize, inner: usize, x_len: usize, y_len: usize) -> Result<(), Er
             requirement: "it must be at least 1",
         });
     }
-    let group = k.checked_mul(inner).filter(|&g| g > 0);
-    if !group.is_some_and(|g| x_len.is_multiple_of(g)) {
+    // Saturating: a group past usize is longer than any buffer, so only an
+    // empty x is whole groups of it (`[0, k, inner]`).
+    let group = k.saturating_mul(inner);
+    if group == 0 || !x_len.is_multiple_of(group) {
         return Err(Error::LayoutMismatch {
             argument: "x",
             len: x_len,
@@ -119,9 +121,22 @@ impl Kernels {
                     requirement: "u8 indices need k <= 256",
                 });
             }
+            MaxoutIndex::U32(_) if k as u64 > 1 << 32 => {
+                return Err(Error::InvalidParameter {
+                    activation: "maxout",
+                    parameter: "k",
+                    value: k as f32,
+                    requirement: "u32 indices need k <= 2^32",
+                });
+            }
             MaxoutIndex::U8(i) => same_len("idx", y.len(), i.len())?,
             MaxoutIndex::U32(i) => same_len("idx", y.len(), i.len())?,
             MaxoutIndex::None => {}
+        }
+        if y.is_empty() {
+            // `[0, k, inner]`: nothing to do, for any k and inner (whose
+            // product may not even fit in usize).
+            return Ok(());
         }
         let outer = y.len() / inner;
         let (parts, rows) = parts(self, outer, k * inner);
@@ -176,6 +191,10 @@ impl Kernels {
         match saved {
             MaxoutSaved::Input(x) => {
                 same_len("x", grad_x.len(), x.len())?;
+                if grad_x.is_empty() {
+                    // `[0, k, inner]`, for any k and inner.
+                    return Ok(());
+                }
                 let outer = grad_y.len() / inner;
                 let (parts, rows) = parts(self, outer, k * inner);
                 let out = inner * rows;
@@ -225,6 +244,10 @@ fn indexed<I: Copy + Ord + Into<u64>>(
             value: bad.map_or(f32::NAN, |b| b.into() as f32),
             requirement: "every index must be below k",
         });
+    }
+    if grad_x.is_empty() {
+        // `[0, k, inner]`, for any k and inner.
+        return Ok(());
     }
     match (k, inner) {
         (2, 1) => interleaved::<I, 2>(idx, grad_y, grad_x),

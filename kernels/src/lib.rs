@@ -406,7 +406,21 @@ impl PreluRuns<'_> {
     /// How many pieces [`KernelSet::prelu_runs_backward`] cuts a span of `n`
     /// elements into: at every run's end and every `piece` elements of a run
     /// (`offset` a multiple of `piece`).
+    ///
+    /// ```
+    /// use rectify_kernels::PreluRuns;
+    /// let runs = PreluRuns { w: &[0.5, 0.25], channel: 0, inner: 10, offset: 4 };
+    /// // 20 elements: the last 6 of a run, a whole run of 10, 4 of the next.
+    /// assert_eq!(runs.pieces(20, 2), 3 + 5 + 2);
+    /// assert_eq!(runs.pieces(20, 4), 2 + 3 + 1);
+    /// ```
+    ///
+    /// # Panics
+    /// If `piece` is 0 or the runs are inconsistent (as for
+    /// [`KernelSet::prelu_runs_backward`]).
     pub fn pieces(&self, n: usize, piece: usize) -> usize {
+        self.check();
+        assert!(piece > 0, "prelu: piece must be at least 1");
         let (mut count, mut done, mut off) = (0, 0, self.offset);
         while done < n {
             let len = (self.inner - off).min(piece).min(n - done);
@@ -479,23 +493,35 @@ impl PreluPattern {
     /// Slopes past the period that repeat its start: the widest tier's lanes.
     pub const PAD: usize = 16;
 
-    /// The pattern of `row` repeated, placed for a buffer at `dst`.
+    /// The longest `min_len` honoured: a longer one asks for no longer a
+    /// period than this (the period only sets how often the kernels wrap,
+    /// never a result), so the pattern's size follows from `row`, never
+    /// from an arbitrary request.
+    pub const MAX_MIN_LEN: usize = 1 << 16;
+
+    /// The pattern of `row` repeated, placed for a buffer at `dst`: a period
+    /// of at least `min(min_len, MAX_MIN_LEN)` slopes (and at least
+    /// [`PreluPattern::PAD`]), a whole number of rows.
     ///
     /// # Panics
-    /// If `row` is empty.
+    /// If `row` is empty, or so long that the period's size overflows.
     pub fn new(row: &[f32], min_len: usize, max_len: usize, dst: *const f32) -> PreluPattern {
         assert!(!row.is_empty(), "prelu: empty slope row");
         let r = row.len();
+        let min_len = min_len.clamp(Self::PAD, Self::MAX_MIN_LEN);
+        // The shortest period of whole rows that is a multiple of `unit`
+        // elements and at least `min_len` long, if its size fits.
         let shortest = |unit: usize| {
-            let l = unit / gcd(r, unit) * r;
-            l * min_len.max(Self::PAD).div_ceil(l)
+            let l = (unit / gcd(r, unit)).checked_mul(r)?;
+            l.checked_mul(min_len.div_ceil(l))
         };
         let period = [1024, 16]
             .into_iter()
-            .map(shortest)
+            .filter_map(shortest)
             .find(|&p| p <= max_len)
-            .unwrap_or_else(|| shortest(1));
-        let (mut storage, start) = placed(period + Self::PAD, dst, 2048);
+            .or_else(|| shortest(1))
+            .unwrap_or_else(|| panic!("prelu: a pattern of rows of {r} slopes overflows"));
+        let (mut storage, start) = placed(period, Self::PAD, dst, 2048);
         // The row, then doubling copies: memcpy speed (the pattern is built
         // on every call).
         storage.extend_from_slice(row);
@@ -543,9 +569,21 @@ pub struct PreluAccumulators {
 }
 
 impl PreluAccumulators {
+    /// The most accumulators one call makes: a block of columns, not a
+    /// buffer (so that no request can size an allocation past this).
+    pub const MAX_LEN: usize = 1 << 16;
+
     /// `len` zeroed accumulators placed for a buffer at `dst`.
+    ///
+    /// # Panics
+    /// If `len` is above [`PreluAccumulators::MAX_LEN`].
     pub fn new(len: usize, dst: *const f32) -> PreluAccumulators {
-        let (mut storage, start) = placed(len, dst, 2048);
+        assert!(
+            len <= Self::MAX_LEN,
+            "prelu: {len} accumulators are more than {}",
+            Self::MAX_LEN
+        );
+        let (mut storage, start) = placed(len, 0, dst, 2048);
         storage.resize(start + len, 0.0);
         PreluAccumulators { storage, start }
     }
@@ -556,14 +594,21 @@ impl PreluAccumulators {
     }
 }
 
-/// An empty vector with room for `start + len` elements, `start` chosen so
-/// that element `start` sits `gap` bytes past `dst` modulo 4 KiB (so with
-/// `dst`'s alignment modulo 64 when `gap` is a multiple of 64); the first
-/// `start` elements are already pushed (zeros).
-fn placed(len: usize, dst: *const f32, gap: usize) -> (Vec<f32>, usize) {
+/// An empty vector with room for `start + len + extra` elements, `start`
+/// chosen so that element `start` sits `gap` bytes past `dst` modulo 4 KiB
+/// (so with `dst`'s alignment modulo 64 when `gap` is a multiple of 64); the
+/// first `start` elements are already pushed (zeros).
+///
+/// # Panics
+/// If the size overflows.
+fn placed(len: usize, extra: usize, dst: *const f32, gap: usize) -> (Vec<f32>, usize) {
     let size = core::mem::size_of::<f32>();
     // Room to place the start anywhere modulo 4 KiB.
-    let mut storage = Vec::with_capacity(4096 / size + len);
+    let room = len
+        .checked_add(extra)
+        .and_then(|n| n.checked_add(4096 / size))
+        .unwrap_or_else(|| panic!("prelu: {len} placed elements overflow"));
+    let mut storage = Vec::with_capacity(room);
     let base = storage.as_ptr() as usize;
     let target = (dst as usize).wrapping_add(gap);
     let start = target.wrapping_sub(base) % 4096 / size;
@@ -993,8 +1038,9 @@ impl KernelSet {
     /// written to `idx` unless [`MaxoutIndex::None`].
     ///
     /// # Panics
-    /// If `k == 0`, `inner == 0`, the lengths do not match the layout, or
-    /// `U8` indices are asked for with `k > 256`.
+    /// If `k == 0`, `inner == 0`, the lengths do not match the layout, `U8`
+    /// indices are asked for with `k > 256`, or `U32` indices with `k >
+    /// 2^32`.
     pub fn maxout_forward(
         &self,
         x: &[f32],
@@ -1003,12 +1049,7 @@ impl KernelSet {
         y: &mut [f32],
         idx: MaxoutIndex<'_>,
     ) {
-        assert!(k > 0 && inner > 0, "maxout: k and inner must be at least 1");
-        assert_eq!(x.len(), y.len() * k, "maxout: x is not k times y");
-        assert!(
-            y.len().is_multiple_of(inner),
-            "maxout: y is not whole rows of inner"
-        );
+        check_maxout_layout(x.len(), k, inner, y.len(), "y");
         let outer = y.len() / inner;
         let (p, bytes) = match idx {
             MaxoutIndex::None => (core::ptr::null_mut(), 0),
@@ -1018,13 +1059,15 @@ impl KernelSet {
                 (i.as_mut_ptr(), 1)
             }
             MaxoutIndex::U32(i) => {
+                assert!(k as u64 <= 1 << 32, "maxout: u32 indices need k <= 2^32");
                 assert_eq!(i.len(), y.len(), "maxout: one index per output");
                 (i.as_mut_ptr().cast::<u8>(), 4)
             }
         };
         // SAFETY: detected ISA; x holds outer * k * inner elements, y and the
-        // indices outer * inner (checked above); y and the indices are
-        // exclusive borrows, disjoint from x and from each other.
+        // indices outer * inner (checked above without overflow, so these
+        // products fit in usize); y and the indices are exclusive borrows,
+        // disjoint from x and from each other.
         unsafe {
             (self.layout.maxout_forward)(x.as_ptr(), y.as_mut_ptr(), p, bytes, outer, k, inner)
         }
@@ -1043,16 +1086,12 @@ impl KernelSet {
         grad_y: &[f32],
         grad_x: &mut [f32],
     ) {
-        assert!(k > 0 && inner > 0, "maxout: k and inner must be at least 1");
-        assert_eq!(x.len(), grad_y.len() * k, "maxout: x is not k times grad_y");
+        check_maxout_layout(x.len(), k, inner, grad_y.len(), "grad_y");
         assert_eq!(grad_x.len(), x.len(), "maxout: grad_x and x lengths differ");
-        assert!(
-            grad_y.len().is_multiple_of(inner),
-            "maxout: grad_y is not whole rows of inner"
-        );
         let outer = grad_y.len() / inner;
-        // SAFETY: detected ISA; lengths checked above; grad_x is an exclusive
-        // borrow, disjoint from x and grad_y.
+        // SAFETY: detected ISA; x and grad_x hold outer * k * inner elements,
+        // grad_y outer * inner (checked above without overflow); grad_x is
+        // an exclusive borrow, disjoint from x and grad_y.
         unsafe {
             (self.layout.maxout_backward)(
                 x.as_ptr(),
@@ -1144,7 +1183,9 @@ impl KernelSet {
         }
         let d = dst.as_mut_ptr();
         let g = source(grad_src, d, n);
-        let groups = n.div_ceil(PRELU_PATTERN_ROWS * q);
+        // Saturating: a product past usize is longer than any buffer, so
+        // such a call has one group (or none, when empty).
+        let groups = n.div_ceil(PRELU_PATTERN_ROWS.saturating_mul(q));
         let (p, c_len) = match partials {
             Some(p) => {
                 let c_len = p.len().checked_div(groups).unwrap_or(0);
@@ -1220,7 +1261,11 @@ impl KernelSet {
             (1..=PRELU_ONE_IMAGE_MAX_INNER).contains(&inner),
             "prelu: runs of {inner} are not short runs"
         );
-        assert_eq!(w.len() * inner, n, "prelu: not one image of w.len() runs");
+        assert!(
+            w.len().checked_mul(inner) == Some(n),
+            "prelu: {n} elements are not one image of {} runs of {inner}",
+            w.len()
+        );
         let s = match sums {
             Some(s) => {
                 assert_eq!(s.len(), w.len(), "prelu: one sum per channel");
@@ -1256,25 +1301,37 @@ impl KernelSet {
         acc: Option<&mut [f32]>,
     ) {
         let width = pattern.len();
-        let need = if rows == 0 {
-            0
-        } else {
-            (rows - 1) * stride + width
+        // The elements the rows span, `(rows - 1) * stride + width`, or
+        // `None` where that overflows (then no slice holds them).
+        let need = match rows {
+            0 => Some(0),
+            r => (r - 1)
+                .checked_mul(stride)
+                .and_then(|s| s.checked_add(width)),
         };
         assert!(rows <= 1 || stride >= width, "prelu: rows overlap");
-        assert!(
-            saved.len() >= need && dst.len() >= need,
-            "prelu: rows out of range"
-        );
+        let holds = |len: usize, what: &str| {
+            assert!(
+                need.is_some_and(|need| len >= need),
+                "prelu: {rows} rows of {width}, {stride} apart, do not fit in {what} ({len} elements)"
+            );
+        };
+        holds(saved.len(), "saved");
+        holds(dst.len(), "dst");
         let d = dst.as_mut_ptr();
         let g = grad_src.map_or(d.cast_const(), |s| {
-            assert!(s.len() >= need, "prelu: rows out of range");
+            holds(s.len(), "grad_src");
             s.as_ptr()
         });
         let acc = acc.map_or(core::ptr::null_mut(), |a| {
             assert_eq!(a.len(), width, "prelu: one accumulator per column");
             a.as_mut_ptr()
         });
+        if width == 0 {
+            // Rows of no elements: nothing to do, however many (a walk over
+            // `usize::MAX` empty rows would never end).
+            return;
+        }
         // SAFETY: detected ISA; every row is in range of each slice (checked
         // above); g is dst or disjoint from it; saved and acc are disjoint
         // from dst (separate borrows).
@@ -1291,6 +1348,23 @@ impl KernelSet {
             )
         }
     }
+}
+
+/// Panics unless `k` and `inner` are positive and a buffer of `x_len`
+/// elements is `[outer, k, inner]` for an output (`out`) of `out_len =
+/// outer * inner` elements. The product `out_len * k` is checked, not
+/// wrapped: in a release build a wrapped product could match `x_len` and
+/// let a kernel walk far past `x`.
+pub(crate) fn check_maxout_layout(x_len: usize, k: usize, inner: usize, out_len: usize, out: &str) {
+    assert!(k > 0 && inner > 0, "maxout: k and inner must be at least 1");
+    assert!(
+        out_len.checked_mul(k) == Some(x_len),
+        "maxout: x ({x_len} elements) is not k = {k} times {out} ({out_len} elements)"
+    );
+    assert!(
+        out_len.is_multiple_of(inner),
+        "maxout: {out} ({out_len} elements) is not whole rows of inner = {inner}"
+    );
 }
 
 /// The input of an in-place-or-into PReLU call: `src`, or `dst` itself.

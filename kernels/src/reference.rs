@@ -486,7 +486,8 @@ pub(crate) unsafe fn prelu_periodic_backward_raw(
     c_len: usize,
     partials: *mut f64,
 ) {
-    let group_len = crate::PRELU_PATTERN_ROWS * q;
+    // Saturating: a product past usize is longer than any buffer (one group).
+    let group_len = crate::PRELU_PATTERN_ROWS.saturating_mul(q);
     let mut acc = vec![0.0f32; q];
     for i in 0..n {
         let k = i % q;
@@ -538,7 +539,11 @@ pub fn maxout_step(best: f32, id: usize, v: f32, p: usize) -> (f32, usize) {
 
 /// Maxout of one output's pieces: the winner's value and index (see
 /// [`maxout_step`]).
+///
+/// # Panics
+/// If `pieces` is empty.
 pub fn maxout(pieces: &[f32]) -> (f32, usize) {
+    assert!(!pieces.is_empty(), "maxout: no pieces");
     let mut winner = (pieces[0], 0);
     for (p, &v) in pieces.iter().enumerate().skip(1) {
         winner = maxout_step(winner.0, winner.1, v, p);
@@ -546,24 +551,20 @@ pub fn maxout(pieces: &[f32]) -> (f32, usize) {
     winner
 }
 
-/// The winner of output `(o, i)` of `x` as `[outer, k, inner]`, `k =
-/// pieces.len()` (the pieces are gathered into `pieces`).
+/// The winner of output `(o, i)` of `x` as `[outer, k, inner]`, the pieces
+/// read in order (as [`maxout`] does; no buffer of `k` pieces, so nothing is
+/// allocated by the size of `k`).
 ///
 /// # Safety
-/// `x` valid for the `k` elements `((o * k + p) * inner + i)`.
-unsafe fn winner_at(
-    x: *const f32,
-    pieces: &mut [f32],
-    o: usize,
-    inner: usize,
-    i: usize,
-) -> (f32, usize) {
-    let k = pieces.len();
-    for (p, v) in pieces.iter_mut().enumerate() {
-        // SAFETY: the caller guarantees these elements.
-        *v = unsafe { *x.add((o * k + p) * inner + i) };
-    }
-    maxout(pieces)
+/// `x` valid for the `k` elements `((o * k + p) * inner + i)`, `p < k`,
+/// `k >= 1`.
+unsafe fn winner_at(x: *const f32, k: usize, o: usize, inner: usize, i: usize) -> (f32, usize) {
+    // SAFETY: the caller guarantees these elements (so their indices, below
+    // the buffer's length, do not overflow).
+    let piece = |p: usize| unsafe { *x.add((o * k + p) * inner + i) };
+    (1..k).fold((piece(0), 0), |(best, id), p| {
+        maxout_step(best, id, piece(p), p)
+    })
 }
 
 /// Scalar Maxout forward: `x` as `[outer, k, inner]`, `y` as `[outer, inner]`;
@@ -581,12 +582,11 @@ pub(crate) unsafe fn maxout_forward_raw(
     k: usize,
     inner: usize,
 ) {
-    let mut pieces = vec![0.0f32; k];
     for o in 0..outer {
         for i in 0..inner {
             // SAFETY: every index is inside the caller's ranges.
             unsafe {
-                let (best, id) = winner_at(x, &mut pieces, o, inner, i);
+                let (best, id) = winner_at(x, k, o, inner, i);
                 let at = o * inner + i;
                 *y.add(at) = best;
                 match idx_bytes {
@@ -622,12 +622,11 @@ pub(crate) unsafe fn maxout_backward_raw(
     k: usize,
     inner: usize,
 ) {
-    let mut pieces = vec![0.0f32; k];
     for o in 0..outer {
         for i in 0..inner {
             // SAFETY: every index is inside the caller's ranges.
             unsafe {
-                let id = winner_at(x, &mut pieces, o, inner, i).1;
+                let id = winner_at(x, k, o, inner, i).1;
                 let g = *gy.add(o * inner + i);
                 for p in 0..k {
                     *gx.add((o * k + p) * inner + i) = if p == id { g } else { 0.0 };
@@ -640,8 +639,17 @@ pub(crate) unsafe fn maxout_backward_raw(
 /// Maxout backward from saved winner indices (one per output, `< k`):
 /// `gx[o, p, i] = p == idx[o, i] ? gy[o, i] : +0`. The same on every tier.
 ///
+/// ```
+/// use rectify_kernels::reference::maxout_backward_indexed;
+/// // Two outputs of k = 3 pieces in planes of inner = 2.
+/// let mut gx = [9.0f32; 6];
+/// maxout_backward_indexed(&[2u8, 0], &[10.0, 20.0], &mut gx, 3, 2);
+/// assert_eq!(gx, [0.0, 20.0, 0.0, 0.0, 10.0, 0.0]);
+/// ```
+///
 /// # Panics
-/// If the lengths do not match `[outer, k, inner]` or an index is `>= k`.
+/// If `k` or `inner` is 0, the lengths do not match `[outer, k, inner]`, or
+/// an index is `>= k`.
 pub fn maxout_backward_indexed<I: Copy + Into<u64>>(
     idx: &[I],
     gy: &[f32],
@@ -650,13 +658,10 @@ pub fn maxout_backward_indexed<I: Copy + Into<u64>>(
     inner: usize,
 ) {
     assert_eq!(idx.len(), gy.len(), "maxout: idx and grad_y lengths differ");
-    assert_eq!(
-        gx.len(),
-        gy.len() * k,
-        "maxout: grad_x is not k times grad_y"
-    );
+    crate::check_maxout_layout(gx.len(), k, inner, gy.len(), "grad_y");
+    // Saturating: where `k * inner` overflows, gx is empty (checked above).
     for (gxo, (idxo, gyo)) in gx
-        .chunks_mut(k * inner)
+        .chunks_mut(k.saturating_mul(inner))
         .zip(idx.chunks(inner).zip(gy.chunks(inner)))
     {
         for (p, piece) in gxo.chunks_mut(inner).enumerate() {

@@ -415,6 +415,11 @@ pub(crate) unsafe fn forward<V: F32Vector>(
     }
 }
 
+/// The most pieces the vector paths take: they count pieces in f32 lanes,
+/// exact up to 2^24 (the count stops growing past it, and winners beyond
+/// would be misnumbered). More pieces take the scalar reference's loop.
+const MAX_VECTOR_PIECES: usize = 1 << 24;
+
 /// [`forward`], tracking the winners' indices only with `ID`.
 ///
 /// # Safety
@@ -434,7 +439,9 @@ unsafe fn forward_with<V: F32Vector, const ID: bool>(
             (2, 1) => forward_interleaved::<V, 2, ID>(x, y, out, outer),
             (3, 1) => forward_interleaved::<V, 3, ID>(x, y, out, outer),
             (4, 1) => forward_interleaved::<V, 4, ID>(x, y, out, outer),
-            _ if inner >= V::LANES => forward_long::<V, ID>(x, y, out, outer, k, inner),
+            _ if inner >= V::LANES && k <= MAX_VECTOR_PIECES => {
+                forward_long::<V, ID>(x, y, out, outer, k, inner)
+            }
             // The shapes without a vector path: the scalar reference's loop.
             _ => {
                 let (idx, bytes) = match out {
@@ -540,7 +547,7 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             (4, 1) => return backward_interleaved::<V, 4>(x, gy, gx, outer),
             _ => {}
         }
-        if inner < l {
+        if inner < l || k > MAX_VECTOR_PIECES {
             // No vector path: the scalar reference's loop.
             return reference::maxout_backward_raw(x, gy, gx, outer, k, inner);
         }
