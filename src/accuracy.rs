@@ -41,7 +41,19 @@ pub fn ulp_of(exact: f64) -> f64 {
 
 /// `|result - exact| / ulp(exact)`, with these rules for special values: a NaN
 /// result is exact only for a NaN `exact`; an infinite result is exact when
-/// `exact` rounds to the same infinity, infinitely wrong otherwise.
+/// `exact` rounds to the same infinity, infinitely wrong otherwise; a zero
+/// result must have the sign of `exact` (of a nonzero `exact` that rounds to
+/// zero too, as correct rounding gives): a zero of the other sign is
+/// infinitely wrong, however close.
+///
+/// ```
+/// use rectify::accuracy::ulp_error;
+/// assert_eq!(ulp_error(-0.0, -0.0), 0.0);
+/// assert_eq!(ulp_error(0.0, -0.0), f64::INFINITY);
+/// // -7e-46 rounds to -0: +0 has the wrong sign.
+/// assert_eq!(ulp_error(-0.0, -7e-46), 7e-46 / 2f64.powi(-149));
+/// assert_eq!(ulp_error(0.0, -7e-46), f64::INFINITY);
+/// ```
 pub fn ulp_error(result: f32, exact: f64) -> f64 {
     if exact.is_nan() || result.is_nan() {
         return if exact.is_nan() && result.is_nan() {
@@ -57,15 +69,30 @@ pub fn ulp_error(result: f32, exact: f64) -> f64 {
             f64::INFINITY
         };
     }
+    if result == 0.0 && result.is_sign_negative() != exact.is_sign_negative() {
+        return f64::INFINITY;
+    }
     (result as f64 - exact).abs() / ulp_of(exact)
 }
 
 /// The forward pass in f64 from the f32 input and parameters.
+///
+/// Signs of zero are part of the value: ReLU keeps `-0` (and NaN), its
+/// branch decided on the sign bit, so no optimisation can fold it into a
+/// `max` whose result for equal zeros is unspecified.
+///
+/// ```
+/// use rectify::accuracy::exact_forward;
+/// use rectify::Activation;
+/// assert!(exact_forward(Activation::Relu, -0.0).is_sign_negative());
+/// assert!(exact_forward(Activation::Relu, -1.0).is_sign_positive());
+/// assert!(exact_forward(Activation::Relu, f32::NAN).is_nan());
+/// ```
 pub fn exact_forward(act: Activation, x: f32) -> f64 {
     let x = x as f64;
     match act {
         Activation::Relu => {
-            if x < 0.0 {
+            if is_below_zero(x) {
                 0.0
             } else {
                 x
@@ -137,6 +164,16 @@ pub fn exact_backward(act: Activation, from_output: bool, v: f32, grad: f32) -> 
             g * SELU_LAMBDA_F32 as f64,
         ),
     }
+}
+
+/// `x < 0`, decided on the bits: the sign bit set, and neither a zero nor a
+/// NaN. Written as a float comparison, ReLU's `x < 0 ? 0.0 : x` (and even a
+/// select between the two bit patterns) is folded at -O into a float max,
+/// which returns +0 for -0.
+fn is_below_zero(x: f64) -> bool {
+    let bits = x.to_bits();
+    let magnitude = bits & !(1 << 63);
+    bits >> 63 == 1 && magnitude != 0 && magnitude <= f64::INFINITY.to_bits()
 }
 
 /// `v <= 0 ? neg : pos` (NaN takes `pos`).
@@ -259,6 +296,24 @@ mod tests {
         assert_eq!(ulp_of(1e-40), f32::from_bits(1) as f64);
     }
 
+    /// Through `black_box`, so that the optimiser sees an unknown input, as
+    /// in the sweeps; `cargo test --release` runs this at -O.
+    #[test]
+    fn exact_relu_keeps_the_sign_of_zero() {
+        use std::hint::black_box;
+        let relu = |x: f32| exact_forward(Activation::Relu, black_box(x)).to_bits();
+        assert_eq!(relu(-0.0), (-0.0f64).to_bits());
+        assert_eq!(relu(0.0), 0.0f64.to_bits());
+        assert_eq!(relu(-1.0), 0.0f64.to_bits());
+        assert_eq!(relu(f32::NEG_INFINITY), 0.0f64.to_bits());
+        assert_eq!(relu(-f32::from_bits(1)), 0.0f64.to_bits());
+        assert_eq!(relu(2.5), 2.5f64.to_bits());
+        assert!(f64::from_bits(relu(-f32::NAN)).is_nan());
+        let relu_f32 = |x: f32| crate::reference::relu(black_box(x)).to_bits();
+        assert_eq!(relu_f32(-0.0), (-0.0f32).to_bits());
+        assert_eq!(relu_f32(-1.0), 0);
+    }
+
     #[test]
     fn ulp_error_special_values() {
         assert_eq!(ulp_error(f32::NAN, f64::NAN), 0.0);
@@ -266,7 +321,10 @@ mod tests {
         assert_eq!(ulp_error(f32::NAN, 1.0), f64::INFINITY);
         assert_eq!(ulp_error(f32::INFINITY, 1e300), 0.0);
         assert_eq!(ulp_error(f32::MAX, 1e300), f64::INFINITY);
-        assert_eq!(ulp_error(-0.0, 0.0), 0.0);
+        assert_eq!(ulp_error(-0.0, 0.0), f64::INFINITY);
+        assert_eq!(ulp_error(0.0, -0.0), f64::INFINITY);
+        assert!(ulp_error(0.0, 1e-50) < 1e-5);
+        assert_eq!(ulp_error(0.0, -1e-50), f64::INFINITY);
         assert_eq!(ulp_error(f32::from_bits(1), 0.0), 1.0);
         // Halfway between two floats: 0.5.
         assert_eq!(ulp_error(1.0, 1.0 + f32::EPSILON as f64 / 2.0), 0.5);

@@ -299,3 +299,50 @@ fn gradient_from_input_scaled_into_the_subnormals_rounds_once() {
         }
     }
 }
+
+/// Negative inputs so small that `alpha * expm1(x)` underflows to zero: the
+/// result is -0 (the sign of the exact product), on every tier, for the
+/// alphas whose scaling underflows (0.5 halves the smallest subnormal,
+/// 2^-64 every subnormal and the smallest normals). Tiers without a fused
+/// multiply-add once lost the sign here, giving +0.
+#[test]
+fn underflowing_negative_results_keep_their_sign() {
+    // Every negative subnormal and the smallest negative normals.
+    let xs: Vec<f32> = (0x8000_0001u32..=0x8100_0000)
+        .step_by(7)
+        .chain([0x8000_0001, 0x8000_0002, 0x8000_0003, 0x807f_ffff])
+        .map(f32::from_bits)
+        .collect();
+    let acts = [
+        Activation::Elu { alpha: 0.5 },
+        Activation::Elu { alpha: 0.3 },
+        Activation::Elu {
+            alpha: 2f32.powi(-64),
+        },
+        Activation::Elu { alpha: 1.0 },
+        Activation::Celu { alpha: 0.5 },
+        Activation::Selu,
+    ];
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap().serial();
+        for act in acts {
+            let out = run(&k, act, Dir::Forward, &xs, &[]);
+            for (&x, &r) in xs.iter().zip(&out) {
+                let e = exact_forward(act, x);
+                assert!(
+                    r.is_sign_negative(),
+                    "{act} on {isa}: x = {x:e} ({:#010x}) gave {r:e} ({:#010x}), exact {e:e}",
+                    x.to_bits(),
+                    r.to_bits()
+                );
+                if isa != Isa::Scalar {
+                    let err = ulp_error(r, e);
+                    assert!(
+                        err <= forward_bound(act),
+                        "{act} on {isa}: x = {x:e}: {err} ULP"
+                    );
+                }
+            }
+        }
+    }
+}

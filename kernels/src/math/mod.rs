@@ -18,20 +18,29 @@ use crate::vector::F32Vector;
 /// a fused multiply-add): `mul_add` where it is fused, otherwise Dekker's
 /// exact product and Knuth's exact sum, rounded at the end (falling back to
 /// the plain `a * b + c` where the splits overflow, beyond 2^115, and where
-/// the product is below 2^-74 and its error term would underflow).
+/// the product is below 2^-74 and its error term would underflow). A zero
+/// result has the fused result's sign wherever `c` is zero or the product
+/// is not tiny.
 #[inline(always)]
 pub(crate) fn mul_add_accurate<V: F32Vector>(a: V, b: V, c: V) -> V {
     if V::FUSED_MUL_ADD {
         return a.mul_add(b, c);
     }
+    let zero = V::zero();
     let (p, e) = two_product(a, b);
     let (s, es) = two_sum(p, c);
     let r = s.add(es.add(e));
     let plain = a.mul_add(b, c);
+    // A zero `c` leaves the rounded product, whose sign is the exact
+    // product's even where it underflows to zero: `p + c` would give +0 for
+    // `p = -0` and `c = +0`, where the fused result is -0. Only an exactly
+    // zero product (a zero factor) takes the sum's rule for zeros.
+    let exact_zero = V::mask_or(a.eq(zero), b.eq(zero));
+    let tiny = V::select(c.eq(zero), V::select(exact_zero, plain, p), plain);
     // The product's error term `e` is exact only if it does not underflow:
     // `p*p > 0` holds for `|p| >= 2^-74.5`, far enough. Below, `a*b + c` is
     // tiny and rounded twice, like the result of any non-fused tier.
-    let r = V::select(p.mul(p).gt(V::zero()), r, plain);
+    let r = V::select(p.mul(p).gt(zero), r, tiny);
     // `r <= r` is false only for NaN.
     V::select(r.le(r), r, plain)
 }
