@@ -16,9 +16,13 @@
 //!
 //! The ReLU family is bit-identical to the scalar reference on every tier.
 //! The exponential ones are accurate to a bound in ULP against an f64 oracle
-//! ([`crate::accuracy`]): 1 ULP for `expm1` itself (ELU and CELU with
-//! alpha = 1), 1.5 for the scaled forms, 2 for gradients; the FMA tiers
-//! (AVX2, AVX-512, NEON) agree with each other bit for bit.
+//! ([`crate::accuracy`]) on every vector tier (portable, AVX2, AVX-512,
+//! NEON): 1 ULP for `expm1` itself (ELU and CELU with alpha = 1), 1.5 for
+//! the scaled forms, 2 for gradients; the FMA tiers agree with each other
+//! bit for bit. The scalar reference is the C library's `expm1f`/`expf`
+//! with a plain division: not held to these bounds (CELU's rounded
+//! `x / alpha` costs it up to 53 ULP, and its gradient can overflow where
+//! the exact value is finite, as for CELU(alpha = -1) at x = -89.4).
 
 use core::fmt;
 
