@@ -303,8 +303,8 @@ fn gradient_from_input_scaled_into_the_subnormals_rounds_once() {
 /// Negative inputs so small that `alpha * expm1(x)` underflows to zero: the
 /// result is -0 (the sign of the exact product), on every tier, for the
 /// alphas whose scaling underflows (0.5 halves the smallest subnormal,
-/// 2^-64 every subnormal and the smallest normals). Tiers without a fused
-/// multiply-add once lost the sign here, giving +0.
+/// 2^-64 every subnormal and the smallest normals), including the tiers
+/// without a fused multiply-add, whose exact products are emulated.
 #[test]
 fn underflowing_negative_results_keep_their_sign() {
     // Every negative subnormal and the smallest negative normals.

@@ -3,7 +3,8 @@
 //! tier (see `common/kernel_calls.rs`). In a release build (`cargo test
 //! --release`, run by CI) integer overflow wraps instead of panicking, which
 //! is where a size check written as a plain product would let a call pass
-//! and walk past its buffers.
+//! and walk past its buffers. (64-bit targets: the sizes go up to 2^64.)
+#![cfg(target_pointer_width = "64")]
 
 #[path = "common/kernel_calls.rs"]
 mod kernel_calls;
@@ -26,12 +27,7 @@ fn sets() -> Vec<KernelSet> {
 
 /// The message of the panic `f` raises (the call must be refused).
 fn refusal(f: impl FnOnce()) -> String {
-    let p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .expect_err("the call was accepted");
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
+    kernel_calls::refusal(f).expect_err("the call was accepted")
 }
 
 #[test]
@@ -153,6 +149,9 @@ fn prelu_runs_pieces_refuses_a_zero_piece_instead_of_looping() {
     });
     assert!(message.contains("inner must be at least 1"), "{message}");
     assert_eq!(runs.pieces(10, 3), 2 + 2 + 1);
+    // Any span, counted without a step per piece.
+    assert_eq!(runs.pieces(usize::MAX, 1), usize::MAX);
+    assert_eq!(runs.pieces(usize::MAX, 4), usize::MAX / 4 + 1);
 }
 
 /// Every size in `EDGE_SIZES` in every size argument of every method, with
@@ -185,7 +184,8 @@ fn edge_sizes_are_run_or_refused_by_name() {
         );
     }
     assert_eq!(tally.len(), 15, "every method is drawn");
-    // Each edge size as `k`, `inner`, `stride` and `rows`, explicitly.
+    // Each edge size as Maxout's `k`, the pattern's `stride` and `rows`,
+    // and the one-image `inner`, explicitly.
     for &s in &EDGE_SIZES {
         for set in &sets {
             for (x_len, y_len) in [(0, 0), (16, 16), (16, 1), (32, 16)] {

@@ -421,18 +421,14 @@ impl PreluRuns<'_> {
     pub fn pieces(&self, n: usize, piece: usize) -> usize {
         self.check();
         assert!(piece > 0, "prelu: piece must be at least 1");
-        let (mut count, mut done, mut off) = (0, 0, self.offset);
-        while done < n {
-            let len = (self.inner - off).min(piece).min(n - done);
-            count += 1;
-            done += len;
-            off = if off + len == self.inner {
-                0
-            } else {
-                off + len
-            };
-        }
-        count
+        // The rest of the first run, the whole runs after it, and the start
+        // of a last one: no step per piece (`n` may be any size), and no sum
+        // here can overflow (the count is at most `n`).
+        let first = n.min(self.inner - self.offset);
+        let rest = n - first;
+        first.div_ceil(piece)
+            + rest / self.inner * self.inner.div_ceil(piece)
+            + (rest % self.inner).div_ceil(piece)
     }
 }
 
@@ -450,7 +446,7 @@ pub enum PieceSums<'a> {
 
 /// A PReLU slope pattern laid out for [`KernelSet::prelu_pattern_forward`]:
 /// a row of slopes (one per element of a layout row) repeated to a period
-/// of at least `min_len` elements, followed by [`PreluPattern::PAD`] more
+/// of at least `min_len` elements (up to [`PreluPattern::MAX_MIN_LEN`]), followed by [`PreluPattern::PAD`] more
 /// slopes that continue the cycle, so that a vector starting anywhere in
 /// the period reads its slopes without wrapping. The forward kernel walks
 /// the buffer once with aligned stores and steps through the pattern in
@@ -1049,7 +1045,7 @@ impl KernelSet {
         y: &mut [f32],
         idx: MaxoutIndex<'_>,
     ) {
-        check_maxout_layout(x.len(), k, inner, y.len(), "y");
+        check_maxout_layout(("x", x.len()), k, inner, ("y", y.len()));
         let outer = y.len() / inner;
         let (p, bytes) = match idx {
             MaxoutIndex::None => (core::ptr::null_mut(), 0),
@@ -1086,7 +1082,7 @@ impl KernelSet {
         grad_y: &[f32],
         grad_x: &mut [f32],
     ) {
-        check_maxout_layout(x.len(), k, inner, grad_y.len(), "grad_y");
+        check_maxout_layout(("x", x.len()), k, inner, ("grad_y", grad_y.len()));
         assert_eq!(grad_x.len(), x.len(), "maxout: grad_x and x lengths differ");
         let outer = grad_y.len() / inner;
         // SAFETY: detected ISA; x and grad_x hold outer * k * inner elements,
@@ -1350,16 +1346,21 @@ impl KernelSet {
     }
 }
 
-/// Panics unless `k` and `inner` are positive and a buffer of `x_len`
-/// elements is `[outer, k, inner]` for an output (`out`) of `out_len =
-/// outer * inner` elements. The product `out_len * k` is checked, not
-/// wrapped: in a release build a wrapped product could match `x_len` and
-/// let a kernel walk far past `x`.
-pub(crate) fn check_maxout_layout(x_len: usize, k: usize, inner: usize, out_len: usize, out: &str) {
+/// Panics unless `k` and `inner` are positive and the pieces' buffer
+/// (`pieces`: its name and length) is `[outer, k, inner]` for an output
+/// buffer (`out`) of `outer * inner` elements. The product `out.1 * k` is
+/// checked, not wrapped: in a release build a wrapped product could match
+/// and let a kernel walk far past the pieces.
+pub(crate) fn check_maxout_layout(
+    (name, len): (&str, usize),
+    k: usize,
+    inner: usize,
+    (out, out_len): (&str, usize),
+) {
     assert!(k > 0 && inner > 0, "maxout: k and inner must be at least 1");
     assert!(
-        out_len.checked_mul(k) == Some(x_len),
-        "maxout: x ({x_len} elements) is not k = {k} times {out} ({out_len} elements)"
+        out_len.checked_mul(k) == Some(len),
+        "maxout: {name} ({len} elements) is not k = {k} times {out} ({out_len} elements)"
     );
     assert!(
         out_len.is_multiple_of(inner),

@@ -658,7 +658,7 @@ pub fn maxout_backward_indexed<I: Copy + Into<u64>>(
     inner: usize,
 ) {
     assert_eq!(idx.len(), gy.len(), "maxout: idx and grad_y lengths differ");
-    crate::check_maxout_layout(gx.len(), k, inner, gy.len(), "grad_y");
+    crate::check_maxout_layout(("grad_x", gx.len()), k, inner, ("grad_y", gy.len()));
     // Saturating: where `k * inner` overflows, gx is empty (checked above).
     for (gxo, (idxo, gyo)) in gx
         .chunks_mut(k.saturating_mul(inner))

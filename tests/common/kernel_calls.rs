@@ -13,9 +13,9 @@
 //! - fails unless a valid call ran and an invalid one was refused with a
 //!   named message (a wrapped size that slipped through, an arithmetic
 //!   overflow or an indexing panic all fail);
-//! - checks the guard elements after every slice (no write past its end;
-//!   the ASan and fuzz builds also catch reads) and that the inputs are
-//!   untouched.
+//! - checks the guard elements after every f32 slice (no write past its
+//!   end); the fuzz build runs under AddressSanitizer, which also catches
+//!   reads, and writes past the index, sum and partial buffers.
 //!
 //! Slices are short (at most a few hundred elements) while the sizes that
 //! describe them (`k`, `inner`, `stride`, `rows`, ...) range over all of
@@ -346,16 +346,22 @@ impl KernelCall {
     }
 }
 
-/// How many pieces a span of `n` elements is cut into, at run ends and
-/// every `piece` elements of a run, the span starting `offset` into a run
-/// of `inner` (independently of `PreluRuns::pieces`).
+/// How many pieces a span of `n` elements (a slice's length) is cut into,
+/// at run ends and every `piece` elements of a run, the span starting
+/// `offset` into a run of `inner`: the elements that start a piece, counted
+/// one by one (independently of `PreluRuns::pieces`' closed form). In the
+/// first run pieces start at the span's start and every `piece` after it.
 pub fn pieces(n: usize, inner: usize, offset: usize, piece: usize) -> u128 {
-    let (n, inner, offset, piece) = (n as u128, inner as u128, offset as u128, piece as u128);
-    let first = n.min(inner - offset);
-    let rest = n - first;
-    let whole = rest / inner;
-    let last = rest % inner;
-    first.div_ceil(piece) + whole * inner.div_ceil(piece) + last.div_ceil(piece)
+    let first = inner - offset;
+    (0..n)
+        .filter(|&i| {
+            if i < first {
+                i.is_multiple_of(piece)
+            } else {
+                ((i - first) % inner).is_multiple_of(piece)
+            }
+        })
+        .count() as u128
 }
 
 /// A slice of `len` values with guards after it.
@@ -413,7 +419,7 @@ fn install_hook() {
 }
 
 /// Runs `f`, which may refuse: `Err` with the panic message if it did.
-fn refusal<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+pub fn refusal<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     install_hook();
     EXPECTING.with(|e| e.set(true));
     let r = panic::catch_unwind(AssertUnwindSafe(f));

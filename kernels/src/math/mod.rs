@@ -18,9 +18,14 @@ use crate::vector::F32Vector;
 /// a fused multiply-add): `mul_add` where it is fused, otherwise Dekker's
 /// exact product and Knuth's exact sum, rounded at the end (falling back to
 /// the plain `a * b + c` where the splits overflow, beyond 2^115, and where
-/// the product is below 2^-74 and its error term would underflow). A zero
-/// result has the fused result's sign wherever `c` is zero or the product
-/// is not tiny.
+/// the product is below 2^-74 and its error term would underflow; there,
+/// with `c` zero, the rounded product itself, as the fused operation gives).
+/// Where the product is tiny and `c` is not zero, the sum is rounded twice
+/// and a result that rounds to zero may have either sign; where the product
+/// overflows and `c` brings the sum back into range, the result is
+/// infinite or NaN. Neither happens for this crate's callers: their `c` is
+/// zero or far larger than a tiny product, and their products stay in
+/// range.
 #[inline(always)]
 pub(crate) fn mul_add_accurate<V: F32Vector>(a: V, b: V, c: V) -> V {
     if V::FUSED_MUL_ADD {
@@ -38,8 +43,9 @@ pub(crate) fn mul_add_accurate<V: F32Vector>(a: V, b: V, c: V) -> V {
     let exact_zero = V::mask_or(a.eq(zero), b.eq(zero));
     let tiny = V::select(c.eq(zero), V::select(exact_zero, plain, p), plain);
     // The product's error term `e` is exact only if it does not underflow:
-    // `p*p > 0` holds for `|p| >= 2^-74.5`, far enough. Below, `a*b + c` is
-    // tiny and rounded twice, like the result of any non-fused tier.
+    // `p*p > 0` holds for `|p| >= 2^-74.5`, far enough. Below, `a*b + c`
+    // (with a nonzero `c`) is tiny and rounded twice, like the result of any
+    // non-fused tier.
     let r = V::select(p.mul(p).gt(zero), r, tiny);
     // `r <= r` is false only for NaN.
     V::select(r.le(r), r, plain)
