@@ -76,6 +76,13 @@ impl<F: FnMut() -> u8> Draw<F> {
         }
     }
 
+    /// A Maxout output length: a few rows of `inner` when that is a slice
+    /// length (and the next byte says so), else another length.
+    fn maxout_out_len(&mut self, inner: usize) -> usize {
+        let rows = usize::from(self.byte() % 4);
+        self.len_like(inner.checked_mul(rows))
+    }
+
     fn maybe<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Option<T> {
         if self.byte().is_multiple_of(2) {
             Some(f(self))
@@ -104,8 +111,7 @@ impl<F: FnMut() -> u8> Draw<F> {
             }
             2 | 3 => {
                 let (k, inner) = (self.size(), self.size());
-                let rows = usize::from(self.byte() % 4);
-                let y_len = self.len_like(inner.checked_mul(rows));
+                let y_len = self.maxout_out_len(inner);
                 let x_len = self.len_like(y_len.checked_mul(k));
                 let index = self.byte() % 3;
                 KernelCall::MaxoutForward {
@@ -119,8 +125,7 @@ impl<F: FnMut() -> u8> Draw<F> {
             }
             4 => {
                 let (k, inner) = (self.size(), self.size());
-                let rows = usize::from(self.byte() % 4);
-                let gy_len = self.len_like(inner.checked_mul(rows));
+                let gy_len = self.maxout_out_len(inner);
                 let x_len = self.len_like(gy_len.checked_mul(k));
                 KernelCall::MaxoutBackward {
                     x_len,
@@ -132,8 +137,7 @@ impl<F: FnMut() -> u8> Draw<F> {
             }
             5 => {
                 let (k, inner) = (self.size(), self.size());
-                let rows = usize::from(self.byte() % 4);
-                let gy_len = self.len_like(inner.checked_mul(rows));
+                let gy_len = self.maxout_out_len(inner);
                 KernelCall::MaxoutIndexed {
                     idx_len: self.len_like(Some(gy_len)),
                     gy_len,
