@@ -138,8 +138,8 @@ fn backward(c: &mut Criterion) {
     }
 }
 
-/// PReLU's layouts, 16 channels: NCHW (the run kernel) and NHWC (the slope
-/// pattern kernel).
+/// PReLU's layouts, 16 channels: NCHW (the runs shape) and NHWC (the
+/// periodic shape).
 fn prelu_layouts(n: usize) -> [(&'static str, ChannelLayout); 2] {
     [
         ("prelu_nchw", ChannelLayout::nchw(16, (n / 16).max(1))),

@@ -4,9 +4,12 @@
 //! offsets; the backward pass from the input and from saved indices; any
 //! thread count; refusals that write nothing.
 
+#[path = "common/harness.rs"]
+mod harness;
 #[path = "common/tiers.rs"]
 mod under_test;
 
+use harness::{bits, drawn, same_for_any_thread_count};
 use rectify::reference::maxout;
 use rectify::{Error, Kernels, MaxoutIndex, MaxoutSaved};
 use under_test::tiers_under_test;
@@ -26,24 +29,14 @@ fn data(n: usize, seed: u32) -> Vec<f32> {
         f32::from_bits(0xffc1_2345),
         f32::from_bits(0x7f80_0001),
     ];
-    let mut s = seed | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            if s.is_multiple_of(3) {
-                (s >> 8) as f32 / 16_777_216.0 * 4.0 - 2.0
-            } else {
-                // Mostly the tie-prone values, NaNs rarer.
-                set[((s >> 4) % if s.is_multiple_of(5) { 10 } else { 7 }) as usize]
-            }
-        })
-        .collect()
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|f| f.to_bits()).collect()
+    drawn(n, seed, |_, s| {
+        if s.is_multiple_of(3) {
+            (s >> 8) as f32 / 16_777_216.0 * 4.0 - 2.0
+        } else {
+            // Mostly the tie-prone values, NaNs rarer.
+            set[((s >> 4) % if s.is_multiple_of(5) { 10 } else { 7 }) as usize]
+        }
+    })
 }
 
 /// The reference winners: (value bits, index) per output.
@@ -147,7 +140,6 @@ fn interleaved_pieces_every_length_and_offset() {
 #[test]
 fn any_thread_count_gives_the_same_bits() {
     for isa in tiers_under_test() {
-        let serial = Kernels::new(isa).unwrap().serial();
         for (outer, k, inner) in [
             (5000usize, 2usize, 1usize),
             (777, 4, 1),
@@ -167,19 +159,7 @@ fn any_thread_count_gives_the_same_bits() {
                     .unwrap();
                 (bits(&y), idx, bits(&gx))
             };
-            let want = run(&serial);
-            for threads in [1usize, 2, 3, 4] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let kern = Kernels::new(isa).unwrap().with_parallel_threshold(64);
-                assert_eq!(
-                    pool.install(|| run(&kern)),
-                    want,
-                    "{isa} {outer}x{k}x{inner} on {threads}"
-                );
-            }
+            same_for_any_thread_count(isa, 64, run, &format!("{isa} {outer}x{k}x{inner}"));
         }
     }
 }

@@ -1,0 +1,456 @@
+//! Runs: each `(outer, channel)` pair is a contiguous run of `inner`
+//! elements (NCHW; one channel is one endless run), walked once, never run
+//! by run (a masked head and tail per run: AVX-512 runs of 256 2.5 times
+//! slower on Zen 4; Leaky ReLU's loop per run, 1.8 times on runs of 64).
+//! The forward splats a run's slope, compares lane indices with the run's
+//! end in the block that holds it, and permutes `w` by lane picks for runs
+//! of at most half a vector (a select per run: 12 times ReLU's time for 2x2
+//! runs on AVX-512; the picks 0.4 of it).
+//!
+//! The backward ([`RunGrads`]) sums a run's terms in four f32 accumulators
+//! by fused multiply-adds. The sum is defined on the buffer, not the walk:
+//! element `i` goes to lane `i % LANES` of accumulator `(i / LANES) % 4`;
+//! each piece of a run within a segment of [`SEGMENT`] vectors from the
+//! buffer's start is summed `(a0 + a1) + (a2 + a3)`, its lanes pairwise in
+//! f64, and a channel adds its pieces in order (a walk per run was 2.3
+//! times slower on 7x7 images of 1024 channels, Zen 3 AVX2).
+
+use super::{below, wrap_inc, Grads, Job, Slopes};
+use crate::ops::relu::scaled_where;
+use crate::ops::{head_len, load_n, MAX_UNROLL};
+use crate::vector::F32Vector;
+
+/// Vectors per segment: 28 terms a lane, and with the two additions that
+/// combine the accumulators, 30 roundings at most (the bound allows 32).
+const SEGMENT: usize = 4 * 28;
+
+/// Pieces kept before they are summed in f64 (a sum after each run was
+/// half of the walk's time on Zen 3).
+const PENDING: usize = 32;
+
+/// `0, 1, 2, ..`: the element index of each lane of four vectors.
+static ELEMENT_INDEX: [f32; 64] = {
+    let (mut index, mut j) = ([0.0f32; 64], 0);
+    while j < 64 {
+        index[j] = j as f32;
+        j += 1;
+    }
+    index
+};
+
+/// Where a walk over runs stands: channel `c < c_len` (`w` holds `c_len`
+/// slopes), its slope `s`, `left > 0` elements left in its run. The
+/// forward's slopes of runs longer than half a vector.
+#[derive(Clone, Copy)]
+pub(super) struct Cursor<V> {
+    w: *const f32,
+    c_len: usize,
+    inner: usize,
+    c: usize,
+    left: usize,
+    s: V,
+}
+
+impl<V: F32Vector> Cursor<V> {
+    /// At place `place` of channel `c`'s run.
+    #[inline(always)]
+    pub(super) fn new(job: &Job<'_>, (c, place): (usize, usize)) -> Self {
+        let (w, inner, c_len) = (job.w.as_ptr(), job.inner, job.w.len());
+        let (s, left) = (V::splat(job.w[c]), inner - place);
+        Cursor {
+            w,
+            c_len,
+            inner,
+            c,
+            left,
+            s,
+        }
+    }
+
+    /// Moves to the next run.
+    #[inline(always)]
+    fn step(&mut self) {
+        (self.c, self.left) = (wrap_inc(self.c, self.c_len), self.inner);
+        // SAFETY: `c < c_len`.
+        self.s = V::splat(unsafe { *self.w.add(self.c) });
+    }
+}
+
+impl<V: F32Vector> Slopes<V> for Cursor<V> {
+    /// A select per run's end among the `k` elements.
+    #[inline(always)]
+    fn next(&mut self, k: usize) -> V {
+        if k < self.left {
+            self.left -= k;
+            return self.s;
+        }
+        let (mut s, mut done) = (self.s, self.left);
+        self.step();
+        while done < k {
+            s = V::select(below::<V>(done), s, self.s);
+            let run = self.left.min(k - done);
+            (done, self.left) = (done + run, self.left - run);
+            if self.left == 0 {
+                self.step();
+            }
+        }
+        s
+    }
+    #[inline(always)]
+    fn block<const PLAIN: bool>(&mut self) -> [V; MAX_UNROLL] {
+        let l = V::LANES;
+        if PLAIN && self.inner != 4 * l {
+            return [self.s; MAX_UNROLL];
+        }
+        if self.left > 4 * l {
+            self.left -= 4 * l;
+            return [self.s; MAX_UNROLL];
+        }
+        if self.inner < 4 * l {
+            return [self.next(l), self.next(l), self.next(l), self.next(l)];
+        }
+        // One run's end in the block: lane `j` of vector `q` takes this
+        // run's slope where `q * l + j < left`, else the next run's.
+        let (end, this, left) = (V::splat(self.left as f32), self.s, self.left);
+        self.step();
+        self.left -= 4 * l - left;
+        let mut s = [self.s; MAX_UNROLL];
+        for (q, s) in s.iter_mut().enumerate() {
+            // SAFETY: `ELEMENT_INDEX` holds 64 >= 4 * LANES indices.
+            let index = unsafe { V::load(ELEMENT_INDEX.as_ptr().add(q * l)) };
+            *s = V::select(index.lt(end), this, *s);
+        }
+        s
+    }
+    #[inline(always)]
+    fn plain(&mut self, max: usize) -> usize {
+        // Runs of a block: each block, its run's end taken by compares;
+        // longer ones: the blocks inside a run.
+        let l4 = 4 * V::LANES;
+        if self.inner == l4 {
+            return max;
+        }
+        let plain = ((self.left - 1) / l4).min(max);
+        self.left -= plain * l4;
+        plain
+    }
+}
+
+/// Per place `r < inner` in a run of `inner <= 16`, the channel of each of
+/// `l` lanes from the vector's first: `picks[r][j] = (r + j) / inner`.
+#[inline(always)]
+pub(super) fn lane_picks(inner: usize, l: usize) -> [[u32; 16]; 16] {
+    let mut picks = [[0u32; 16]; 16];
+    for (r, row) in picks.iter_mut().enumerate().take(inner.min(16)) {
+        for (j, p) in row.iter_mut().take(l).enumerate() {
+            *p = ((r + j) / inner) as u32;
+        }
+    }
+    picks
+}
+
+/// `(channel, place)` `runs * inner + more` elements (`more < inner`) on
+/// from place `r` of channel `c`, the channel not wrapped.
+#[inline(always)]
+pub(super) fn places_on(
+    c: usize,
+    r: usize,
+    (runs, more): (usize, usize),
+    inner: usize,
+) -> (usize, usize) {
+    match r + more {
+        r if r >= inner => (c + runs + 1, r - inner),
+        r => (c + runs, r),
+    }
+}
+
+/// The forward's slopes of runs of at most half a vector: lane picks, the
+/// cursor where a vector wraps past the last channel. `DIVIDES`: the runs
+/// divide the vector, every vector takes the same picks (x1.8 to x2.6 for
+/// runs of 2 and 4, AVX2).
+pub(super) struct ShortRuns<'a, V, const DIVIDES: bool> {
+    cur: Cursor<V>,
+    /// Borrowed (in the walk's state, it put the state on the stack: 2.5
+    /// times slower).
+    picks: &'a [[u32; 16]; 16],
+    /// A vector's whole runs and the rest.
+    runs: (usize, usize),
+}
+
+impl<'a, V: F32Vector, const DIVIDES: bool> ShortRuns<'a, V, DIVIDES> {
+    /// At place `place` of channel `c`'s run, `picks` from [`lane_picks`].
+    #[inline(always)]
+    pub(super) fn new(job: &Job<'_>, picks: &'a [[u32; 16]; 16], at: (usize, usize)) -> Self {
+        let (cur, runs) = (
+            Cursor::new(job, at),
+            (V::LANES / job.inner, V::LANES % job.inner),
+        );
+        ShortRuns { cur, picks, runs }
+    }
+}
+
+impl<V: F32Vector, const DIVIDES: bool> Slopes<V> for ShortRuns<'_, V, DIVIDES> {
+    #[inline(always)]
+    fn next(&mut self, k: usize) -> V {
+        let (l, cur) = (V::LANES, &mut self.cur);
+        let (r, c_len) = (cur.inner - cur.left, cur.c_len);
+        // The channels the vector reaches: its last lane's and those before.
+        if k == l && cur.c + (self.picks[r][l - 1] as usize) < c_len {
+            // SAFETY: `w` holds the channels reached; the picks (16 >=
+            // LANES, below LANES) are of slopes loaded.
+            let s = unsafe {
+                let s = load_n::<V>(cur.w.add(cur.c), l.min(c_len - cur.c));
+                s.lanes_picked(self.picks[r].as_ptr())
+            };
+            let (c, r) = places_on(cur.c, r, self.runs, cur.inner);
+            // The step ends at `c_len` at most, which wraps to 0.
+            (cur.c, cur.left) = (if c == c_len { 0 } else { c }, cur.inner - r);
+            return s;
+        }
+        // SAFETY: `c < c_len`; the slope is refreshed only where it is used.
+        cur.s = V::splat(unsafe { *cur.w.add(cur.c) });
+        cur.next(k)
+    }
+    #[inline(always)]
+    fn plain(&mut self, max: usize) -> usize {
+        // The blocks whose loads stay within `w` (a check per vector took a
+        // third of the loop): a vector moves `step` channels on at most.
+        let step = self.runs.0 + usize::from(!DIVIDES);
+        let end = self.cur.c + 3 * step + V::LANES;
+        let room = self.cur.c_len.checked_sub(end);
+        room.map_or(0, |room| room / (4 * step) + 1).min(max)
+    }
+    #[inline(always)]
+    fn block<const PLAIN: bool>(&mut self) -> [V; MAX_UNROLL] {
+        let l = V::LANES;
+        if !PLAIN {
+            return [self.next(l), self.next(l), self.next(l), self.next(l)];
+        }
+        let (inner, cur) = (self.cur.inner, &mut self.cur);
+        let (mut c, mut r, mut s) = (cur.c, inner - cur.left, [V::zero(); MAX_UNROLL]);
+        let picks = self.picks[r].as_ptr();
+        for s in &mut s {
+            let picks = if DIVIDES {
+                picks
+            } else {
+                self.picks[r].as_ptr()
+            };
+            // SAFETY: the block's loads end within `w` (`plain`); the picks
+            // (16 >= LANES) are below `l`.
+            *s = unsafe { V::load(cur.w.add(c)).lanes_picked(picks) };
+            (c, r) = match DIVIDES {
+                true => (c + self.runs.0, r),
+                false => places_on(c, r, self.runs, inner),
+            };
+        }
+        (cur.c, cur.left) = (if c == cur.c_len { 0 } else { c }, inner - r);
+        s
+    }
+}
+
+/// Pieces' canonical lanes waiting to be summed, and their slots (outside
+/// the walk's state: see [`ShortRuns::picks`]).
+pub(super) type Pending<V> = ([V; PENDING], [usize; PENDING]);
+
+/// The backward of runs of a vector and more (see the module docs).
+pub(super) struct RunGrads<'p, V: F32Vector> {
+    cur: Cursor<V>,
+    /// The run's slot in the sums, and the elements left in the segment.
+    k: usize,
+    seg_left: usize,
+    /// Rotated after each single vector, the next one's at `acc[0]` (see
+    /// [`fma_at`]); `slot`: the walk's accumulator of `acc[0]`.
+    acc: [V; 4],
+    slot: usize,
+    /// The walk against the buffer: canonical accumulator `a` is the walk's
+    /// `a - q0` in lanes below `LANES - rho` (`own`), `a - q0 - 1` above,
+    /// and canonical lane `(rho + x) % LANES` the walk's lane `x`.
+    q0: usize,
+    rho: usize,
+    own: Option<V::Mask>,
+    sums: *mut f64,
+    /// Whether the current piece has elements, whether the checked block
+    /// is in one piece; the pieces kept.
+    open: bool,
+    whole: bool,
+    pending: (&'p mut Pending<V>, usize),
+}
+
+impl<'p, V: F32Vector> RunGrads<'p, V> {
+    /// The walk of `job` (its head is the walk's vector -1, accumulator 3);
+    /// zeroes the sums.
+    ///
+    /// # Safety
+    /// `job.sums` is valid for `job.touched` writes.
+    #[inline(always)]
+    pub(super) unsafe fn new(job: &Job<'_>, pending: &'p mut Pending<V>) -> Self {
+        let (l, b) = (V::LANES, job.start + head_len::<V>(job.dst, job.n));
+        // SAFETY: forwarded.
+        unsafe { core::ptr::write_bytes(job.sums, 0, job.touched) };
+        let rho = b % l;
+        RunGrads {
+            cur: Cursor::new(job, (job.c0, job.place)),
+            k: 0,
+            seg_left: SEGMENT * l - job.start % (SEGMENT * l),
+            acc: [V::zero(); 4],
+            slot: 0,
+            q0: (b / l) % 4,
+            rho,
+            own: (rho > 0).then(|| below::<V>(l - rho)),
+            sums: job.sums,
+            open: false,
+            whole: false,
+            pending: (pending, 0),
+        }
+    }
+
+    /// The vector of `acc[i]` (`i` a constant), lanes `from..to`.
+    #[inline(always)]
+    fn vector(&mut self, i: usize, v: V, g: V, from: usize, to: usize) -> V {
+        let scaled = v.not_gt(V::zero());
+        if to - from <= self.cur.left.min(self.seg_left) {
+            let d = scaled_where(scaled, g, self.cur.s);
+            fma_at(&mut self.acc, i, scaled, v, g);
+            self.passed(to - from);
+            return d;
+        }
+        // A run or a segment ends inside: each piece's lanes take its slope
+        // and go to its sums (lanes outside `from..to` hold `+0` terms).
+        let positive = v.gt(V::zero());
+        let (mut s, mut lane, mut done) = (self.cur.s, from, None::<V::Mask>);
+        while lane < to {
+            let end = lane + self.cur.left.min(self.seg_left);
+            let upto = below::<V>(end.min(V::LANES));
+            let piece = done.map_or(upto, |done| V::mask_and_not(upto, done));
+            s = V::select(piece, self.cur.s, s);
+            fma_at(&mut self.acc, i, V::mask_and_not(piece, positive), v, g);
+            self.passed(end.min(to) - lane);
+            (lane, done) = (end.min(to), Some(upto));
+        }
+        scaled_where(scaled, g, s)
+    }
+
+    /// Moves `n` elements on, to the piece's end at most; there, keeps the
+    /// piece's sum and moves to the next piece (and run).
+    #[inline(always)]
+    fn passed(&mut self, n: usize) {
+        (self.cur.left, self.seg_left) = (self.cur.left - n, self.seg_left - n);
+        self.open = self.cur.left > 0 && self.seg_left > 0;
+        if self.open {
+            return;
+        }
+        self.keep();
+        if self.pending.1 == PENDING {
+            self.flush();
+        }
+        if self.seg_left == 0 {
+            self.seg_left = SEGMENT * V::LANES;
+        }
+        if self.cur.left == 0 {
+            self.cur.step();
+            self.k = wrap_inc(self.k, self.cur.c_len);
+        }
+    }
+
+    /// Keeps the piece's `(c0 + c1) + (c2 + c3)`, canonical lanes (see
+    /// [`RunGrads::q0`]), and clears the accumulators, in registers (through
+    /// the stack they stalled store forwarding: 0.82 of Leaky ReLU's speed,
+    /// not 0.97).
+    #[inline(always)]
+    fn keep(&mut self) {
+        let a = self.acc;
+        // Physical `acc[i]` is the walk's accumulator `i + slot`.
+        let r = match (self.q0 + self.slot) % 4 {
+            0 => a,
+            1 => [a[3], a[0], a[1], a[2]],
+            2 => [a[2], a[3], a[0], a[1]],
+            _ => [a[1], a[2], a[3], a[0]],
+        };
+        let c = match self.own {
+            None => r,
+            Some(o) => [
+                V::select(o, r[0], r[3]),
+                V::select(o, r[1], r[0]),
+                V::select(o, r[2], r[1]),
+                V::select(o, r[3], r[2]),
+            ],
+        };
+        let sum = c[0].add(c[1]).add(c[2].add(c[3]));
+        let lanes = if self.rho == 0 {
+            sum
+        } else {
+            sum.lanes_rotated(self.rho)
+        };
+        self.acc = [V::zero(); 4];
+        let ((p, to), len) = &mut self.pending;
+        (p[*len], to[*len], *len) = (lanes, self.k, *len + 1);
+    }
+
+    /// Adds the kept pieces to their channels' sums, lanes pairwise in f64.
+    #[inline(always)]
+    fn flush(&mut self) {
+        let ((p, to), len) = &mut self.pending;
+        for (lanes, &k) in p.iter().zip(&*to).take(*len) {
+            // SAFETY: `sums` holds a slot per channel met, `k` counts them.
+            unsafe { *self.sums.add(k) += lanes.pairwise_sum_f64() };
+        }
+        *len = 0;
+    }
+}
+
+/// `acc[i] = take ? fma(v, g, acc[i]) : acc[i]`, `i` a constant (indexed
+/// at run time, even through a `match`, the accumulators lived on the
+/// stack: 2.5 times slower).
+#[inline(always)]
+fn fma_at<V: F32Vector>(acc: &mut [V; 4], i: usize, take: V::Mask, v: V, g: V) {
+    acc[i] = V::select(take, v.mul_add(g, acc[i]), acc[i]);
+}
+
+impl<V: F32Vector> Grads<V> for RunGrads<'_, V> {
+    #[inline(always)]
+    fn grad(&mut self, v: V, g: V, from: usize, to: usize) -> V {
+        if from > 0 {
+            return self.vector(3, v, g, from, to);
+        }
+        let (d, a) = (self.vector(0, v, g, from, to), self.acc);
+        (self.acc, self.slot) = ([a[1], a[2], a[3], a[0]], (self.slot + 1) % 4);
+        d
+    }
+    #[inline(always)]
+    fn block_vector<const PLAIN: bool>(&mut self, q: usize, v: V, g: V) -> V {
+        // Blocks come before single vectors: no rotation yet. A checked
+        // block in one piece (that ends it, as runs of a block do when
+        // aligned) passes it once, at its end (per vector: 0.8 of the
+        // speed on runs of 64).
+        debug_assert_eq!(self.slot, 0);
+        if !PLAIN && q == 0 {
+            self.whole = self.cur.left.min(self.seg_left) >= 4 * V::LANES;
+        }
+        if !PLAIN && !self.whole {
+            return self.vector(q, v, g, 0, V::LANES);
+        }
+        let scaled = v.not_gt(V::zero());
+        fma_at(&mut self.acc, q, scaled, v, g);
+        let d = scaled_where(scaled, g, self.cur.s);
+        if !PLAIN && q == 3 {
+            self.passed(4 * V::LANES);
+        }
+        d
+    }
+    #[inline(always)]
+    fn plain(&mut self, max: usize) -> usize {
+        // The blocks before the one that holds a run's or a segment's end.
+        let l4 = 4 * V::LANES;
+        let plain = ((self.cur.left.min(self.seg_left) - 1) / l4).min(max);
+        (self.cur.left, self.seg_left) = (self.cur.left - plain * l4, self.seg_left - plain * l4);
+        self.open |= plain > 0;
+        plain
+    }
+    #[inline(always)]
+    fn finish(&mut self) {
+        if self.open {
+            self.keep();
+        }
+        self.flush();
+    }
+}
