@@ -1,42 +1,37 @@
 //! PReLU, `y = x > 0 ? x : w[c] * x` with one learned slope per channel, on
 //! buffers laid out as `[outer, channels, inner]` ([`ChannelLayout`]). The
-//! kernels crate walks a span of the buffer in one pass, forward or
-//! backward ([`KernelSet::prelu_forward`], [`KernelSet::prelu_backward`]);
-//! this module validates, cuts the buffer into spans for rayon, and adds the
-//! spans' slope-gradient sums.
+//! kernels crate walks spans of a buffer ([`KernelSet::prelu_forward`],
+//! [`KernelSet::prelu_backward`]); this module validates, cuts the buffer
+//! into spans for rayon and adds the spans' slope-gradient sums.
 //!
 //! # The slope gradient
 //!
 //! `grad_w[c] = sum over c's elements of (x > 0 ? 0 : x * grad)`, in the
-//! same pass as the input gradient: terms are accumulated in f32 vector
-//! lanes, at most 32 terms per lane, then summed in f64, and the total is
-//! rounded to f32 once. With `u = 2^-24`, `S` the exact sum, `A` the sum of
-//! `|x * grad|` and `m` the channel's element count, for channels of up to
-//! 2^29 elements where no product `x * grad` overflows f32,
+//! input gradient's pass: terms summed in f32 lanes, at most 32 a lane, then
+//! in f64, the total rounded to f32 once. With `u = 2^-24`, `S` the exact
+//! sum, `A` the sum of `|x * grad|`, `m` the channel's element count, for
+//! channels of up to 2^29 elements where no product overflows f32,
 //!
 //! `|grad_w[c] - S| <= u |S| + 2^-18 A + m 2^-149 + 2^-150`
 //!
 //! (`m 2^-149` only where products underflow into f32's subnormals,
 //! `2^-150` only where the result is subnormal). At most 34 f32 roundings,
-//! each at most `u`, reach a term (a run's 28 products and sums per lane and
+//! each at most `u`, reach a term (a run's 28 products and sums a lane and
 //! the two that combine its accumulators; down a column, the product, two
-//! pairwise sums and at most 8 block additions; periodic, the product and at
-//! most 31 additions; two more without FMA), `34 u < 2^-18.9`, and the f64
-//! sums of at most 2^24 flushed values per channel add below `2^-29 A`: a
-//! 16 Mi-element channel keeps its digits, where a plain f32 sum could lose
-//! all of them. From the saved output (`w > 0`) the terms are `y * grad`,
-//! one rounding further, and their sum is divided by `w[c]` in f64; the
-//! same bound holds.
-//!
-//! A channel whose sum is NaN gets the canonical quiet NaN, `f32::NAN`,
-//! whatever the payloads: which NaN a chain of additions passes on depends
-//! on the instruction forms the compiler chose.
+//! pairwise sums and at most 8 block additions; periodic, the product and
+//! 31 additions; two more without FMA), `34 u < 2^-18.9`, and the f64 sums
+//! of at most 2^24 flushed values a channel add below `2^-29 A`: a 16
+//! Mi-element channel keeps its digits. From the saved output (`w > 0`) the
+//! terms are `y * grad`, one rounding further, their sum divided by `w[c]`
+//! in f64; the same bound holds. A NaN sum gives the canonical quiet NaN,
+//! whatever the payloads (which NaN a sum passes on depends on instruction
+//! forms).
 //!
 //! The sums are bit-identical for any number of threads: a span's sums
-//! depend only on the layout and where the span lies, and the buffer is cut
-//! the same way for any thread count: one image at run ends, several in
-//! blocks of whole images fixed by the layout (at least 2^18 elements and
-//! 64 of each channel), the blocks' sums added in block order.
+//! depend only on the layout and where it lies, and the buffer is cut the
+//! same way for any thread count: one image at run ends, several in blocks
+//! of whole images fixed by the layout (at least 2^18 elements and 64 of
+//! each channel), the blocks' sums added in order.
 
 use rectify_kernels::{KernelSet, Prelu};
 
@@ -98,9 +93,8 @@ impl ChannelLayout {
     }
 }
 
-/// Elements from which a backward over several images is cut into blocks
-/// (of at least this many, and 64 elements of each channel: a block's row
-/// of sums is at most a 64th of its elements).
+/// The least elements of a block of whole images (and 64 of each channel:
+/// a block's sums are at most a 64th of its elements).
 const BLOCK: usize = 1 << 18;
 
 /// The first slope where `bad` holds, if any: one branch-free pass the
@@ -321,8 +315,7 @@ impl Kernels {
         Ok(())
     }
 
-    /// The backward with each channel's f64 slope-gradient sum written to
-    /// `sums`, cut as the module docs say.
+    /// The backward, each channel's slope-gradient sum written to `sums`.
     fn prelu_slope_gradient(
         &self,
         p: Prelu<'_>,
@@ -348,8 +341,7 @@ impl Kernels {
             _ if n <= block => return span(0, v, g, dst, sums),
             _ => {}
         }
-        // Blocks of whole images (each meets every channel), a row of sums
-        // each (at most a 64th of the buffer), added in block order.
+        // Blocks of whole images, a row of sums each, added in order.
         let blocks = n.div_ceil(block);
         let mut rows = vec![0.0f64; blocks * c_len];
         let per_part = blocks.div_ceil(split.map_or(1, |c| n.div_ceil(c)));

@@ -40,7 +40,8 @@ pub struct Prelu<'a> {
 #[derive(Clone, Copy)]
 enum Shape {
     Runs,
-    Periodic(usize),
+    Periodic3,
+    Periodic4,
     Rows,
 }
 
@@ -81,8 +82,8 @@ impl<'a> Job<'a> {
         assert!(c_len > 0 && inner > 0, "prelu: no slopes, or inner of 0");
         let row = c_len.checked_mul(inner).filter(|&r| len.is_multiple_of(r));
         let row = row.unwrap_or_else(|| panic!("prelu: {len} is not rows of {c_len} x {inner}"));
-        let end = start.checked_add(n).filter(|&end| end <= len);
-        assert!(end.is_some(), "prelu: {n} elements from {start} past {len}");
+        let inside = start.checked_add(n).is_some_and(|end| end <= len);
+        assert!(inside, "prelu: {n} elements from {start} past {len}");
         let (c0, place) = match start {
             0 => (0, 0),
             _ => ((start / inner) % c_len, start % inner),
@@ -101,16 +102,19 @@ impl<'a> Job<'a> {
         // as many accumulators hide the latency of their additions.
         let l = isa.lanes();
         let v = row >> row.trailing_zeros().min(l.trailing_zeros());
-        let periodic = (v <= 4 && c_len > 1 && isa != Isa::Scalar).then(|| v * 3usize.div_ceil(v));
+        let p = if v % 2 == 1 {
+            Shape::Periodic3
+        } else {
+            Shape::Periodic4
+        };
+        let periodic = (v <= 4 && c_len > 1 && isa != Isa::Scalar).then_some(p);
         let shape = match (periodic, !sums.is_null()) {
-            (Some(v), false) => Shape::Periodic(v),
+            (Some(p), false) => p,
             (_, false) if inner == 1 && c_len > 1 => Shape::Rows,
             (_, false) => Shape::Runs,
             // Class sums of every channel: the span starts a row and holds
             // one (one image is cheaper down the columns).
-            (Some(v), true) if len > row && n >= row && start.is_multiple_of(row) => {
-                Shape::Periodic(v)
-            }
+            (Some(p), true) if len > row && n >= row && start.is_multiple_of(row) => p,
             // Runs of a vector and more, long or in a few rows; else down
             // the columns (an f32 sum per column, flushed per channel).
             _ if c_len == 1 || (inner >= l && (inner > 16 || len / row < 4)) => Shape::Runs,
@@ -170,21 +174,20 @@ impl KernelSet {
         let (n, d) = (dst.len(), dst.as_mut_ptr());
         let x = source(src, d, n, "prelu: src and dst lengths differ");
         let job = Job::new(self.isa, prelu, (start, n), (x, x, d), None);
-        // SAFETY: a detected ISA; `Job::new` checked the layout and the
-        // span; x and d are valid for n elements, one buffer (one
-        // `as_mut_ptr`) or disjoint (a shared and a mutable borrow).
+        // SAFETY: a detected ISA; the layout and span were checked; x and d
+        // are valid for n elements, one buffer (one `as_mut_ptr`) or
+        // disjoint (a shared and a mutable borrow).
         unsafe { (self.layout.prelu_forward)(&job) }
     }
 
     /// PReLU backward over a span (as for [`KernelSet::prelu_forward`]):
     /// `dst[i] = v[i] > 0 ? g[i] : w[c] * g[i]`, `v` from `saved`, `g` from
-    /// `grad_src` or (`None`) `dst`; with `sums`, the slope gradient:
-    /// `sums[k]`, for the `k`-th channel the span meets (channel `(c0 + k) %
-    /// C`), is set to the sum from +0 of its terms `v > 0 ? +0 : v * g` in
-    /// the span, in an order fixed by the layout and the span, never by
-    /// addresses (f32 lanes of at most 32 terms added in f64 in element
-    /// order; on the scalar tier, and for one row of runs shorter than a
-    /// vector, each rounded product added in f64 in element order).
+    /// `grad_src` or (`None`) `dst`; with `sums`, `sums[k]` for the `k`-th
+    /// channel the span meets (channel `(c0 + k) % C`) is set to the sum
+    /// from +0 of its terms `v > 0 ? +0 : v * g`, in an order fixed by the
+    /// layout and the span, never by addresses (f32 lanes of at most 32
+    /// terms, then f64; on the scalar tier, and for one row of runs shorter
+    /// than a vector, each rounded product in f64 in element order).
     ///
     /// ```
     /// use rectify_kernels::{Isa, KernelSet, Prelu};
@@ -221,12 +224,11 @@ impl KernelSet {
         unsafe { (self.layout.prelu_backward)(&job) }
     }
 
-    /// The slope gradient from the sums of [`KernelSet::prelu_backward`]:
-    /// `grad_w[c] = sums[c]`, or with `w` (terms `y * g` of the saved output
-    /// `y = w x`) `sums[c] / w[c]` in f64, rounded to f32 once; a NaN gives
-    /// the canonical NaN, `f32::NAN` (which NaN a sum passes on depends on
-    /// instruction forms). At the tier's width (in SSE2 it took a fifth of
-    /// an 8-row backward of 8192 channels).
+    /// The slope gradient from [`KernelSet::prelu_backward`]'s sums:
+    /// `grad_w[c] = sums[c]`, or with `w` (terms of the output `y = w x`)
+    /// `sums[c] / w[c]` in f64, rounded once; a NaN gives `f32::NAN`. At the
+    /// tier's width (in SSE2 it took a fifth of an 8-row backward of 8192
+    /// channels).
     ///
     /// ```
     /// use rectify_kernels::{Isa, KernelSet};
@@ -269,7 +271,7 @@ pub(crate) fn grad_w(sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32]) {
 
 /// The slopes of a walk's elements, in order.
 pub(crate) trait Slopes<V: F32Vector> {
-    /// The slopes of the next `k <= LANES` elements, moving past them.
+    /// The slopes of the next `k <= LANES` elements.
     fn next(&mut self, k: usize) -> V;
     /// How many of the next `max` blocks are plain, moving past them.
     #[inline(always)]
@@ -277,7 +279,7 @@ pub(crate) trait Slopes<V: F32Vector> {
         0
     }
     /// The next block's slopes, plain (counted by `plain`) or not (written
-    /// out: a loop kept its run-time index and put the slopes on the stack).
+    /// out, as [`Span::vectors`]).
     #[inline(always)]
     fn block<const PLAIN: bool>(&mut self) -> [V; MAX_UNROLL] {
         let l = V::LANES;
@@ -348,8 +350,8 @@ impl<G, const FWD: bool> Span<G, FWD> {
     }
 
     /// The block at `at`, each vector stored in turn (loading the block
-    /// first was slower in L2, and ran out of AVX2's registers), written
-    /// out (a loop kept its run-time index and put the sums on the stack).
+    /// first was slower in L2), written out (a loop kept its run-time index:
+    /// 2.5 times slower).
     ///
     /// # Safety
     /// The block is within the span.
@@ -465,8 +467,7 @@ fn below<V: F32Vector>(k: usize) -> V::Mask {
 /// The walk of `job` with `grads`.
 ///
 /// # Safety
-/// The CPU supports `V`'s ISA; `job` was made by [`Job::new`] from pointers
-/// valid for its `n` elements, aliased as it documents.
+/// The CPU supports `V`'s ISA; `job` is from [`Job::new`].
 #[inline(always)]
 unsafe fn walk_span<V: F32Vector, G: Grads<V>, const FWD: bool>(job: &Job<'_>, grads: G) {
     let (v, g, dst, h) = (job.x, job.g, job.dst, head_len::<V>(job.dst, job.n));
@@ -492,28 +493,14 @@ unsafe fn slopes<V: F32Vector, S: Slopes<V>, const FWD: bool>(job: &Job<'_>, s: 
     unsafe { walk_span::<V, _, FWD>(job, Fwd(s, [V::zero(); MAX_UNROLL])) }
 }
 
-/// The periodic walk of `job`, with sums or not.
-///
-/// # Safety
-/// As for [`walk_span`], and for [`rows::Periodic::new`].
-#[inline(always)]
-unsafe fn periodic<V: F32Vector, const FWD: bool, const SUMS: bool>(job: &Job<'_>, p: usize) {
-    // SAFETY: forwarded.
-    unsafe {
-        match p {
-            3 => walk_span::<V, _, FWD>(job, rows::Periodic::<V, 3, SUMS>::new(job)),
-            _ => walk_span::<V, _, FWD>(job, rows::Periodic::<V, 4, SUMS>::new(job)),
-        }
-    }
-}
-
 /// The forward (`FWD`: each tier's `prelu_forward`) or the backward
-/// without sums over one span on `V`.
+/// without sums on `V`.
 ///
 /// # Safety
 /// As for [`walk_span`].
 #[inline(always)]
 pub(crate) unsafe fn run_slopes<V: F32Vector, const FWD: bool>(job: &Job<'_>) {
+    use rows::{Periodic as P, RowSlopes};
     use runs::{Cursor, ShortRuns};
     let at = (job.c0, job.place);
     // SAFETY: (whole block) forwarded.
@@ -524,25 +511,23 @@ pub(crate) unsafe fn run_slopes<V: F32Vector, const FWD: bool>(job: &Job<'_>) {
             }
             Shape::Runs => {
                 let picks = &runs::lane_picks(job.inner, V::LANES);
-                match V::LANES.is_multiple_of(job.inner) {
-                    true => slopes::<V, _, FWD>(job, ShortRuns::<V, true>::new(job, picks, at)),
-                    false => slopes::<V, _, FWD>(job, ShortRuns::<V, false>::new(job, picks, at)),
-                }
+                slopes::<V, _, FWD>(job, ShortRuns::new(job, picks, at))
             }
-            Shape::Periodic(p) => periodic::<V, FWD, false>(job, p),
-            Shape::Rows => slopes::<V, _, FWD>(job, rows::RowSlopes::new(job, &mut [0.0; 32])),
+            Shape::Periodic3 => walk_span::<V, _, FWD>(job, P::<V, 3, false>::new(job)),
+            Shape::Periodic4 => walk_span::<V, _, FWD>(job, P::<V, 4, false>::new(job)),
+            Shape::Rows => slopes::<V, _, FWD>(job, RowSlopes::new(job, V::LANES, &mut [0.0; 32])),
         }
     }
 }
 
-/// The backward over one span on `V`: each tier's `prelu_backward`.
+/// The backward on `V`: each tier's `prelu_backward`.
 ///
 /// # Safety
 /// As for [`walk_span`].
 #[inline(always)]
 pub(crate) unsafe fn run_backward<V: F32Vector>(job: &Job<'_>) {
-    // SAFETY: (whole block) forwarded; past the first arm `sums` is not
-    // null, and the shape planned for it.
+    use rows::Periodic as P;
+    // SAFETY: (whole block) forwarded; past the first arm there are sums.
     unsafe {
         match job.shape {
             _ if job.sums.is_null() => run_slopes::<V, false>(job),
@@ -550,22 +535,22 @@ pub(crate) unsafe fn run_backward<V: F32Vector>(job: &Job<'_>) {
                 let p = &mut ([V::zero(); 32], [0; 32]);
                 walk_span::<V, _, false>(job, runs::RunGrads::new(job, p))
             }
-            Shape::Periodic(p) => periodic::<V, false, true>(job, p),
+            Shape::Periodic3 => walk_span::<V, _, false>(job, P::<V, 3, true>::new(job)),
+            Shape::Periodic4 => walk_span::<V, _, false>(job, P::<V, 4, true>::new(job)),
             Shape::Rows => rows::columns::<V>(job),
         }
     }
 }
 
-/// The scalar tier: the formulas element by element, each slope-gradient
-/// term (an f32 product) added in f64 in element order.
+/// The scalar tier: each slope-gradient term (an f32 product) added in f64
+/// in element order.
 ///
 /// # Safety
 /// As for [`walk_span`].
 pub(crate) unsafe fn scalar<const BACKWARD: bool>(job: &Job<'_>) {
     let (w, sums) = (job.w, job.sums);
-    // SAFETY: (whole block) `i < n`; an element is read before it is
-    // written; `sums` is null or holds a slot per channel met, `k` counting
-    // them (`place + i <= len`: no sum wraps).
+    // SAFETY: (whole block) `i < n`, each element read before it is
+    // written; `sums` null or one slot per run met, `k` (`place + i <= len`).
     unsafe {
         if !sums.is_null() {
             core::ptr::write_bytes(sums, 0, job.touched);

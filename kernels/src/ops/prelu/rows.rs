@@ -29,37 +29,28 @@ const COLS: usize = 4096;
 
 /// The forward's slopes of NHWC: span element `i` takes `w[(start + i) %
 /// p]`, the row repeated to `p >= LANES`.
-pub(super) struct RowSlopes<V> {
+pub(super) struct RowSlopes {
     w: *const f32,
     p: usize,
     ph: usize,
-    vector: core::marker::PhantomData<V>,
 }
 
-impl<V: F32Vector> RowSlopes<V> {
+impl RowSlopes {
     /// The row of `job`, repeated in `rep` if it is shorter than a vector.
     #[inline(always)]
-    pub(super) fn new(job: &Job<'_>, rep: &mut [f32; 32]) -> Self {
-        let (c_len, vector) = (job.w.len(), core::marker::PhantomData);
-        let p = c_len * V::LANES.div_ceil(c_len);
+    pub(super) fn new(job: &Job<'_>, lanes: usize, rep: &mut [f32; 32]) -> Self {
+        let c_len = job.w.len();
+        let p = c_len * lanes.div_ceil(c_len);
         for r in rep[..p.min(32)].chunks_exact_mut(c_len) {
             r.copy_from_slice(job.w);
         }
-        let w = if p > c_len {
-            rep.as_ptr()
-        } else {
-            job.w.as_ptr()
-        };
-        RowSlopes {
-            w,
-            p,
-            ph: job.start % p,
-            vector,
-        }
+        let w = if p > c_len { &rep[..] } else { job.w }.as_ptr();
+        let ph = job.start % p;
+        RowSlopes { w, p, ph }
     }
 }
 
-impl<V: F32Vector> Slopes<V> for RowSlopes<V> {
+impl<V: F32Vector> Slopes<V> for RowSlopes {
     #[inline(always)]
     fn next(&mut self, k: usize) -> V {
         let (l, p, ph) = (V::LANES, self.p, self.ph);
@@ -110,12 +101,11 @@ fn rotated<V: Copy, const P: usize>(a: [V; P]) -> [V; P] {
     r
 }
 
-/// The periodic shape, `q = P * LANES` elements a period: lane `x` of phase
-/// `m` is span element `(h + m * LANES + x) % q` of the period (the head,
-/// elements `0..h`, in the last phase's top lanes). With `SUMS` (a span
-/// that starts a row), each class `i % q` sums its terms (rounded products)
-/// in f32, a lane each, and each group of [`GROUP_ROWS`] periods adds them
-/// in class order to their channels' f64 sums.
+/// The periodic shape, periods of `q = P * LANES`: lane `x` of phase `m` is
+/// element `(h + m * LANES + x) % q` of a period (the head's in the last
+/// phase's top lanes). With `SUMS` (a span from a row's start) class `i %
+/// q` sums its rounded products in f32, a lane each, added to the channels'
+/// f64 sums in class order every [`GROUP_ROWS`] periods.
 pub(super) struct Periodic<V: F32Vector, const P: usize, const SUMS: bool> {
     /// Slopes and sums of the phases, rotated by `m` (see [`rotated`]).
     s: [V; P],
@@ -132,8 +122,8 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Periodic<V, P, SUMS> {
     /// The walk of `job`; zeroes the sums.
     ///
     /// # Safety
-    /// `job.sums` is valid for `C` writes (the span meets every channel),
-    /// null exactly without `SUMS`.
+    /// With `SUMS`, `job.sums` is valid for `C` writes (the span meets every
+    /// channel).
     #[inline(always)]
     pub(super) unsafe fn new(job: &Job<'_>) -> Self {
         let (l, q, c_len) = (V::LANES, P * V::LANES, job.w.len());
@@ -278,22 +268,20 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Grads<V> for Periodic<V, P,
     }
 }
 
-/// `R` rows of a block of columns, `job.row` apart, from row 0's column at
-/// span element `at`, their slopes from `s`; the columns' f32 sums at
-/// `acc`, written rather than added to when `FIRST` (a constant: tested per
-/// vector, a tenth of a one-row call).
+/// `R` rows of a block of columns from span element `at`, their slopes from
+/// `s`, their f32 sums at `acc`, written rather than added to when `FIRST`
+/// (a constant: tested per vector, a tenth of a one-row call).
 struct Columns<'a, 'j, V, const R: usize, const FIRST: bool> {
     job: &'a Job<'j>,
     at: usize,
     acc: *mut f32,
-    s: ShortRuns<'a, V, false>,
+    s: ShortRuns<'a, V>,
 }
 
 impl<V: F32Vector, const R: usize, const F: bool> Columns<'_, '_, V, R, F> {
-    /// Columns `j..j + k` (`k <= LANES`) of every row: all rows loaded
-    /// before any is stored (a load after a store to another row 4 KiB
-    /// away would wait on 4K aliasing); each row stored but the last, whose
-    /// gradient is returned.
+    /// Columns `j..j + k` (`k <= LANES`) of every row, all loaded before
+    /// any is stored (4K aliasing between rows); each row stored but the
+    /// last, whose gradient is returned.
     ///
     /// # Safety
     /// The columns are the block's.
@@ -360,10 +348,9 @@ impl<V: F32Vector, const R: usize, const F: bool> Pass<V> for Columns<'_, '_, V,
     }
 }
 
-/// The backward of NHWC and of short runs, down the columns (see the module
-/// docs): groups of up to [`GROUP_ROWS`] whole rows, and a partial row at
-/// each end of the span on its own, in blocks of at most [`COLS`] columns
-/// whose sums go, in column order, to their channels'.
+/// The backward of NHWC and of short runs down the columns: groups of up
+/// to [`GROUP_ROWS`] whole rows (a partial row at either end alone), in
+/// blocks of at most [`COLS`] columns flushed in column order.
 ///
 /// # Safety
 /// As for [`super::run_backward`], with runs of at most 16.
@@ -384,11 +371,9 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>) {
     // elsewhere 0.55-0.65 (Zen 3). Written before they are read.
     let mut scratch = core::mem::MaybeUninit::<[f32; COLS + 1024]>::uninit();
     let scratch = scratch.as_mut_ptr().cast::<f32>();
-    let g = Group {
-        job,
-        picks: &lane_picks(job.inner, V::LANES),
-    };
-    let (wrap, mut e) = (col0 - job.place, 0);
+    let (picks, wrap, mut e) = (&lane_picks(job.inner, V::LANES), col0 - job.place, 0);
+    // SAFETY: `sums` holds one slot per channel the span meets.
+    let sums = unsafe { core::slice::from_raw_parts_mut(job.sums, job.touched) };
     while e < n {
         // A group: columns `j0..j1` of `rows` rows from span element `e`.
         let j0 = if e == 0 { col0 } else { 0 };
@@ -422,16 +407,23 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>) {
             unsafe {
                 let (acc, cols) = (scratch.add(off), (b, wd));
                 let mut q = match rows {
-                    4.. => g.rect::<V, 4, true>(at, cols, acc),
-                    _ => g.rect::<V, 1, true>(at, cols, acc),
+                    4.. => rect::<V, 4, true>(job, picks, at, cols, acc),
+                    _ => rect::<V, 1, true>(job, picks, at, cols, acc),
                 };
                 while q + 4 <= rows {
-                    q += g.rect::<V, 4, false>(at + q * r, cols, acc);
+                    q += rect::<V, 4, false>(job, picks, at + q * r, cols, acc);
                 }
                 while q < rows {
-                    q += g.rect::<V, 1, false>(at + q * r, cols, acc);
+                    q += rect::<V, 1, false>(job, picks, at + q * r, cols, acc);
                 }
-                g.flush(core::slice::from_raw_parts(acc, wd), b, fresh && e == 0);
+                // The block's channels' slots: from `c0` on, then those
+                // before it.
+                let (c, acc) = (b / job.inner, core::slice::from_raw_parts(acc, wd));
+                let sums = &mut sums[(c + job.w.len() - job.c0) % job.w.len()..];
+                match fresh && e == 0 {
+                    true => flush_columns::<true>(acc, sums, job.inner),
+                    false => flush_columns::<false>(acc, sums, job.inner),
+                }
             }
             b += wd;
         }
@@ -439,54 +431,27 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>) {
     }
 }
 
-/// A span's rows, down the columns (see [`columns`]).
-struct Group<'a, 'j> {
-    job: &'a Job<'j>,
-    picks: &'a [[u32; 16]; 16],
+/// Columns `b..b + wd` of `R` rows from span element `at`, their sums at
+/// `acc` (written when `FIRST`); returns `R`.
+///
+/// # Safety
+/// The rows' columns are in the span; `acc` valid for `wd` floats.
+#[inline(always)]
+unsafe fn rect<V: F32Vector, const R: usize, const FIRST: bool>(
+    job: &Job<'_>,
+    picks: &[[u32; 16]; 16],
+    at: usize,
+    (b, wd): (usize, usize),
+    acc: *mut f32,
+) -> usize {
+    let s = ShortRuns::new(job, picks, (b / job.inner, b % job.inner));
+    let mut cols = Columns::<V, R, FIRST> { job, at, acc, s };
+    // SAFETY: forwarded.
+    unsafe { walk::<V>(&mut cols, job.dst.wrapping_add(at), wd, 1) };
+    R
 }
 
-impl Group<'_, '_> {
-    /// Columns `b..b + wd` of `R` rows from span element `at`, their sums
-    /// at `acc` (written when `FIRST`); returns `R`.
-    ///
-    /// # Safety
-    /// The rows' columns are in the span; `acc` valid for `wd` floats.
-    #[inline(always)]
-    unsafe fn rect<V: F32Vector, const R: usize, const FIRST: bool>(
-        &self,
-        at: usize,
-        (b, wd): (usize, usize),
-        acc: *mut f32,
-    ) -> usize {
-        let (job, col) = (self.job, (b / self.job.inner, b % self.job.inner));
-        let s = ShortRuns::new(job, self.picks, col);
-        let mut cols = Columns::<V, R, FIRST> { job, at, acc, s };
-        // SAFETY: forwarded.
-        unsafe { walk::<V>(&mut cols, self.job.dst.wrapping_add(at), wd, 1) };
-        R
-    }
-
-    /// Adds (with `write`, writes) the sums of a block's columns, from
-    /// column `b`, to their channels', in column order.
-    #[inline(always)]
-    fn flush(&self, acc: &[f32], b: usize, write: bool) {
-        let (job, c, c0) = (self.job, b / self.job.inner, self.job.c0);
-        // The span's channels from `c0` on, then those before it.
-        let k = if c >= c0 {
-            c - c0
-        } else {
-            c + job.w.len() - c0
-        };
-        // SAFETY: `sums` holds one slot per channel the span meets.
-        let sums = unsafe { core::slice::from_raw_parts_mut(job.sums, job.touched) };
-        match write {
-            true => flush_columns::<true>(acc, &mut sums[k..], job.inner),
-            false => flush_columns::<false>(acc, &mut sums[k..], job.inner),
-        }
-    }
-}
-
-/// [`Group::flush`] for the columns of consecutive channels (the first
+/// Adds a block's column sums to the slots of consecutive channels (the first
 /// maybe begun, the last maybe cut), their slots from `sums[0]`: each
 /// channel's columns added in order to its sum (from +0 with `WRITE`). Four
 /// channels at a time, their chains interleaved (one after another: 2.5

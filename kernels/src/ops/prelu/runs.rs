@@ -136,8 +136,8 @@ impl<V: F32Vector> Slopes<V> for Cursor<V> {
     }
 }
 
-/// Per place `r < inner` in a run of `inner <= 16`, the channel of each of
-/// `l` lanes from the vector's first: `picks[r][j] = (r + j) / inner`.
+/// `picks[r][j] = (r + j) / inner`: from place `r < inner <= 16` in a run,
+/// the channel of lane `j < l` counted from the vector's first.
 #[inline(always)]
 pub(super) fn lane_picks(inner: usize, l: usize) -> [[u32; 16]; 16] {
     let mut picks = [[0u32; 16]; 16];
@@ -165,10 +165,10 @@ pub(super) fn places_on(
 }
 
 /// The forward's slopes of runs of at most half a vector: lane picks, the
-/// cursor where a vector wraps past the last channel. `DIVIDES`: the runs
-/// divide the vector, every vector takes the same picks (x1.8 to x2.6 for
-/// runs of 2 and 4, AVX2).
-pub(super) struct ShortRuns<'a, V, const DIVIDES: bool> {
+/// cursor where a vector wraps past the last channel. Where the runs divide
+/// the vector, every vector takes the same picks, and the blocks within `w`
+/// run plain (x1.8 to x2.6 for runs of 2 and 4, AVX2).
+pub(super) struct ShortRuns<'a, V> {
     cur: Cursor<V>,
     /// Borrowed (in the walk's state, it put the state on the stack: 2.5
     /// times slower).
@@ -177,7 +177,7 @@ pub(super) struct ShortRuns<'a, V, const DIVIDES: bool> {
     runs: (usize, usize),
 }
 
-impl<'a, V: F32Vector, const DIVIDES: bool> ShortRuns<'a, V, DIVIDES> {
+impl<'a, V: F32Vector> ShortRuns<'a, V> {
     /// At place `place` of channel `c`'s run, `picks` from [`lane_picks`].
     #[inline(always)]
     pub(super) fn new(job: &Job<'_>, picks: &'a [[u32; 16]; 16], at: (usize, usize)) -> Self {
@@ -189,7 +189,7 @@ impl<'a, V: F32Vector, const DIVIDES: bool> ShortRuns<'a, V, DIVIDES> {
     }
 }
 
-impl<V: F32Vector, const DIVIDES: bool> Slopes<V> for ShortRuns<'_, V, DIVIDES> {
+impl<V: F32Vector> Slopes<V> for ShortRuns<'_, V> {
     #[inline(always)]
     fn next(&mut self, k: usize) -> V {
         let (l, cur) = (V::LANES, &mut self.cur);
@@ -214,11 +214,15 @@ impl<V: F32Vector, const DIVIDES: bool> Slopes<V> for ShortRuns<'_, V, DIVIDES> 
     #[inline(always)]
     fn plain(&mut self, max: usize) -> usize {
         // The blocks whose loads stay within `w` (a check per vector took a
-        // third of the loop): a vector moves `step` channels on at most.
-        let step = self.runs.0 + usize::from(!DIVIDES);
-        let end = self.cur.c + 3 * step + V::LANES;
-        let room = self.cur.c_len.checked_sub(end);
-        room.map_or(0, |room| room / (4 * step) + 1).min(max)
+        // third of the loop): a vector moves `step` channels on.
+        let step = self.runs.0;
+        let room = self.cur.c_len.checked_sub(self.cur.c + 3 * step + V::LANES);
+        let plain = room.map_or(0, |room| room / (4 * step) + 1).min(max);
+        if self.runs.1 == 0 {
+            plain
+        } else {
+            0
+        }
     }
     #[inline(always)]
     fn block<const PLAIN: bool>(&mut self) -> [V; MAX_UNROLL] {
@@ -227,21 +231,13 @@ impl<V: F32Vector, const DIVIDES: bool> Slopes<V> for ShortRuns<'_, V, DIVIDES> 
             return [self.next(l), self.next(l), self.next(l), self.next(l)];
         }
         let (inner, cur) = (self.cur.inner, &mut self.cur);
-        let (mut c, mut r, mut s) = (cur.c, inner - cur.left, [V::zero(); MAX_UNROLL]);
+        let (mut c, r, mut s) = (cur.c, inner - cur.left, [V::zero(); MAX_UNROLL]);
         let picks = self.picks[r].as_ptr();
         for s in &mut s {
-            let picks = if DIVIDES {
-                picks
-            } else {
-                self.picks[r].as_ptr()
-            };
             // SAFETY: the block's loads end within `w` (`plain`); the picks
             // (16 >= LANES) are below `l`.
             *s = unsafe { V::load(cur.w.add(c)).lanes_picked(picks) };
-            (c, r) = match DIVIDES {
-                true => (c + self.runs.0, r),
-                false => places_on(c, r, self.runs, inner),
-            };
+            c += self.runs.0;
         }
         (cur.c, cur.left) = (if c == cur.c_len { 0 } else { c }, inner - r);
         s
@@ -262,23 +258,20 @@ pub(super) struct RunGrads<'p, V: F32Vector> {
     /// [`fma_at`]); `slot`: the walk's accumulator of `acc[0]`.
     acc: [V; 4],
     slot: usize,
-    /// The walk against the buffer: canonical accumulator `a` is the walk's
-    /// `a - q0` in lanes below `LANES - rho` (`own`), `a - q0 - 1` above,
-    /// and canonical lane `(rho + x) % LANES` the walk's lane `x`.
+    /// Canonical accumulator `a` is the walk's `a - q0` in lanes below
+    /// `LANES - rho` (`own`), `a - q0 - 1` above; canonical lane `(rho + x)
+    /// % LANES` the walk's lane `x`.
     q0: usize,
     rho: usize,
     own: Option<V::Mask>,
     sums: *mut f64,
-    /// Whether the current piece has elements, whether the checked block
-    /// is in one piece; the pieces kept.
+    /// Whether the current piece has elements; the pieces kept.
     open: bool,
-    whole: bool,
     pending: (&'p mut Pending<V>, usize),
 }
 
 impl<'p, V: F32Vector> RunGrads<'p, V> {
-    /// The walk of `job` (its head is the walk's vector -1, accumulator 3);
-    /// zeroes the sums.
+    /// The walk of `job` (its head the walk's vector -1); zeroes the sums.
     ///
     /// # Safety
     /// `job.sums` is valid for `job.touched` writes.
@@ -299,7 +292,6 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
             own: (rho > 0).then(|| below::<V>(l - rho)),
             sums: job.sums,
             open: false,
-            whole: false,
             pending: (pending, 0),
         }
     }
@@ -330,8 +322,8 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         scaled_where(scaled, g, s)
     }
 
-    /// Moves `n` elements on, to the piece's end at most; there, keeps the
-    /// piece's sum and moves to the next piece (and run).
+    /// Moves `n` elements on, to the piece's end at most, where it keeps
+    /// the piece's sum and moves to the next.
     #[inline(always)]
     fn passed(&mut self, n: usize) {
         (self.cur.left, self.seg_left) = (self.cur.left - n, self.seg_left - n);
@@ -352,10 +344,9 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         }
     }
 
-    /// Keeps the piece's `(c0 + c1) + (c2 + c3)`, canonical lanes (see
-    /// [`RunGrads::q0`]), and clears the accumulators, in registers (through
-    /// the stack they stalled store forwarding: 0.82 of Leaky ReLU's speed,
-    /// not 0.97).
+    /// Keeps the piece's `(c0 + c1) + (c2 + c3)` in canonical lanes (see
+    /// [`RunGrads::q0`]), in registers (through the stack: 0.82 of Leaky
+    /// ReLU's speed, not 0.97), and clears the accumulators.
     #[inline(always)]
     fn keep(&mut self) {
         let a = self.acc;
@@ -418,24 +409,14 @@ impl<V: F32Vector> Grads<V> for RunGrads<'_, V> {
     }
     #[inline(always)]
     fn block_vector<const PLAIN: bool>(&mut self, q: usize, v: V, g: V) -> V {
-        // Blocks come before single vectors: no rotation yet. A checked
-        // block in one piece (that ends it, as runs of a block do when
-        // aligned) passes it once, at its end (per vector: 0.8 of the
-        // speed on runs of 64).
+        // Blocks come before single vectors: no rotation yet.
         debug_assert_eq!(self.slot, 0);
-        if !PLAIN && q == 0 {
-            self.whole = self.cur.left.min(self.seg_left) >= 4 * V::LANES;
-        }
-        if !PLAIN && !self.whole {
+        if !PLAIN {
             return self.vector(q, v, g, 0, V::LANES);
         }
         let scaled = v.not_gt(V::zero());
         fma_at(&mut self.acc, q, scaled, v, g);
-        let d = scaled_where(scaled, g, self.cur.s);
-        if !PLAIN && q == 3 {
-            self.passed(4 * V::LANES);
-        }
-        d
+        scaled_where(scaled, g, self.cur.s)
     }
     #[inline(always)]
     fn plain(&mut self, max: usize) -> usize {
