@@ -173,8 +173,7 @@ impl Kernels {
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn forward(&self, act: Activation, x: &mut [f32]) -> Result<(), Error> {
-        act.validate()?;
-        let op = act.forward_op();
+        let op = act.forward_op()?;
         parallel::unary(self.parallel_threshold, None, x, |_, x| {
             self.set.forward(op, x)
         });
@@ -183,9 +182,8 @@ impl Kernels {
 
     /// `y = f(x)`.
     pub fn forward_into(&self, act: Activation, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
-        act.validate()?;
+        let op = act.forward_op()?;
         same_len("y", x.len(), y.len())?;
-        let op = act.forward_op();
         parallel::unary(self.parallel_threshold, Some(x), y, |x, y| {
             self.set.forward_into(op, x.expect("out of place"), y)
         });
@@ -209,11 +207,11 @@ impl Kernels {
         saved: Saved<'_>,
         grad: &mut [f32],
     ) -> Result<(), Error> {
-        let op = act.backward_op(saved.is_output())?;
+        let (op, from) = act.backward_op(saved.is_output())?;
         let v = saved.values();
         same_len("grad", v.len(), grad.len())?;
         parallel::binary(self.parallel_threshold, v, None, grad, |v, _, g| {
-            self.set.backward(op, v, g)
+            self.set.backward(op, from, v, g)
         });
         Ok(())
     }
@@ -226,7 +224,7 @@ impl Kernels {
         grad_out: &[f32],
         grad_in: &mut [f32],
     ) -> Result<(), Error> {
-        let op = act.backward_op(saved.is_output())?;
+        let (op, from) = act.backward_op(saved.is_output())?;
         let v = saved.values();
         same_len("grad_out", v.len(), grad_out.len())?;
         same_len("grad_in", v.len(), grad_in.len())?;
@@ -235,7 +233,10 @@ impl Kernels {
             v,
             Some(grad_out),
             grad_in,
-            |v, g, d| self.set.backward_into(op, v, g.expect("out of place"), d),
+            |v, g, d| {
+                self.set
+                    .backward_into(op, from, v, g.expect("out of place"), d)
+            },
         );
         Ok(())
     }

@@ -29,8 +29,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
 use rectify_kernels::{
-    Backward, Forward, KernelSet, MaxoutIndex, PieceSums, PreluAccumulators, PreluPattern,
-    PreluRuns, PRELU_ONE_IMAGE_MAX_INNER, PRELU_PATTERN_ROWS,
+    KernelSet, MaxoutIndex, Op, PieceSums, PreluAccumulators, PreluPattern, PreluRuns, Source,
+    PRELU_ONE_IMAGE_MAX_INNER, PRELU_PATTERN_ROWS,
 };
 
 /// A value no kernel writes: the guards after each slice hold it.
@@ -495,7 +495,7 @@ fn run(set: &KernelSet, call: &KernelCall, bufs: &mut Vec<Guarded>) -> Result<()
     match *call {
         KernelCall::ForwardInto { x_len, y_len } => {
             let (x, mut y) = (g(x_len, 1), g(y_len, 2));
-            let r = refusal(|| set.forward_into(Forward::Relu, x.get(), y.get_mut()));
+            let r = refusal(|| set.forward_into(Op::Relu, x.get(), y.get_mut()));
             bufs.extend([x, y]);
             r
         }
@@ -505,8 +505,9 @@ fn run(set: &KernelSet, call: &KernelCall, bufs: &mut Vec<Guarded>) -> Result<()
             out_len,
         } => {
             let (s, gr, mut o) = (g(saved_len, 1), g(grad_len, 2), g(out_len, 3));
-            let op = Backward::LeakyRelu { slope: 0.25 };
-            let r = refusal(|| set.backward_into(op, s.get(), gr.get(), o.get_mut()));
+            let op = Op::LeakyRelu { slope: 0.25 };
+            let r =
+                refusal(|| set.backward_into(op, Source::Input, s.get(), gr.get(), o.get_mut()));
             bufs.extend([s, gr, o]);
             r
         }

@@ -13,12 +13,11 @@
 //! cache line. The peeled head goes through the same op as everything else.
 
 use crate::vector::F32Vector;
-use crate::{Backward, Forward};
 
-mod elu;
+pub(crate) mod elu;
 pub(crate) mod maxout;
 pub(crate) mod prelu;
-mod relu;
+pub(crate) mod relu;
 
 /// One forward activation over a vector of lanes.
 pub(crate) trait UnaryOp: Copy {
@@ -404,107 +403,4 @@ pub(crate) unsafe fn map_binary<V: F32Vector, O: BinaryOp>(
     };
     // SAFETY: the pass is made for these `n` elements; forwarded contract.
     unsafe { walk::<V>(&pass, dst, n, O::UNROLL) }
-}
-
-/// Every forward op on vector type `V`: what each ISA's `forward` entry point
-/// instantiates.
-///
-/// # Safety
-/// As for [`map_unary`].
-#[inline(always)]
-pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *mut f32, n: usize) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        match op {
-            Forward::Relu => map_unary::<V, _>(relu::Relu, src, dst, n),
-            Forward::LeakyRelu { slope } => {
-                map_unary::<V, _>(relu::LeakyRelu { slope }, src, dst, n)
-            }
-            // alpha = 1 (CELU's too: x / 1 is exact) takes the shorter path.
-            Forward::Elu { alpha: 1.0 } | Forward::Celu { alpha: 1.0 } => {
-                map_unary::<V, _>(elu::EluUnit, src, dst, n)
-            }
-            Forward::Elu { alpha } if alpha > 0.0 => {
-                map_unary::<V, _>(elu::Elu::<true>::new(alpha), src, dst, n)
-            }
-            Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu::<false>::new(alpha), src, dst, n),
-            // Each op over a divisor comes in two variants (see `is_huge`).
-            Forward::Celu { alpha } if alpha > 0.0 => {
-                if let Some(op) = elu::CeluInUnits::new(alpha) {
-                    return map_unary::<V, _>(op, src, dst, n);
-                }
-                let div = elu::Divisor::new(alpha);
-                if elu::Divisor::is_huge(alpha) {
-                    map_unary::<V, _>(elu::Celu::<true> { div }, src, dst, n)
-                } else {
-                    map_unary::<V, _>(elu::Celu::<false> { div }, src, dst, n)
-                }
-            }
-            Forward::Celu { alpha } => {
-                use elu::CeluNegativeAlpha as Op;
-                if elu::Divisor::is_huge(alpha) {
-                    map_unary::<V, _>(Op::<true>::new(alpha), src, dst, n)
-                } else {
-                    map_unary::<V, _>(Op::<false>::new(alpha), src, dst, n)
-                }
-            }
-            Forward::Selu => map_unary::<V, _>(elu::Selu, src, dst, n),
-        }
-    }
-}
-
-/// Every gradient op on vector type `V`.
-///
-/// # Safety
-/// As for [`map_binary`].
-#[inline(always)]
-pub(crate) unsafe fn backward<V: F32Vector>(
-    op: Backward,
-    saved: *const f32,
-    grad: *const f32,
-    dst: *mut f32,
-    n: usize,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        match op {
-            Backward::Relu => map_binary::<V, _>(relu::ReluGrad, saved, grad, dst, n),
-            Backward::LeakyRelu { slope } => {
-                map_binary::<V, _>(relu::LeakyReluGrad { slope }, saved, grad, dst, n)
-            }
-            Backward::EluFromInput { alpha: 1.0 } | Backward::CeluFromInput { alpha: 1.0 } => {
-                let op = elu::EluGradInput::<true> { alpha: 1.0 };
-                map_binary::<V, _>(op, saved, grad, dst, n)
-            }
-            Backward::EluFromInput { alpha } => {
-                map_binary::<V, _>(elu::EluGradInput::<false> { alpha }, saved, grad, dst, n)
-            }
-            Backward::EluFromOutput { alpha } => {
-                map_binary::<V, _>(elu::EluGradOutput { alpha }, saved, grad, dst, n)
-            }
-            Backward::CeluFromInput { alpha } => {
-                if let Some(op) = elu::CeluInUnits::new(alpha) {
-                    return map_binary::<V, _>(op, saved, grad, dst, n);
-                }
-                let div = elu::Divisor::new(alpha);
-                if elu::Divisor::is_huge(alpha) {
-                    map_binary::<V, _>(elu::CeluGradInput::<true> { div }, saved, grad, dst, n)
-                } else {
-                    map_binary::<V, _>(elu::CeluGradInput::<false> { div }, saved, grad, dst, n)
-                }
-            }
-            Backward::CeluFromOutput { alpha } => {
-                use elu::CeluGradOutput as Op;
-                if Op::<true>::scaled(alpha) {
-                    map_binary::<V, _>(Op::<true>::new(alpha), saved, grad, dst, n)
-                } else {
-                    map_binary::<V, _>(Op::<false>::new(alpha), saved, grad, dst, n)
-                }
-            }
-            Backward::SeluFromInput => map_binary::<V, _>(elu::SeluGradInput, saved, grad, dst, n),
-            Backward::SeluFromOutput => {
-                map_binary::<V, _>(elu::SeluGradOutput, saved, grad, dst, n)
-            }
-        }
-    }
 }
