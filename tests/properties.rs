@@ -65,14 +65,16 @@ fn param() -> impl Strategy<Value = f32> {
     ]
 }
 
+/// Any activation of the registry, each parameter drawn by [`param`].
 fn activation() -> impl Strategy<Value = Activation> {
-    prop_oneof![
-        Just(Activation::Relu),
-        param().prop_map(|slope| Activation::LeakyRelu { slope }),
-        param().prop_map(|alpha| Activation::Elu { alpha }),
-        param().prop_map(|alpha| Activation::Celu { alpha }),
-        Just(Activation::Selu),
-    ]
+    (
+        0..Activation::NAMES.len(),
+        proptest::collection::vec(param(), 4),
+    )
+        .prop_map(|(kind, ps)| {
+            let mut ps = ps.into_iter();
+            Activation::from_kind(kind, || ps.next().unwrap_or(1.0)).expect("kind is in range")
+        })
 }
 
 /// Mostly short lengths (the tails), sometimes up to a few thousand (under
