@@ -11,8 +11,15 @@
 //! pointer is aligned to the vector width: allocators hand out 16-byte aligned
 //! buffers, and on AVX2/AVX-512 every other unaligned store would then split a
 //! cache line. The peeled head goes through the same op as everything else.
+//!
+//! Every `unsafe fn` here and in the op files that is generic over
+//! `V: F32Vector` has one requirement besides those its `# Safety` section
+//! lists: the CPU has `V`'s instruction set. They run only inside a tier's
+//! `#[target_feature]` entry point (`isa/`), whose contract that is; where
+//! such a function needs vectors before it has one, it takes the proof
+//! (`Cpu::assume`) on the strength of it.
 
-use crate::vector::F32Vector;
+use crate::vector::{Cpu, F32Vector};
 
 pub(crate) mod elu;
 pub(crate) mod maxout;
@@ -55,12 +62,15 @@ fn head_len<V: F32Vector>(dst: *mut f32, n: usize) -> usize {
 /// `p` valid for `n` reads.
 #[inline(always)]
 pub(crate) unsafe fn load_n<V: F32Vector>(p: *const f32, n: usize) -> V {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     // SAFETY: forwarded contract.
     unsafe {
         if n == V::LANES {
             V::load(p)
         } else if n == 0 {
-            V::zero()
+            cpu.zero()
         } else {
             V::load_partial(p, n)
         }
@@ -221,7 +231,10 @@ impl<V: F32Vector, P: Pass<V>> Ahead for PassBlocks<'_, P, V> {
     type Block = [V; MAX_UNROLL];
     #[inline(always)]
     unsafe fn compute(&mut self, at: usize) -> [V; MAX_UNROLL] {
-        let mut r = [V::zero(); MAX_UNROLL];
+        // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+        // of `ops/` (see the module's docs).
+        let cpu = unsafe { Cpu::<V>::assume() };
+        let mut r = [cpu.zero(); MAX_UNROLL];
         for (k, r) in r.iter_mut().enumerate().take(self.unroll) {
             // SAFETY: forwarded.
             *r = unsafe { self.pass.compute(at + k * V::LANES) };

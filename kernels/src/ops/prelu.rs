@@ -39,7 +39,7 @@ use super::{
     ahead, head_len, load_n, map_binary, store_n, trails, walk_body, Ahead, BinaryOp, BinaryPass,
     Pass,
 };
-use crate::vector::F32Vector;
+use crate::vector::{Cpu, F32Vector};
 
 /// Most terms any f32 accumulator sums before it is flushed to f64 (a run's
 /// lanes on the 4-lane NEON tier, fewer on wider tiers; every class of the
@@ -121,6 +121,9 @@ pub(crate) unsafe fn runs_forward<V: F32Vector>(
     inner: usize,
     offset: usize,
 ) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
     let mut at = RunCursor {
         w,
@@ -156,7 +159,7 @@ pub(crate) unsafe fn runs_forward<V: F32Vector>(
             inner,
             c: at.c,
             left: at.left,
-            s: V::splat(at.slope()),
+            s: cpu.splat(at.slope()),
         };
         // Where the output trails the input by less than a block modulo 4
         // KiB, compute the next block before storing this one (see
@@ -432,6 +435,9 @@ unsafe fn one_image_walk<V: F32Vector, const SUMS: bool>(
     inner: usize,
     sums: *mut f64,
 ) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
     debug_assert!((1..=ONE_IMAGE_MAX_INNER).contains(&inner) && n.is_multiple_of(inner));
     let c_len = n / inner;
@@ -456,7 +462,7 @@ unsafe fn one_image_walk<V: F32Vector, const SUMS: bool>(
                 let s = picked_slopes::<V>(w.add(c), l.min(c_len - c), &picks[r]);
                 let at = e0 + i;
                 let (vv, gg) = (load_n::<V>(v.add(at), k), load_n::<V>(g.add(at), k));
-                let scaled = vv.not_gt(V::zero());
+                let scaled = vv.not_gt(cpu.zero());
                 store_n(scaled_where(scaled, gg, s), dst.add(at), k);
                 if SUMS {
                     vv.mul(gg)
@@ -541,11 +547,11 @@ impl<V: F32Vector> RunSlopes<V> {
         };
         // SAFETY: `c < c_len`, and `w` is valid for `c_len` reads
         // (`runs_forward`'s contract).
-        let next = V::splat(unsafe { *self.w.add(c) });
+        let next = self.s.cpu().splat(unsafe { *self.w.add(c) });
         let s = if self.left == block {
             [self.s; 4]
         } else {
-            let end = V::splat(self.left as f32);
+            let end = self.s.cpu().splat(self.left as f32);
             // (A loop, not `array::from_fn`: its closure would not inline
             // into the tier's `#[target_feature]` function.)
             let mut s = [next; 4];
@@ -630,9 +636,9 @@ impl RunCursor {
     /// As for [`runs_forward`], with `i + k <= n`.
     #[inline(always)]
     unsafe fn forward<V: F32Vector>(&mut self, x: *const f32, y: *mut f32, i: usize, k: usize) {
-        // SAFETY: forwarded.
+        // SAFETY: forwarded (the contract includes the ISA).
         unsafe {
-            let s = self.slopes::<V>(k);
+            let s = self.slopes::<V>(Cpu::assume(), k);
             let xx = load_n::<V>(x.add(i), k);
             store_n(PatternLeaky.apply(s, xx), y.add(i), k);
         }
@@ -657,8 +663,8 @@ impl RunCursor {
     /// past them (the lanes past `k` hold some slope or 0; they are never
     /// stored).
     #[inline(always)]
-    fn slopes<V: F32Vector>(&mut self, k: usize) -> V {
-        let first = V::splat(self.slope());
+    fn slopes<V: F32Vector>(&mut self, cpu: Cpu<V>, k: usize) -> V {
+        let first = cpu.splat(self.slope());
         if k < self.left {
             self.left -= k;
             return first;
@@ -670,9 +676,9 @@ impl RunCursor {
             if below == k {
                 return first;
             }
-            let next = V::splat(self.slope());
+            let next = cpu.splat(self.slope());
             self.advance(k - below);
-            return V::select(lanes_below::<V>(below), first, next);
+            return V::select(lanes_below::<V>(cpu, below), first, next);
         }
         // Runs shorter than the vector: a splat per run, selected above the
         // lanes before it. (Written lane by lane on the stack and reloaded,
@@ -683,7 +689,7 @@ impl RunCursor {
         let mut done = self.left;
         self.advance(done);
         while done < k {
-            s = V::select(lanes_below::<V>(done), s, V::splat(self.slope()));
+            s = V::select(lanes_below::<V>(cpu, done), s, cpu.splat(self.slope()));
             let run = self.left.min(k - done);
             self.advance(run);
             done += run;
@@ -760,8 +766,11 @@ pub(crate) unsafe fn pattern_forward<V: F32Vector>(
 /// The CPU supports `V`'s ISA; `p` valid for `n` reads.
 #[inline(always)]
 pub(crate) unsafe fn all_finite<V: F32Vector>(p: *const f32, n: usize) -> bool {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
-    let mut acc = [V::zero(); 4];
+    let mut acc = [cpu.zero(); 4];
     let mut i = 0;
     // SAFETY: (whole block) every read is below `n`.
     unsafe {
@@ -871,7 +880,7 @@ unsafe fn row_slopes<V: F32Vector>(w: *const f32, p: usize, ph: usize) -> V {
         let k = p - ph;
         let last = V::load(w.add(p - l)).lanes_rotated(k);
         let first = V::load(w).lanes_rotated(k);
-        V::select(lanes_below::<V>(k), last, first)
+        V::select(lanes_below::<V>(last.cpu(), k), last, first)
     }
 }
 
@@ -893,6 +902,9 @@ pub(crate) unsafe fn periodic_forward<V: F32Vector, const P: usize>(
     slopes: *const f32,
     offset: usize,
 ) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
     let q = P * l;
     let h = head_len::<V>(y, n);
@@ -911,7 +923,7 @@ pub(crate) unsafe fn periodic_forward<V: F32Vector, const P: usize>(
             k = wrapped(k + 1, q);
         }
     }
-    let mut s = [V::zero(); P];
+    let mut s = [cpu.zero(); P];
     for (m, sm) in s.iter_mut().enumerate() {
         // SAFETY: `rotated` holds `q = P * l` slopes.
         *sm = unsafe { V::load(rotated.as_ptr().add(m * l)) };
@@ -959,11 +971,12 @@ fn wrapped(ph: usize, p: usize) -> usize {
 /// acc)` (so a `v > 0` lane adds nothing, even with an infinite `grad`).
 #[inline(always)]
 fn grad_and_term<V: F32Vector>(v: V, g: V, s: V, acc: V) -> (V, V) {
+    let cpu = v.cpu();
     // The lanes that change, selected directly (`v <= 0` or NaN): on
     // AVX-512 the selects become a masked multiply and a masked FMA into
     // the accumulator, where `v > 0` and a blend after each took one
     // operation more per product.
-    let scaled = v.not_gt(V::zero());
+    let scaled = v.not_gt(cpu.zero());
     (
         scaled_where(scaled, g, s),
         V::select(scaled, v.mul_add(g, acc), acc),
@@ -1007,8 +1020,11 @@ unsafe fn run_piece_backward<V: F32Vector>(
     n: usize,
     s: f32,
 ) -> f64 {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
-    let s = V::splat(s);
+    let s = cpu.splat(s);
     // Short pieces walk unaligned (`h = 0`): the head and its partial
     // store cost more than the aligned stores win.
     let h = if n >= ALIGNED_PIECE {
@@ -1017,7 +1033,7 @@ unsafe fn run_piece_backward<V: F32Vector>(
         0
     };
     let mut sum = 0.0f64;
-    let mut acc = [V::zero(); 4];
+    let mut acc = [cpu.zero(); 4];
     // Where the output trails an input by less than the 4 vectors of an
     // iteration modulo 4 KiB, compute the next iteration before storing
     // this one (see `ops::blocks`); the terms go to the accumulators in the
@@ -1027,7 +1043,7 @@ unsafe fn run_piece_backward<V: F32Vector>(
     let window = 4 * l * core::mem::size_of::<f32>();
     let pipelined = V::REGISTERS >= 32 && (trails(dst, v, window) || trails(dst, g, window));
     // The lanes of a vector that straddles a segment's end that are before it.
-    let before = (h > 0).then(|| lanes_below::<V>(l - h));
+    let before = (h > 0).then(|| lanes_below::<V>(cpu, l - h));
     // SAFETY: (whole block) every index touched is below `n`; each element is
     // read before it is written.
     unsafe {
@@ -1076,7 +1092,7 @@ unsafe fn run_piece_backward<V: F32Vector>(
             if end == n {
                 return sum + canonical_segment_sum(&acc, h, before);
             }
-            let mut next = [V::zero(); 4];
+            let mut next = [cpu.zero(); 4];
             if at < end {
                 // The vector at `at` straddles the segment's end (so `h > 0`
                 // and it is of accumulator 3): its lanes below `l - h` end
@@ -1088,7 +1104,7 @@ unsafe fn run_piece_backward<V: F32Vector>(
                 let (d, t) = grad_and_term(vv, gg, s, acc[3]);
                 store_n(d, dst.add(at), k);
                 acc[3] = V::select(before, t, acc[3]);
-                next[3] = grad_and_term(vv, gg, s, V::zero()).1.zero_where(before);
+                next[3] = grad_and_term(vv, gg, s, cpu.zero()).1.zero_where(before);
                 at += k;
             }
             sum += canonical_segment_sum(&acc, h, before);
@@ -1117,11 +1133,12 @@ unsafe fn run_piece_backward<V: F32Vector>(
 /// for [`run_piece_backward`].
 #[inline(always)]
 unsafe fn run_head<V: F32Vector>(v: *const f32, g: *const f32, dst: *mut f32, h: usize, s: V) -> V {
+    let cpu = s.cpu();
     // SAFETY: elements `0..h` are in range, read before written.
     unsafe {
         let (vv, gg) = (V::load_partial(v, h), V::load_partial(g, h));
         // Lanes past `h` take +0 terms (zeros loaded).
-        let (d, t) = grad_and_term(vv, gg, s, V::zero());
+        let (d, t) = grad_and_term(vv, gg, s, cpu.zero());
         d.store_partial(dst, h);
         t.lanes_rotated(V::LANES - h)
     }
@@ -1168,7 +1185,7 @@ impl<V: F32Vector> Ahead for RunAhead<'_, V> {
     type Block = [V; 4];
     #[inline(always)]
     unsafe fn compute(&mut self, at: usize) -> [V; 4] {
-        let mut d = [V::zero(); 4];
+        let mut d = [self.s.cpu().zero(); 4];
         for (k, (d, a)) in d.iter_mut().zip(self.acc.iter_mut()).enumerate() {
             let i = at + k * V::LANES;
             // SAFETY: the four vectors at `at` are in the piece (`ahead`).
@@ -1314,11 +1331,14 @@ unsafe fn short_runs_backward<V: F32Vector, const SUMS: bool>(
     sums: *mut f64,
     by_channel: bool,
 ) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
     debug_assert!(l <= inner && inner <= short_run_max::<V>() && n.is_multiple_of(inner));
     let ShortRuns { v, g, dst } = walk;
     let mut pending = PendingSums {
-        lanes: [V::zero(); PENDING_SUMS],
+        lanes: [cpu.zero(); PENDING_SUMS],
         len: 0,
         c: channel,
         k: 0,
@@ -1328,8 +1348,8 @@ unsafe fn short_runs_backward<V: F32Vector, const SUMS: bool>(
     // below `n` (the run ends `end <= n`), each read before it is written;
     // one sum per run (or per channel).
     unsafe {
-        let mut s = V::splat(*w.add(c));
-        let mut acc = [V::zero(); 4];
+        let mut s = cpu.splat(*w.add(c));
+        let mut acc = [cpu.zero(); 4];
         // The current run's elements before its first aligned vector, and
         // with `h > 0` its lanes below `l - h` (the rest of a walk vector
         // is of the run before).
@@ -1337,7 +1357,7 @@ unsafe fn short_runs_backward<V: F32Vector, const SUMS: bool>(
         let mut own = None;
         if h > 0 {
             acc[3] = run_head(v, g, dst, h, s);
-            own = Some(lanes_below::<V>(l - h));
+            own = Some(lanes_below::<V>(cpu, l - h));
         }
         let (mut at, mut end) = (h, inner);
         loop {
@@ -1362,14 +1382,14 @@ unsafe fn short_runs_backward<V: F32Vector, const SUMS: bool>(
             }
             at += whole * l;
             let next_c = if c + 1 == c_len { 0 } else { c + 1 };
-            let (mut next_head, mut next_h, mut next_own) = (V::zero(), 0, None);
+            let (mut next_head, mut next_h, mut next_own) = (cpu.zero(), 0, None);
             if at < end {
                 let below = end - at;
                 let next_s = if end == n {
                     None
                 } else {
                     next_h = l - below;
-                    Some(V::splat(*w.add(next_c)))
+                    Some(cpu.splat(*w.add(next_c)))
                 };
                 let a = match whole {
                     0 => acc[0],
@@ -1403,8 +1423,8 @@ unsafe fn short_runs_backward<V: F32Vector, const SUMS: bool>(
                 return;
             }
             (c, h, own, end) = (next_c, next_h, next_own, end + inner);
-            s = V::splat(*w.add(c));
-            acc = [V::zero(), V::zero(), V::zero(), next_head];
+            s = cpu.splat(*w.add(c));
+            acc = [cpu.zero(), cpu.zero(), cpu.zero(), next_head];
         }
     }
 }
@@ -1449,6 +1469,7 @@ impl ShortRuns {
         s: V,
         next: Option<V>,
     ) -> (V, V, Option<V::Mask>) {
+        let cpu = acc.cpu();
         let (v, g, dst) = (self.v, self.g, self.dst);
         // SAFETY: forwarded; each element is read before it is written.
         unsafe {
@@ -1459,14 +1480,14 @@ impl ShortRuns {
                 );
                 let (d, t) = grad_and_term(vv, gg, s, acc);
                 d.store_partial(dst.add(at), below);
-                return (t, V::zero(), None);
+                return (t, cpu.zero(), None);
             };
-            let this = lanes_below::<V>(below);
+            let this = lanes_below::<V>(cpu, below);
             let slopes = V::select(this, s, next);
             let (vv, gg) = (V::load(v.add(at)), V::load(g.add(at)));
             let (d, t) = grad_and_term(vv, gg, slopes, acc);
             d.store(dst.add(at));
-            let head = grad_and_term(vv, gg, slopes, V::zero()).1.zero_where(this);
+            let head = grad_and_term(vv, gg, slopes, cpu.zero()).1.zero_where(this);
             (V::select(this, t, acc), head, Some(this))
         }
     }
@@ -1640,13 +1661,16 @@ impl<const B: usize> Rows<B> {
     /// As for [`pattern_backward`], with `j + k <= width`.
     #[inline(always)]
     unsafe fn columns<V: F32Vector>(&self, j: usize, k: usize, pattern: *const f32, acc: *mut f32) {
+        // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+        // of `ops/` (see the module's docs).
+        let cpu = unsafe { Cpu::<V>::assume() };
         // SAFETY: (whole block) column `j + k <= width` of rows below `B`.
         unsafe {
             let load = |p: *const f32| load_n::<V>(p, k);
             let store = |x: V, p: *mut f32| store_n(x, p, k);
             let at = |row: usize| row * self.stride + j;
             let s = load(pattern.add(j));
-            let (mut vv, mut gg) = ([V::zero(); B], [V::zero(); B]);
+            let (mut vv, mut gg) = ([cpu.zero(); B], [cpu.zero(); B]);
             for row in 0..B {
                 vv[row] = load(self.v.add(at(row)));
                 gg[row] = load(self.g.add(at(row)));
@@ -1670,9 +1694,9 @@ impl<const B: usize> Rows<B> {
             // The block's terms, `+0` where `v > 0` (whatever `grad` is),
             // summed pairwise: no chain of dependent roundings runs through
             // the rows.
-            let mut t = [V::zero(); B];
+            let mut t = [cpu.zero(); B];
             for row in 0..B {
-                let scaled = vv[row].not_gt(V::zero());
+                let scaled = vv[row].not_gt(cpu.zero());
                 store(scaled_where(scaled, gg[row], s), self.dst.add(at(row)));
                 t[row] = vv[row].mul(gg[row]).keep_where(scaled);
             }
@@ -1730,6 +1754,9 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
     c_len: usize,
     partials: *mut f64,
 ) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
     let q = P * l;
     // The stores are aligned after a head of `h` elements: the vector at
@@ -1755,7 +1782,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         s: core::array::from_fn(|m| unsafe { V::load(rotated.as_ptr().add(m * l)) }),
         sums: !partials.is_null(),
         h,
-        head_lanes: lanes_below::<V>(h),
+        head_lanes: lanes_below::<V>(cpu, h),
         cyclic: channel.is_null(),
         channel,
         c_len,
@@ -1763,8 +1790,8 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
     };
     // Lanes below `l - h`: the part of a straddling vector before the
     // group's end.
-    let before = (h > 0).then(|| lanes_below::<V>(l - h));
-    let mut acc = [V::zero(); P];
+    let before = (h > 0).then(|| lanes_below::<V>(cpu, l - h));
+    let mut acc = [cpu.zero(); P];
     if h > 0 {
         // SAFETY: `h <= n` elements, copied into the top lanes of a
         // vector on the stack and back.
@@ -1823,7 +1850,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
             // Without a head, vectors end where groups do.
             // SAFETY: `group` is a group of this call (it has elements).
             unsafe { walk.flush(&acc, group) };
-            acc = [V::zero(); P];
+            acc = [cpu.zero(); P];
             group += 1;
             continue;
         }
@@ -1832,7 +1859,7 @@ pub(crate) unsafe fn periodic_backward<V: F32Vector, const P: usize>(
         // (as many as there are elements) start the next one.
         let k = l.min(n - i);
         let before = before.expect("a vector straddles groups only after a head");
-        let mut next = [V::zero(); P];
+        let mut next = [cpu.zero(); P];
         // SAFETY: `i + k <= n`.
         unsafe { walk.straddle(&mut acc, &mut next, before, i, m, k) };
         // SAFETY: `group` is a group of this call (it has elements).
@@ -1930,6 +1957,9 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
     /// `h` is within the call's `n` elements; `l == LANES`.
     #[inline(always)]
     unsafe fn head(&self, acc: &mut V, h: usize, l: usize) {
+        // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+        // of `ops/` (see the module's docs).
+        let cpu = unsafe { Cpu::<V>::assume() };
         let (mut vb, mut gb, mut db) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16]);
         // SAFETY: elements `0..h` are in range, read before written; the
         // stack arrays hold 16 >= LANES floats.
@@ -1939,14 +1969,14 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
                 gb[l - h + x] = *self.g.add(x);
             }
             let (vv, gg) = (V::load(vb.as_ptr()), V::load(gb.as_ptr()));
-            let scaled = vv.not_gt(V::zero());
+            let scaled = vv.not_gt(cpu.zero());
             scaled_where(scaled, gg, self.s[P - 1]).store(db.as_mut_ptr());
             for x in 0..h {
                 *self.dst.add(x) = db[l - h + x];
             }
             if self.sums {
                 // The lanes below `l - h` hold zeros: `+0` terms into `+0`.
-                *acc = V::zero().add(vv.mul(gg).keep_where(scaled));
+                *acc = cpu.zero().add(vv.mul(gg).keep_where(scaled));
             }
         }
     }
@@ -1967,6 +1997,9 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
         m: usize,
         k: usize,
     ) {
+        // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+        // of `ops/` (see the module's docs).
+        let cpu = unsafe { Cpu::<V>::assume() };
         // SAFETY: forwarded.
         let terms = unsafe { self.grad(i, m, k) };
         if self.sums {
@@ -1975,7 +2008,7 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
                 if j == m {
                     *a = V::select(before, a.add(terms), *a);
                     // Lanes past `k` take `+0` terms into `+0`: still `+0`.
-                    *next = V::zero().add(terms).zero_where(before);
+                    *next = cpu.zero().add(terms).zero_where(before);
                 }
             }
         }
@@ -1989,11 +2022,14 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
     /// `i + k` is within the call's `n` elements.
     #[inline(always)]
     unsafe fn compute(&self, i: usize, m: usize, k: usize) -> (V, V) {
+        // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+        // of `ops/` (see the module's docs).
+        let cpu = unsafe { Cpu::<V>::assume() };
         // SAFETY: elements `i..i + k` are in range.
         let (vv, gg) = unsafe { (load_n::<V>(self.v.add(i), k), load_n::<V>(self.g.add(i), k)) };
         // As in `grad_and_term`: the lanes that change, selected directly
         // (a masked multiply each on AVX-512).
-        let scaled = vv.not_gt(V::zero());
+        let scaled = vv.not_gt(cpu.zero());
         (
             scaled_where(scaled, gg, self.s[m]),
             vv.mul(gg).keep_where(scaled),
@@ -2040,7 +2076,7 @@ impl<V: F32Vector, const P: usize> PeriodicWalk<V, P> {
                     } else {
                         // Only the `k` lanes loaded take a term (a `+0` would
                         // turn a `-0` sum into `+0`).
-                        V::select(lanes_below::<V>(k), sum, *a)
+                        V::select(lanes_below::<V>(sum.cpu(), k), sum, *a)
                     };
                 }
             }
@@ -2061,7 +2097,7 @@ impl<V: F32Vector, const P: usize> Ahead for PeriodAhead<'_, V, P> {
     #[inline(always)]
     unsafe fn compute(&mut self, i: usize) -> [V; P] {
         let w = self.walk;
-        let mut out = [V::zero(); P];
+        let mut out = [self.acc[0].cpu().zero(); P];
         for (m, (o, a)) in out.iter_mut().zip(self.acc.iter_mut()).enumerate() {
             // SAFETY: the period at `i` is within the call (`ahead`).
             let (d, terms) = unsafe { w.compute(i + m * V::LANES, m, V::LANES) };
@@ -2083,9 +2119,9 @@ impl<V: F32Vector, const P: usize> Ahead for PeriodAhead<'_, V, P> {
 
 /// The mask of lanes `0..k`, `k < LANES`.
 #[inline(always)]
-fn lanes_below<V: F32Vector>(k: usize) -> V::Mask {
+fn lanes_below<V: F32Vector>(cpu: Cpu<V>, k: usize) -> V::Mask {
     debug_assert!(k < V::LANES);
     let ones = [1.0f32; 16];
-    // SAFETY: `k < LANES <= 16` lanes of `ones`.
-    unsafe { V::load_partial(ones.as_ptr(), k) }.gt(V::zero())
+    // SAFETY: `cpu` proves the ISA; `k < LANES <= 16` lanes of `ones`.
+    unsafe { V::load_partial(ones.as_ptr(), k) }.gt(cpu.zero())
 }
