@@ -8,6 +8,7 @@ use crate::ops::{Op, OPS};
 pub(crate) const USAGE: &str = "\
 usage: cargo run --release -p rectify-report -- [--quick] [--only OPS] [--out DIR] [--svg FILE]
        cargo run --release -p rectify-report -- compare A.json B.json [C.json ...] [--svg FILE]
+       cargo run --release -p rectify-report -- plot [FILE]
 
 Measures rectify's kernels on this CPU (every op, direction, available ISA,
 size, serial and parallel) against the in-place memory bandwidth, prints a
@@ -18,6 +19,9 @@ direction, size and mode, Gelem/s, the ratio to the first report (~ when
 within the noise) and the fraction of the report's own bandwidth; it warns
 when the builds differ and refuses files that are not rectify reports of
 schema_version 1.
+
+plot draws every activation and its derivative on [-4, 4], computed by
+rectify's kernels, to FILE (default: the repository's docs/activations.svg).
 
 options:
   --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
@@ -48,6 +52,9 @@ pub(crate) enum Command {
         paths: Vec<PathBuf>,
         svg: Option<PathBuf>,
     },
+    /// Draw the activations and their derivatives to `out`, or to
+    /// [`plot::default_path`](crate::plot::default_path).
+    Plot { out: Option<PathBuf> },
 }
 
 /// Options of a measuring run.
@@ -95,6 +102,18 @@ fn only_ops(list: Option<String>) -> Result<Vec<Op>, String> {
 /// Parses the arguments (after the program name).
 pub(crate) fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut args = args.peekable();
+    if args.next_if(|a| a == "plot").is_some() {
+        let mut out = None;
+        for arg in args {
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(Command::Help),
+                _ if arg.starts_with('-') => return Err(format!("unknown argument {arg:?}")),
+                _ if out.is_some() => return Err("plot takes one file".into()),
+                _ => out = Some(PathBuf::from(arg)),
+            }
+        }
+        return Ok(Command::Plot { out });
+    }
     if args.next_if(|a| a == "compare").is_some() {
         let mut paths = Vec::new();
         let mut svg = None;
@@ -178,5 +197,12 @@ mod tests {
         ));
         assert!(args(&["--only"]).is_err());
         assert!(args(&["--only", "relu,nope"]).is_err());
+        assert!(matches!(args(&["plot"]), Ok(Command::Plot { out: None })));
+        assert!(matches!(
+            args(&["plot", "a.svg"]),
+            Ok(Command::Plot { out: Some(out) }) if out == Path::new("a.svg")
+        ));
+        assert!(args(&["plot", "a.svg", "b.svg"]).is_err());
+        assert!(args(&["plot", "--quick"]).is_err());
     }
 }

@@ -8,12 +8,14 @@
 //! cargo run --release -p rectify-report -- compare A.json B.json [C.json ...]
 //! cargo run --release -p rectify-report -- --quick --svg charts/report.svg   # + charts
 //! cargo run --release -p rectify-report -- compare A.json B.json --svg charts/compare.svg
+//! cargo run --release -p rectify-report -- plot          # the activations, docs/activations.svg
 //! ```
 //!
 //! Relative paths (`--out`, `--svg`, the files to compare) are taken from
 //! the directory the program runs in, as usual for a command; the commands
 //! above run from the repository root, so the JSON goes to its
-//! `target/rectify-report/` by default.
+//! `target/rectify-report/` by default. `plot`'s default file is the
+//! repository's `docs/activations.svg` wherever it runs.
 //!
 //! ## What it measures
 //!
@@ -189,6 +191,12 @@
 //! is drawn, and one legend for all panels; Maxout's elements are outputs,
 //! as in the table. The files hold no timestamp: the same input gives the
 //! same bytes.
+//!
+//! ## Activation plots (`plot [FILE]`)
+//!
+//! `plot` draws every activation and its derivative on [-4, 4] from the
+//! library's own kernels into one SVG file (see [`plot`]); the README shows
+//! it.
 
 mod bandwidth;
 mod cases;
@@ -198,6 +206,7 @@ mod compare;
 mod format;
 mod machine;
 mod ops;
+mod plot;
 mod schema;
 mod table;
 #[cfg(test)]
@@ -231,6 +240,7 @@ fn main() -> ExitCode {
         }
         Ok(Command::Measure(options)) => measure(options),
         Ok(Command::Compare { paths, svg }) => compare_files(&paths, svg.as_deref()),
+        Ok(Command::Plot { out }) => plot::run(out.as_deref()),
         Err(e) => {
             eprintln!("report: {e}\n{USAGE}");
             ExitCode::from(2)
