@@ -9,7 +9,7 @@
 //!   same way wherever it sits, so the result is bit-identical to a serial run
 //!   for any thread count.
 //!
-//! The threshold was measured with `cargo run --release --example report`
+//! The threshold was measured with `cargo run --release -p rectify-report`
 //! on a 2-core AMD EPYC (Zen 3) KVM guest: see the README's results section.
 
 /// Elements per chunk granule: 16 f32 = 64 bytes.

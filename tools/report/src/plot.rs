@@ -1,8 +1,8 @@
-//! # `plot`: every activation and its derivative, drawn from rectify's kernels
+//! `plot`: every activation and its derivative, drawn from rectify's kernels
 //!
 //! ```text
-//! cargo run --example plot                 # writes docs/activations.svg
-//! cargo run --example plot -- OUT.svg      # somewhere else
+//! cargo run --release -p rectify-report -- plot            # writes docs/activations.svg
+//! cargo run --release -p rectify-report -- plot OUT.svg    # somewhere else
 //! ```
 //!
 //! One panel per activation on [-4, 4] with default parameters: the forward
@@ -13,6 +13,7 @@
 //! takes `k` inputs per output, not one.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use plotters::prelude::*;
 use rectify::{Activation, ChannelLayout, Kernels, Saved};
@@ -27,6 +28,7 @@ struct Curve {
     dy: Vec<f32>,
 }
 
+/// The sample points: [`SAMPLES`] evenly spaced on [-4, 4].
 fn xs() -> Vec<f32> {
     (0..SAMPLES)
         .map(|i| -4.0 + 8.0 * i as f32 / (SAMPLES - 1) as f32)
@@ -137,15 +139,34 @@ fn draw(curves: &[Curve], path: &Path) -> Result<(), Box<dyn std::error::Error>>
     Ok(())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/activations.svg"));
+/// The file `plot` writes by default: `docs/activations.svg` at the
+/// repository's root (two levels above this crate), whatever directory the
+/// program runs in, since the README shows that file.
+pub(crate) fn default_path() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.ancestors().nth(2).unwrap_or(manifest);
+    root.join("docs").join("activations.svg")
+}
+
+/// Draws the curves of the detected tier to `out` (or [`default_path`]) and
+/// prints the file written; exit code 1, with a one-line message, when it
+/// cannot.
+pub(crate) fn run(out: Option<&Path>) -> ExitCode {
+    let path = out.map_or_else(default_path, Path::to_path_buf);
     let k = Kernels::global();
-    draw(&curves(k)?, &path)?;
-    println!("wrote {} ({} tier)", path.display(), k.isa());
-    Ok(())
+    match curves(k)
+        .map_err(|e| e.into())
+        .and_then(|c| draw(&c, &path))
+    {
+        Ok(()) => {
+            println!("wrote {} ({} tier)", path.display(), k.isa());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("report: cannot draw {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +192,17 @@ mod tests {
             assert!(text.contains(name), "{name} missing");
         }
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// The default file is the one the README shows, at the repository's
+    /// root.
+    #[test]
+    fn default_path_is_the_readmes_figure() {
+        let path = default_path();
+        assert!(path.ends_with("docs/activations.svg"), "{}", path.display());
+        let root = path.parent().and_then(Path::parent).expect("a root");
+        assert!(root.join("README.md").is_file(), "{}", root.display());
+        assert!(root.join("tools/report/Cargo.toml").is_file());
     }
 
     /// The curves are the kernels' values: spot checks.

@@ -1,0 +1,208 @@
+//! The command line: what to run and with which options.
+
+use std::path::PathBuf;
+
+use crate::ops::{Op, OPS};
+
+/// Usage text for `--help` and for argument errors.
+pub(crate) const USAGE: &str = "\
+usage: cargo run --release -p rectify-report -- [--quick] [--only OPS] [--out DIR] [--svg FILE]
+       cargo run --release -p rectify-report -- compare A.json B.json [C.json ...] [--svg FILE]
+       cargo run --release -p rectify-report -- plot [FILE]
+
+Measures rectify's kernels on this CPU (every op, direction, available ISA,
+size, serial and parallel) against the in-place memory bandwidth, prints a
+table and writes it as JSON to DIR/<cpu-model>-<isa>.json.
+
+compare prints saved reports side by side, each at its chosen ISA: per op,
+direction, size and mode, Gelem/s, the ratio to the first report (~ when
+within the noise) and the fraction of the report's own bandwidth; it warns
+when the builds differ and refuses files that are not rectify reports of
+schema_version 1.
+
+plot draws every activation and its derivative on [-4, 4], computed by
+rectify's kernels, to FILE (default: the repository's docs/activations.svg).
+
+options:
+  --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
+  --only OPS   measure only these ops, comma-separated (relu, leaky_relu,
+               elu, celu, selu, prelu_nchw, prelu_nhwc, prelu_nchw_8x8,
+               prelu_nchw_2x2, prelu_rows8, maxout_k2, maxout_k3, maxout_k4,
+               maxout_k2_nchw);
+               the bandwidth is measured anyway
+  --out DIR    directory for the JSON file (default: target/rectify-report)
+  --svg FILE   also draw charts (measuring or compare): FILE, per op and
+               direction, serial Gelem/s against size (both axes log) with
+               one line per ISA (compare: per report, at its chosen ISA) and
+               the bandwidth ceiling dashed; FILE with -bars before the
+               extension (report.svg -> report-bars.svg), the same as
+               grouped bars per size
+  -h, --help   print this help
+";
+
+/// What the command line asks for.
+pub(crate) enum Command {
+    /// Print the usage.
+    Help,
+    /// Measure this CPU and write its report.
+    Measure(Options),
+    /// Compare saved reports (at least two), the first as the reference,
+    /// and draw the comparison to `svg` if given.
+    Compare {
+        paths: Vec<PathBuf>,
+        svg: Option<PathBuf>,
+    },
+    /// Draw the activations and their derivatives to `out`, or to
+    /// [`plot::default_path`](crate::plot::default_path).
+    Plot { out: Option<PathBuf> },
+}
+
+/// Options of a measuring run.
+pub(crate) struct Options {
+    /// `--quick`: fewer sizes and repetitions.
+    pub(crate) quick: bool,
+    /// The ops to measure (`--only`); all of [`OPS`] when empty.
+    pub(crate) only: Vec<Op>,
+    /// The directory of the JSON file (`--out`).
+    pub(crate) out: PathBuf,
+    /// Where to draw the charts (`--svg`), if anywhere.
+    pub(crate) svg: Option<PathBuf>,
+}
+
+/// The value of `--svg FILE` or `--svg=FILE` if `arg` is that option
+/// (`Some(Err)` when the file is missing), taking `FILE` from `rest`.
+fn svg_option(
+    arg: &str,
+    rest: &mut impl Iterator<Item = String>,
+) -> Option<Result<PathBuf, String>> {
+    let file = match arg {
+        "--svg" => rest.next(),
+        _ => Some(arg.strip_prefix("--svg=")?.to_string()),
+    };
+    Some(match file {
+        Some(file) if !file.is_empty() => Ok(PathBuf::from(file)),
+        _ => Err("--svg needs a file".into()),
+    })
+}
+
+/// The ops named in `--only`'s comma-separated list.
+fn only_ops(list: Option<String>) -> Result<Vec<Op>, String> {
+    let list = list
+        .filter(|l| !l.is_empty())
+        .ok_or("--only needs op names")?;
+    list.split(',')
+        .map(|name| {
+            OPS.into_iter()
+                .find(|op| op.name() == name)
+                .ok_or_else(|| format!("--only: no op named {name:?}"))
+        })
+        .collect()
+}
+
+/// Parses the arguments (after the program name).
+pub(crate) fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut args = args.peekable();
+    if args.next_if(|a| a == "plot").is_some() {
+        let mut out = None;
+        for arg in args {
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(Command::Help),
+                _ if arg.starts_with('-') => return Err(format!("unknown argument {arg:?}")),
+                _ if out.is_some() => return Err("plot takes one file".into()),
+                _ => out = Some(PathBuf::from(arg)),
+            }
+        }
+        return Ok(Command::Plot { out });
+    }
+    if args.next_if(|a| a == "compare").is_some() {
+        let mut paths = Vec::new();
+        let mut svg = None;
+        while let Some(arg) = args.next() {
+            if let Some(file) = svg_option(&arg, &mut args) {
+                svg = Some(file?);
+                continue;
+            }
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(Command::Help),
+                _ if arg.starts_with('-') => return Err(format!("unknown argument {arg:?}")),
+                _ => paths.push(PathBuf::from(arg)),
+            }
+        }
+        if paths.len() < 2 {
+            return Err("compare needs at least two report files".into());
+        }
+        return Ok(Command::Compare { paths, svg });
+    }
+    let mut options = Options {
+        quick: false,
+        only: Vec::new(),
+        out: PathBuf::from("target/rectify-report"),
+        svg: None,
+    };
+    while let Some(arg) = args.next() {
+        if let Some(file) = svg_option(&arg, &mut args) {
+            options.svg = Some(file?);
+            continue;
+        }
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--only" => options.only = only_ops(args.next())?,
+            "-h" | "--help" => return Ok(Command::Help),
+            "--out" => match args.next() {
+                Some(dir) if !dir.is_empty() => options.out = PathBuf::from(dir),
+                _ => return Err("--out needs a directory".into()),
+            },
+            _ => match (arg.strip_prefix("--out="), arg.strip_prefix("--only=")) {
+                (Some(dir), _) if !dir.is_empty() => options.out = PathBuf::from(dir),
+                (_, Some(names)) => options.only = only_ops(Some(names.to_string()))?,
+                _ => return Err(format!("unknown argument {arg:?}")),
+            },
+        }
+    }
+    Ok(Command::Measure(options))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn arguments_parse() {
+        let args = |a: &[&str]| parse_args(a.iter().map(|s| s.to_string()));
+        assert!(matches!(
+            args(&["compare", "a", "b"]),
+            Ok(Command::Compare { paths, svg: None }) if paths.len() == 2
+        ));
+        assert!(matches!(
+            args(&["compare", "a", "--svg", "c.svg", "b"]),
+            Ok(Command::Compare { paths, svg: Some(svg) }) if paths.len() == 2 && svg == Path::new("c.svg")
+        ));
+        assert!(args(&["compare", "a", "b", "--svg"]).is_err());
+        assert!(matches!(
+            args(&["--svg=r.svg", "--quick"]),
+            Ok(Command::Measure(o)) if o.quick && o.svg.as_deref() == Some(Path::new("r.svg"))
+        ));
+        assert!(args(&["--svg="]).is_err());
+        assert!(args(&["compare", "a"]).is_err());
+        assert!(matches!(args(&["--quick"]), Ok(Command::Measure(o)) if o.quick));
+        assert!(matches!(
+            args(&["--only", "relu,prelu_nhwc"]),
+            Ok(Command::Measure(o)) if o.only.iter().map(|op| op.name()).eq(["relu", "prelu_nhwc"])
+        ));
+        assert!(matches!(
+            args(&["--only=maxout_k2"]),
+            Ok(Command::Measure(o)) if o.only.len() == 1 && o.only[0].name() == "maxout_k2"
+        ));
+        assert!(args(&["--only"]).is_err());
+        assert!(args(&["--only", "relu,nope"]).is_err());
+        assert!(matches!(args(&["plot"]), Ok(Command::Plot { out: None })));
+        assert!(matches!(
+            args(&["plot", "a.svg"]),
+            Ok(Command::Plot { out: Some(out) }) if out == Path::new("a.svg")
+        ));
+        assert!(args(&["plot", "a.svg", "b.svg"]).is_err());
+        assert!(args(&["plot", "--quick"]).is_err());
+    }
+}
