@@ -8,7 +8,7 @@ use rectify::Kernels;
 
 use crate::format::{human_bytes, sig4};
 use crate::machine::Level;
-use crate::ops::OPS;
+use crate::ops::ops;
 use crate::schema::Bandwidth;
 use crate::timing::{data, measure_interleaved, median, Plan, Subject, Timing};
 
@@ -89,7 +89,7 @@ impl ProbeBuffers {
     pub(crate) fn new(sizes: &[usize]) -> ProbeBuffers {
         let largest = sizes
             .iter()
-            .flat_map(|&n| OPS.map(|op| op.input_len(n) * 4))
+            .flat_map(|&n| ops().into_iter().map(move |op| op.input_len(n) * 4))
             .max()
             .unwrap_or(0);
         let dram = DRAM_MIN_BYTES.max(largest);

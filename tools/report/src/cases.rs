@@ -246,7 +246,7 @@ mod tests {
 
     use super::*;
     use crate::ops::{
-        split_threads, MAXOUT_NCHW_OUTER, OPS, PRELU_CHANNELS, PRELU_ROWS, PRELU_SHORT_RUN,
+        ops, split_threads, MAXOUT_NCHW_OUTER, PRELU_CHANNELS, PRELU_ROWS, PRELU_SHORT_RUN,
         PRELU_SLOPES,
     };
     use crate::timing::{FULL_SIZES, QUICK_SIZES};
@@ -257,7 +257,7 @@ mod tests {
         assert!((PRELU_SLOPES[15] - 0.31).abs() < 1e-6);
         assert!(FULL_SIZES.iter().all(|n| n % PRELU_CHANNELS == 0));
         assert!(FULL_SIZES.iter().all(|n| n % MAXOUT_NCHW_OUTER == 0));
-        for op in OPS {
+        for op in ops() {
             for n in QUICK_SIZES {
                 let inputs = Inputs::new(op, n);
                 for &dir in op.directions() {

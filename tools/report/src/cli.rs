@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::ops::{Op, OPS};
+use crate::ops::{ops, Op};
 
 /// Usage text for `--help` and for argument errors.
 pub(crate) const USAGE: &str = "\
@@ -61,7 +61,7 @@ pub(crate) enum Command {
 pub(crate) struct Options {
     /// `--quick`: fewer sizes and repetitions.
     pub(crate) quick: bool,
-    /// The ops to measure (`--only`); all of [`OPS`] when empty.
+    /// The ops to measure (`--only`); all of [`ops`] when empty.
     pub(crate) only: Vec<Op>,
     /// The directory of the JSON file (`--out`).
     pub(crate) out: PathBuf,
@@ -92,7 +92,8 @@ fn only_ops(list: Option<String>) -> Result<Vec<Op>, String> {
         .ok_or("--only needs op names")?;
     list.split(',')
         .map(|name| {
-            OPS.into_iter()
+            ops()
+                .into_iter()
                 .find(|op| op.name() == name)
                 .ok_or_else(|| format!("--only: no op named {name:?}"))
         })

@@ -223,7 +223,7 @@ use cli::{parse_args, Command, Options, USAGE};
 use compare::{compare_reports, print_comparison};
 use format::slug;
 use machine::Machine;
-use ops::OPS;
+use ops::ops;
 use schema::{assemble, load_report};
 use table::{print_header, print_summary, print_table};
 use timing::Plan;
@@ -268,7 +268,7 @@ fn measure(options: Options) -> ExitCode {
     let mut probe_samples = ProbeSamples::standalone(&plan, &mut probes, machine.rayon_threads);
     let mut rows = Vec::new();
     let ops = if options.only.is_empty() {
-        OPS.to_vec()
+        ops()
     } else {
         options.only.clone()
     };

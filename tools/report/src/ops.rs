@@ -45,15 +45,19 @@ pub(crate) fn prelu_slope(c: usize) -> f32 {
 /// multiple of it).
 pub(crate) const MAXOUT_NCHW_OUTER: usize = 16;
 
-/// The ops measured: the activations with default parameters (CELU with
-/// alpha = 2 so that its division is exercised), PReLU in both layouts, then
-/// Maxout with interleaved pieces (`k` = 2, 3 and 4) and with long planes.
-pub(crate) const OPS: [Op; 14] = [
-    Op::Act(Activation::Relu),
-    Op::Act(Activation::leaky_relu_default()),
-    Op::Act(Activation::elu_default()),
-    Op::Act(Activation::Celu { alpha: 2.0 }),
-    Op::Act(Activation::Selu),
+/// The ops measured: the activations the registry says to measure
+/// (`Activation::measured()`), then [`LAYOUT_OPS`].
+pub(crate) fn ops() -> Vec<Op> {
+    Activation::measured()
+        .into_iter()
+        .map(Op::Act)
+        .chain(LAYOUT_OPS)
+        .collect()
+}
+
+/// PReLU in both layouts, then Maxout with interleaved pieces (`k` = 2, 3
+/// and 4) and with long planes.
+pub(crate) const LAYOUT_OPS: [Op; 9] = [
     Op::Prelu {
         name: "prelu_nchw",
         layout_of: |n| ChannelLayout::nchw(PRELU_CHANNELS, n / PRELU_CHANNELS),
@@ -165,9 +169,10 @@ impl Op {
         }
     }
 
-    /// The op of [`OPS`] called `name`.
+    /// The op of [`ops`] called `name`.
     pub(crate) fn named(name: &str) -> Op {
-        OPS.into_iter()
+        ops()
+            .into_iter()
             .find(|op| op.name() == name)
             .expect("a measured op")
     }
@@ -234,11 +239,7 @@ impl Op {
     /// The op's parameters at size `n`, for the JSON.
     pub(crate) fn params(self, n: usize) -> BTreeMap<String, f32> {
         let params: BTreeMap<&str, f32> = match self {
-            Op::Act(Activation::LeakyRelu { slope }) => BTreeMap::from([("slope", slope)]),
-            Op::Act(Activation::Elu { alpha } | Activation::Celu { alpha }) => {
-                BTreeMap::from([("alpha", alpha)])
-            }
-            Op::Act(_) => BTreeMap::new(),
+            Op::Act(act) => act.params().into_iter().collect(),
             Op::Prelu { layout_of, .. } => {
                 let layout = layout_of(n);
                 BTreeMap::from([
@@ -253,13 +254,15 @@ impl Op {
         params.into_iter().map(|(k, v)| (k.into(), v)).collect()
     }
 
-    /// Calls between restores: unbounded for ReLU (idempotent) and Maxout
-    /// (out of place), capped for the others (each call scales the negative
-    /// side again: Leaky ReLU and PReLU by the slope, ELU towards 0; eight
-    /// calls keep every value a normal float).
+    /// Calls between restores: unbounded for an idempotent activation
+    /// (ReLU: a second call changes nothing) and Maxout (out of place),
+    /// capped for the others (each call scales the negative side again:
+    /// Leaky ReLU and PReLU by the slope, ELU towards 0; eight calls keep
+    /// every value a normal float).
     pub(crate) fn calls_between_restores(self) -> usize {
         match self {
-            Op::Act(Activation::Relu) | Op::Maxout { .. } => usize::MAX,
+            Op::Act(act) if is_idempotent(act) => usize::MAX,
+            Op::Maxout { .. } => usize::MAX,
             _ => LEAKY_CALLS_BETWEEN_RESTORES,
         }
     }
@@ -283,6 +286,22 @@ impl Op {
             (Op::Act(_), _) => dir.describe().into(),
         }
     }
+}
+
+/// Whether a second in-place call of `act` changes nothing, on values of
+/// both signs, zeros and the range the report's data spans.
+fn is_idempotent(act: Activation) -> bool {
+    let probe: Vec<f32> = (-40..=40).map(|i| i as f32 * 0.25).chain([-0.0]).collect();
+    let once = {
+        let mut y = probe.clone();
+        rectify::forward(act, &mut y).expect("a measured activation is valid");
+        y
+    };
+    let mut twice = once.clone();
+    rectify::forward(act, &mut twice).expect("a measured activation is valid");
+    once.iter()
+        .zip(&twice)
+        .all(|(a, b)| a.to_bits() == b.to_bits())
 }
 
 /// Threads a call of `n` elements is split over by engine `k` (one chunk

@@ -35,18 +35,12 @@ fn xs() -> Vec<f32> {
         .collect()
 }
 
-/// Every single-input activation rectify has, with default parameters.
+/// Every activation the registry says to measure, then PReLU and Maxout.
 fn curves(k: &Kernels) -> Result<Vec<Curve>, rectify::Error> {
     let x = xs();
     let ones = vec![1.0f32; x.len()];
     let mut out = Vec::new();
-    for act in [
-        Activation::Relu,
-        Activation::leaky_relu_default(),
-        Activation::elu_default(),
-        Activation::celu_default(),
-        Activation::Selu,
-    ] {
+    for act in Activation::measured() {
         let mut y = vec![0.0; x.len()];
         k.forward_into(act, &x, &mut y)?;
         let mut dy = vec![0.0; x.len()];
