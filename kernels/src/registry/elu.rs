@@ -2,7 +2,7 @@
 //! vector tiers meet ULP bounds against the f64 oracle (the FMA tiers bit
 //! for bit alike) rather than matching the scalar reference.
 
-use super::{finite, Entry, Refusal, Source};
+use super::{finite, require, Entry, Refusal, Source};
 use crate::ops::elu as op;
 use crate::ops::{map_binary, map_unary};
 use crate::reference::{self, SELU_LAMBDA_ALPHA_F32, SELU_LAMBDA_F32};
@@ -67,24 +67,17 @@ impl Entry for Elu {
 
     fn check(self) -> Result<(), Refusal> {
         finite("alpha", self.alpha)?;
-        if self.alpha != 0.0 && self.alpha.abs() < MIN_ALPHA {
-            return Err(Refusal {
-                parameter: "alpha",
-                value: self.alpha,
-                requirement: "it must be 0 or at least 2^-64 in magnitude",
-            });
-        }
-        Ok(())
+        let ok = self.alpha == 0.0 || self.alpha.abs() >= MIN_ALPHA;
+        require(
+            ok,
+            "alpha",
+            self.alpha,
+            "it must be 0 or at least 2^-64 in magnitude",
+        )
     }
     fn check_from_output(self) -> Result<(), Refusal> {
-        if self.alpha < 0.0 {
-            return Err(Refusal {
-                parameter: "alpha",
-                value: self.alpha,
-                requirement: "it must be >= 0 so that y <= 0 exactly when x <= 0",
-            });
-        }
-        Ok(())
+        let requirement = "it must be >= 0 so that y <= 0 exactly when x <= 0";
+        require(self.alpha >= 0.0, "alpha", self.alpha, requirement)
     }
     fn reference(self, x: f32) -> f32 {
         reference::elu(x, self.alpha)
@@ -172,21 +165,14 @@ impl Entry for Celu {
 
     fn check(self) -> Result<(), Refusal> {
         finite("alpha", self.alpha)?;
-        if self.alpha == 0.0 {
-            return Err(Refusal {
-                parameter: "alpha",
-                value: self.alpha,
-                requirement: "it must be non-zero (CELU divides by it)",
-            });
-        }
-        if self.alpha.abs() < MIN_ALPHA {
-            return Err(Refusal {
-                parameter: "alpha",
-                value: self.alpha,
-                requirement: "it must be at least 2^-64 in magnitude",
-            });
-        }
-        Ok(())
+        let (alpha, nonzero) = (self.alpha, "it must be non-zero (CELU divides by it)");
+        require(alpha != 0.0, "alpha", alpha, nonzero)?;
+        require(
+            alpha.abs() >= MIN_ALPHA,
+            "alpha",
+            alpha,
+            "it must be at least 2^-64 in magnitude",
+        )
     }
     // CELU is invertible for every alpha != 0: the default from-output check.
     fn reference(self, x: f32) -> f32 {

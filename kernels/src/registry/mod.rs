@@ -103,17 +103,27 @@ pub struct Refusal {
     pub requirement: &'static str,
 }
 
-/// Refuses `value` unless it is finite.
-pub(crate) fn finite(parameter: &'static str, value: f32) -> Result<(), Refusal> {
-    if value.is_finite() {
+/// Refuses `value` of `parameter` unless `ok`, saying what it must satisfy.
+pub(crate) fn require(
+    ok: bool,
+    parameter: &'static str,
+    value: f32,
+    requirement: &'static str,
+) -> Result<(), Refusal> {
+    if ok {
         Ok(())
     } else {
         Err(Refusal {
             parameter,
             value,
-            requirement: "it must be finite",
+            requirement,
         })
     }
+}
+
+/// Refuses `value` unless it is finite.
+pub(crate) fn finite(parameter: &'static str, value: f32) -> Result<(), Refusal> {
+    require(value.is_finite(), parameter, value, "it must be finite")
 }
 
 /// One element-wise activation with its parameters: everything the kernel
@@ -281,6 +291,49 @@ macro_rules! define_op {
                 None
             }
         }
+
+        impl Op {
+            /// The parameters as `(name, value)` pairs, in declaration order.
+            ///
+            /// ```
+            /// use rectify_kernels::Op;
+            /// assert_eq!(Op::Elu { alpha: 2.0 }.params(), vec![("alpha", 2.0)]);
+            /// assert!(Op::Relu.params().is_empty());
+            /// ```
+            #[allow(unused_mut)]
+            pub fn params(self) -> Vec<(&'static str, f32)> {
+                let mut out = Vec::new();
+                match self {
+                    $( Op::$variant $({ $($field),* })? => {
+                        $($( out.push((stringify!($field), $field)); )*)?
+                    } )*
+                }
+                out
+            }
+
+            /// Every registered activation with each parameter choice its
+            /// tests cover, PyTorch's defaults first within each activation.
+            ///
+            /// ```
+            /// use rectify_kernels::Op;
+            /// assert!(Op::samples().contains(&Op::Relu));
+            /// assert!(Op::samples().iter().all(|op| op.check().is_ok()));
+            /// ```
+            pub fn samples() -> Vec<Op> {
+                let mut out = Vec::new();
+                $( out.extend(<$entry as Entry>::SAMPLES.iter().map(|&e| Op::from(e))); )*
+                out
+            }
+
+            /// The activations the benches, the report and the plots
+            /// measure: each registered activation once or a few times, in
+            /// registry order.
+            pub fn measured() -> Vec<Op> {
+                let mut out = Vec::new();
+                $( out.extend(<$entry as Entry>::MEASURED.iter().map(|&e| Op::from(e))); )*
+                out
+            }
+        }
     };
 }
 
@@ -297,31 +350,6 @@ impl Op {
             E::NAME
         }
         with_entry!(self, e => name(e))
-    }
-
-    /// The parameters as `(name, value)` pairs, in declaration order.
-    ///
-    /// ```
-    /// use rectify_kernels::Op;
-    /// assert_eq!(Op::Elu { alpha: 2.0 }.params(), vec![("alpha", 2.0)]);
-    /// assert!(Op::Relu.params().is_empty());
-    /// ```
-    pub fn params(self) -> Vec<(&'static str, f32)> {
-        let mut out = Vec::new();
-        macro_rules! visit {
-            ($(
-                $(#[$attr:meta])*
-                $variant:ident $({ $( $(#[$field_attr:meta])* $field:ident ),* $(,)? })? = $entry:ident
-            ),* $(,)?) => {
-                match self {
-                    $( Op::$variant $({ $($field),* })? => {
-                        $($( out.push((stringify!($field), $field)); )*)?
-                    } )*
-                }
-            };
-        }
-        for_each_activation!(visit);
-        out
     }
 
     /// Checks the parameters against the domain the kernels are proven for.
@@ -398,44 +426,6 @@ impl Op {
     /// Whether [`Op::backward_bound`] is guaranteed for `v` and `grad`.
     pub fn gradient_bound_applies(self, from: Source, v: f32, grad: f32) -> bool {
         with_entry!(self, e => e.gradient_bound_applies(from, v, grad))
-    }
-
-    /// Every registered activation with each parameter choice its tests
-    /// cover, PyTorch's defaults first within each activation.
-    ///
-    /// ```
-    /// use rectify_kernels::Op;
-    /// assert!(Op::samples().contains(&Op::Relu));
-    /// assert!(Op::samples().iter().all(|op| op.check().is_ok()));
-    /// ```
-    pub fn samples() -> Vec<Op> {
-        let mut out = Vec::new();
-        macro_rules! collect {
-            ($(
-                $(#[$attr:meta])*
-                $variant:ident $({ $( $(#[$field_attr:meta])* $field:ident ),* $(,)? })? = $entry:ident
-            ),* $(,)?) => {
-                $( out.extend(<$entry as Entry>::SAMPLES.iter().map(|&e| Op::from(e))); )*
-            };
-        }
-        for_each_activation!(collect);
-        out
-    }
-
-    /// The activations the benches, the report and the plots measure: each
-    /// registered activation once or a few times, in registry order.
-    pub fn measured() -> Vec<Op> {
-        let mut out = Vec::new();
-        macro_rules! collect {
-            ($(
-                $(#[$attr:meta])*
-                $variant:ident $({ $( $(#[$field_attr:meta])* $field:ident ),* $(,)? })? = $entry:ident
-            ),* $(,)?) => {
-                $( out.extend(<$entry as Entry>::MEASURED.iter().map(|&e| Op::from(e))); )*
-            };
-        }
-        for_each_activation!(collect);
-        out
     }
 
     /// The scalar reference over a slice (in place when `src` is `None`):

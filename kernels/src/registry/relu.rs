@@ -1,7 +1,7 @@
 //! The registry entries of ReLU and Leaky ReLU: a compare and a select, so
 //! every tier matches the scalar reference bit for bit.
 
-use super::{finite, Entry, Refusal, Source};
+use super::{finite, require, Entry, Refusal, Source};
 use crate::ops::relu::{LeakyRelu as LeakyOp, LeakyReluGrad, Relu as ReluOp, ReluGrad};
 use crate::ops::{map_binary, map_unary};
 use crate::reference;
@@ -115,14 +115,8 @@ impl Entry for LeakyRelu {
         finite("slope", self.slope)
     }
     fn check_from_output(self) -> Result<(), Refusal> {
-        if self.slope < 0.0 {
-            return Err(Refusal {
-                parameter: "slope",
-                value: self.slope,
-                requirement: "it must be >= 0 so that y > 0 exactly when x > 0",
-            });
-        }
-        Ok(())
+        let requirement = "it must be >= 0 so that y > 0 exactly when x > 0";
+        require(self.slope >= 0.0, "slope", self.slope, requirement)
     }
     fn reference(self, x: f32) -> f32 {
         reference::leaky_relu(x, self.slope)
