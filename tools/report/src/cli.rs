@@ -30,7 +30,9 @@ options:
                prelu_nchw_2x2, prelu_rows8, maxout_k2, maxout_k3, maxout_k4,
                maxout_k2_nchw);
                the bandwidth is measured anyway
-  --out DIR    directory for the JSON file (default: target/rectify-report)
+  --out DIR    directory for the JSON file (default: $CARGO_TARGET_DIR/
+               rectify-report when CARGO_TARGET_DIR is set, else the
+               repository's target/rectify-report)
   --svg FILE   also draw charts (measuring or compare): FILE, per op and
                direction, serial Gelem/s against size (both axes log) with
                one line per ISA (compare: per report, at its chosen ISA) and
@@ -63,8 +65,9 @@ pub(crate) struct Options {
     pub(crate) quick: bool,
     /// The ops to measure (`--only`); all of [`ops`] when empty.
     pub(crate) only: Vec<Op>,
-    /// The directory of the JSON file (`--out`).
-    pub(crate) out: PathBuf,
+    /// The directory of the JSON file (`--out`); when `None`,
+    /// [`paths::default_out_dir`](crate::paths::default_out_dir).
+    pub(crate) out: Option<PathBuf>,
     /// Where to draw the charts (`--svg`), if anywhere.
     pub(crate) svg: Option<PathBuf>,
 }
@@ -137,7 +140,7 @@ pub(crate) fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, 
     let mut options = Options {
         quick: false,
         only: Vec::new(),
-        out: PathBuf::from("target/rectify-report"),
+        out: None,
         svg: None,
     };
     while let Some(arg) = args.next() {
@@ -150,11 +153,11 @@ pub(crate) fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, 
             "--only" => options.only = only_ops(args.next())?,
             "-h" | "--help" => return Ok(Command::Help),
             "--out" => match args.next() {
-                Some(dir) if !dir.is_empty() => options.out = PathBuf::from(dir),
+                Some(dir) if !dir.is_empty() => options.out = Some(PathBuf::from(dir)),
                 _ => return Err("--out needs a directory".into()),
             },
             _ => match (arg.strip_prefix("--out="), arg.strip_prefix("--only=")) {
-                (Some(dir), _) if !dir.is_empty() => options.out = PathBuf::from(dir),
+                (Some(dir), _) if !dir.is_empty() => options.out = Some(PathBuf::from(dir)),
                 (_, Some(names)) => options.only = only_ops(Some(names.to_string()))?,
                 _ => return Err(format!("unknown argument {arg:?}")),
             },

@@ -12,10 +12,12 @@
 //! ```
 //!
 //! Relative paths (`--out`, `--svg`, the files to compare) are taken from
-//! the directory the program runs in, as usual for a command; the commands
-//! above run from the repository root, so the JSON goes to its
-//! `target/rectify-report/` by default. `plot`'s default file is the
-//! repository's `docs/activations.svg` wherever it runs.
+//! the directory the program runs in, as usual for a command. The defaults
+//! are found from this crate's manifest directory, wherever it runs: the
+//! JSON goes to `$CARGO_TARGET_DIR/rectify-report/` when `CARGO_TARGET_DIR`
+//! is set (a `build.target-dir` of a cargo config file is not visible to the
+//! program), else to the repository's `target/rectify-report/` ([`paths`]);
+//! `plot` writes the repository's `docs/activations.svg`.
 //!
 //! ## What it measures
 //!
@@ -206,6 +208,7 @@ mod compare;
 mod format;
 mod machine;
 mod ops;
+mod paths;
 mod plot;
 mod schema;
 mod table;
@@ -283,14 +286,14 @@ fn measure(options: Options) -> ExitCode {
     print_table(&report.results);
     print_summary(&report.summary);
 
-    let path = options.out.join(format!(
+    let dir = options.out.unwrap_or_else(paths::default_out_dir);
+    let path = dir.join(format!(
         "{}-{}.json",
         slug(&report.machine.cpu_model),
         report.machine.isa_chosen
     ));
     let json = serde_json::to_string_pretty(&report).expect("the report serializes");
-    let written =
-        std::fs::create_dir_all(&options.out).and_then(|()| std::fs::write(&path, json + "\n"));
+    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, json + "\n"));
     if let Err(e) = written {
         eprintln!("report: cannot write {}: {e}", path.display());
         return ExitCode::FAILURE;

@@ -137,9 +137,9 @@ fn draw(curves: &[Curve], path: &Path) -> Result<(), Box<dyn std::error::Error>>
 /// repository's root (two levels above this crate), whatever directory the
 /// program runs in, since the README shows that file.
 pub(crate) fn default_path() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest.ancestors().nth(2).unwrap_or(manifest);
-    root.join("docs").join("activations.svg")
+    crate::paths::workspace_root()
+        .join("docs")
+        .join("activations.svg")
 }
 
 /// Draws the curves of the detected tier to `out` (or [`default_path`]) and
