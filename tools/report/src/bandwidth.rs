@@ -9,6 +9,7 @@ use rectify::Kernels;
 use crate::format::{human_bytes, sig4};
 use crate::machine::Level;
 use crate::ops::ops;
+use crate::progress::Progress;
 use crate::schema::Bandwidth;
 use crate::timing::{data, measure_interleaved, median, Plan, Subject, Timing};
 
@@ -133,28 +134,59 @@ pub(crate) struct ProbeSamples {
     pub(crate) interleaved: BTreeMap<(&'static str, usize), Vec<f64>>,
 }
 
+/// The thread counts of the standalone pass: one, and rayon's `threads`.
+fn standalone_threads(threads: usize) -> Vec<usize> {
+    if threads > 1 {
+        vec![1, threads]
+    } else {
+        vec![1]
+    }
+}
+
+/// The rough cost of timing one probe of `bytes` alone, for the progress
+/// estimate (see `cases::group_weight`).
+fn probe_weight(plan: &Plan, bytes: usize) -> f64 {
+    let calls = (plan.min_reps + 4) as f64;
+    plan.case_budget_s + 2.0 * plan.target_batch_s + calls * 2.0 * bytes as f64 / 10e9
+}
+
+impl ProbeBuffers {
+    /// The steps of the standalone pass on `threads` threads: how many, and
+    /// their weights summed.
+    pub(crate) fn standalone_work(&self, plan: &Plan, threads: usize) -> (usize, f64) {
+        let counts = standalone_threads(threads).len();
+        let weight: f64 = self
+            .buffers
+            .iter()
+            .map(|(_, buf, _)| probe_weight(plan, buf.len() * 4))
+            .sum();
+        (self.buffers.len() * counts, weight * counts as f64)
+    }
+}
+
 impl ProbeSamples {
-    /// The standalone pass: every level, on one thread and on `threads`.
+    /// The standalone pass: every level, on one thread and on `threads`;
+    /// one progress step per probe.
     pub(crate) fn standalone(
         plan: &Plan,
         probes: &mut ProbeBuffers,
         threads: usize,
+        progress: &mut Progress,
     ) -> ProbeSamples {
         let mut out = ProbeSamples::default();
         for i in 0..probes.buffers.len() {
             let level = probes.buffers[i].0;
-            let thread_counts = if threads > 1 {
-                vec![1, threads]
-            } else {
-                vec![1]
-            };
-            for t in thread_counts {
+            for t in standalone_threads(threads) {
                 let probe = probes.probe(level, t);
                 let bytes = probe.buf.len() * 4;
-                eprintln!(
-                    "measuring bandwidth {} {} on {t} thread(s) ...",
-                    level.label(),
-                    human_bytes(bytes)
+                progress.step(
+                    &format!(
+                        "bandwidth {} {} on {t} thread{}",
+                        level.label(),
+                        human_bytes(bytes),
+                        if t == 1 { "" } else { "s" }
+                    ),
+                    probe_weight(plan, bytes),
                 );
                 let mut subject: [Box<dyn Subject>; 1] = [Box::new(probe)];
                 let timing = measure_interleaved(plan, &mut subject)

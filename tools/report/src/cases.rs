@@ -9,6 +9,7 @@ use crate::bandwidth::{ProbeBuffers, ProbeSamples};
 use crate::format::human_elements;
 use crate::machine::Caches;
 use crate::ops::{prelu_slope, Direction, Op};
+use crate::progress::Progress;
 use crate::schema::Row;
 use crate::timing::{data, measure_interleaved, paired_median, Plan, Subject, Timing};
 
@@ -145,19 +146,51 @@ pub(crate) struct Context<'p> {
     pub(crate) caches: Caches,
 }
 
-/// Measures one op and direction at every size and mode: per (size, mode),
-/// the probe of the matching level and every available tier, interleaved.
+/// The rough cost of one group (one op, direction, size and mode, every
+/// tier and the probe), for the progress estimate: each subject's budget and
+/// calibration, its calls at an assumed 10 GB/s when a call outlasts a batch,
+/// and making the inputs.
+fn group_weight(plan: &Plan, op: Op, dir: Direction, n: usize) -> f64 {
+    let subjects = (Isa::available().len() + 1) as f64;
+    let call_s = (op.bytes_per_element(dir) * n) as f64 / 10e9;
+    let calls = (plan.min_reps + 4) as f64;
+    let inputs_s = (op.input_len(n) + n) as f64 * 4.0 * 5.0 / 1e9;
+    subjects * (plan.case_budget_s + 2.0 * plan.target_batch_s + calls * call_s) + inputs_s
+}
+
+/// The engines measured: one made serial, and the default one that splits
+/// a call across rayon's threads.
+const MODES: [&str; 2] = ["serial", "parallel"];
+
+/// The groups [`measure_kernels`] measures for `ops` (every direction, size
+/// and mode): how many, and their weights summed.
+pub(crate) fn kernel_work(plan: &Plan, ops: &[Op]) -> (usize, f64) {
+    let mut work = (0, 0.0);
+    for &op in ops {
+        for &dir in op.directions() {
+            for &n in &plan.sizes {
+                work.0 += MODES.len();
+                work.1 += MODES.len() as f64 * group_weight(plan, op, dir, n);
+            }
+        }
+    }
+    work
+}
+
+/// Measures one op and direction at every size and mode: per
+/// (size, mode), the probe of the matching level and every available tier,
+/// interleaved; one progress step per group.
 pub(crate) fn measure_kernels(
     ctx: &Context<'_>,
-    op: Op,
-    dir: Direction,
+    (op, dir): (Op, Direction),
     probes: &mut ProbeBuffers,
     probe_samples: &mut ProbeSamples,
+    progress: &mut Progress,
     rows: &mut Vec<Row>,
 ) {
     for &n in &ctx.plan.sizes {
         let inputs = Inputs::new(op, n);
-        for mode in ["serial", "parallel"] {
+        for mode in MODES {
             let engines: Vec<Kernels> = Isa::available()
                 .iter()
                 .map(|&isa| {
@@ -173,18 +206,16 @@ pub(crate) fn measure_kernels(
             let level = ctx
                 .caches
                 .level_of(op.footprint_per_element(dir) * n, threads);
-            eprintln!(
-                "measuring {}/{} {} {mode} ({} thread(s)): {} probe, {} ...",
-                op.name(),
-                dir.name(),
-                human_elements(n),
-                threads,
-                level.label(),
-                engines
-                    .iter()
-                    .map(|k| k.isa().name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            progress.step(
+                &format!(
+                    "{}/{} {} {mode}, {threads} thread{}, {} ceiling",
+                    op.name(),
+                    dir.name(),
+                    human_elements(n),
+                    if threads == 1 { "" } else { "s" },
+                    level.label(),
+                ),
+                group_weight(ctx.plan, op, dir, n),
             );
             let probe = probes.probe(level, threads);
             let probe_bytes = probe.buf.len() * 4;

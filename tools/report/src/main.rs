@@ -19,6 +19,10 @@
 //! program), else to the repository's `target/rectify-report/` ([`paths`]);
 //! `plot` writes the repository's `docs/activations.svg`.
 //!
+//! A measuring run reports its progress on stderr: "n of N" per measured
+//! group, the group, the time elapsed and an estimate of the time left
+//! ([`progress`]); stdout holds only the tables.
+//!
 //! ## What it measures
 //!
 //! 1. **The machine**: CPU model and vendor (`/proc/cpuinfo`), logical cores,
@@ -210,6 +214,7 @@ mod machine;
 mod ops;
 mod paths;
 mod plot;
+mod progress;
 mod schema;
 mod table;
 #[cfg(test)]
@@ -220,13 +225,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bandwidth::{ProbeBuffers, ProbeSamples};
-use cases::{measure_kernels, Context};
+use cases::{kernel_work, measure_kernels, Context};
 use chart::{compare_chart, report_chart, write_charts, Chart};
 use cli::{parse_args, Command, Options, USAGE};
 use compare::{compare_reports, print_comparison};
 use format::slug;
 use machine::Machine;
 use ops::ops;
+use progress::Progress;
 use schema::{assemble, load_report};
 use table::{print_header, print_summary, print_table};
 use timing::Plan;
@@ -267,19 +273,31 @@ fn measure(options: Options) -> ExitCode {
         plan: &plan,
         caches: machine.caches,
     };
-    let mut probes = ProbeBuffers::new(&plan.sizes);
-    let mut probe_samples = ProbeSamples::standalone(&plan, &mut probes, machine.rayon_threads);
-    let mut rows = Vec::new();
     let ops = if options.only.is_empty() {
         ops()
     } else {
         options.only.clone()
     };
+    let mut probes = ProbeBuffers::new(&plan.sizes);
+    let (probe_steps, probe_weight) = probes.standalone_work(&plan, machine.rayon_threads);
+    let (kernel_steps, kernel_weight) = kernel_work(&plan, &ops);
+    let mut progress = Progress::new(probe_steps + kernel_steps, probe_weight + kernel_weight);
+    let mut probe_samples =
+        ProbeSamples::standalone(&plan, &mut probes, machine.rayon_threads, &mut progress);
+    let mut rows = Vec::new();
     for op in ops {
         for &dir in op.directions() {
-            measure_kernels(&ctx, op, dir, &mut probes, &mut probe_samples, &mut rows);
+            measure_kernels(
+                &ctx,
+                (op, dir),
+                &mut probes,
+                &mut probe_samples,
+                &mut progress,
+                &mut rows,
+            );
         }
     }
+    progress.finish();
     drop(probes);
     let report = assemble(&plan, machine, probe_samples.table(), rows);
     print_header(&report, &plan);
