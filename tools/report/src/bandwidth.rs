@@ -134,9 +134,10 @@ pub(crate) struct ProbeSamples {
     pub(crate) interleaved: BTreeMap<(&'static str, usize), Vec<f64>>,
 }
 
-/// The thread counts of the standalone pass: one, and rayon's `threads`.
-fn standalone_threads(threads: usize) -> Vec<usize> {
-    if threads > 1 {
+/// The thread counts of the standalone pass: one, and rayon's `threads`
+/// when the plan measures parallel calls.
+fn standalone_threads(plan: &Plan, threads: usize) -> Vec<usize> {
+    if plan.parallel() && threads > 1 {
         vec![1, threads]
     } else {
         vec![1]
@@ -154,7 +155,7 @@ impl ProbeBuffers {
     /// The steps of the standalone pass on `threads` threads: how many, and
     /// their weights summed.
     pub(crate) fn standalone_work(&self, plan: &Plan, threads: usize) -> (usize, f64) {
-        let counts = standalone_threads(threads).len();
+        let counts = standalone_threads(plan, threads).len();
         let weight: f64 = self
             .buffers
             .iter()
@@ -165,8 +166,8 @@ impl ProbeBuffers {
 }
 
 impl ProbeSamples {
-    /// The standalone pass: every level, on one thread and on `threads`;
-    /// one progress step per probe.
+    /// The standalone pass: every level, on one thread and (when the plan
+    /// measures parallel calls) on `threads`; one progress step per probe.
     pub(crate) fn standalone(
         plan: &Plan,
         probes: &mut ProbeBuffers,
@@ -176,7 +177,7 @@ impl ProbeSamples {
         let mut out = ProbeSamples::default();
         for i in 0..probes.buffers.len() {
             let level = probes.buffers[i].0;
-            for t in standalone_threads(threads) {
+            for t in standalone_threads(plan, threads) {
                 let probe = probes.probe(level, t);
                 let bytes = probe.buf.len() * 4;
                 progress.step(

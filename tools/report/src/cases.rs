@@ -158,26 +158,22 @@ fn group_weight(plan: &Plan, op: Op, dir: Direction, n: usize) -> f64 {
     subjects * (plan.case_budget_s + 2.0 * plan.target_batch_s + calls * call_s) + inputs_s
 }
 
-/// The engines measured: one made serial, and the default one that splits
-/// a call across rayon's threads.
-const MODES: [&str; 2] = ["serial", "parallel"];
-
 /// The groups [`measure_kernels`] measures for `ops` (every direction, size
-/// and mode): how many, and their weights summed.
+/// and mode of the plan): how many, and their weights summed.
 pub(crate) fn kernel_work(plan: &Plan, ops: &[Op]) -> (usize, f64) {
     let mut work = (0, 0.0);
     for &op in ops {
         for &dir in op.directions() {
             for &n in &plan.sizes {
-                work.0 += MODES.len();
-                work.1 += MODES.len() as f64 * group_weight(plan, op, dir, n);
+                work.0 += plan.modes.len();
+                work.1 += plan.modes.len() as f64 * group_weight(plan, op, dir, n);
             }
         }
     }
     work
 }
 
-/// Measures one op and direction at every size and mode: per
+/// Measures one op and direction at every size and mode of the plan: per
 /// (size, mode), the probe of the matching level and every available tier,
 /// interleaved; one progress step per group.
 pub(crate) fn measure_kernels(
@@ -190,7 +186,7 @@ pub(crate) fn measure_kernels(
 ) {
     for &n in &ctx.plan.sizes {
         let inputs = Inputs::new(op, n);
-        for mode in MODES {
+        for &mode in &ctx.plan.modes {
             let engines: Vec<Kernels> = Isa::available()
                 .iter()
                 .map(|&isa| {

@@ -3,16 +3,19 @@
 use std::path::PathBuf;
 
 use crate::ops::{ops, Op};
+use crate::timing::Run;
 
 /// Usage text for `--help` and for argument errors.
 pub(crate) const USAGE: &str = "\
-usage: cargo run --release -p rectify-report -- [--quick] [--only OPS] [--out DIR] [--svg FILE]
+usage: cargo run --release -p rectify-report -- [--quick | --full] [--only OPS] [--out DIR] [--svg FILE]
        cargo run --release -p rectify-report -- compare A.json B.json [C.json ...] [--svg FILE]
        cargo run --release -p rectify-report -- plot [FILE]
 
-Measures rectify's kernels on this CPU (every op, direction, available ISA,
-size, serial and parallel) against the in-place memory bandwidth, prints a
-table and writes it as JSON to DIR/<cpu-model>-<isa>.json.
+Measures rectify's kernels on this CPU (every op, direction and available
+ISA) against the in-place memory bandwidth, prints a table and writes it as
+JSON to DIR/<cpu-model>-<isa>.json. Progress, with an estimate of the time
+left, goes to stderr. The default run (4096, 64 Ki and 16 Mi elements, on
+one thread) takes about a minute on two cores.
 
 compare prints saved reports side by side, each at its chosen ISA: per op,
 direction, size and mode, Gelem/s, the ratio to the first report (~ when
@@ -23,8 +26,11 @@ schema_version 1.
 plot draws every activation and its derivative on [-4, 4], computed by
 rectify's kernels, to FILE (default: the repository's docs/activations.svg).
 
-options:
-  --quick      sizes 4096, 65536 and 1 Mi only, few repetitions (seconds)
+options of a measuring run:
+  --quick      sizes 4096, 64 Ki and 1 Mi, serial and parallel, few
+               repetitions (seconds; what CI runs)
+  --full       sizes 4096, 64 Ki, 1 Mi and 16 Mi, serial and parallel, many
+               repetitions (minutes)
   --only OPS   measure only these ops, comma-separated (relu, leaky_relu,
                elu, celu, selu, prelu_nchw, prelu_nhwc, prelu_nchw_8x8,
                prelu_nchw_2x2, prelu_rows8, maxout_k2, maxout_k3, maxout_k4,
@@ -61,8 +67,8 @@ pub(crate) enum Command {
 
 /// Options of a measuring run.
 pub(crate) struct Options {
-    /// `--quick`: fewer sizes and repetitions.
-    pub(crate) quick: bool,
+    /// `--quick`, `--full` or neither.
+    pub(crate) run: Run,
     /// The ops to measure (`--only`); all of [`ops`] when empty.
     pub(crate) only: Vec<Op>,
     /// The directory of the JSON file (`--out`); when `None`,
@@ -72,27 +78,28 @@ pub(crate) struct Options {
     pub(crate) svg: Option<PathBuf>,
 }
 
-/// The value of `--svg FILE` or `--svg=FILE` if `arg` is that option
-/// (`Some(Err)` when the file is missing), taking `FILE` from `rest`.
-fn svg_option(
+/// The value of option `name` (`--name VALUE` or `--name=VALUE`) if `arg`
+/// is that option (`Some(Err)` when the value is missing or empty, the
+/// message naming `what`), taking `VALUE` from `rest`.
+fn value_option(
+    name: &str,
+    what: &str,
     arg: &str,
     rest: &mut impl Iterator<Item = String>,
-) -> Option<Result<PathBuf, String>> {
-    let file = match arg {
-        "--svg" => rest.next(),
-        _ => Some(arg.strip_prefix("--svg=")?.to_string()),
+) -> Option<Result<String, String>> {
+    let value = if arg == name {
+        rest.next()
+    } else {
+        Some(arg.strip_prefix(name)?.strip_prefix('=')?.to_string())
     };
-    Some(match file {
-        Some(file) if !file.is_empty() => Ok(PathBuf::from(file)),
-        _ => Err("--svg needs a file".into()),
+    Some(match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(format!("{name} needs {what}")),
     })
 }
 
 /// The ops named in `--only`'s comma-separated list.
-fn only_ops(list: Option<String>) -> Result<Vec<Op>, String> {
-    let list = list
-        .filter(|l| !l.is_empty())
-        .ok_or("--only needs op names")?;
+fn only_ops(list: &str) -> Result<Vec<Op>, String> {
     list.split(',')
         .map(|name| {
             ops()
@@ -101,6 +108,40 @@ fn only_ops(list: Option<String>) -> Result<Vec<Op>, String> {
                 .ok_or_else(|| format!("--only: no op named {name:?}"))
         })
         .collect()
+}
+
+/// Parses the arguments of a measuring run.
+fn parse_measure(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut options = Options {
+        run: Run::Default,
+        only: Vec::new(),
+        out: None,
+        svg: None,
+    };
+    let (mut quick, mut full) = (false, false);
+    while let Some(arg) = args.next() {
+        if let Some(file) = value_option("--svg", "a file", &arg, &mut args) {
+            options.svg = Some(PathBuf::from(file?));
+        } else if let Some(dir) = value_option("--out", "a directory", &arg, &mut args) {
+            options.out = Some(PathBuf::from(dir?));
+        } else if let Some(names) = value_option("--only", "op names", &arg, &mut args) {
+            options.only = only_ops(&names?)?;
+        } else {
+            match arg.as_str() {
+                "--quick" => quick = true,
+                "--full" => full = true,
+                "-h" | "--help" => return Ok(Command::Help),
+                _ => return Err(format!("unknown argument {arg:?}")),
+            }
+        }
+    }
+    options.run = match (quick, full) {
+        (true, true) => return Err("--quick and --full exclude each other".into()),
+        (true, false) => Run::Quick,
+        (false, true) => Run::Full,
+        (false, false) => Run::Default,
+    };
+    Ok(Command::Measure(options))
 }
 
 /// Parses the arguments (after the program name).
@@ -122,8 +163,8 @@ pub(crate) fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, 
         let mut paths = Vec::new();
         let mut svg = None;
         while let Some(arg) = args.next() {
-            if let Some(file) = svg_option(&arg, &mut args) {
-                svg = Some(file?);
+            if let Some(file) = value_option("--svg", "a file", &arg, &mut args) {
+                svg = Some(PathBuf::from(file?));
                 continue;
             }
             match arg.as_str() {
@@ -137,33 +178,7 @@ pub(crate) fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, 
         }
         return Ok(Command::Compare { paths, svg });
     }
-    let mut options = Options {
-        quick: false,
-        only: Vec::new(),
-        out: None,
-        svg: None,
-    };
-    while let Some(arg) = args.next() {
-        if let Some(file) = svg_option(&arg, &mut args) {
-            options.svg = Some(file?);
-            continue;
-        }
-        match arg.as_str() {
-            "--quick" => options.quick = true,
-            "--only" => options.only = only_ops(args.next())?,
-            "-h" | "--help" => return Ok(Command::Help),
-            "--out" => match args.next() {
-                Some(dir) if !dir.is_empty() => options.out = Some(PathBuf::from(dir)),
-                _ => return Err("--out needs a directory".into()),
-            },
-            _ => match (arg.strip_prefix("--out="), arg.strip_prefix("--only=")) {
-                (Some(dir), _) if !dir.is_empty() => options.out = Some(PathBuf::from(dir)),
-                (_, Some(names)) => options.only = only_ops(Some(names.to_string()))?,
-                _ => return Err(format!("unknown argument {arg:?}")),
-            },
-        }
-    }
-    Ok(Command::Measure(options))
+    parse_measure(args)
 }
 
 #[cfg(test)]
@@ -186,11 +201,11 @@ mod tests {
         assert!(args(&["compare", "a", "b", "--svg"]).is_err());
         assert!(matches!(
             args(&["--svg=r.svg", "--quick"]),
-            Ok(Command::Measure(o)) if o.quick && o.svg.as_deref() == Some(Path::new("r.svg"))
+            Ok(Command::Measure(o)) if o.run == Run::Quick && o.svg.as_deref() == Some(Path::new("r.svg"))
         ));
         assert!(args(&["--svg="]).is_err());
         assert!(args(&["compare", "a"]).is_err());
-        assert!(matches!(args(&["--quick"]), Ok(Command::Measure(o)) if o.quick));
+        assert!(matches!(args(&["--quick"]), Ok(Command::Measure(o)) if o.run == Run::Quick));
         assert!(matches!(
             args(&["--only", "relu,prelu_nhwc"]),
             Ok(Command::Measure(o)) if o.only.iter().map(|op| op.name()).eq(["relu", "prelu_nhwc"])
@@ -208,5 +223,20 @@ mod tests {
         ));
         assert!(args(&["plot", "a.svg", "b.svg"]).is_err());
         assert!(args(&["plot", "--quick"]).is_err());
+    }
+
+    #[test]
+    fn runs_parse() {
+        let args = |a: &[&str]| parse_args(a.iter().map(|s| s.to_string()));
+        assert!(matches!(
+            args(&[]),
+            Ok(Command::Measure(o)) if o.run == Run::Default && o.out.is_none()
+        ));
+        assert!(matches!(
+            args(&["--full", "--out=d"]),
+            Ok(Command::Measure(o)) if o.run == Run::Full && o.out.as_deref() == Some(Path::new("d"))
+        ));
+        assert!(args(&["--quick", "--full"]).is_err());
+        assert!(args(&["--out"]).is_err());
     }
 }

@@ -92,7 +92,7 @@ pub(crate) fn compare_reports(reports: &[(PathBuf, Report)]) -> Comparison {
             let note = format!(
                 "{} rayon threads, {} run, rectify {}; {}",
                 r.machine.rayon_threads,
-                if r.config.quick { "quick" } else { "full" },
+                r.config.run_name(),
                 r.crate_version,
                 path.display()
             );
@@ -109,7 +109,7 @@ pub(crate) fn compare_reports(reports: &[(PathBuf, Report)]) -> Comparison {
         ("rustc", |r| r.build.rustc.clone()),
         ("run (repetitions)", |r| {
             let c = &r.config;
-            let run = if c.quick { "quick" } else { "full" };
+            let run = c.run_name();
             format!(
                 "{run}, {}..={} repetitions",
                 c.min_repetitions, c.repetitions

@@ -61,6 +61,26 @@ pub(crate) fn slug(text: &str) -> String {
     }
 }
 
+/// The UTC calendar day of `time`, `YYYY-MM-DD` (the proleptic Gregorian
+/// calendar; days from the epoch converted by Howard Hinnant's
+/// `civil_from_days`). Times before 1970 give 1970-01-01.
+pub(crate) fn utc_date(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Shift the epoch to 0000-03-01, so a leap day ends each 4-year cycle.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// Formats an optional ratio, `-` when absent.
 pub(crate) fn opt(v: Option<f64>, width: usize, precision: usize) -> String {
     match v {
@@ -86,5 +106,15 @@ mod tests {
         assert_eq!(slug("?!"), "unknown");
         assert_eq!(sig4(123456.0), 123500.0);
         assert_eq!(sig4(0.012345), 0.01235);
+    }
+
+    #[test]
+    fn dates_are_utc_days() {
+        let at = |secs: u64| utc_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+        assert_eq!(at(0), "1970-01-01");
+        assert_eq!(at(951_782_400), "2000-02-29");
+        assert_eq!(at(951_868_799), "2000-02-29");
+        assert_eq!(at(951_868_800), "2000-03-01");
+        assert_eq!(at(1_796_601_600), "2026-12-07");
     }
 }

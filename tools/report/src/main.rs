@@ -1,7 +1,8 @@
 //! # `rectify-report`: measure rectify on this CPU, print a table, save it as JSON
 //!
 //! ```text
-//! cargo run --release -p rectify-report                  # full run, about a minute
+//! cargo run --release -p rectify-report                  # three sizes, one thread, about a minute
+//! cargo run --release -p rectify-report -- --full        # every size and mode, minutes
 //! cargo run --release -p rectify-report -- --quick       # a few seconds (what CI runs)
 //! cargo run --release -p rectify-report -- --out DIR     # where the JSON goes
 //! RECTIFY_ISA=portable cargo run --release -p rectify-report   # names the file after that tier
@@ -19,8 +20,18 @@
 //! program), else to the repository's `target/rectify-report/` ([`paths`]);
 //! `plot` writes the repository's `docs/activations.svg`.
 //!
-//! A measuring run reports its progress on stderr: "n of N" per measured
-//! group, the group, the time elapsed and an estimate of the time left
+//! ## The three runs
+//!
+//! - **default**: 4096, 64 Ki and 16 Mi elements (an L1-, an L2- and a
+//!   DRAM-sized buffer on most machines), the serial engines only, 5 to 21
+//!   repetitions of ~2 ms batches; about a minute on two cores.
+//! - `--full`: 4096, 64 Ki, 1 Mi and 16 Mi elements, serial and parallel,
+//!   5 to 61 repetitions of ~3 ms batches; minutes.
+//! - `--quick`: 4096, 64 Ki and 1 Mi elements, serial and parallel, 3 to 7
+//!   repetitions of ~1 ms batches; seconds.
+//!
+//! Every run reports its progress on stderr: "n of N" per measured group,
+//! the group, the time elapsed and an estimate of the time left
 //! ([`progress`]); stdout holds only the tables.
 //!
 //! ## What it measures
@@ -38,8 +49,9 @@
 //!    program was compiled), on an
 //!    L1-sized (16 KiB), L2-sized (256 KiB), L3-sized (4 MiB) and DRAM-sized
 //!    (the largest kernel buffer, at least 64 MiB) buffer, on one thread and
-//!    split over all of rayon's threads the way rectify splits a call (one
-//!    chunk per thread, the first on the calling thread). GB/s count 8 bytes
+//!    (in runs that measure the parallel engines) split over all of rayon's
+//!    threads the way rectify splits a call (one chunk per thread, the first
+//!    on the calling thread). GB/s count 8 bytes
 //!    (one read, one write) per element; GB = 10^9 bytes.
 //! 3. **The kernels**: every op (`relu`, `leaky_relu(0.01)`, `elu(1)`,
 //!    `celu(2)`, `selu`, and PReLU with 16 channels and slopes
@@ -55,9 +67,9 @@
 //!    and Maxout, `x` viewed as `[outer, k, inner]`: `maxout_k2`, `maxout_k3`
 //!    and `maxout_k4`, `inner = 1`, the interleaved pieces of the usual
 //!    `reshape(.., units, k).max(-1)`, and `maxout_k2_nchw`, `inner = n / 16`,
-//!    long planes of pieces) x direction x available tier x size (4096,
-//!    64 Ki, 1 Mi, 16 Mi elements; for Maxout, outputs: `x` has `k` elements
-//!    per output) x mode:
+//!    long planes of pieces) x direction x available tier x size (the run's,
+//!    see above; for Maxout, outputs: `x` has `k` elements per output) x
+//!    mode:
 //!    - `forward`: `Kernels::forward` (`Kernels::prelu`) in place, 8 B/elem
 //!      (read x, write x);
 //!    - `backward`: `Kernels::backward(act, Saved::Output(&y), &mut grad)` in
@@ -76,7 +88,7 @@
 //!      (read `x` and `grad_y`, write `grad_x`);
 //!    - `serial`: the tier's engine made
 //!      [`Kernels::serial`](rectify::Kernels::serial);
-//!    - `parallel`: the default engine of `Kernels::new(isa)`, which splits a
+//!    - `parallel` (`--full`, `--quick`): the default engine of `Kernels::new(isa)`, which splits a
 //!      call across rayon's threads from [`rectify::DEFAULT_PARALLEL_THRESHOLD`]
 //!      elements on. Below it the call is not split (column `thr` = 1), so
 //!      such a row re-measures the serial call through the parallel engine.
@@ -90,9 +102,10 @@
 //! every available tier plus the bandwidth probe of the matching memory level
 //! (on as many threads as the call is split over). Each member is warmed up
 //! and calibrated: the calls per *batch* are chosen so a batch takes about
-//! 3 ms (1 ms with `--quick`). Then the members' batches are timed
-//! round-robin, R rounds (R chosen so each member gets about 60 ms, clamped
-//! to 5..=61 rounds; 3..=7 with `--quick`). Each repetition gives one time
+//! 2 ms (3 ms with `--full`, 1 ms with `--quick`). Then the members' batches
+//! are timed round-robin, R rounds (R chosen so each member gets about
+//! 25 ms, clamped to 5..=21 rounds; 60 ms and 5..=61 with `--full`, 8 ms and
+//! 3..=7 with `--quick`). Each repetition gives one time
 //! per call; the table shows the **median** and, in brackets, the slowest and
 //! the fastest repetition. Speedups and fractions of bandwidth are medians of
 //! the ratios *within* each round, whose members ran moments apart: on a
@@ -144,7 +157,9 @@
 //! thread, its fraction of the bandwidth, and the same tier's parallel
 //! Gelem/s. The JSON file (`<cpu-model-slug>-<chosen-isa>.json`, schema
 //! `rectify-report`, version 1) holds the same numbers (rounded to 4
-//! significant digits), so reports from several machines can be compared.
+//! significant digits) and the run's date and kind (`date`, `config.run`;
+//! absent in reports written before they were saved, which still load), so
+//! reports from several machines can be compared.
 //!
 //! ## Comparing reports
 //!
@@ -160,7 +175,7 @@
 //! either median lies inside the other's [min .. max] over its repetitions.
 //! A warnings block at the top lists what differs between the builds
 //! (profile, opt-level, target features, crate version, rustc) or the runs'
-//! settings (quick or full).
+//! settings (the run: quick, default or full).
 //!
 //! ## Charts (`--svg FILE`)
 //!
@@ -267,7 +282,7 @@ fn measure(options: Options) -> ExitCode {
     }
     // Wake rayon's pool before anything is timed.
     rayon::broadcast(|_| ());
-    let plan = Plan::new(options.quick);
+    let plan = Plan::new(options.run);
     let machine = Machine::detect();
     let ctx = Context {
         plan: &plan,

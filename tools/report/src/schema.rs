@@ -7,10 +7,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::format::sig4;
+use crate::format::{sig4, utc_date};
 use crate::machine::{BuildInfo, Machine};
 use crate::ops::LEAKY_CALLS_BETWEEN_RESTORES;
-use crate::timing::Plan;
+use crate::timing::{Plan, Run};
 
 /// The `schema` of the JSON report, and the version this build writes and
 /// reads.
@@ -24,12 +24,30 @@ pub(crate) struct Config {
     /// Repetitions per case (fewer when a batch is long, never below `min_repetitions`).
     pub(crate) repetitions: usize,
     pub(crate) min_repetitions: usize,
+    /// Whether the run was `--quick` (kept beside `run` for the readers of
+    /// reports written before it).
     pub(crate) quick: bool,
+    /// The run: `quick`, `default` or `full` ([`Run::name`]); absent in
+    /// reports written before it, see [`Config::run_name`].
+    #[serde(default)]
+    pub(crate) run: Option<String>,
     pub(crate) parallel_threshold: usize,
     pub(crate) target_batch_ms: f64,
     pub(crate) case_budget_ms: f64,
     pub(crate) timer_overhead_ns: f64,
     pub(crate) leaky_calls_between_restores: usize,
+}
+
+impl Config {
+    /// The run's name: `run` when saved, else `quick` or `full` (the only
+    /// runs there were before `run` was saved).
+    pub(crate) fn run_name(&self) -> &str {
+        match &self.run {
+            Some(run) => run,
+            None if self.quick => "quick",
+            None => "full",
+        }
+    }
 }
 
 /// One bandwidth measurement.
@@ -109,6 +127,10 @@ pub(crate) struct Report {
     pub(crate) schema: String,
     pub(crate) schema_version: u32,
     pub(crate) crate_version: String,
+    /// The day of the run (when its measurements ended), UTC,
+    /// `YYYY-MM-DD`; absent in reports written before it was saved.
+    #[serde(default)]
+    pub(crate) date: Option<String>,
     pub(crate) build: BuildInfo,
     pub(crate) machine: Machine,
     pub(crate) config: Config,
@@ -202,12 +224,14 @@ pub(crate) fn assemble(
         schema: SCHEMA.into(),
         schema_version: SCHEMA_VERSION,
         crate_version: rectify::build::VERSION.into(),
+        date: Some(utc_date(std::time::SystemTime::now())),
         build: BuildInfo::get(),
         config: Config {
             sizes: plan.sizes.clone(),
             repetitions: plan.max_reps,
             min_repetitions: plan.min_reps,
-            quick: plan.quick,
+            quick: plan.run == Run::Quick,
+            run: Some(plan.run.name().into()),
             parallel_threshold: rectify::DEFAULT_PARALLEL_THRESHOLD,
             target_batch_ms: plan.target_batch_s * 1e3,
             case_budget_ms: plan.case_budget_s * 1e3,

@@ -50,7 +50,7 @@ pub(crate) fn print_header(report: &Report, plan: &Plan) {
     println!("features     {}", b.target_features);
     println!(
         "method       {}: sizes {}; batches of ~{} ms, {}-{} repetitions round-robin per group, median [min .. max]; clock overhead {:.0} ns subtracted",
-        if plan.quick { "quick" } else { "full" },
+        plan.run.name(),
         plan.sizes
             .iter()
             .map(|&n| human_elements(n))

@@ -8,12 +8,12 @@ use rectify::Activation;
 use crate::machine::Machine;
 use crate::ops::{Direction, Op};
 use crate::schema::{assemble, Bandwidth, Report, Row};
-use crate::timing::Plan;
+use crate::timing::{Plan, Run};
 
 /// A report assembled from synthetic rows of this machine's chosen tier
 /// (and of `scalar`), at two sizes and both modes.
 pub(crate) fn synthetic_report() -> Report {
-    let plan = Plan::new(true);
+    let plan = Plan::new(Run::Quick);
     let machine = Machine::detect();
     let chosen = machine.isa_chosen.clone();
     // Another tier, whose rows compare must leave out.

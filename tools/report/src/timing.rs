@@ -4,15 +4,46 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-/// Element counts of the full run: L1-, L2-, L3- and DRAM-sized buffers.
+/// Element counts of `--full`: L1-, L2-, L3- and DRAM-sized buffers.
 pub(crate) const FULL_SIZES: [usize; 4] = [4096, 65536, 1 << 20, 1 << 24];
+/// Element counts of the default run: an L1-, an L2- and a DRAM-sized
+/// buffer, the three columns of the summary.
+pub(crate) const DEFAULT_SIZES: [usize; 3] = [4096, 65536, 1 << 24];
 /// Element counts of `--quick`.
 pub(crate) const QUICK_SIZES: [usize; 3] = [4096, 65536, 1 << 20];
 
-/// How long to measure: fixed by `--quick` or not.
+/// Which run the command line asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// `--quick`: small sizes, serial and parallel, few repetitions
+    /// (seconds; what CI runs).
+    Quick,
+    /// No option: the summary's three sizes, serial only (about a minute
+    /// on two cores).
+    Default,
+    /// `--full`: every size, serial and parallel, many repetitions
+    /// (minutes).
+    Full,
+}
+
+impl Run {
+    /// The run's name in the output and the JSON (`config.run`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Run::Quick => "quick",
+            Run::Default => "default",
+            Run::Full => "full",
+        }
+    }
+}
+
+/// How long to measure: fixed by the [`Run`].
 pub(crate) struct Plan {
-    pub(crate) quick: bool,
+    pub(crate) run: Run,
     pub(crate) sizes: Vec<usize>,
+    /// The engines measured: `serial` and, except in the default run,
+    /// `parallel`.
+    pub(crate) modes: Vec<&'static str>,
     /// Wanted duration of one timed batch, seconds.
     pub(crate) target_batch_s: f64,
     /// Wanted duration of all repetitions of one case, seconds.
@@ -24,30 +55,33 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The plan of a full run, or of `--quick`; measures the clock's overhead.
-    pub(crate) fn new(quick: bool) -> Plan {
+    /// The plan of `run`; measures the clock's overhead.
+    pub(crate) fn new(run: Run) -> Plan {
         let timer_overhead_s = timer_overhead();
-        if quick {
-            Plan {
-                quick,
-                sizes: QUICK_SIZES.to_vec(),
-                target_batch_s: 1e-3,
-                case_budget_s: 8e-3,
-                min_reps: 3,
-                max_reps: 7,
-                timer_overhead_s,
-            }
-        } else {
-            Plan {
-                quick,
-                sizes: FULL_SIZES.to_vec(),
-                target_batch_s: 3e-3,
-                case_budget_s: 60e-3,
-                min_reps: 5,
-                max_reps: 61,
-                timer_overhead_s,
-            }
+        let plan = |sizes: &[usize],
+                    modes: &[&'static str],
+                    batch_ms: f64,
+                    budget_ms: f64,
+                    reps: (usize, usize)| Plan {
+            run,
+            sizes: sizes.to_vec(),
+            modes: modes.to_vec(),
+            target_batch_s: batch_ms * 1e-3,
+            case_budget_s: budget_ms * 1e-3,
+            min_reps: reps.0,
+            max_reps: reps.1,
+            timer_overhead_s,
+        };
+        match run {
+            Run::Quick => plan(&QUICK_SIZES, &["serial", "parallel"], 1.0, 8.0, (3, 7)),
+            Run::Default => plan(&DEFAULT_SIZES, &["serial"], 2.0, 25.0, (5, 21)),
+            Run::Full => plan(&FULL_SIZES, &["serial", "parallel"], 3.0, 60.0, (5, 61)),
         }
+    }
+
+    /// Whether the plan measures the parallel engines.
+    pub(crate) fn parallel(&self) -> bool {
+        self.modes.contains(&"parallel")
     }
 }
 

@@ -98,7 +98,7 @@ pub(crate) fn report_chart(report: &Report) -> Chart {
             "rectify {} on {} ({} run, chosen ISA {}): serial throughput per ISA",
             report.crate_version,
             m.cpu_model,
-            if report.config.quick { "quick" } else { "full" },
+            report.config.run_name(),
             m.isa_chosen
         ),
         series: isas.iter().map(|isa| isa.to_string()).collect(),
