@@ -8,14 +8,19 @@ use crate::timing::Run;
 /// Usage text for `--help` and for argument errors.
 pub(crate) const USAGE: &str = "\
 usage: cargo run --release -p rectify-report -- [--quick | --full] [--only OPS] [--out DIR] [--svg FILE]
+       cargo run --release -p rectify-report -- show FILE [--full]
        cargo run --release -p rectify-report -- compare A.json B.json [C.json ...] [--svg FILE]
        cargo run --release -p rectify-report -- plot [FILE]
 
 Measures rectify's kernels on this CPU (every op, direction and available
-ISA) against the in-place memory bandwidth, prints a table and writes it as
-JSON to DIR/<cpu-model>-<isa>.json. Progress, with an estimate of the time
-left, goes to stderr. The default run (4096, 64 Ki and 16 Mi elements, on
-one thread) takes about a minute on two cores.
+ISA) against the in-place memory bandwidth, prints a summary (per op and
+direction, the fastest ISA on one thread at an L1, an L2 and a DRAM size:
+Gelem/s, speedup over scalar, fraction of the bandwidth) and writes the
+report as JSON to DIR/<cpu-model>-<isa>.json. Progress, with an estimate of
+the time left, goes to stderr. The default run takes about a minute on two
+cores.
+
+show prints a saved report as the run printed it (--full: every table).
 
 compare prints saved reports side by side, each at its chosen ISA: per op,
 direction, size and mode, Gelem/s, the ratio to the first report (~ when
@@ -30,7 +35,7 @@ options of a measuring run:
   --quick      sizes 4096, 64 Ki and 1 Mi, serial and parallel, few
                repetitions (seconds; what CI runs)
   --full       sizes 4096, 64 Ki, 1 Mi and 16 Mi, serial and parallel, many
-               repetitions (minutes)
+               repetitions (minutes); prints every table, then the summary
   --only OPS   measure only these ops, comma-separated (relu, leaky_relu,
                elu, celu, selu, prelu_nchw, prelu_nhwc, prelu_nchw_8x8,
                prelu_nchw_2x2, prelu_rows8, maxout_k2, maxout_k3, maxout_k4,
@@ -63,6 +68,8 @@ pub(crate) enum Command {
     /// Draw the activations and their derivatives to `out`, or to
     /// [`plot::default_path`](crate::plot::default_path).
     Plot { out: Option<PathBuf> },
+    /// Print a saved report, the summary or (`full`) every table.
+    Show { path: PathBuf, full: bool },
 }
 
 /// Options of a measuring run.
@@ -108,6 +115,22 @@ fn only_ops(list: &str) -> Result<Vec<Op>, String> {
                 .ok_or_else(|| format!("--only: no op named {name:?}"))
         })
         .collect()
+}
+
+/// Parses the arguments of `show`.
+fn parse_show(args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let (mut path, mut full) = (None, false);
+    for arg in args {
+        match arg.as_str() {
+            "--full" => full = true,
+            "-h" | "--help" => return Ok(Command::Help),
+            _ if arg.starts_with('-') => return Err(format!("show: unknown argument {arg:?}")),
+            _ if path.is_some() => return Err("show takes one file".into()),
+            _ => path = Some(PathBuf::from(arg)),
+        }
+    }
+    let path = path.ok_or("show needs a report file")?;
+    Ok(Command::Show { path, full })
 }
 
 /// Parses the arguments of a measuring run.
@@ -158,6 +181,9 @@ pub(crate) fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, 
             }
         }
         return Ok(Command::Plot { out });
+    }
+    if args.next_if(|a| a == "show").is_some() {
+        return parse_show(args);
     }
     if args.next_if(|a| a == "compare").is_some() {
         let mut paths = Vec::new();
@@ -226,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn runs_parse() {
+    fn runs_and_show_parse() {
         let args = |a: &[&str]| parse_args(a.iter().map(|s| s.to_string()));
         assert!(matches!(
             args(&[]),
@@ -238,5 +264,11 @@ mod tests {
         ));
         assert!(args(&["--quick", "--full"]).is_err());
         assert!(args(&["--out"]).is_err());
+        assert!(matches!(
+            args(&["show", "a.json", "--full"]),
+            Ok(Command::Show { path, full: true }) if path == Path::new("a.json")
+        ));
+        assert!(args(&["show"]).is_err());
+        assert!(args(&["show", "a", "b"]).is_err());
     }
 }

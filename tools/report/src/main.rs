@@ -1,10 +1,11 @@
-//! # `rectify-report`: measure rectify on this CPU, print a table, save it as JSON
+//! # `rectify-report`: measure rectify on this CPU, print a summary, save it as JSON
 //!
 //! ```text
-//! cargo run --release -p rectify-report                  # three sizes, one thread, about a minute
-//! cargo run --release -p rectify-report -- --full        # every size and mode, minutes
+//! cargo run --release -p rectify-report                  # the summary, about a minute
+//! cargo run --release -p rectify-report -- --full        # every size, mode and table, minutes
 //! cargo run --release -p rectify-report -- --quick       # a few seconds (what CI runs)
 //! cargo run --release -p rectify-report -- --out DIR     # where the JSON goes
+//! cargo run --release -p rectify-report -- show FILE     # print a saved report again
 //! RECTIFY_ISA=portable cargo run --release -p rectify-report   # names the file after that tier
 //! cargo run --release -p rectify-report -- compare A.json B.json [C.json ...]
 //! cargo run --release -p rectify-report -- --quick --svg charts/report.svg   # + charts
@@ -12,23 +13,27 @@
 //! cargo run --release -p rectify-report -- plot          # the activations, docs/activations.svg
 //! ```
 //!
-//! Relative paths (`--out`, `--svg`, the files to compare) are taken from
-//! the directory the program runs in, as usual for a command. The defaults
-//! are found from this crate's manifest directory, wherever it runs: the
-//! JSON goes to `$CARGO_TARGET_DIR/rectify-report/` when `CARGO_TARGET_DIR`
-//! is set (a `build.target-dir` of a cargo config file is not visible to the
-//! program), else to the repository's `target/rectify-report/` ([`paths`]);
-//! `plot` writes the repository's `docs/activations.svg`.
+//! Relative paths (`--out`, `--svg`, the files given to `compare` and
+//! `show`) are taken from the directory the program runs in, as usual
+//! for a command. The defaults are found from this crate's manifest
+//! directory, wherever it runs: the JSON goes to
+//! `$CARGO_TARGET_DIR/rectify-report/` when `CARGO_TARGET_DIR` is set (a
+//! `build.target-dir` of a cargo config file is not visible to the program),
+//! else to the repository's `target/rectify-report/` ([`paths`]); `plot`
+//! writes the repository's `docs/activations.svg`.
 //!
 //! ## The three runs
 //!
-//! - **default**: 4096, 64 Ki and 16 Mi elements (an L1-, an L2- and a
-//!   DRAM-sized buffer on most machines), the serial engines only, 5 to 21
-//!   repetitions of ~2 ms batches; about a minute on two cores.
+//! - **default**: the summary's sizes, 4096, 64 Ki and 16 Mi elements (an
+//!   L1-, an L2- and a DRAM-sized buffer on most machines), the serial
+//!   engines only, 5 to 21 repetitions of ~2 ms batches; about a minute on
+//!   two cores. It prints a compact header and the summary ([`glance`]).
 //! - `--full`: 4096, 64 Ki, 1 Mi and 16 Mi elements, serial and parallel,
-//!   5 to 61 repetitions of ~3 ms batches; minutes.
+//!   5 to 61 repetitions of ~3 ms batches; minutes. It prints the complete
+//!   header, every table, then the summary.
 //! - `--quick`: 4096, 64 Ki and 1 Mi elements, serial and parallel, 3 to 7
-//!   repetitions of ~1 ms batches; seconds.
+//!   repetitions of ~1 ms batches; seconds. It prints what the default run
+//!   prints.
 //!
 //! Every run reports its progress on stderr: "n of N" per measured group,
 //! the group, the time elapsed and an estimate of the time left
@@ -130,6 +135,17 @@
 //!
 //! ## How to read the output
 //!
+//! The **summary** (every run prints it; [`glance`]) has a line per op and
+//! direction and, for three sizes (the run's, or with `--full` the smallest,
+//! the first mostly in L2 and the largest), the serial tier with the
+//! highest median: its name when it wins beyond the noise (its median more
+//! than 5% above the runner-up's and above the runner-up's fastest
+//! repetition) or `tie`, its Gelem/s, `x` (speedup over scalar) and `%bw`
+//! (fraction of the bandwidth ceiling), `*` marking a call whose buffers fit
+//! a larger level than the column's. A legend under it says the same.
+//!
+//! The tables of `--full`:
+//!
 //! - The bandwidth table pools a standalone pass at the start with every
 //!   probe interleaved in a group; its `standalone` and `interleaved` columns
 //!   are the two medians apart (a large gap means the machine's load changed).
@@ -146,20 +162,25 @@
 //!   thread) with the median GB/s of its probe in the same group, and the
 //!   median over rounds of kernel GB/s / probe GB/s (so not exactly the
 //!   quotient of the two printed medians). Near 100% the kernel moves data
-//!   as fast as the C library's own copy loop does at that level: it is
-//!   limited by the cache or memory, not by its arithmetic.
+//!   as fast as the C library's own copy loop does at that level. The
+//!   ceiling is a copy, not a hardware limit: in L1 and L2, where the core
+//!   rather than the memory bounds a loop, a kernel can move data faster
+//!   than that copy loop does, so `%bw` there can pass 100%; in DRAM about
+//!   100% means the kernel is bound by memory. The header's note and the
+//!   summary's legend say so.
 //! - `par/ser`: parallel over serial median Gelem/s for the same tier (two
 //!   groups, so not paired: read it with the noise in mind); about 1 below
 //!   the threshold (the call is not split), ideally up to the thread count
 //!   above it.
 //!
-//! The summary gives, for each op, direction and size, the fastest tier on one
-//! thread, its fraction of the bandwidth, and the same tier's parallel
-//! Gelem/s. The JSON file (`<cpu-model-slug>-<chosen-isa>.json`, schema
-//! `rectify-report`, version 1) holds the same numbers (rounded to 4
-//! significant digits) and the run's date and kind (`date`, `config.run`;
-//! absent in reports written before they were saved, which still load), so
-//! reports from several machines can be compared.
+//! The JSON file (`<cpu-model-slug>-<chosen-isa>.json`, schema
+//! `rectify-report`, version 1) holds every row (rounded to 4 significant
+//! digits), the run's date and kind (`date`, `config.run`; absent in reports
+//! written before they were saved, which still load) and `summary`, the
+//! tier with the highest serial median per op, direction and size (without
+//! the noise rule, which the printed summary applies to the rows), so
+//! reports from several machines can be compared and printed again
+//! (`show`).
 //!
 //! ## Comparing reports
 //!
@@ -225,7 +246,9 @@ mod chart;
 mod cli;
 mod compare;
 mod format;
+mod glance;
 mod machine;
+mod measure;
 mod ops;
 mod paths;
 mod plot;
@@ -239,32 +262,26 @@ mod timing;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bandwidth::{ProbeBuffers, ProbeSamples};
-use cases::{kernel_work, measure_kernels, Context};
-use chart::{compare_chart, report_chart, write_charts, Chart};
-use cli::{parse_args, Command, Options, USAGE};
+use chart::{compare_chart, write_charts, Chart};
+use cli::{parse_args, Command, USAGE};
 use compare::{compare_reports, print_comparison};
-use format::slug;
-use machine::Machine;
-use ops::ops;
-use progress::Progress;
-use schema::{assemble, load_report};
-use table::{print_header, print_summary, print_table};
-use timing::Plan;
+use schema::load_report;
+use table::{print_text, report_text};
 
 /// Parses the arguments and runs the command. Exit code 2 on a bad
-/// argument; 1 when the JSON or a chart cannot be written, or when `compare`
-/// is given a file that is not a readable rectify report of this schema
-/// version.
+/// argument; 1 when the JSON or a chart cannot be written, or when
+/// `compare` or `show` is given a file that is not a readable rectify
+/// report of this schema version.
 fn main() -> ExitCode {
     match parse_args(std::env::args().skip(1)) {
         Ok(Command::Help) => {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Ok(Command::Measure(options)) => measure(options),
+        Ok(Command::Measure(options)) => measure::measure(options),
         Ok(Command::Compare { paths, svg }) => compare_files(&paths, svg.as_deref()),
         Ok(Command::Plot { out }) => plot::run(out.as_deref()),
+        Ok(Command::Show { path, full }) => show(&path, full),
         Err(e) => {
             eprintln!("report: {e}\n{USAGE}");
             ExitCode::from(2)
@@ -272,70 +289,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// Measures, prints, writes the JSON.
-fn measure(options: Options) -> ExitCode {
-    if rectify::build::PROFILE != "release" {
-        eprintln!(
-            "report: warning: rectify was built with profile {:?}; run with --release for meaningful numbers",
-            rectify::build::PROFILE
-        );
-    }
-    // Wake rayon's pool before anything is timed.
-    rayon::broadcast(|_| ());
-    let plan = Plan::new(options.run);
-    let machine = Machine::detect();
-    let ctx = Context {
-        plan: &plan,
-        caches: machine.caches,
-    };
-    let ops = if options.only.is_empty() {
-        ops()
-    } else {
-        options.only.clone()
-    };
-    let mut probes = ProbeBuffers::new(&plan.sizes);
-    let (probe_steps, probe_weight) = probes.standalone_work(&plan, machine.rayon_threads);
-    let (kernel_steps, kernel_weight) = kernel_work(&plan, &ops);
-    let mut progress = Progress::new(probe_steps + kernel_steps, probe_weight + kernel_weight);
-    let mut probe_samples =
-        ProbeSamples::standalone(&plan, &mut probes, machine.rayon_threads, &mut progress);
-    let mut rows = Vec::new();
-    for op in ops {
-        for &dir in op.directions() {
-            measure_kernels(
-                &ctx,
-                (op, dir),
-                &mut probes,
-                &mut probe_samples,
-                &mut progress,
-                &mut rows,
-            );
+/// Prints a saved report as its run printed it (`full`: every table).
+fn show(path: &Path, full: bool) -> ExitCode {
+    match load_report(path) {
+        Ok(report) => {
+            let more = if full {
+                ""
+            } else {
+                "show FILE --full: every table"
+            };
+            print_text(&report_text(&report, full, more));
+            ExitCode::SUCCESS
         }
-    }
-    progress.finish();
-    drop(probes);
-    let report = assemble(&plan, machine, probe_samples.table(), rows);
-    print_header(&report, &plan);
-    print_table(&report.results);
-    print_summary(&report.summary);
-
-    let dir = options.out.unwrap_or_else(paths::default_out_dir);
-    let path = dir.join(format!(
-        "{}-{}.json",
-        slug(&report.machine.cpu_model),
-        report.machine.isa_chosen
-    ));
-    let json = serde_json::to_string_pretty(&report).expect("the report serializes");
-    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, json + "\n"));
-    if let Err(e) = written {
-        eprintln!("report: cannot write {}: {e}", path.display());
-        return ExitCode::FAILURE;
-    }
-    println!();
-    println!("wrote {}", path.display());
-    match options.svg {
-        Some(svg) => write_charts_or_fail(&report_chart(&report), &svg),
-        None => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("report: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
