@@ -7,7 +7,8 @@ use crate::timing::Run;
 
 /// Usage text for `--help` and for argument errors.
 pub(crate) const USAGE: &str = "\
-usage: cargo run --release -p rectify-report -- [--quick | --full] [--only OPS] [--out DIR] [--svg FILE]
+usage: cargo run --release -p rectify-report -- [--quick | --full] [--only OPS] [--out DIR] [--svg FILE] [--save]
+       cargo run --release -p rectify-report -- docs [--reports DIR] [--out FILE]
        cargo run --release -p rectify-report -- show FILE [--full]
        cargo run --release -p rectify-report -- compare A.json B.json [C.json ...] [--svg FILE]
        cargo run --release -p rectify-report -- plot [FILE]
@@ -19,6 +20,10 @@ Gelem/s, speedup over scalar, fraction of the bandwidth) and writes the
 report as JSON to DIR/<cpu-model>-<isa>.json. Progress, with an estimate of
 the time left, goes to stderr. The default run takes about a minute on two
 cores.
+
+docs writes the performance page (default: the repository's
+docs/performance.md) from the reports in DIR (default: the repository's
+reports/), one per machine class: the newest of each.
 
 show prints a saved report as the run printed it (--full: every table).
 
@@ -50,6 +55,9 @@ options of a measuring run:
                the bandwidth ceiling dashed; FILE with -bars before the
                extension (report.svg -> report-bars.svg), the same as
                grouped bars per size
+  --save       also copy the JSON to the repository's
+               reports/<machine-class>.json (e.g. amd-epyc-avx512.json),
+               the file docs reads; not with --quick or --only
   -h, --help   print this help
 ";
 
@@ -68,6 +76,13 @@ pub(crate) enum Command {
     /// Draw the activations and their derivatives to `out`, or to
     /// [`plot::default_path`](crate::plot::default_path).
     Plot { out: Option<PathBuf> },
+    /// Write the performance page from the published reports (defaults:
+    /// [`paths::reports_dir`](crate::paths::reports_dir) and
+    /// [`paths::performance_doc`](crate::paths::performance_doc)).
+    Docs {
+        reports: Option<PathBuf>,
+        out: Option<PathBuf>,
+    },
     /// Print a saved report, the summary or (`full`) every table.
     Show { path: PathBuf, full: bool },
 }
@@ -83,6 +98,8 @@ pub(crate) struct Options {
     pub(crate) out: Option<PathBuf>,
     /// Where to draw the charts (`--svg`), if anywhere.
     pub(crate) svg: Option<PathBuf>,
+    /// `--save`: publish the JSON to `reports/<machine-class>.json`.
+    pub(crate) save: bool,
 }
 
 /// The value of option `name` (`--name VALUE` or `--name=VALUE`) if `arg`
@@ -117,6 +134,23 @@ fn only_ops(list: &str) -> Result<Vec<Op>, String> {
         .collect()
 }
 
+/// Parses the arguments of `docs`.
+fn parse_docs(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let (mut reports, mut out) = (None, None);
+    while let Some(arg) = args.next() {
+        if let Some(dir) = value_option("--reports", "a directory", &arg, &mut args) {
+            reports = Some(PathBuf::from(dir?));
+        } else if let Some(file) = value_option("--out", "a file", &arg, &mut args) {
+            out = Some(PathBuf::from(file?));
+        } else if arg == "-h" || arg == "--help" {
+            return Ok(Command::Help);
+        } else {
+            return Err(format!("docs: unknown argument {arg:?}"));
+        }
+    }
+    Ok(Command::Docs { reports, out })
+}
+
 /// Parses the arguments of `show`.
 fn parse_show(args: impl Iterator<Item = String>) -> Result<Command, String> {
     let (mut path, mut full) = (None, false);
@@ -140,6 +174,7 @@ fn parse_measure(mut args: impl Iterator<Item = String>) -> Result<Command, Stri
         only: Vec::new(),
         out: None,
         svg: None,
+        save: false,
     };
     let (mut quick, mut full) = (false, false);
     while let Some(arg) = args.next() {
@@ -153,6 +188,7 @@ fn parse_measure(mut args: impl Iterator<Item = String>) -> Result<Command, Stri
             match arg.as_str() {
                 "--quick" => quick = true,
                 "--full" => full = true,
+                "--save" => options.save = true,
                 "-h" | "--help" => return Ok(Command::Help),
                 _ => return Err(format!("unknown argument {arg:?}")),
             }
@@ -164,6 +200,12 @@ fn parse_measure(mut args: impl Iterator<Item = String>) -> Result<Command, Stri
         (false, true) => Run::Full,
         (false, false) => Run::Default,
     };
+    if options.save && (quick || !options.only.is_empty()) {
+        return Err(
+            "--save publishes a complete report: not with --quick (too few repetitions) or --only"
+                .into(),
+        );
+    }
     Ok(Command::Measure(options))
 }
 
@@ -181,6 +223,9 @@ pub(crate) fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, 
             }
         }
         return Ok(Command::Plot { out });
+    }
+    if args.next_if(|a| a == "docs").is_some() {
+        return parse_docs(args);
     }
     if args.next_if(|a| a == "show").is_some() {
         return parse_show(args);
@@ -252,18 +297,33 @@ mod tests {
     }
 
     #[test]
-    fn runs_and_show_parse() {
+    fn runs_docs_show_and_save_parse() {
         let args = |a: &[&str]| parse_args(a.iter().map(|s| s.to_string()));
         assert!(matches!(
             args(&[]),
-            Ok(Command::Measure(o)) if o.run == Run::Default && o.out.is_none()
+            Ok(Command::Measure(o)) if o.run == Run::Default && o.out.is_none() && !o.save
         ));
         assert!(matches!(
-            args(&["--full", "--out=d"]),
-            Ok(Command::Measure(o)) if o.run == Run::Full && o.out.as_deref() == Some(Path::new("d"))
+            args(&["--full", "--save", "--out=d"]),
+            Ok(Command::Measure(o)) if o.run == Run::Full && o.save && o.out.as_deref() == Some(Path::new("d"))
         ));
         assert!(args(&["--quick", "--full"]).is_err());
+        assert!(args(&["--quick", "--save"]).is_err());
+        assert!(args(&["--only", "relu", "--save"]).is_err());
         assert!(args(&["--out"]).is_err());
+        assert!(matches!(
+            args(&["docs"]),
+            Ok(Command::Docs {
+                reports: None,
+                out: None
+            })
+        ));
+        assert!(matches!(
+            args(&["docs", "--reports", "r", "--out=p.md"]),
+            Ok(Command::Docs { reports: Some(r), out: Some(o) })
+                if r == Path::new("r") && o == Path::new("p.md")
+        ));
+        assert!(args(&["docs", "extra"]).is_err());
         assert!(matches!(
             args(&["show", "a.json", "--full"]),
             Ok(Command::Show { path, full: true }) if path == Path::new("a.json")

@@ -2,6 +2,8 @@
 //! the tiers available and chosen, and how rectify was built.
 
 use rectify::{Isa, Kernels};
+
+use crate::format::slug;
 use serde::{Deserialize, Serialize};
 
 /// A memory level, the class of a buffer footprint.
@@ -158,6 +160,43 @@ impl Machine {
     }
 }
 
+impl Machine {
+    /// The machine class the published report is named after
+    /// (`reports/<class>.json`): see [`machine_class`].
+    pub(crate) fn class(&self) -> String {
+        machine_class(&self.cpu_model, self.vendor.as_deref(), &self.isa_chosen)
+    }
+}
+
+/// A machine class, `<vendor>-<family>-<isa>` (`amd-epyc-avx512`,
+/// `intel-xeon-avx2`): reports of CPUs of one family at one tier are
+/// comparable enough that the newest stands for them all. The vendor comes
+/// from `vendor_id` (`AuthenticAMD`, `GenuineIntel`) or else the model's first
+/// word; the family is the model's first word of letters only that is not
+/// the vendor or a trademark or filler word (`Intel(R) Xeon(R) Processor` ->
+/// `xeon`, `13th Gen Intel(R) Core(TM) i7` -> `core`).
+pub(crate) fn machine_class(cpu_model: &str, vendor: Option<&str>, isa: &str) -> String {
+    const FILLER: [&str; 7] = ["r", "tm", "gen", "cpu", "processor", "unknown", "genuine"];
+    let model = slug(cpu_model);
+    let words: Vec<&str> = model.split('-').collect();
+    let vendor = match vendor {
+        Some("AuthenticAMD") => "amd".to_string(),
+        Some("GenuineIntel") => "intel".to_string(),
+        Some(v) if !v.trim().is_empty() => slug(v),
+        _ => words[0].to_string(),
+    };
+    let family = words.iter().find(|w| {
+        w.len() > 1
+            && w.chars().all(|c| c.is_ascii_alphabetic())
+            && **w != vendor
+            && !FILLER.contains(w)
+    });
+    match family {
+        Some(family) => format!("{vendor}-{family}-{isa}"),
+        None => format!("{vendor}-{isa}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +206,28 @@ mod tests {
         assert_eq!(parse_cache_size("32K"), Some(32 << 10));
         assert_eq!(parse_cache_size("32768K"), Some(32 << 20));
         assert_eq!(parse_cache_size("1M"), Some(1 << 20));
+    }
+
+    #[test]
+    fn machine_classes() {
+        let class = |model, vendor, isa| machine_class(model, vendor, isa);
+        let amd = Some("AuthenticAMD");
+        let intel = Some("GenuineIntel");
+        assert_eq!(class("AMD EPYC", amd, "avx512"), "amd-epyc-avx512");
+        assert_eq!(
+            class("AMD EPYC 7B13 64-Core Processor", amd, "avx2"),
+            "amd-epyc-avx2"
+        );
+        assert_eq!(
+            class("Intel(R) Xeon(R) Processor", intel, "avx512"),
+            "intel-xeon-avx512"
+        );
+        assert_eq!(
+            class("13th Gen Intel(R) Core(TM) i7-13700K", intel, "avx2"),
+            "intel-core-avx2"
+        );
+        // aarch64 Linux: no model name, an implementer code.
+        assert_eq!(class("unknown", Some("0x41"), "neon"), "0x41-neon");
+        assert_eq!(class("unknown", None, "scalar"), "unknown-scalar");
     }
 }

@@ -5,6 +5,8 @@
 //! cargo run --release -p rectify-report -- --full        # every size, mode and table, minutes
 //! cargo run --release -p rectify-report -- --quick       # a few seconds (what CI runs)
 //! cargo run --release -p rectify-report -- --out DIR     # where the JSON goes
+//! cargo run --release -p rectify-report -- --save        # and publish it to reports/
+//! cargo run --release -p rectify-report -- docs          # reports/ -> docs/performance.md
 //! cargo run --release -p rectify-report -- show FILE     # print a saved report again
 //! RECTIFY_ISA=portable cargo run --release -p rectify-report   # names the file after that tier
 //! cargo run --release -p rectify-report -- compare A.json B.json [C.json ...]
@@ -13,14 +15,16 @@
 //! cargo run --release -p rectify-report -- plot          # the activations, docs/activations.svg
 //! ```
 //!
-//! Relative paths (`--out`, `--svg`, the files given to `compare` and
-//! `show`) are taken from the directory the program runs in, as usual
+//! Relative paths (`--out`, `--svg`, the files given to `compare`, `show`
+//! and `docs`) are taken from the directory the program runs in, as usual
 //! for a command. The defaults are found from this crate's manifest
 //! directory, wherever it runs: the JSON goes to
 //! `$CARGO_TARGET_DIR/rectify-report/` when `CARGO_TARGET_DIR` is set (a
 //! `build.target-dir` of a cargo config file is not visible to the program),
-//! else to the repository's `target/rectify-report/` ([`paths`]); `plot`
-//! writes the repository's `docs/activations.svg`.
+//! else to the repository's `target/rectify-report/` ([`paths`]); `--save`
+//! copies it to the repository's `reports/<machine-class>.json`, which
+//! `docs` reads to write `docs/performance.md` ([`docs`]); `plot` writes the
+//! repository's `docs/activations.svg`.
 //!
 //! ## The three runs
 //!
@@ -245,6 +249,7 @@ mod cases;
 mod chart;
 mod cli;
 mod compare;
+mod docs;
 mod format;
 mod glance;
 mod machine;
@@ -269,9 +274,9 @@ use schema::load_report;
 use table::{print_text, report_text};
 
 /// Parses the arguments and runs the command. Exit code 2 on a bad
-/// argument; 1 when the JSON or a chart cannot be written, or when
-/// `compare` or `show` is given a file that is not a readable rectify
-/// report of this schema version.
+/// argument; 1 when the JSON, a chart or the docs cannot be written, or
+/// when `compare`, `show` or `docs` is given a file that is not a readable
+/// rectify report of this schema version.
 fn main() -> ExitCode {
     match parse_args(std::env::args().skip(1)) {
         Ok(Command::Help) => {
@@ -281,6 +286,7 @@ fn main() -> ExitCode {
         Ok(Command::Measure(options)) => measure::measure(options),
         Ok(Command::Compare { paths, svg }) => compare_files(&paths, svg.as_deref()),
         Ok(Command::Plot { out }) => plot::run(out.as_deref()),
+        Ok(Command::Docs { reports, out }) => docs::run(reports.as_deref(), out.as_deref()),
         Ok(Command::Show { path, full }) => show(&path, full),
         Err(e) => {
             eprintln!("report: {e}\n{USAGE}");

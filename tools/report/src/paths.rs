@@ -40,6 +40,18 @@ pub(crate) fn default_out_dir() -> PathBuf {
     )
 }
 
+/// The directory of the published reports, one JSON per machine class:
+/// `reports/` at the repository's root.
+pub(crate) fn reports_dir() -> PathBuf {
+    workspace_root().join("reports")
+}
+
+/// The generated performance page: `docs/performance.md` at the
+/// repository's root.
+pub(crate) fn performance_doc() -> PathBuf {
+    workspace_root().join("docs").join("performance.md")
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsString;
@@ -73,5 +85,7 @@ mod tests {
         let root = workspace_root();
         assert!(root.join("tools/report/Cargo.toml").is_file());
         assert!(root.join("Cargo.toml").is_file(), "{}", root.display());
+        assert_eq!(reports_dir(), root.join("reports"));
+        assert!(performance_doc().ends_with("docs/performance.md"));
     }
 }
