@@ -81,6 +81,27 @@ pub(crate) fn utc_date(time: std::time::SystemTime) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// `text` wrapped at spaces into lines of at most `width` characters (a
+/// longer word stands alone), the continuation lines starting with
+/// `indent`; every line ends with a newline.
+pub(crate) fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.trim().is_empty() && line.len() + 1 + word.len() > width {
+            out += line.trim_end();
+            out.push('\n');
+            line = indent.into();
+        } else if !line.trim().is_empty() {
+            line.push(' ');
+        }
+        line += word;
+    }
+    out += line.trim_end();
+    out.push('\n');
+    out
+}
+
 /// Formats an optional ratio, `-` when absent.
 pub(crate) fn opt(v: Option<f64>, width: usize, precision: usize) -> String {
     match v {
@@ -106,6 +127,16 @@ mod tests {
         assert_eq!(slug("?!"), "unknown");
         assert_eq!(sig4(123456.0), 123500.0);
         assert_eq!(sig4(0.012345), 0.01235);
+    }
+
+    #[test]
+    fn text_wraps_at_spaces() {
+        assert_eq!(wrap("aa bb cc", 5, "  "), "aa bb\n  cc\n");
+        assert_eq!(
+            wrap("a verylongword b", 4, "  "),
+            "a\n  verylongword\n  b\n"
+        );
+        assert_eq!(wrap("short", 80, "    "), "short\n");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::format::human_elements;
+use crate::format::{human_elements, wrap};
 use crate::schema::{Report, Row};
 
 /// A tier is named fastest only when its median beats the runner-up's by
@@ -18,12 +18,12 @@ pub(crate) const TIE_MARGIN: f64 = 0.05;
 /// The legend of the summary, (term, meaning), shared by the printed table
 /// and the generated docs.
 pub(crate) const LEGEND: [(&str, &str); 6] = [
-    ("fastest", "the tier with the highest median Gelem/s, named only when that median is more than 5% above the runner-up's and above the runner-up's fastest repetition; otherwise \"tie\" (the numbers are then the highest median's)"),
-    ("Gelem/s", "10^9 elements per second (Maxout: outputs), the median over the repetitions"),
-    ("x", "speedup over the scalar tier: the median over rounds of scalar time / this tier's time"),
-    ("%bw", "the call's GB/s over its level's ceiling: glibc's memmove of a buffer onto itself, timed beside it (for DRAM the run's largest buffer, at least 64 MiB). A copy, not a hardware limit: kernels can beat it, most in L1 and L2, where above 100% is common; near or above 100% in DRAM means bound by memory"),
-    ("*", "the call's buffers (their footprint: Maxout reads k inputs per output) fit a larger level than the column's; its %bw is against that level's ceiling"),
-    ("levels", "the machine's own (sysfs cache sizes); a column is named after the level most of its rows fit in"),
+    ("fastest", "the tier with the highest median, named when that median is more than 5% above the runner-up's and above the runner-up's fastest repetition, else \"tie\" (the numbers are the highest median's)"),
+    ("Gelem/s", "10^9 elements (Maxout: outputs) per second, the median over the repetitions"),
+    ("x", "speedup over the scalar tier, the median over rounds of scalar time / this tier's time"),
+    ("%bw", "GB/s over the level's ceiling, glibc's memmove of a buffer onto itself timed beside the call (DRAM: the run's largest buffer, at least 64 MiB). A copy, not a hardware limit: kernels can beat it, most in L1 and L2 (above 100% is common there); near or above 100% in DRAM means bound by memory"),
+    ("*", "the call's buffers fit a larger level than the column's (Maxout reads k inputs per output); its %bw is against that level's ceiling"),
+    ("levels", "this machine's cache sizes (sysfs); a column is named after the level most of its rows fit in"),
 ];
 
 /// Which tier is fastest for one case.
@@ -260,10 +260,14 @@ pub(crate) fn glance_text(g: &Glance) -> String {
         .collect();
     out.push('\n');
     for (term, meaning) in LEGEND {
-        let _ = writeln!(out, "{term}: {meaning}");
+        out += &wrap(&format!("{term}: {meaning}"), TEXT_WIDTH, "  ");
     }
     out
 }
+
+/// The width the summary's text lines are wrapped to: about the table's,
+/// for three columns.
+pub(crate) const TEXT_WIDTH: usize = 110;
 
 #[cfg(test)]
 mod tests {
@@ -305,8 +309,9 @@ mod tests {
         assert_eq!(levels, ["L1", "L2", "DRAM"]);
         let text = glance_text(&g);
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines.len() <= 45, "{} lines:\n{text}", lines.len());
-        assert_eq!(lines.len(), 3 + g.lines.len() + 1 + LEGEND.len());
+        // Under 50, so the run's header and the files written fit in 60.
+        assert!(lines.len() <= 50, "{} lines:\n{text}", lines.len());
+        assert!(lines.iter().all(|l| l.len() <= 120), "{text}");
         // Every op and direction measured has its line, all cells filled.
         assert!(g.lines.len() >= 30);
         assert!(g.lines.iter().all(|l| l.cells.iter().all(Option::is_some)));
@@ -315,8 +320,6 @@ mod tests {
             .find(|l| l.starts_with("relu/forward "))
             .expect("relu");
         assert!(relu.contains("avx512"), "{relu}");
-        // The table's width is the lines', legend aside.
-        assert!(lines[..3 + g.lines.len()].iter().all(|l| l.len() <= 120));
         // Maxout k4's 4096 outputs read 64 KiB: beyond L1, marked.
         let k4 = lines
             .iter()

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use crate::format::{human_bytes, human_elements, opt};
-use crate::glance::{glance, glance_text, three_digits};
+use crate::format::{human_bytes, human_elements, opt, wrap};
+use crate::glance::{glance, glance_text, three_digits, TEXT_WIDTH};
 use crate::machine::Machine;
 use crate::ops::{Direction, Op};
 use crate::schema::{Report, Row};
@@ -123,22 +123,24 @@ pub(crate) fn ceilings_text(report: &Report) -> String {
 /// The default run's header: machine, tiers, build, run (and `more`) and
 /// the one-thread ceilings, a line each.
 fn compact_header_text(report: &Report, more: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "cpu      {}", cpu_text(&report.machine));
-    let _ = writeln!(out, "isa      {}", isa_text(&report.machine));
-    let _ = writeln!(out, "build    {}", build_text(report));
     let more = if more.is_empty() {
         String::new()
     } else {
         format!(" ({more})")
     };
-    let _ = writeln!(out, "run      {}{more}", run_text(report));
-    let _ = writeln!(
-        out,
-        "ceiling  in-place memmove, 1 thread: {}",
-        ceilings_text(report)
-    );
-    out
+    [
+        format!("cpu      {}", cpu_text(&report.machine)),
+        format!("isa      {}", isa_text(&report.machine)),
+        format!("build    {}", build_text(report)),
+        format!("run      {}{more}", run_text(report)),
+        format!(
+            "ceiling  in-place memmove, 1 thread: {}",
+            ceilings_text(report)
+        ),
+    ]
+    .iter()
+    .map(|line| wrap(line, TEXT_WIDTH, "         "))
+    .collect()
 }
 
 /// The complete header: machine, build, method and the bandwidth table.
@@ -281,10 +283,11 @@ mod tests {
         let short = report_text(&report, false, "--full: every size and mode, every table");
         // With the two lines of the files written, within 60.
         assert!(short.lines().count() <= 58, "{short}");
+        assert!(short.lines().all(|l| l.len() <= 120), "{short}");
         assert!(short.contains("ceiling  in-place memmove, 1 thread: L1 200 GB/s, L2 150 GB/s, L3 100 GB/s, DRAM 40.0 GB/s"), "{short}");
         assert!(
             short.contains(
-                "run      default run of 2026-01-02: 4096, 64 Ki, 16 Mi elements, serial, 5-21 repetitions of ~2 ms batches (--full: every size and mode, every table)\n"
+                "run      default run of 2026-01-02: 4096, 64 Ki, 16 Mi elements, serial, 5-21 repetitions of ~2 ms batches\n         (--full: every size and mode, every table)\n"
             ),
             "{short}"
         );
