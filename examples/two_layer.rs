@@ -171,7 +171,7 @@ fn train(k: &Kernels, mut hidden: Hidden) -> Result<(f32, f32), rectify::Error> 
 }
 
 fn main() -> Result<(), rectify::Error> {
-    let k = Kernels::global();
+    let k = Kernels::from_env();
     println!("rectify on the {} tier", k.isa());
     println!("hidden activation: ELU (gradient from the saved output)");
     let elu = train(k, Hidden::Fixed(Activation::Elu { alpha: 1.0 }))?;
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn both_networks_learn() {
-        let k = Kernels::global();
+        let k = Kernels::from_env();
         let (before, after) = train(k, Hidden::Fixed(Activation::Elu { alpha: 1.0 })).unwrap();
         assert!(after * 10.0 <= before, "ELU: {before} -> {after}");
         let prelu = Hidden::Prelu {

@@ -18,7 +18,7 @@
 //! use rectify::Activation;
 //!
 //! let x = -0.5f32;
-//! let exact = exact_forward(Activation::elu_default(), x);
+//! let exact = exact_forward(Activation::Elu { alpha: 1.0 }, x);
 //! assert!((exact - (-0.5f64).exp_m1()).abs() < 1e-16);
 //! assert!(ulp_error(x.exp_m1(), exact) <= 1.0);
 //! assert_eq!(ulp_error(1.0, 1.0), 0.0);
@@ -150,7 +150,7 @@ pub fn backward_bound(act: Activation) -> f64 {
 /// use rectify::accuracy::gradient_bound_applies;
 /// use rectify::Activation;
 ///
-/// let elu = Activation::elu_default();
+/// let elu = Activation::Elu { alpha: 1.0 };
 /// assert!(gradient_bound_applies(elu, false, -1.0, 1e20));
 /// assert!(!gradient_bound_applies(elu, false, -1.0, 1e31));
 /// assert!(gradient_bound_applies(elu, true, -0.5, f32::INFINITY));

@@ -42,25 +42,20 @@ macro_rules! define_activation {
         $(#[$attr:meta])*
         $variant:ident $({ $( $(#[$field_attr:meta])* $field:ident ),* $(,)? })? = $entry:ident
     ),* $(,)?) => {
-        /// An activation function and its parameters.
-        ///
-        /// Build one with the constructors, which validate ([`Activation::leaky_relu`],
-        /// [`Activation::elu`], ...), or as a literal and let the engine validate it on
-        /// every call.
+        /// An activation function and its parameters, written as a literal
+        /// (`Activation::LeakyRelu { slope: 0.01 }`; each field's docs give
+        /// PyTorch's default). Every engine call validates the parameters
+        /// first; [`Activation::validate`] checks them ahead of time.
         ///
         /// ```
         /// use rectify::Activation;
         ///
-        /// let relu = Activation::default();
-        /// assert_eq!(relu, Activation::Relu);
-        /// let leaky = Activation::leaky_relu(0.2)?;
+        /// let leaky = Activation::LeakyRelu { slope: 0.2 };
         /// assert_eq!(leaky.to_string(), "leaky_relu(slope=0.2)");
-        /// assert_eq!(Activation::leaky_relu_default(), Activation::LeakyRelu { slope: 0.01 });
-        /// assert_eq!(Activation::elu_default(), Activation::Elu { alpha: 1.0 });
-        /// assert!(Activation::celu(0.0).is_err());
-        /// # Ok::<(), rectify::Error>(())
+        /// assert!(leaky.validate().is_ok());
+        /// assert!(Activation::Celu { alpha: 0.0 }.validate().is_err());
         /// ```
-        #[derive(Clone, Copy, Debug, Default, PartialEq)]
+        #[derive(Clone, Copy, Debug, PartialEq)]
         #[non_exhaustive]
         pub enum Activation {
             $(
@@ -92,63 +87,6 @@ macro_rules! define_activation {
 rectify_kernels::for_each_activation!(define_activation);
 
 impl Activation {
-    /// PyTorch's default `negative_slope` for Leaky ReLU.
-    pub const DEFAULT_LEAKY_SLOPE: f32 = 0.01;
-
-    /// ReLU.
-    pub const fn relu() -> Activation {
-        Activation::Relu
-    }
-
-    /// Leaky ReLU with `slope`, refused unless it is finite.
-    ///
-    /// ```
-    /// assert!(rectify::Activation::leaky_relu(f32::INFINITY).is_err());
-    /// ```
-    pub fn leaky_relu(slope: f32) -> Result<Activation, Error> {
-        Activation::LeakyRelu { slope }.validated()
-    }
-
-    /// Leaky ReLU with PyTorch's default slope, 0.01.
-    pub const fn leaky_relu_default() -> Activation {
-        Activation::LeakyRelu {
-            slope: Activation::DEFAULT_LEAKY_SLOPE,
-        }
-    }
-
-    /// ELU with `alpha`, refused unless it is finite and 0 or `|alpha| >= 2^-64`.
-    ///
-    /// ```
-    /// let mut x = [-1.0f32, 2.0];
-    /// rectify::forward(rectify::Activation::elu(2.0)?, &mut x)?;
-    /// assert!((x[0] - 2.0 * (-1.0f32).exp_m1()).abs() < 1e-6);
-    /// assert_eq!(x[1], 2.0);
-    /// # Ok::<(), rectify::Error>(())
-    /// ```
-    pub fn elu(alpha: f32) -> Result<Activation, Error> {
-        Activation::Elu { alpha }.validated()
-    }
-
-    /// ELU with PyTorch's default alpha, 1.
-    pub const fn elu_default() -> Activation {
-        Activation::Elu { alpha: 1.0 }
-    }
-
-    /// CELU with `alpha`, refused unless it is finite and `|alpha| >= 2^-64`.
-    pub fn celu(alpha: f32) -> Result<Activation, Error> {
-        Activation::Celu { alpha }.validated()
-    }
-
-    /// CELU with PyTorch's default alpha, 1.
-    pub const fn celu_default() -> Activation {
-        Activation::Celu { alpha: 1.0 }
-    }
-
-    /// SELU (it has no parameters).
-    pub const fn selu() -> Activation {
-        Activation::Selu
-    }
-
     /// Every registered activation with each parameter choice the tests
     /// cover, PyTorch's defaults first within each activation.
     ///
@@ -227,10 +165,6 @@ impl Activation {
             value: r.value,
             requirement: r.requirement,
         })
-    }
-
-    fn validated(self) -> Result<Activation, Error> {
-        self.validate().map(|()| self)
     }
 
     /// Whether the gradient can be computed from the saved output, not only

@@ -38,9 +38,11 @@ impl<'a> Saved<'a> {
 /// An activation engine: the kernels of one instruction-set tier plus a
 /// parallel policy.
 ///
-/// [`Kernels::global`] is the one the free functions use: the best tier this
-/// CPU has (or the one `RECTIFY_ISA` forces). Make your own to pin a tier, run
-/// serially, or move the parallel threshold.
+/// [`Kernels::from_env`] is the process-wide one: the best tier this CPU has,
+/// or the one the `RECTIFY_ISA` environment variable names. Make your own
+/// with [`Kernels::new`] to pin a tier (`Kernels::new(Isa::best())` for the
+/// best tier whatever the environment says), run serially, or move the
+/// parallel threshold.
 ///
 /// ```
 /// use rectify::{Activation, Isa, Kernels, Saved};
@@ -82,21 +84,17 @@ impl Kernels {
         })
     }
 
-    /// The engine for the best tier this CPU has, ignoring `RECTIFY_ISA`.
-    pub fn best() -> Kernels {
-        Kernels::new(Isa::best()).expect("the detected best tier is available")
-    }
-
-    /// The process-wide engine the free functions use: [`Isa::best`], unless
-    /// the environment variable `RECTIFY_ISA` (`scalar`, `portable`, `avx2`,
-    /// `avx512` or `neon`) names an available tier. An unknown or unavailable
-    /// name is reported once on stderr and detection wins. Decided once, on
-    /// first use.
+    /// The process-wide engine, configured from the environment: the tier
+    /// the variable `RECTIFY_ISA` names (`scalar`, `portable`, `avx2`,
+    /// `avx512` or `neon`) when this CPU has it, else [`Isa::best`]. An
+    /// unknown or unavailable name is reported once on stderr and detection
+    /// wins. Decided once, on first use; changing the variable later changes
+    /// nothing.
     ///
     /// ```
-    /// println!("rectify runs on {}", rectify::Kernels::global().isa());
+    /// println!("rectify runs on {}", rectify::Kernels::from_env().isa());
     /// ```
-    pub fn global() -> &'static Kernels {
+    pub fn from_env() -> &'static Kernels {
         static GLOBAL: OnceLock<Kernels> = OnceLock::new();
         GLOBAL.get_or_init(|| {
             let isa = isa_from_env(std::env::var_os("RECTIFY_ISA"));
@@ -127,7 +125,7 @@ impl Kernels {
     /// Without the `parallel` feature every call is serial regardless.
     ///
     /// ```
-    /// let k = rectify::Kernels::best().with_parallel_threshold(1 << 20);
+    /// let k = rectify::Kernels::new(rectify::Isa::best()).unwrap().with_parallel_threshold(1 << 20);
     /// assert_eq!(k.parallel_threshold(), Some(1 << 20));
     /// ```
     pub fn with_parallel_threshold(self, elements: usize) -> Kernels {
@@ -152,7 +150,7 @@ impl Kernels {
     /// one thread, or no `parallel` feature).
     ///
     /// ```
-    /// let k = rectify::Kernels::best();
+    /// let k = rectify::Kernels::new(rectify::Isa::best()).unwrap();
     /// assert_eq!(k.serial().split_len(1 << 24), None);
     /// assert_eq!(k.split_len(1000), None); // below the threshold
     /// if let Some(chunk) = k.split_len(1 << 24) {
@@ -168,7 +166,7 @@ impl Kernels {
     /// ```
     /// use rectify::{Activation, Kernels};
     /// let mut x = [-2.0f32, 0.0, 2.0];
-    /// Kernels::global().forward(Activation::LeakyRelu { slope: 0.5 }, &mut x)?;
+    /// Kernels::from_env().forward(Activation::LeakyRelu { slope: 0.5 }, &mut x)?;
     /// assert_eq!(x, [-1.0, 0.0, 2.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
@@ -197,7 +195,7 @@ impl Kernels {
     /// use rectify::{Activation, Kernels, Saved};
     /// let x = [-2.0f32, 3.0];
     /// let mut grad = [10.0f32, 10.0];
-    /// Kernels::global().backward(Activation::LeakyRelu { slope: 0.5 }, Saved::Input(&x), &mut grad)?;
+    /// Kernels::from_env().backward(Activation::LeakyRelu { slope: 0.5 }, Saved::Input(&x), &mut grad)?;
     /// assert_eq!(grad, [5.0, 10.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```

@@ -10,7 +10,7 @@ use crate::Isa;
 /// ```
 /// use rectify::{Activation, Error};
 ///
-/// let err = Activation::leaky_relu(f32::NAN).unwrap_err();
+/// let err = Activation::LeakyRelu { slope: f32::NAN }.validate().unwrap_err();
 /// assert!(matches!(err, Error::InvalidParameter { parameter: "slope", .. }));
 /// assert_eq!(err.to_string(), "leaky_relu: parameter slope = NaN is invalid: it must be finite");
 /// ```

@@ -80,7 +80,7 @@ impl Kernels {
     /// // Three outputs of k = 2 interleaved pieces.
     /// let x = [1.0f32, 2.0, -3.0, -4.0, 5.0, f32::NAN];
     /// let mut y = [0.0f32; 3];
-    /// Kernels::global().maxout(&x, 2, 1, &mut y)?;
+    /// Kernels::from_env().maxout(&x, 2, 1, &mut y)?;
     /// assert_eq!(&y[..2], &[2.0, -3.0]);
     /// assert!(y[2].is_nan()); // NaN propagates
     /// # Ok::<(), rectify::Error>(())
@@ -98,7 +98,7 @@ impl Kernels {
     /// // Two outputs of k = 3 pieces, pieces in planes of inner = 2.
     /// let x = [1.0f32, 9.0, 7.0, 9.0, 3.0, 2.0];
     /// let (mut y, mut idx) = ([0.0f32; 2], [0u8; 2]);
-    /// Kernels::global().maxout_with_index(&x, 3, 2, &mut y, MaxoutIndex::U8(&mut idx))?;
+    /// Kernels::from_env().maxout_with_index(&x, 3, 2, &mut y, MaxoutIndex::U8(&mut idx))?;
     /// assert_eq!(y, [7.0, 9.0]);
     /// assert_eq!(idx, [1, 0]); // ties go to the first maximal piece
     /// # Ok::<(), rectify::Error>(())
@@ -174,7 +174,7 @@ impl Kernels {
     /// use rectify::{Kernels, MaxoutSaved};
     /// let x = [1.0f32, 2.0, 5.0, 5.0];
     /// let mut grad_x = [9.0f32; 4];
-    /// Kernels::global().maxout_backward(MaxoutSaved::Input(&x), 2, 1, &[10.0, 20.0], &mut grad_x)?;
+    /// Kernels::from_env().maxout_backward(MaxoutSaved::Input(&x), 2, 1, &[10.0, 20.0], &mut grad_x)?;
     /// assert_eq!(grad_x, [0.0, 10.0, 20.0, 0.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```

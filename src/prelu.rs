@@ -442,7 +442,7 @@ impl Kernels {
     /// use rectify::{ChannelLayout, Kernels};
     /// // NCHW, 2 channels of 2 elements: slopes 0.5 and 2.
     /// let mut x = [-1.0f32, 1.0, -1.0, 1.0];
-    /// Kernels::global().prelu(&mut x, &[0.5, 2.0], ChannelLayout::nchw(2, 2))?;
+    /// Kernels::from_env().prelu(&mut x, &[0.5, 2.0], ChannelLayout::nchw(2, 2))?;
     /// assert_eq!(x, [-0.5, 1.0, -2.0, 1.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
@@ -459,7 +459,7 @@ impl Kernels {
     /// // NHWC (channel fastest), 2 channels.
     /// let x = [-1.0f32, -1.0, 4.0, -4.0];
     /// let mut y = [0.0f32; 4];
-    /// Kernels::global().prelu_into(&x, &[0.5, 0.25], ChannelLayout::nhwc(2), &mut y)?;
+    /// Kernels::from_env().prelu_into(&x, &[0.5, 0.25], ChannelLayout::nhwc(2), &mut y)?;
     /// assert_eq!(y, [-0.5, -0.25, 4.0, -1.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
@@ -516,7 +516,7 @@ impl Kernels {
     /// let w = [0.5f32, 0.25];
     /// let mut grad = [1.0f32; 4];
     /// let mut grad_w = [0.0f32; 2];
-    /// let k = Kernels::global();
+    /// let k = Kernels::from_env();
     /// k.prelu_backward(Saved::Input(&x), &w, ChannelLayout::nchw(2, 2), &mut grad, Some(&mut grad_w))?;
     /// assert_eq!(grad, [0.5, 1.0, 0.25, 0.25]);
     /// assert_eq!(grad_w, [-2.0, -5.0]);

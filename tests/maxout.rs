@@ -186,7 +186,7 @@ fn any_thread_count_gives_the_same_bits() {
 
 #[test]
 fn refusals_write_nothing() {
-    let kern = Kernels::global();
+    let kern = Kernels::from_env();
     let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
     let mut y = [9.0f32; 3];
     let err = kern.maxout(&x, 0, 1, &mut y).unwrap_err();

@@ -17,9 +17,12 @@ fn small_calls_leave_rayon_alone() {
     let x: Vec<f32> = (0..n).map(|i| (i % 7) as f32 - 3.0).collect();
     let mut out = vec![0.0f32; n];
     let mut grad = vec![1.0f32; n];
-    for k in [Kernels::global(), &Kernels::best()] {
+    for k in [
+        Kernels::from_env(),
+        &Kernels::new(rectify::Isa::best()).unwrap(),
+    ] {
         k.forward_into(Activation::Relu, &x, &mut out).unwrap();
-        k.backward(Activation::elu_default(), Saved::Input(&x), &mut grad)
+        k.backward(Activation::Elu { alpha: 1.0 }, Saved::Input(&x), &mut grad)
             .unwrap();
         // Every PReLU shape: runs (NCHW), periodic (NHWC, 16 channels),
         // pattern (NHWC, 100 channels).

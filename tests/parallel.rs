@@ -65,7 +65,7 @@ fn parallel_equals_serial_for_any_thread_count() {
 fn default_threshold_splits_large_buffers_identically() {
     let n = DEFAULT_PARALLEL_THRESHOLD * 2 + 13;
     let (x, g) = (data(n, 3), data(n, 5));
-    let k = Kernels::best();
+    let k = Kernels::new(rectify::Isa::best()).unwrap();
     assert_eq!(k.parallel_threshold().is_some(), cfg!(feature = "parallel"));
     let want = run_all(&k.serial(), &x, &g);
     let pool = rayon::ThreadPoolBuilder::new()

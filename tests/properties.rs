@@ -3,7 +3,7 @@
 //! "nice" floats), parameters (NaN, ±inf, ±0, negative, huge, subnormal) and
 //! layouts, some of them deliberately inconsistent. `tests/common/contract.rs`
 //! runs each case on every tier this host has, serial and threaded, and on
-//! the free functions, and checks it against the scalar reference under the
+//! the process-wide engine, and checks it against the scalar reference under the
 //! contract: bit-exact, or within the documented ULP bound; refusals return
 //! the reference's `Error` and leave every buffer untouched.
 //!

@@ -53,7 +53,6 @@ macro_rules! for_each_activation {
     ($callback:ident) => {
         $callback! {
             /// ReLU: `x < 0 ? +0 : x` (NaN stays NaN, `-0` stays `-0`).
-            #[default]
             Relu = Relu,
             /// Leaky ReLU: `x > 0 ? x : x * slope`; `slope` must be finite.
             LeakyRelu {
@@ -230,7 +229,7 @@ macro_rules! define_op {
         /// It carries no validation: [`Op::check`] says whether the
         /// parameters are in the domain the kernels are proven for, and the
         /// safe crate refuses calls that are not.
-        #[derive(Clone, Copy, Debug, Default, PartialEq)]
+        #[derive(Clone, Copy, Debug, PartialEq)]
         #[non_exhaustive]
         pub enum Op {
             $(

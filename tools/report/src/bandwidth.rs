@@ -114,7 +114,8 @@ impl ProbeBuffers {
             .expect("a buffer per level");
         let chunk = (threads > 1)
             .then(|| {
-                Kernels::best()
+                Kernels::new(rectify::Isa::best())
+                    .unwrap()
                     .with_parallel_threshold(0)
                     .split_len(buf.len())
             })

@@ -288,7 +288,7 @@ mod tests {
             for n in QUICK_SIZES {
                 let inputs = Inputs::new(op, n);
                 for &dir in op.directions() {
-                    let mut case = Case::new(Kernels::best(), op, dir, &inputs);
+                    let mut case = Case::new(Kernels::new(Isa::best()).unwrap(), op, dir, &inputs);
                     case.restore();
                     case.call();
                 }
@@ -315,7 +315,12 @@ mod tests {
         let op = Op::named("maxout_k2");
         let inputs = Inputs::new(op, 4096);
         assert_eq!((inputs.x.len(), inputs.grad.len()), (8192, 4096));
-        let mut case = Case::new(Kernels::best(), op, Direction::Forward, &inputs);
+        let mut case = Case::new(
+            Kernels::new(Isa::best()).unwrap(),
+            op,
+            Direction::Forward,
+            &inputs,
+        );
         case.call();
         let expected: Vec<f32> = inputs.x.chunks(2).map(|p| p[0].max(p[1])).collect();
         assert_eq!(case.out, expected);
@@ -329,9 +334,9 @@ mod tests {
         assert_eq!((forward(relu), backward(relu)), (8, 12));
         assert_eq!(relu.footprint_per_element(Direction::Backward), 8);
         // Serial engines never split; the parallel one splits Maxout by its input.
-        let serial = Kernels::best().serial();
+        let serial = Kernels::new(Isa::best()).unwrap().serial();
         assert_eq!(op.threads(&serial, 1 << 20), 1);
-        let parallel = Kernels::best();
+        let parallel = Kernels::new(Isa::best()).unwrap();
         let nchw = Op::named("maxout_k2_nchw");
         assert_eq!(
             nchw.threads(&parallel, 1 << 20),

@@ -58,7 +58,7 @@ fn within_noise(a: &Row, b: &Row) -> bool {
 }
 
 impl Report {
-    /// The rows of the tier the report chose (its free functions' tier).
+    /// The rows of the tier the report chose (the tier `Kernels::from_env` runs).
     pub(crate) fn chosen_rows(&self) -> impl Iterator<Item = &Row> {
         self.results
             .iter()
@@ -67,7 +67,7 @@ impl Report {
 }
 
 /// Compares the reports case by case, each at its chosen tier (the one its
-/// free functions use and its file is named after): every case of any
+/// `Kernels::from_env` runs and its file is named after): every case of any
 /// report, in the order they first appear.
 pub(crate) fn compare_reports(reports: &[(PathBuf, Report)]) -> Comparison {
     let cpu = |r: &Report| format!("{} / {}", r.machine.cpu_model, r.machine.isa_chosen);
@@ -180,7 +180,7 @@ pub(crate) fn compare_reports(reports: &[(PathBuf, Report)]) -> Comparison {
 /// Prints the comparison: legend, warnings, one line per case, footnote.
 pub(crate) fn print_comparison(c: &Comparison) {
     println!("rectify reports compared: Gelem/s median per op / direction / size / mode, each report at its");
-    println!("chosen ISA (the tier its free functions use, the one its file is named after); the first is the reference");
+    println!("chosen ISA (the tier `Kernels::from_env` runs, the one its file is named after); the first is the reference");
     for (tag, label, note) in &c.columns {
         println!("  {tag:<3} {label}  ({note})");
     }

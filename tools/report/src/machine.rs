@@ -154,7 +154,7 @@ impl Machine {
                 .iter()
                 .map(|isa| isa.name().into())
                 .collect(),
-            isa_chosen: Kernels::global().isa().name().into(),
+            isa_chosen: Kernels::from_env().isa().name().into(),
             rectify_isa_env: std::env::var("RECTIFY_ISA").ok(),
         }
     }

@@ -49,7 +49,7 @@
 //!    rayon's thread count, cache sizes (`/sys/devices/system/cpu/cpu0/cache`),
 //!    the tiers this CPU can run
 //!    ([`Isa::available`](rectify::Isa::available)), the tier the free
-//!    functions use ([`Kernels::global`](rectify::Kernels::global), which
+//!    functions use ([`Kernels::from_env`](rectify::Kernels::from_env), which
 //!    honours `RECTIFY_ISA`), and how rectify was built ([`rectify::build`]).
 //! 2. **The ceiling**: in-place read-and-write bandwidth, the C library's
 //!    `memmove` of the buffer onto itself shifted by one cache line
@@ -192,7 +192,7 @@
 //! one line and exit code 1, a file that cannot be read, is not JSON, is not
 //! a `rectify-report` or is of another `schema_version`) and prints, per op,
 //! direction, size and mode, each report's median Gelem/s at *its chosen
-//! tier* (the one its free functions use and its file is named after), the
+//! tier* (the one `Kernels::from_env` runs and its file is named after), the
 //! ratio to the first report's, and its fraction of its own measured
 //! bandwidth. Columns are tagged `A`, `B`, ... and labelled with the CPU
 //! model and chosen tier (the file name when two share those). A case a

@@ -147,7 +147,7 @@ pub(crate) fn default_path() -> PathBuf {
 /// cannot.
 pub(crate) fn run(out: Option<&Path>) -> ExitCode {
     let path = out.map_or_else(default_path, Path::to_path_buf);
-    let k = Kernels::global();
+    let k = Kernels::from_env();
     match curves(k)
         .map_err(|e| e.into())
         .and_then(|c| draw(&c, &path))
@@ -173,7 +173,7 @@ mod tests {
     fn plot_is_well_formed_and_deterministic() {
         let dir = std::env::temp_dir().join(format!("rectify-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let k = Kernels::best();
+        let k = Kernels::new(rectify::Isa::best()).unwrap();
         let c = curves(&k).unwrap();
         let (a, b) = (dir.join("a.svg"), dir.join("b.svg"));
         draw(&c, &a).unwrap();
@@ -202,7 +202,7 @@ mod tests {
     /// The curves are the kernels' values: spot checks.
     #[test]
     fn curves_come_from_the_kernels() {
-        let c = curves(&Kernels::best()).unwrap();
+        let c = curves(&Kernels::new(rectify::Isa::best()).unwrap()).unwrap();
         let x = xs();
         let at = |v: f32| x.iter().position(|&t| t == v).unwrap();
         assert_eq!(c[0].y[at(-1.0)], 0.0); // relu
