@@ -149,6 +149,10 @@ impl Kernels {
     /// calling thread alone (below the threshold, a serial engine, a pool of
     /// one thread, or no `parallel` feature).
     ///
+    ///
+    /// Hidden from the docs: the report tool's view of the threading, with
+    /// no stability promise.
+    ///
     /// ```
     /// let k = rectify::Kernels::new(rectify::Isa::best()).unwrap();
     /// assert_eq!(k.serial().split_len(1 << 24), None);
@@ -157,6 +161,7 @@ impl Kernels {
     ///     assert_eq!(chunk % 16, 0); // whole 64-byte cache lines
     /// }
     /// ```
+    #[doc(hidden)]
     pub fn split_len(&self, n: usize) -> Option<usize> {
         parallel::split(self.parallel_threshold, n)
     }

@@ -1,8 +1,10 @@
 //! # rectify-kernels
 //!
-//! The unsafe half of [rectify](https://docs.rs/rectify): every SIMD instruction
-//! and every `unsafe` line of the project lives in this crate, and it hands out
-//! only safe entry points.
+//! The unsafe implementation crate of [rectify](https://docs.rs/rectify):
+//! every SIMD instruction and every `unsafe` line of the project lives here,
+//! behind safe entry points. Use rectify, which validates and documents the
+//! contract; this crate promises no stability beyond [`Isa`] and may change
+//! any other item in any release.
 //!
 //! - [`Isa`] names the instruction-set tiers (scalar reference, portable `wide`,
 //!   AVX2+FMA, AVX-512F, NEON) and detects at run time which ones this CPU has.
