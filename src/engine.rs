@@ -219,7 +219,18 @@ impl Kernels {
         Ok(())
     }
 
-    /// `grad_in = grad_out * f'(saved)`.
+    /// `grad_in = grad_out * f'(saved)`: overwrites `grad_in` (a framework
+    /// that sums the gradients of several branches adds it to its own
+    /// buffer afterwards, or uses [`Kernels::backward`] on a copy).
+    ///
+    /// ```
+    /// use rectify::{Activation, Kernels, Saved};
+    /// let x = [-1.0f32, 2.0];
+    /// let mut grad_in = [100.0f32; 2];
+    /// Kernels::from_env().backward_into(Activation::Relu, Saved::Input(&x), &[3.0, 4.0], &mut grad_in)?;
+    /// assert_eq!(grad_in, [0.0, 4.0]); // written, not added to
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
     pub fn backward_into(
         &self,
         act: Activation,

@@ -77,7 +77,7 @@ mod prelu;
 pub use activation::Activation;
 pub use engine::{Kernels, Saved};
 pub use error::Error;
-pub use maxout::{MaxoutIndex, MaxoutSaved};
+pub use maxout::MaxoutIndex;
 pub use parallel::DEFAULT_PARALLEL_THRESHOLD;
 pub use prelu::ChannelLayout;
 /// The scalar reference, one element at a time: the oracle of the ReLU

@@ -13,7 +13,7 @@ use contract::tiers_under_test;
 use contract::pseudo_random as data;
 use std::sync::Barrier;
 
-use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
+use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
@@ -96,12 +96,10 @@ fn run_everything(k: Option<Kernels>, x: &[f32], g: &[f32]) -> Vec<u32> {
     out.extend(bits(&gw));
     let mut m = vec![0.0; n / 2];
     let mut idx = vec![0u8; n / 2];
-    engine
-        .maxout_with_index(x, 2, 1, &mut m, MaxoutIndex::U8(&mut idx))
-        .unwrap();
+    engine.maxout_with_index(x, 2, 1, &mut m, &mut idx).unwrap();
     let mut gx = vec![0.0; n];
     engine
-        .maxout_backward(MaxoutSaved::IndexU8(&idx), 2, 1, &g[..n / 2], &mut gx)
+        .maxout_backward_indexed(&idx, 2, 1, &g[..n / 2], &mut gx)
         .unwrap();
     out.extend(bits(&m));
     out.extend(bits(&gx));

@@ -28,7 +28,7 @@ pub use under_test::tiers_under_test;
 use rectify::accuracy::{
     backward_bound, exact_backward, exact_forward, forward_bound, gradient_bound_applies, ulp_error,
 };
-use rectify::{Activation, ChannelLayout, Error, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
+use rectify::{Activation, ChannelLayout, Error, Isa, Kernels, Saved};
 
 /// Bit patterns of the special values every suite starts from: zeros,
 /// infinities, NaNs with payloads (quiet and signalling, both signs),
@@ -140,7 +140,7 @@ pub enum Call {
         index: IndexKind,
         idx_len: usize,
     },
-    /// `maxout_backward(saved, k, inner, grad_y = g, grad_x = out)`, saved
+    /// `maxout_backward(saved, k, inner, grad_out = g, grad_in = out)`, saved
     /// being `x` or the indices `idx` (`IndexKind::None` means the input).
     MaxoutBackward {
         k: usize,
@@ -163,7 +163,7 @@ impl Call {
         (nx, ny): (usize, usize),
     ) -> (Call, usize, usize) {
         if backward {
-            // grad_y = g (ny) -> grad_x = out (nx).
+            // grad_out = g (ny) -> grad_in = out (nx).
             let call = Call::MaxoutBackward {
                 k,
                 inner,
@@ -327,14 +327,11 @@ fn run(case: &Case, runner: Runner) -> Run {
         } => {
             r.idx8 = Flush::new(&vec![0xa5; idx_len], ow, 0xa5);
             r.idx32 = Flush::new(&vec![0xa5a5_a5a5; idx_len], ow, 0xa5a5_a5a5);
-            let index = match index {
-                IndexKind::None => MaxoutIndex::None,
-                IndexKind::U8 => MaxoutIndex::U8(r.idx8.data_mut()),
-                IndexKind::U32 => MaxoutIndex::U32(r.idx32.data_mut()),
-            };
+            let (x, y) = (r.x.data(), r.out.data_mut());
             match index {
-                MaxoutIndex::None => k.maxout(r.x.data(), pieces, inner, r.out.data_mut()),
-                index => k.maxout_with_index(r.x.data(), pieces, inner, r.out.data_mut(), index),
+                IndexKind::None => k.maxout(x, pieces, inner, y),
+                IndexKind::U8 => k.maxout_with_index(x, pieces, inner, y, r.idx8.data_mut()),
+                IndexKind::U32 => k.maxout_with_index(x, pieces, inner, y, r.idx32.data_mut()),
             }
         }
         Call::MaxoutBackward {
@@ -342,12 +339,12 @@ fn run(case: &Case, runner: Runner) -> Run {
             inner,
             saved,
         } => {
-            let saved = match saved {
-                IndexKind::None => MaxoutSaved::Input(r.x.data()),
-                IndexKind::U8 => MaxoutSaved::IndexU8(r.idx8.data()),
-                IndexKind::U32 => MaxoutSaved::IndexU32(r.idx32.data()),
-            };
-            k.maxout_backward(saved, pieces, inner, r.g.data(), r.out.data_mut())
+            let (g, out) = (r.g.data(), r.out.data_mut());
+            match saved {
+                IndexKind::None => k.maxout_backward(r.x.data(), pieces, inner, g, out),
+                IndexKind::U8 => k.maxout_backward_indexed(r.idx8.data(), pieces, inner, g, out),
+                IndexKind::U32 => k.maxout_backward_indexed(r.idx32.data(), pieces, inner, g, out),
+            }
         }
     };
     r

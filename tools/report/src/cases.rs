@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use rectify::{Isa, Kernels, MaxoutSaved, Saved};
+use rectify::{Isa, Kernels, Saved};
 
 use crate::bandwidth::{ProbeBuffers, ProbeSamples};
 use crate::format::human_elements;
@@ -20,7 +20,7 @@ struct Inputs {
     /// The activations' forward output of `x`, for `backward` from the saved
     /// output (empty for the other ops).
     y: Vec<f32>,
-    /// The incoming gradient, `n` elements (Maxout's `grad_y`).
+    /// The incoming gradient, `n` elements (Maxout's `grad_out`).
     grad: Vec<f32>,
 }
 
@@ -59,7 +59,7 @@ impl Inputs {
 /// One tier's call of an op in one direction. The in-place ops write `out`,
 /// restored before every span from its pristine copy (`x` forward, the
 /// gradient backward); Maxout reads the inputs and overwrites `out` (`y` or
-/// `grad_x`) whole, so nothing is restored.
+/// `grad_in`) whole, so nothing is restored.
 struct Case<'a> {
     engine: Kernels,
     op: Op,
@@ -130,7 +130,7 @@ impl Subject for Case<'_> {
             }
             (Op::Maxout { k, inner_of, .. }, _) => {
                 let inner = inner_of(grad.len());
-                e.maxout_backward(MaxoutSaved::Input(x), k, inner, grad, out)
+                e.maxout_backward(x, k, inner, grad, out)
             }
         }
         .expect("valid op");

@@ -92,9 +92,9 @@
 //!    - Maxout runs out of place, and its Gelem/s and GB/s count per output:
 //!      `forward` is `Kernels::maxout(&x, k, inner, &mut y)`, `4 k + 4`
 //!      B/output (read `k` pieces, write `y`); `backward` is
-//!      `Kernels::maxout_backward(MaxoutSaved::Input(&x), k, inner, &grad_y,
-//!      &mut grad_x)`, the winners recomputed from `x`, `8 k + 4` B/output
-//!      (read `x` and `grad_y`, write `grad_x`);
+//!      `Kernels::maxout_backward(&x, k, inner, &grad_out,
+//!      &mut grad_in)`, the winners recomputed from `x`, `8 k + 4` B/output
+//!      (read `x` and `grad_out`, write `grad_in`);
 //!    - `serial`: the tier's engine made
 //!      [`Kernels::serial`](rectify::Kernels::serial);
 //!    - `parallel` (`--full`, `--quick`): the default engine of `Kernels::new(isa)`, which splits a

@@ -204,7 +204,7 @@ impl Op {
         match (self, dir) {
             // Read k pieces, write the output.
             (Op::Maxout { k, .. }, Direction::Forward) => 4 * k + 4,
-            // Read k pieces and grad_y, write k gradients.
+            // Read k pieces and grad_out, write k gradients.
             (Op::Maxout { k, .. }, _) => 8 * k + 4,
             (_, Direction::Forward) => 8,
             _ => 12,
@@ -281,7 +281,7 @@ impl Op {
                 "out of place, elements are outputs, {bytes} B/output: read x ({k} pieces each), write y"
             ),
             (Op::Maxout { k, .. }, _) => format!(
-                "out of place from the saved input, elements are outputs, {bytes} B/output: read x ({k} pieces each) and grad_y, write grad_x"
+                "out of place from the saved input, elements are outputs, {bytes} B/output: read x ({k} pieces each) and grad_out, write grad_in"
             ),
             (Op::Act(_), _) => dir.describe().into(),
         }
