@@ -24,10 +24,10 @@
 //! `reshape(.., units, k).max(-1)`) runs out of place, and its sizes count
 //! outputs: `x` has `k` elements per output. Its throughput is `4 k + 4`
 //! bytes per output forward (read `k` pieces, write `y`) and `8 k + 4`
-//! backward (from the saved input: read `x` and `grad_y`, write `grad_x`).
+//! backward (from the saved input: read `x` and `grad_out`, write `grad_in`).
 
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion, Throughput};
-use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
+use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -58,14 +58,9 @@ fn engines() -> Vec<Kernels> {
         .collect()
 }
 
-fn activations() -> [Activation; 5] {
-    [
-        Activation::Relu,
-        Activation::leaky_relu_default(),
-        Activation::elu_default(),
-        Activation::Celu { alpha: 2.0 },
-        Activation::Selu,
-    ]
+/// What the registry says to measure.
+fn activations() -> Vec<Activation> {
+    Activation::measured()
 }
 
 fn forward(c: &mut Criterion) {
@@ -272,20 +267,19 @@ fn maxout(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("maxout_k{k}/backward_indexed"));
         for n in sizes() {
             group.throughput(Throughput::Bytes(((4 * k + 5) * n) as u64));
-            let (x, grad_y) = (data(k * n), data(n));
+            let (x, grad_out) = (data(k * n), data(n));
             let (mut y, mut idx) = (vec![0.0f32; n], vec![0u8; n]);
-            let mut grad_x = vec![0.0f32; k * n];
+            let mut grad_in = vec![0.0f32; k * n];
             for e in engines() {
-                e.maxout_with_index(&x, k, 1, &mut y, MaxoutIndex::U8(&mut idx))
-                    .unwrap();
+                e.maxout_with_index(&x, k, 1, &mut y, &mut idx).unwrap();
                 group.bench_with_input(BenchmarkId::new(e.isa().name(), n), &n, |b, _| {
                     b.iter(|| {
-                        e.maxout_backward(
-                            MaxoutSaved::IndexU8(black_box(&idx)),
+                        e.maxout_backward_indexed(
+                            black_box(&idx),
                             k,
                             1,
-                            black_box(&grad_y),
-                            black_box(&mut grad_x),
+                            black_box(&grad_out),
+                            black_box(&mut grad_in),
                         )
                         .unwrap()
                     })
@@ -298,17 +292,17 @@ fn maxout(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("maxout_k{k}/backward"));
         for n in sizes() {
             group.throughput(Throughput::Bytes(((8 * k + 4) * n) as u64));
-            let (x, grad_y) = (data(k * n), data(n));
-            let mut grad_x = vec![0.0f32; k * n];
+            let (x, grad_out) = (data(k * n), data(n));
+            let mut grad_in = vec![0.0f32; k * n];
             for e in engines() {
                 group.bench_with_input(BenchmarkId::new(e.isa().name(), n), &n, |b, _| {
                     b.iter(|| {
                         e.maxout_backward(
-                            MaxoutSaved::Input(black_box(&x)),
+                            black_box(&x),
                             k,
                             1,
-                            black_box(&grad_y),
-                            black_box(&mut grad_x),
+                            black_box(&grad_out),
+                            black_box(&mut grad_in),
                         )
                         .unwrap()
                     })

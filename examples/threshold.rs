@@ -38,7 +38,7 @@ fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let best = Kernels::global();
+    let best = Kernels::from_env();
     let serial = best.serial();
     let split = best.with_parallel_threshold(0);
     println!(

@@ -18,14 +18,15 @@
 //! use rectify::Activation;
 //!
 //! let x = -0.5f32;
-//! let exact = exact_forward(Activation::elu_default(), x);
+//! let exact = exact_forward(Activation::Elu { alpha: 1.0 }, x);
 //! assert!((exact - (-0.5f64).exp_m1()).abs() < 1e-16);
 //! assert!(ulp_error(x.exp_m1(), exact) <= 1.0);
 //! assert_eq!(ulp_error(1.0, 1.0), 0.0);
 //! assert_eq!(ulp_error(1.0 + f32::EPSILON, 1.0), 1.0);
 //! ```
 
-use crate::reference::{SELU_LAMBDA_ALPHA_F32, SELU_LAMBDA_F32};
+use rectify_kernels::Source;
+
 use crate::Activation;
 
 /// The spacing of f32 values at the magnitude of `exact` (`2^-149` below
@@ -75,7 +76,8 @@ pub fn ulp_error(result: f32, exact: f64) -> f64 {
     (result as f64 - exact).abs() / ulp_of(exact)
 }
 
-/// The forward pass in f64 from the f32 input and parameters.
+/// The forward pass in f64 from the f32 input and parameters: the oracle of
+/// the activation's registry entry.
 ///
 /// Signs of zero are part of the value: ReLU keeps `-0` (and NaN), its
 /// branch decided on the sign bit, so no optimisation can fold it into a
@@ -89,99 +91,20 @@ pub fn ulp_error(result: f32, exact: f64) -> f64 {
 /// assert!(exact_forward(Activation::Relu, f32::NAN).is_nan());
 /// ```
 pub fn exact_forward(act: Activation, x: f32) -> f64 {
-    let x = x as f64;
-    match act {
-        Activation::Relu => {
-            if is_below_zero(x) {
-                0.0
-            } else {
-                x
-            }
-        }
-        Activation::LeakyRelu { slope } => {
-            if x > 0.0 {
-                x
-            } else {
-                x * slope as f64
-            }
-        }
-        Activation::Elu { alpha } => {
-            if x <= 0.0 {
-                alpha as f64 * x.exp_m1()
-            } else {
-                x
-            }
-        }
-        Activation::Celu { alpha } => {
-            let a = alpha as f64;
-            if x <= 0.0 {
-                a * (x / a).exp_m1()
-            } else {
-                x
-            }
-        }
-        Activation::Selu => {
-            if x <= 0.0 {
-                SELU_LAMBDA_ALPHA_F32 as f64 * x.exp_m1()
-            } else {
-                SELU_LAMBDA_F32 as f64 * x
-            }
-        }
-    }
+    act.op().exact(x)
 }
 
 /// The gradient `grad * f'(v)` in f64, from the saved input (`from_output ==
 /// false`, `v = x`) or output (`v = y`), with the contract's formulas.
 pub fn exact_backward(act: Activation, from_output: bool, v: f32, grad: f32) -> f64 {
-    let (v, g) = (v as f64, grad as f64);
-    match (act, from_output) {
-        (Activation::Relu, _) => {
-            if v <= 0.0 {
-                0.0
-            } else {
-                g
-            }
-        }
-        (Activation::LeakyRelu { slope }, _) => {
-            if v > 0.0 {
-                g
-            } else {
-                g * slope as f64
-            }
-        }
-        (Activation::Elu { alpha }, false) => pick(v, g * alpha as f64 * v.exp(), g),
-        (Activation::Elu { alpha }, true) => pick(v, g * (v + alpha as f64), g),
-        (Activation::Celu { alpha }, false) => pick(v, g * (v / alpha as f64).exp(), g),
-        (Activation::Celu { alpha }, true) => pick(v, g * ((v + alpha as f64) / alpha as f64), g),
-        (Activation::Selu, false) => pick(
-            v,
-            g * SELU_LAMBDA_ALPHA_F32 as f64 * v.exp(),
-            g * SELU_LAMBDA_F32 as f64,
-        ),
-        (Activation::Selu, true) => pick(
-            v,
-            g * (v + SELU_LAMBDA_ALPHA_F32 as f64),
-            g * SELU_LAMBDA_F32 as f64,
-        ),
-    }
+    act.op().exact_grad(source(from_output), v, grad)
 }
 
-/// `x < 0`, decided on the bits: the sign bit set, and neither a zero nor a
-/// NaN. Written as a float comparison, ReLU's `x < 0 ? 0.0 : x` (and even a
-/// select between the two bit patterns) is folded at -O into a float max,
-/// which returns +0 for -0.
-fn is_below_zero(x: f64) -> bool {
-    let bits = x.to_bits();
-    let magnitude = bits & !(1 << 63);
-    bits >> 63 == 1 && magnitude != 0 && magnitude <= f64::INFINITY.to_bits()
-}
-
-/// `v <= 0 ? neg : pos` (NaN takes `pos`).
-fn pick(v: f64, neg: f64, pos: f64) -> f64 {
-    if v <= 0.0 {
-        neg
+fn source(from_output: bool) -> Source {
+    if from_output {
+        Source::Output
     } else {
-        pos
+        Source::Input
     }
 }
 
@@ -191,21 +114,13 @@ fn pick(v: f64, neg: f64, pos: f64) -> f64 {
 /// to the reference; 1.0 where the kernel is `expm1` itself (ELU and CELU
 /// with alpha = 1); 1.5 for the scaled exponential forms.
 pub fn forward_bound(act: Activation) -> f64 {
-    match act {
-        Activation::Elu { alpha } | Activation::Celu { alpha } if alpha == 1.0 => 1.0,
-        a if a.is_exponential() => 1.5,
-        _ => 0.5,
-    }
+    act.op().forward_bound()
 }
 
 /// The documented bound, in ULP, of a tier's gradient for `act` against
 /// [`exact_backward`]: 0.5 for the ReLU family, 2 for the exponential ones.
 pub fn backward_bound(act: Activation) -> f64 {
-    if act.is_exponential() {
-        2.0
-    } else {
-        0.5
-    }
+    act.op().backward_bound()
 }
 
 /// Whether [`backward_bound`] is guaranteed for the saved value `v` and the
@@ -235,7 +150,7 @@ pub fn backward_bound(act: Activation) -> f64 {
 /// use rectify::accuracy::gradient_bound_applies;
 /// use rectify::Activation;
 ///
-/// let elu = Activation::elu_default();
+/// let elu = Activation::Elu { alpha: 1.0 };
 /// assert!(gradient_bound_applies(elu, false, -1.0, 1e20));
 /// assert!(!gradient_bound_applies(elu, false, -1.0, 1e31));
 /// assert!(gradient_bound_applies(elu, true, -0.5, f32::INFINITY));
@@ -243,33 +158,8 @@ pub fn backward_bound(act: Activation) -> f64 {
 /// assert!(!gradient_bound_applies(celu, true, -1.0, 1e-30));
 /// ```
 pub fn gradient_bound_applies(act: Activation, from_output: bool, v: f32, grad: f32) -> bool {
-    let c = match (act, from_output) {
-        (Activation::Celu { alpha }, true) => {
-            let a = f64::from(alpha);
-            let k = (f64::from(v) + a) / a;
-            if v > 0.0 || v.is_nan() || k.is_nan() {
-                return true;
-            }
-            // The result is the product of the rounded derivative and grad,
-            // two roundings: within 2 ULP of the overflow threshold they may
-            // give ±MAX where the exact product rounds to ±inf.
-            let p = (f64::from(grad) * k).abs();
-            let limit = f64::from(f32::MAX) * (1.0 - 2f64.powi(-22));
-            return k.abs() <= f64::from(f32::MAX)
-                && (p.is_nan() || p <= limit || grad.is_infinite());
-        }
-        (_, true) | (Activation::Relu | Activation::LeakyRelu { .. }, false) => return true,
-        (Activation::Elu { alpha }, false) => alpha,
-        (Activation::Selu, false) => SELU_LAMBDA_ALPHA_F32,
-        (Activation::Celu { alpha }, false) => {
-            if alpha < 0.0 && grad.abs() < 2f32.powi(-120) {
-                return false;
-            }
-            1.0
-        }
-    };
-    let m = f64::from(grad) * f64::from(c);
-    m.is_nan() || m.abs() <= 2f64.powi(100)
+    act.op()
+        .gradient_bound_applies(source(from_output), v, grad)
 }
 
 #[cfg(test)]

@@ -9,6 +9,11 @@
 //! | `Celu { alpha }` | `x <= 0 ? alpha * expm1(x / alpha) : x`, `alpha != 0` | from x: `x <= 0 ? grad * exp(x / alpha) : grad`; from y: `y <= 0 ? grad * ((y + alpha) / alpha) : grad` |
 //! | `Selu` | `x <= 0 ? la * expm1(x) : l * x` | from x: `x <= 0 ? grad * (la * exp(x)) : grad * l`; from y: `y <= 0 ? grad * (y + la) : grad * l` |
 //!
+//! The variants come from the activation registry of the kernels crate
+//! (`rectify_kernels::for_each_activation!`), which also holds each one's
+//! validation, references and bounds; this module turns its refusals into
+//! [`Error`]s.
+//!
 //! `?:` uses IEEE comparisons, so a NaN takes the second branch. These are
 //! PyTorch's CPU formulas. SELU's `l` and `la` are lambda and lambda * alpha
 //! rounded to f32 ([`crate::reference::SELU_LAMBDA_F32`],
@@ -26,134 +31,123 @@
 
 use core::fmt;
 
-use rectify_kernels::{Backward, Forward};
+use rectify_kernels::{Op, Refusal, Source};
 
 use crate::Error;
 
-/// An activation function and its parameters.
-///
-/// Build one with the constructors, which validate ([`Activation::leaky_relu`],
-/// [`Activation::elu`], ...), or as a literal and let the engine validate it on
-/// every call.
-///
-/// ```
-/// use rectify::Activation;
-///
-/// let relu = Activation::default();
-/// assert_eq!(relu, Activation::Relu);
-/// let leaky = Activation::leaky_relu(0.2)?;
-/// assert_eq!(leaky.to_string(), "leaky_relu(slope=0.2)");
-/// assert_eq!(Activation::leaky_relu_default(), Activation::LeakyRelu { slope: 0.01 });
-/// assert_eq!(Activation::elu_default(), Activation::Elu { alpha: 1.0 });
-/// assert!(Activation::celu(0.0).is_err());
-/// # Ok::<(), rectify::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub enum Activation {
-    /// `max(0, x)` with the contract's special values: `x < 0 ? +0 : x`.
-    #[default]
-    Relu,
-    /// `x > 0 ? x : x * slope`; `slope` must be finite.
-    LeakyRelu {
-        /// The negative-side slope (PyTorch's `negative_slope`, default 0.01).
-        slope: f32,
-    },
-    /// `x <= 0 ? alpha * expm1(x) : x`; `alpha` finite, 0 or `|alpha| >= 2^-64`.
-    Elu {
-        /// The negative side saturates at `-alpha` (PyTorch's default 1).
-        alpha: f32,
-    },
-    /// `x <= 0 ? alpha * expm1(x / alpha) : x`; `alpha` finite, `|alpha| >= 2^-64`.
-    Celu {
-        /// The negative side's scale (PyTorch's default 1).
-        alpha: f32,
-    },
-    /// Self-normalising ELU: `x <= 0 ? lambda*alpha*expm1(x) : lambda*x` with
-    /// alpha = 1.6732632423543772848170429916717 and
-    /// lambda = 1.0507009873554804934193349852946.
-    Selu,
+/// Generates [`Activation`] from the registry's list, with the same variants
+/// and fields as the kernels' [`Op`], and the conversions between the two.
+macro_rules! define_activation {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $({ $( $(#[$field_attr:meta])* $field:ident ),* $(,)? })? = $entry:ident
+    ),* $(,)?) => {
+        /// An activation function and its parameters, written as a literal
+        /// (`Activation::LeakyRelu { slope: 0.01 }`; each field's docs give
+        /// PyTorch's default). Every engine call validates the parameters
+        /// first; [`Activation::validate`] checks them ahead of time.
+        ///
+        /// ```
+        /// use rectify::Activation;
+        ///
+        /// let leaky = Activation::LeakyRelu { slope: 0.2 };
+        /// assert_eq!(leaky.to_string(), "leaky_relu(slope=0.2)");
+        /// assert!(leaky.validate().is_ok());
+        /// assert!(Activation::Celu { alpha: 0.0 }.validate().is_err());
+        /// ```
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        #[non_exhaustive]
+        pub enum Activation {
+            $(
+                $(#[$attr])*
+                $variant $({ $( $(#[$field_attr])* $field: f32 ),* })?,
+            )*
+        }
+
+        impl Activation {
+            /// The kernel op with these parameters (not validated).
+            pub(crate) fn op(self) -> Op {
+                match self {
+                    $( Activation::$variant $({ $($field),* })? => Op::$variant $({ $($field),* })?, )*
+                }
+            }
+
+            /// The activation of a kernel op.
+            pub(crate) fn from_op(op: Op) -> Activation {
+                match op {
+                    $( Op::$variant $({ $($field),* })? => Activation::$variant $({ $($field),* })?, )*
+                    #[allow(unreachable_patterns)]
+                    _ => unreachable!("the registry generates both enums"),
+                }
+            }
+        }
+    };
 }
 
-/// The smallest non-zero `|alpha|` ELU and CELU accept, 2^-64.
-const MIN_ALPHA: f32 = 5.421_011e-20;
+rectify_kernels::for_each_activation!(define_activation);
 
 impl Activation {
-    /// PyTorch's default `negative_slope` for Leaky ReLU.
-    pub const DEFAULT_LEAKY_SLOPE: f32 = 0.01;
-
-    /// ReLU.
-    pub const fn relu() -> Activation {
-        Activation::Relu
-    }
-
-    /// Leaky ReLU with `slope`, refused unless it is finite.
+    /// Every registered activation with each parameter choice the tests
+    /// cover, PyTorch's defaults first within each activation.
     ///
     /// ```
-    /// assert!(rectify::Activation::leaky_relu(f32::INFINITY).is_err());
+    /// use rectify::Activation;
+    /// assert!(Activation::samples().contains(&Activation::Selu));
+    /// assert!(Activation::samples().iter().all(|a| a.validate().is_ok()));
     /// ```
-    pub fn leaky_relu(slope: f32) -> Result<Activation, Error> {
-        Activation::LeakyRelu { slope }.validated()
+    pub fn samples() -> Vec<Activation> {
+        Op::samples().into_iter().map(Activation::from_op).collect()
     }
 
-    /// Leaky ReLU with PyTorch's default slope, 0.01.
-    pub const fn leaky_relu_default() -> Activation {
-        Activation::LeakyRelu {
-            slope: Activation::DEFAULT_LEAKY_SLOPE,
-        }
-    }
-
-    /// ELU with `alpha`, refused unless it is finite and 0 or `|alpha| >= 2^-64`.
+    /// The activations the benches, the report and the plots measure: every
+    /// registered activation, once or a few times, in registry order.
     ///
     /// ```
-    /// let mut x = [-1.0f32, 2.0];
-    /// rectify::forward(rectify::Activation::elu(2.0)?, &mut x)?;
-    /// assert!((x[0] - 2.0 * (-1.0f32).exp_m1()).abs() < 1e-6);
-    /// assert_eq!(x[1], 2.0);
-    /// # Ok::<(), rectify::Error>(())
+    /// let names: Vec<_> = rectify::Activation::measured().iter().map(|a| a.name()).collect();
+    /// assert!(names.contains(&"relu") && names.contains(&"selu"));
     /// ```
-    pub fn elu(alpha: f32) -> Result<Activation, Error> {
-        Activation::Elu { alpha }.validated()
+    pub fn measured() -> Vec<Activation> {
+        Op::measured()
+            .into_iter()
+            .map(Activation::from_op)
+            .collect()
     }
 
-    /// ELU with PyTorch's default alpha, 1.
-    pub const fn elu_default() -> Activation {
-        Activation::Elu { alpha: 1.0 }
-    }
+    /// Every registered activation's name, in registry order.
+    pub const NAMES: &'static [&'static str] = Op::NAMES;
 
-    /// CELU with `alpha`, refused unless it is finite and `|alpha| >= 2^-64`.
-    pub fn celu(alpha: f32) -> Result<Activation, Error> {
-        Activation::Celu { alpha }.validated()
-    }
-
-    /// CELU with PyTorch's default alpha, 1.
-    pub const fn celu_default() -> Activation {
-        Activation::Celu { alpha: 1.0 }
-    }
-
-    /// SELU (it has no parameters).
-    pub const fn selu() -> Activation {
-        Activation::Selu
+    /// The activation named `Activation::NAMES[kind]` with its parameters
+    /// drawn from `param` in declaration order (not validated), or `None`
+    /// past the end: for generators such as property tests and fuzzers.
+    ///
+    /// ```
+    /// use rectify::Activation;
+    /// assert_eq!(Activation::from_kind(0, || 1.0), Some(Activation::Relu));
+    /// assert_eq!(Activation::from_kind(Activation::NAMES.len(), || 1.0), None);
+    /// ```
+    pub fn from_kind(kind: usize, param: impl FnMut() -> f32) -> Option<Activation> {
+        Op::from_kind(kind, param).map(Activation::from_op)
     }
 
     /// The function's name, as the report and error messages print it.
-    pub const fn name(&self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::LeakyRelu { .. } => "leaky_relu",
-            Activation::Elu { .. } => "elu",
-            Activation::Celu { .. } => "celu",
-            Activation::Selu => "selu",
-        }
+    pub fn name(&self) -> &'static str {
+        self.op().name()
     }
 
-    /// Whether the function uses an exponential, so that its tiers meet ULP
-    /// bounds rather than matching the reference bit for bit.
-    pub const fn is_exponential(&self) -> bool {
-        matches!(
-            self,
-            Activation::Elu { .. } | Activation::Celu { .. } | Activation::Selu
-        )
+    /// The parameters as `(name, value)` pairs, in declaration order.
+    ///
+    /// ```
+    /// assert_eq!(rectify::Activation::Elu { alpha: 0.5 }.params(), vec![("alpha", 0.5)]);
+    /// ```
+    pub fn params(&self) -> Vec<(&'static str, f32)> {
+        self.op().params()
+    }
+
+    /// Whether the vector tiers meet ULP bounds ([`crate::accuracy`])
+    /// rather than matching the scalar reference bit for bit (the ReLU
+    /// family).
+    pub fn is_exponential(&self) -> bool {
+        !self.op().is_bit_exact()
     }
 
     /// Checks the parameters; every engine call does this first.
@@ -165,51 +159,12 @@ impl Activation {
     /// assert!(Activation::Celu { alpha: 0.0 }.validate().is_err());
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
-        match *self {
-            Activation::Relu | Activation::Selu => Ok(()),
-            Activation::LeakyRelu { slope } => finite(self.name(), "slope", slope),
-            Activation::Elu { alpha } => {
-                finite(self.name(), "alpha", alpha)?;
-                // `alpha * 2^n` inside expm1 must stay normal (n >= -25) to
-                // keep the bound; PyTorch's alphas are nowhere near.
-                if alpha != 0.0 && alpha.abs() < MIN_ALPHA {
-                    return Err(Error::InvalidParameter {
-                        activation: self.name(),
-                        parameter: "alpha",
-                        value: alpha,
-                        requirement: "it must be 0 or at least 2^-64 in magnitude",
-                    });
-                }
-                Ok(())
-            }
-            Activation::Celu { alpha } => {
-                finite(self.name(), "alpha", alpha)?;
-                if alpha == 0.0 {
-                    return Err(Error::InvalidParameter {
-                        activation: self.name(),
-                        parameter: "alpha",
-                        value: alpha,
-                        requirement: "it must be non-zero (CELU divides by it)",
-                    });
-                }
-                // A tiny alpha makes x / alpha overflow for nearly every x,
-                // and `alpha * expm1(..)` leaves the range the kernels'
-                // clamps are sized for (subnormal alphas have no digits).
-                if alpha.abs() < MIN_ALPHA {
-                    return Err(Error::InvalidParameter {
-                        activation: self.name(),
-                        parameter: "alpha",
-                        value: alpha,
-                        requirement: "it must be at least 2^-64 in magnitude",
-                    });
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn validated(self) -> Result<Activation, Error> {
-        self.validate().map(|()| self)
+        self.op().check().map_err(|r| Error::InvalidParameter {
+            activation: self.name(),
+            parameter: r.parameter,
+            value: r.value,
+            requirement: r.requirement,
+        })
     }
 
     /// Whether the gradient can be computed from the saved output, not only
@@ -229,84 +184,37 @@ impl Activation {
     /// ```
     pub fn gradient_from_output(&self) -> Result<(), Error> {
         self.validate()?;
-        let refuse = |parameter, value, requirement| {
-            Err(Error::GradientFromOutputUndefined {
-                activation: self.name(),
-                parameter,
-                value,
-                requirement,
-            })
+        let refused = |r: Refusal| Error::GradientFromOutputUndefined {
+            activation: self.name(),
+            parameter: r.parameter,
+            value: r.value,
+            requirement: r.requirement,
         };
-        match *self {
-            Activation::LeakyRelu { slope } if slope < 0.0 => refuse(
-                "slope",
-                slope,
-                "it must be >= 0 so that y > 0 exactly when x > 0",
-            ),
-            Activation::Elu { alpha } if alpha < 0.0 => refuse(
-                "alpha",
-                alpha,
-                "it must be >= 0 so that y <= 0 exactly when x <= 0",
-            ),
-            _ => Ok(()),
-        }
+        self.op().check_from_output().map_err(refused)
     }
 
-    /// The kernel op of the forward pass (parameters already validated).
-    pub(crate) fn forward_op(&self) -> Forward {
-        match *self {
-            Activation::Relu => Forward::Relu,
-            Activation::LeakyRelu { slope } => Forward::LeakyRelu { slope },
-            Activation::Elu { alpha } => Forward::Elu { alpha },
-            Activation::Celu { alpha } => Forward::Celu { alpha },
-            Activation::Selu => Forward::Selu,
-        }
+    /// The kernel op of the forward pass, after validating the parameters.
+    pub(crate) fn forward_op(&self) -> Result<Op, Error> {
+        self.validate().map(|()| self.op())
     }
 
-    /// The kernel op of the gradient, from the input or (`from_output`) the output.
-    /// Validates the parameters and, from the output, that the gradient exists.
-    pub(crate) fn backward_op(&self, from_output: bool) -> Result<Backward, Error> {
+    /// The kernel op of the gradient and the saved tensor it reads, after
+    /// validating the parameters and, from the output, that the gradient
+    /// exists.
+    pub(crate) fn backward_op(&self, from_output: bool) -> Result<(Op, Source), Error> {
         if from_output {
             self.gradient_from_output()?;
+            Ok((self.op(), Source::Output))
         } else {
             self.validate()?;
+            Ok((self.op(), Source::Input))
         }
-        Ok(match (*self, from_output) {
-            // For the ReLU family the formula is the same whether `v` is x or
-            // y: y > 0 exactly when x > 0 (for leaky, given slope >= 0).
-            (Activation::Relu, _) => Backward::Relu,
-            (Activation::LeakyRelu { slope }, _) => Backward::LeakyRelu { slope },
-            (Activation::Elu { alpha }, false) => Backward::EluFromInput { alpha },
-            (Activation::Elu { alpha }, true) => Backward::EluFromOutput { alpha },
-            (Activation::Celu { alpha }, false) => Backward::CeluFromInput { alpha },
-            (Activation::Celu { alpha }, true) => Backward::CeluFromOutput { alpha },
-            (Activation::Selu, false) => Backward::SeluFromInput,
-            (Activation::Selu, true) => Backward::SeluFromOutput,
-        })
     }
 }
 
-fn finite(activation: &'static str, parameter: &'static str, value: f32) -> Result<(), Error> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::InvalidParameter {
-            activation,
-            parameter,
-            value,
-            requirement: "it must be finite",
-        })
-    }
-}
-
+/// `name` or `name(p=v, ...)`, e.g. `leaky_relu(slope=0.2)`.
 impl fmt::Display for Activation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Activation::Relu => f.write_str("relu"),
-            Activation::LeakyRelu { slope } => write!(f, "leaky_relu(slope={slope})"),
-            Activation::Elu { alpha } => write!(f, "elu(alpha={alpha})"),
-            Activation::Celu { alpha } => write!(f, "celu(alpha={alpha})"),
-            Activation::Selu => f.write_str("selu"),
-        }
+        fmt::Display::fmt(&self.op(), f)
     }
 }

@@ -38,9 +38,11 @@ impl<'a> Saved<'a> {
 /// An activation engine: the kernels of one instruction-set tier plus a
 /// parallel policy.
 ///
-/// [`Kernels::global`] is the one the free functions use: the best tier this
-/// CPU has (or the one `RECTIFY_ISA` forces). Make your own to pin a tier, run
-/// serially, or move the parallel threshold.
+/// [`Kernels::from_env`] is the process-wide one: the best tier this CPU has,
+/// or the one the `RECTIFY_ISA` environment variable names. Make your own
+/// with [`Kernels::new`] to pin a tier (`Kernels::new(Isa::best())` for the
+/// best tier whatever the environment says), run serially, or move the
+/// parallel threshold.
 ///
 /// ```
 /// use rectify::{Activation, Isa, Kernels, Saved};
@@ -82,21 +84,17 @@ impl Kernels {
         })
     }
 
-    /// The engine for the best tier this CPU has, ignoring `RECTIFY_ISA`.
-    pub fn best() -> Kernels {
-        Kernels::new(Isa::best()).expect("the detected best tier is available")
-    }
-
-    /// The process-wide engine the free functions use: [`Isa::best`], unless
-    /// the environment variable `RECTIFY_ISA` (`scalar`, `portable`, `avx2`,
-    /// `avx512` or `neon`) names an available tier. An unknown or unavailable
-    /// name is reported once on stderr and detection wins. Decided once, on
-    /// first use.
+    /// The process-wide engine, configured from the environment: the tier
+    /// the variable `RECTIFY_ISA` names (`scalar`, `portable`, `avx2`,
+    /// `avx512` or `neon`) when this CPU has it, else [`Isa::best`]. An
+    /// unknown or unavailable name is reported once on stderr and detection
+    /// wins. Decided once, on first use; changing the variable later changes
+    /// nothing.
     ///
     /// ```
-    /// println!("rectify runs on {}", rectify::Kernels::global().isa());
+    /// println!("rectify runs on {}", rectify::Kernels::from_env().isa());
     /// ```
-    pub fn global() -> &'static Kernels {
+    pub fn from_env() -> &'static Kernels {
         static GLOBAL: OnceLock<Kernels> = OnceLock::new();
         GLOBAL.get_or_init(|| {
             let isa = isa_from_env(std::env::var_os("RECTIFY_ISA"));
@@ -127,7 +125,7 @@ impl Kernels {
     /// Without the `parallel` feature every call is serial regardless.
     ///
     /// ```
-    /// let k = rectify::Kernels::best().with_parallel_threshold(1 << 20);
+    /// let k = rectify::Kernels::new(rectify::Isa::best()).unwrap().with_parallel_threshold(1 << 20);
     /// assert_eq!(k.parallel_threshold(), Some(1 << 20));
     /// ```
     pub fn with_parallel_threshold(self, elements: usize) -> Kernels {
@@ -151,14 +149,19 @@ impl Kernels {
     /// calling thread alone (below the threshold, a serial engine, a pool of
     /// one thread, or no `parallel` feature).
     ///
+    ///
+    /// Hidden from the docs: the report tool's view of the threading, with
+    /// no stability promise.
+    ///
     /// ```
-    /// let k = rectify::Kernels::best();
+    /// let k = rectify::Kernels::new(rectify::Isa::best()).unwrap();
     /// assert_eq!(k.serial().split_len(1 << 24), None);
     /// assert_eq!(k.split_len(1000), None); // below the threshold
     /// if let Some(chunk) = k.split_len(1 << 24) {
     ///     assert_eq!(chunk % 16, 0); // whole 64-byte cache lines
     /// }
     /// ```
+    #[doc(hidden)]
     pub fn split_len(&self, n: usize) -> Option<usize> {
         parallel::split(self.parallel_threshold, n)
     }
@@ -168,13 +171,12 @@ impl Kernels {
     /// ```
     /// use rectify::{Activation, Kernels};
     /// let mut x = [-2.0f32, 0.0, 2.0];
-    /// Kernels::global().forward(Activation::LeakyRelu { slope: 0.5 }, &mut x)?;
+    /// Kernels::from_env().forward(Activation::LeakyRelu { slope: 0.5 }, &mut x)?;
     /// assert_eq!(x, [-1.0, 0.0, 2.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn forward(&self, act: Activation, x: &mut [f32]) -> Result<(), Error> {
-        act.validate()?;
-        let op = act.forward_op();
+        let op = act.forward_op()?;
         parallel::unary(self.parallel_threshold, None, x, |_, x| {
             self.set.forward(op, x)
         });
@@ -183,9 +185,8 @@ impl Kernels {
 
     /// `y = f(x)`.
     pub fn forward_into(&self, act: Activation, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
-        act.validate()?;
+        let op = act.forward_op()?;
         same_len("y", x.len(), y.len())?;
-        let op = act.forward_op();
         parallel::unary(self.parallel_threshold, Some(x), y, |x, y| {
             self.set.forward_into(op, x.expect("out of place"), y)
         });
@@ -199,7 +200,7 @@ impl Kernels {
     /// use rectify::{Activation, Kernels, Saved};
     /// let x = [-2.0f32, 3.0];
     /// let mut grad = [10.0f32, 10.0];
-    /// Kernels::global().backward(Activation::LeakyRelu { slope: 0.5 }, Saved::Input(&x), &mut grad)?;
+    /// Kernels::from_env().backward(Activation::LeakyRelu { slope: 0.5 }, Saved::Input(&x), &mut grad)?;
     /// assert_eq!(grad, [5.0, 10.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
@@ -209,16 +210,27 @@ impl Kernels {
         saved: Saved<'_>,
         grad: &mut [f32],
     ) -> Result<(), Error> {
-        let op = act.backward_op(saved.is_output())?;
+        let (op, from) = act.backward_op(saved.is_output())?;
         let v = saved.values();
         same_len("grad", v.len(), grad.len())?;
         parallel::binary(self.parallel_threshold, v, None, grad, |v, _, g| {
-            self.set.backward(op, v, g)
+            self.set.backward(op, from, v, g)
         });
         Ok(())
     }
 
-    /// `grad_in = grad_out * f'(saved)`.
+    /// `grad_in = grad_out * f'(saved)`: overwrites `grad_in` (a framework
+    /// that sums the gradients of several branches adds it to its own
+    /// buffer afterwards, or uses [`Kernels::backward`] on a copy).
+    ///
+    /// ```
+    /// use rectify::{Activation, Kernels, Saved};
+    /// let x = [-1.0f32, 2.0];
+    /// let mut grad_in = [100.0f32; 2];
+    /// Kernels::from_env().backward_into(Activation::Relu, Saved::Input(&x), &[3.0, 4.0], &mut grad_in)?;
+    /// assert_eq!(grad_in, [0.0, 4.0]); // written, not added to
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
     pub fn backward_into(
         &self,
         act: Activation,
@@ -226,7 +238,7 @@ impl Kernels {
         grad_out: &[f32],
         grad_in: &mut [f32],
     ) -> Result<(), Error> {
-        let op = act.backward_op(saved.is_output())?;
+        let (op, from) = act.backward_op(saved.is_output())?;
         let v = saved.values();
         same_len("grad_out", v.len(), grad_out.len())?;
         same_len("grad_in", v.len(), grad_in.len())?;
@@ -235,7 +247,10 @@ impl Kernels {
             v,
             Some(grad_out),
             grad_in,
-            |v, g, d| self.set.backward_into(op, v, g.expect("out of place"), d),
+            |v, g, d| {
+                self.set
+                    .backward_into(op, from, v, g.expect("out of place"), d)
+            },
         );
         Ok(())
     }

@@ -10,7 +10,7 @@ use crate::Isa;
 /// ```
 /// use rectify::{Activation, Error};
 ///
-/// let err = Activation::leaky_relu(f32::NAN).unwrap_err();
+/// let err = Activation::LeakyRelu { slope: f32::NAN }.validate().unwrap_err();
 /// assert!(matches!(err, Error::InvalidParameter { parameter: "slope", .. }));
 /// assert_eq!(err.to_string(), "leaky_relu: parameter slope = NaN is invalid: it must be finite");
 /// ```
@@ -63,6 +63,40 @@ pub enum Error {
         /// The layout's inner extent.
         inner: usize,
     },
+    /// A size parameter (Maxout's `k`) outside what the operation accepts.
+    InvalidSize {
+        /// The operation, e.g. `"maxout"`.
+        operation: &'static str,
+        /// The parameter, e.g. `"k"`.
+        parameter: &'static str,
+        /// The value given.
+        value: usize,
+        /// What it must satisfy, e.g. `"it must be at least 1"`.
+        requirement: &'static str,
+    },
+    /// A buffer is not `[outer, k, inner]` for Maxout's `k` pieces: its
+    /// length is not a multiple of `k * inner`, or `inner` is 0.
+    PiecesMismatch {
+        /// The buffer, e.g. `"x"`.
+        argument: &'static str,
+        /// Its length.
+        len: usize,
+        /// The pieces per output.
+        k: usize,
+        /// The pieces' inner extent.
+        inner: usize,
+    },
+    /// A saved Maxout winner that is not one of the `k` pieces.
+    IndexOutOfRange {
+        /// The buffer, e.g. `"idx"`.
+        argument: &'static str,
+        /// Where in it the first such index is.
+        position: usize,
+        /// The index found there.
+        index: u64,
+        /// The pieces per output: every index must be below it.
+        k: usize,
+    },
     /// A forced instruction-set tier that this CPU does not have.
     IsaUnavailable {
         /// The tier asked for.
@@ -112,6 +146,36 @@ impl fmt::Display for Error {
                 "layout mismatch: {argument} has {len} elements, which is not [outer, \
                  {channels}, {inner}] for any outer (channels and inner must be at least 1 \
                  and divide the length)"
+            ),
+            Error::InvalidSize {
+                operation,
+                parameter,
+                value,
+                requirement,
+            } => write!(
+                f,
+                "{operation}: {parameter} = {value} is invalid: {requirement}"
+            ),
+            Error::PiecesMismatch {
+                argument,
+                len,
+                k,
+                inner,
+            } => write!(
+                f,
+                "shape mismatch: {argument} has {len} elements, which is not [outer, {k} \
+                 pieces, {inner}] for any outer (inner must be at least 1 and k * inner \
+                 divide the length)"
+            ),
+            Error::IndexOutOfRange {
+                argument,
+                position,
+                index,
+                k,
+            } => write!(
+                f,
+                "{argument}[{position}] = {index} is not a piece of {k}: every index must be \
+                 below k"
             ),
             Error::IsaUnavailable { isa, requires } => {
                 write!(

@@ -13,30 +13,55 @@
 //! reading the indices the forward pass wrote. Every tier picks the same
 //! winners.
 
-pub use rectify_kernels::MaxoutIndex;
+use rectify_kernels::MaxoutIndex as KernelIndex;
 
 use crate::error::same_len;
 use crate::{parallel, Error, Kernels};
 
-/// What the Maxout backward pass computes the winners from.
-#[derive(Clone, Copy, Debug)]
-pub enum MaxoutSaved<'a> {
-    /// The forward pass's input `x` (`k` times the output's length).
-    Input(&'a [f32]),
-    /// The winners' indices written by [`Kernels::maxout_with_index`].
-    IndexU8(&'a [u8]),
-    /// The same, four bytes each.
-    IndexU32(&'a [u32]),
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for u8 {}
+    impl Sealed for u32 {}
 }
 
-/// Checks `k`, `inner` and that `x` is `[outer, k, inner]` for the output
-/// length `y_len`.
-fn validate(k: usize, inner: usize, x_len: usize, y_len: usize) -> Result<(), Error> {
+/// The element type of a buffer of Maxout winners: `u8` (for `k <= 256`)
+/// or `u32` (for `k <= 2^32`). [`Kernels::maxout_with_index`] writes one
+/// per output; [`Kernels::maxout_backward_indexed`] reads them.
+pub trait MaxoutIndex: Copy + Ord + Into<u64> + Send + Sync + sealed::Sealed {
+    /// The largest `k` whose winners this type holds.
+    const MAX_K: u64;
+    /// The kernels' view of a buffer of these.
+    #[doc(hidden)]
+    fn kernel_index(idx: &mut [Self]) -> KernelIndex<'_>;
+}
+
+impl MaxoutIndex for u8 {
+    const MAX_K: u64 = 256;
+    fn kernel_index(idx: &mut [u8]) -> KernelIndex<'_> {
+        KernelIndex::U8(idx)
+    }
+}
+
+impl MaxoutIndex for u32 {
+    const MAX_K: u64 = 1 << 32;
+    fn kernel_index(idx: &mut [u32]) -> KernelIndex<'_> {
+        KernelIndex::U32(idx)
+    }
+}
+
+/// Checks `k`, `inner` and that `x` (named `argument`) is `[outer, k,
+/// inner]` for the output length `y_len` (named `output`).
+fn validate(
+    (argument, x_len): (&'static str, usize),
+    k: usize,
+    inner: usize,
+    (output, y_len): (&'static str, usize),
+) -> Result<(), Error> {
     if k == 0 {
-        return Err(Error::InvalidParameter {
-            activation: "maxout",
+        return Err(Error::InvalidSize {
+            operation: "maxout",
             parameter: "k",
-            value: 0.0,
+            value: 0,
             requirement: "it must be at least 1",
         });
     }
@@ -44,18 +69,28 @@ fn validate(k: usize, inner: usize, x_len: usize, y_len: usize) -> Result<(), Er
     // empty x is whole groups of it (`[0, k, inner]`).
     let group = k.saturating_mul(inner);
     if group == 0 || !x_len.is_multiple_of(group) {
-        return Err(Error::LayoutMismatch {
-            argument: "x",
+        return Err(Error::PiecesMismatch {
+            argument,
             len: x_len,
-            channels: k,
+            k,
             inner,
         });
     }
-    if y_len != x_len / k {
-        return Err(Error::LengthMismatch {
-            argument: "y",
-            expected: x_len / k,
-            actual: y_len,
+    same_len(output, x_len / k, y_len)
+}
+
+/// Refuses an index type too narrow for `k`.
+fn index_holds<I: MaxoutIndex>(k: usize) -> Result<(), Error> {
+    if k as u64 > I::MAX_K {
+        return Err(Error::InvalidSize {
+            operation: "maxout",
+            parameter: "k",
+            value: k,
+            requirement: if I::MAX_K == 256 {
+                "u8 indices need k <= 256"
+            } else {
+                "u32 indices need k <= 2^32"
+            },
         });
     }
     Ok(())
@@ -80,143 +115,166 @@ impl Kernels {
     /// // Three outputs of k = 2 interleaved pieces.
     /// let x = [1.0f32, 2.0, -3.0, -4.0, 5.0, f32::NAN];
     /// let mut y = [0.0f32; 3];
-    /// Kernels::global().maxout(&x, 2, 1, &mut y)?;
+    /// Kernels::from_env().maxout(&x, 2, 1, &mut y)?;
     /// assert_eq!(&y[..2], &[2.0, -3.0]);
     /// assert!(y[2].is_nan()); // NaN propagates
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn maxout(&self, x: &[f32], k: usize, inner: usize, y: &mut [f32]) -> Result<(), Error> {
-        self.maxout_with_index(x, k, inner, y, MaxoutIndex::None)
+        validate(("x", x.len()), k, inner, ("y", y.len()))?;
+        self.maxout_checked(x, k, inner, y, KernelIndex::None);
+        Ok(())
     }
 
-    /// Maxout that also writes each output's winning piece (`u8` indices need
-    /// `k <= 256`), for [`Kernels::maxout_backward`] with
-    /// [`MaxoutSaved::IndexU8`] or [`MaxoutSaved::IndexU32`].
+    /// Maxout that also writes each output's winning piece into `idx`, one
+    /// per output (`u8` indices need `k <= 256`), for
+    /// [`Kernels::maxout_backward_indexed`].
     ///
     /// ```
-    /// use rectify::{Kernels, MaxoutIndex};
+    /// use rectify::Kernels;
     /// // Two outputs of k = 3 pieces, pieces in planes of inner = 2.
     /// let x = [1.0f32, 9.0, 7.0, 9.0, 3.0, 2.0];
     /// let (mut y, mut idx) = ([0.0f32; 2], [0u8; 2]);
-    /// Kernels::global().maxout_with_index(&x, 3, 2, &mut y, MaxoutIndex::U8(&mut idx))?;
+    /// Kernels::from_env().maxout_with_index(&x, 3, 2, &mut y, &mut idx)?;
     /// assert_eq!(y, [7.0, 9.0]);
     /// assert_eq!(idx, [1, 0]); // ties go to the first maximal piece
     /// # Ok::<(), rectify::Error>(())
     /// ```
-    pub fn maxout_with_index(
+    pub fn maxout_with_index<I: MaxoutIndex>(
         &self,
         x: &[f32],
         k: usize,
         inner: usize,
         y: &mut [f32],
-        idx: MaxoutIndex<'_>,
+        idx: &mut [I],
     ) -> Result<(), Error> {
-        validate(k, inner, x.len(), y.len())?;
-        match &idx {
-            MaxoutIndex::U8(_) if k > 256 => {
-                return Err(Error::InvalidParameter {
-                    activation: "maxout",
-                    parameter: "k",
-                    value: k as f32,
-                    requirement: "u8 indices need k <= 256",
-                });
-            }
-            MaxoutIndex::U32(_) if k as u64 > 1 << 32 => {
-                return Err(Error::InvalidParameter {
-                    activation: "maxout",
-                    parameter: "k",
-                    value: k as f32,
-                    requirement: "u32 indices need k <= 2^32",
-                });
-            }
-            MaxoutIndex::U8(i) => same_len("idx", y.len(), i.len())?,
-            MaxoutIndex::U32(i) => same_len("idx", y.len(), i.len())?,
-            MaxoutIndex::None => {}
-        }
+        validate(("x", x.len()), k, inner, ("y", y.len()))?;
+        index_holds::<I>(k)?;
+        same_len("idx", y.len(), idx.len())?;
+        self.maxout_checked(x, k, inner, y, I::kernel_index(idx));
+        Ok(())
+    }
+
+    /// The forward pass after validation, split across threads.
+    fn maxout_checked(
+        &self,
+        x: &[f32],
+        k: usize,
+        inner: usize,
+        y: &mut [f32],
+        idx: KernelIndex<'_>,
+    ) {
         if y.is_empty() {
             // `[0, k, inner]`: nothing to do, for any k and inner (whose
             // product may not even fit in usize).
-            return Ok(());
+            return;
         }
         let outer = y.len() / inner;
         let (parts, rows) = parts(self, outer, k * inner);
         let set = self.kernel_set();
         if parts <= 1 {
             set.maxout_forward(x, k, inner, y, idx);
-            return Ok(());
+            return;
         }
         let out = inner * rows;
         let pieces: Vec<_> = match idx {
-            MaxoutIndex::None => y
+            KernelIndex::None => y
                 .chunks_mut(out)
                 .zip(x.chunks(out * k))
-                .map(|(y, x)| (x, y, MaxoutIndex::None))
+                .map(|(y, x)| (x, y, KernelIndex::None))
                 .collect(),
-            MaxoutIndex::U8(i) => y
+            KernelIndex::U8(i) => y
                 .chunks_mut(out)
                 .zip(x.chunks(out * k).zip(i.chunks_mut(out)))
-                .map(|(y, (x, i))| (x, y, MaxoutIndex::U8(i)))
+                .map(|(y, (x, i))| (x, y, KernelIndex::U8(i)))
                 .collect(),
-            MaxoutIndex::U32(i) => y
+            KernelIndex::U32(i) => y
                 .chunks_mut(out)
                 .zip(x.chunks(out * k).zip(i.chunks_mut(out)))
-                .map(|(y, (x, i))| (x, y, MaxoutIndex::U32(i)))
+                .map(|(y, (x, i))| (x, y, KernelIndex::U32(i)))
                 .collect(),
         };
         parallel::run_parts(pieces, |(x, y, i)| set.maxout_forward(x, k, inner, y, i));
-        Ok(())
     }
 
-    /// Maxout backward: `grad_x[o, p, i] = p won ? grad_y[o, i] : +0`, the
-    /// winners recomputed from the saved input or read from saved indices.
+    /// Maxout backward from the saved input: `grad_in[o, p, i] = p won ?
+    /// grad_out[o, i] : +0`, the winners recomputed from `x`. Overwrites
+    /// `grad_in` (every element is written).
     ///
     /// ```
-    /// use rectify::{Kernels, MaxoutSaved};
+    /// use rectify::Kernels;
     /// let x = [1.0f32, 2.0, 5.0, 5.0];
-    /// let mut grad_x = [9.0f32; 4];
-    /// Kernels::global().maxout_backward(MaxoutSaved::Input(&x), 2, 1, &[10.0, 20.0], &mut grad_x)?;
-    /// assert_eq!(grad_x, [0.0, 10.0, 20.0, 0.0]);
+    /// let mut grad_in = [9.0f32; 4];
+    /// Kernels::from_env().maxout_backward(&x, 2, 1, &[10.0, 20.0], &mut grad_in)?;
+    /// assert_eq!(grad_in, [0.0, 10.0, 20.0, 0.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn maxout_backward(
         &self,
-        saved: MaxoutSaved<'_>,
+        x: &[f32],
         k: usize,
         inner: usize,
-        grad_y: &[f32],
-        grad_x: &mut [f32],
+        grad_out: &[f32],
+        grad_in: &mut [f32],
     ) -> Result<(), Error> {
-        validate(k, inner, grad_x.len(), grad_y.len())?;
+        validate(
+            ("grad_in", grad_in.len()),
+            k,
+            inner,
+            ("grad_out", grad_out.len()),
+        )?;
+        same_len("x", grad_in.len(), x.len())?;
+        if grad_in.is_empty() {
+            // `[0, k, inner]`, for any k and inner.
+            return Ok(());
+        }
         let set = self.kernel_set();
-        match saved {
-            MaxoutSaved::Input(x) => {
-                same_len("x", grad_x.len(), x.len())?;
-                if grad_x.is_empty() {
-                    // `[0, k, inner]`, for any k and inner.
-                    return Ok(());
-                }
-                let outer = grad_y.len() / inner;
-                let (parts, rows) = parts(self, outer, k * inner);
-                let out = inner * rows;
-                let pieces: Vec<_> = grad_x
-                    .chunks_mut(out * k)
-                    .zip(x.chunks(out * k).zip(grad_y.chunks(out)))
-                    .map(|(gx, (x, gy))| (x, gy, gx))
-                    .collect();
-                if parts <= 1 {
-                    pieces
-                        .into_iter()
-                        .for_each(|(x, gy, gx)| set.maxout_backward(x, k, inner, gy, gx));
-                } else {
-                    parallel::run_parts(pieces, |(x, gy, gx)| {
-                        set.maxout_backward(x, k, inner, gy, gx)
-                    });
-                }
-            }
-            MaxoutSaved::IndexU8(idx) => indexed(idx, k, inner, grad_y, grad_x)?,
-            MaxoutSaved::IndexU32(idx) => indexed(idx, k, inner, grad_y, grad_x)?,
+        let outer = grad_out.len() / inner;
+        let (parts, rows) = parts(self, outer, k * inner);
+        let out = inner * rows;
+        let pieces: Vec<_> = grad_in
+            .chunks_mut(out * k)
+            .zip(x.chunks(out * k).zip(grad_out.chunks(out)))
+            .map(|(gx, (x, gy))| (x, gy, gx))
+            .collect();
+        if parts <= 1 {
+            pieces
+                .into_iter()
+                .for_each(|(x, gy, gx)| set.maxout_backward(x, k, inner, gy, gx));
+        } else {
+            parallel::run_parts(pieces, |(x, gy, gx)| {
+                set.maxout_backward(x, k, inner, gy, gx)
+            });
         }
         Ok(())
+    }
+
+    /// Maxout backward from the winners [`Kernels::maxout_with_index`]
+    /// saved: `grad_in[o, p, i] = p == idx[o, i] ? grad_out[o, i] : +0`.
+    /// Overwrites `grad_in`; refuses an index not below `k`.
+    ///
+    /// ```
+    /// use rectify::Kernels;
+    /// let mut grad_in = [9.0f32; 4];
+    /// Kernels::from_env().maxout_backward_indexed(&[1u8, 0], 2, 1, &[10.0, 20.0], &mut grad_in)?;
+    /// assert_eq!(grad_in, [0.0, 10.0, 20.0, 0.0]);
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
+    pub fn maxout_backward_indexed<I: MaxoutIndex>(
+        &self,
+        idx: &[I],
+        k: usize,
+        inner: usize,
+        grad_out: &[f32],
+        grad_in: &mut [f32],
+    ) -> Result<(), Error> {
+        validate(
+            ("grad_in", grad_in.len()),
+            k,
+            inner,
+            ("grad_out", grad_out.len()),
+        )?;
+        indexed(idx, k, inner, grad_out, grad_in)
     }
 }
 
@@ -225,10 +283,10 @@ fn indexed<I: Copy + Ord + Into<u64>>(
     idx: &[I],
     k: usize,
     inner: usize,
-    grad_y: &[f32],
-    grad_x: &mut [f32],
+    grad_out: &[f32],
+    grad_in: &mut [f32],
 ) -> Result<(), Error> {
-    same_len("idx", grad_y.len(), idx.len())?;
+    same_len("idx", grad_out.len(), idx.len())?;
     // The largest index first (a vectorised max in the index type), the
     // first bad one only for the message.
     if idx
@@ -237,30 +295,31 @@ fn indexed<I: Copy + Ord + Into<u64>>(
         .max()
         .is_some_and(|m| m.into() >= k as u64)
     {
-        let bad = idx.iter().find(|&&i| i.into() >= k as u64).copied();
-        return Err(Error::InvalidParameter {
-            activation: "maxout",
-            parameter: "idx",
-            value: bad.map_or(f32::NAN, |b| b.into() as f32),
-            requirement: "every index must be below k",
+        let position = idx.iter().position(|&i| i.into() >= k as u64);
+        let position = position.expect("the maximum is out of range");
+        return Err(Error::IndexOutOfRange {
+            argument: "idx",
+            position,
+            index: idx[position].into(),
+            k,
         });
     }
-    if grad_x.is_empty() {
+    if grad_in.is_empty() {
         // `[0, k, inner]`, for any k and inner.
         return Ok(());
     }
     match (k, inner) {
-        (2, 1) => interleaved::<I, 2>(idx, grad_y, grad_x),
-        (3, 1) => interleaved::<I, 3>(idx, grad_y, grad_x),
-        (4, 1) => interleaved::<I, 4>(idx, grad_y, grad_x),
+        (2, 1) => interleaved::<I, 2>(idx, grad_out, grad_in),
+        (3, 1) => interleaved::<I, 3>(idx, grad_out, grad_in),
+        (4, 1) => interleaved::<I, 4>(idx, grad_out, grad_in),
         (_, 1) => {
-            grad_x.fill(0.0);
-            for ((gxo, &id), &g) in grad_x.chunks_exact_mut(k).zip(idx).zip(grad_y) {
+            grad_in.fill(0.0);
+            for ((gxo, &id), &g) in grad_in.chunks_exact_mut(k).zip(idx).zip(grad_out) {
                 // An index below k (checked), so within the group.
                 gxo[id.into() as usize] = g;
             }
         }
-        _ => planes(idx, grad_y, grad_x, k, inner),
+        _ => planes(idx, grad_out, grad_in, k, inner),
     }
     Ok(())
 }

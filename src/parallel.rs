@@ -9,8 +9,8 @@
 //!   same way wherever it sits, so the result is bit-identical to a serial run
 //!   for any thread count.
 //!
-//! The threshold was measured with `cargo run --release --example report`
-//! on a 2-core AMD EPYC (Zen 3) KVM guest: see the README's results section.
+//! The threshold was measured with `cargo run --release --example threshold`
+//! on a 2-core AMD EPYC (Zen 3) KVM guest: see docs/parallel-threshold.md.
 
 /// Elements per chunk granule: 16 f32 = 64 bytes.
 pub(crate) const GRANULE: usize = 16;
@@ -21,7 +21,7 @@ pub(crate) const GRANULE: usize = 16;
 /// on a 2-core AMD EPYC (Zen 3) KVM guest, AVX2 tier, ReLU in place: waking a
 /// pool thread costs about 20 us, so splitting loses below 2^19 elements
 /// (0.5x at 2^18), breaks even at 2^19 and wins from 2^20 (1.65x forward,
-/// 1.75x backward); the README has the full table.
+/// 1.75x backward); docs/parallel-threshold.md has the full table.
 pub const DEFAULT_PARALLEL_THRESHOLD: usize = 1 << 20;
 
 /// Chunk length for `n` elements over `threads` threads: `ceil(n / threads)`

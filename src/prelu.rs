@@ -97,9 +97,8 @@ impl ChannelLayout {
 /// a block's sums are at most a 64th of its elements).
 const BLOCK: usize = 1 << 18;
 
-/// The first slope where `bad` holds, if any: one branch-free pass the
-/// compiler vectorises, then a search only if one is bad (a `find` took 70%
-/// of a one-row forward of 4096 channels on Zen 3).
+/// The first slope where `bad` holds: a branch-free, vectorised pass, then
+/// a search if one is (a `find` took 70% of a one-row forward, Zen 3).
 fn first_slope_where(w: &[f32], bad: impl Fn(f32) -> bool) -> Option<f32> {
     if !w.iter().fold(false, |any, &s| any | bad(s)) {
         return None;
@@ -176,7 +175,7 @@ impl Kernels {
     /// use rectify::{ChannelLayout, Kernels};
     /// // NCHW, 2 channels of 2 elements: slopes 0.5 and 2.
     /// let mut x = [-1.0f32, 1.0, -1.0, 1.0];
-    /// Kernels::global().prelu(&mut x, &[0.5, 2.0], ChannelLayout::nchw(2, 2))?;
+    /// Kernels::from_env().prelu(&mut x, &[0.5, 2.0], ChannelLayout::nchw(2, 2))?;
     /// assert_eq!(x, [-0.5, 1.0, -2.0, 1.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
@@ -200,7 +199,7 @@ impl Kernels {
     /// // NHWC (channel fastest), 2 channels.
     /// let x = [-1.0f32, -1.0, 4.0, -4.0];
     /// let mut y = [0.0f32; 4];
-    /// Kernels::global().prelu_into(&x, &[0.5, 0.25], ChannelLayout::nhwc(2), &mut y)?;
+    /// Kernels::from_env().prelu_into(&x, &[0.5, 0.25], ChannelLayout::nhwc(2), &mut y)?;
     /// assert_eq!(y, [-0.5, -0.25, 4.0, -1.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
@@ -238,7 +237,7 @@ impl Kernels {
     /// let w = [0.5f32, 0.25];
     /// let mut grad = [1.0f32; 4];
     /// let mut grad_w = [0.0f32; 2];
-    /// let k = Kernels::global();
+    /// let k = Kernels::from_env();
     /// k.prelu_backward(Saved::Input(&x), &w, ChannelLayout::nchw(2, 2), &mut grad, Some(&mut grad_w))?;
     /// assert_eq!(grad, [0.5, 1.0, 0.25, 0.25]);
     /// assert_eq!(grad_w, [-2.0, -5.0]);
@@ -281,9 +280,8 @@ impl Kernels {
         let v = saved.values();
         validate(self.kernel_set(), w, layout, "saved", v.len())?;
         same_len("grad", v.len(), dst.len())?;
-        if let Some(gw) = &grad_w {
-            same_len("grad_w", w.len(), gw.len())?;
-        }
+        let gw_len = grad_w.as_ref().map_or(w.len(), |g| g.len());
+        same_len("grad_w", w.len(), gw_len)?;
         let from_output = matches!(saved, Saved::Output(_));
         let positive = grad_w.is_some();
         let bad = |s: f32| if positive { s <= 0.0 } else { s < 0.0 };
@@ -361,9 +359,8 @@ impl Kernels {
     }
 }
 
-/// Calls `f` with `len` zeroed f64s: on the stack up to 512 of them (four
-/// allocations were a fifth of a 4096-element backward on Zen 3), in two
-/// sizes (zeroing 512 values costs a call to memset).
+/// Calls `f` with `len` zeroed f64s, on the stack up to 512 in two sizes
+/// (allocations were a fifth of a 4096-element backward on Zen 3).
 fn with_zeroed<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
     match len {
         0..=64 => f(&mut [0.0; 64][..len]),

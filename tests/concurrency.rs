@@ -13,7 +13,7 @@ use contract::tiers_under_test;
 use contract::pseudo_random as data;
 use std::sync::Barrier;
 
-use rectify::{Activation, ChannelLayout, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
+use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
@@ -50,25 +50,18 @@ fn fp_state() -> (u64, Vec<u64>) {
     (fp_control(), rayon::broadcast(|_| fp_control()))
 }
 
-/// Every entry point once on `k` (or the free functions when `k` is None),
+/// Every entry point once on `k` (or on the global engine when `k` is None),
 /// all outputs concatenated. Large enough to split across threads.
 fn run_everything(k: Option<Kernels>, x: &[f32], g: &[f32]) -> Vec<u32> {
     let n = x.len();
-    let engine = k.unwrap_or(*Kernels::global());
+    let engine = k.unwrap_or(*Kernels::from_env());
     let mut out = Vec::new();
-    let acts = [
-        Activation::Relu,
-        Activation::leaky_relu_default(),
-        Activation::elu_default(),
-        Activation::Celu { alpha: 2.0 },
-        Activation::Selu,
-    ];
     let before = fp_state();
-    for act in acts {
+    for act in Activation::measured() {
         let mut y = x.to_vec();
         match k {
             Some(k) => k.forward(act, &mut y).unwrap(),
-            None => rectify::forward(act, &mut y).unwrap(),
+            None => Kernels::from_env().forward(act, &mut y).unwrap(),
         }
         assert_eq!(
             fp_state(),
@@ -79,7 +72,9 @@ fn run_everything(k: Option<Kernels>, x: &[f32], g: &[f32]) -> Vec<u32> {
         let mut grad = g.to_vec();
         match k {
             Some(k) => k.backward(act, Saved::Input(x), &mut grad).unwrap(),
-            None => rectify::backward(act, Saved::Input(x), &mut grad).unwrap(),
+            None => Kernels::from_env()
+                .backward(act, Saved::Input(x), &mut grad)
+                .unwrap(),
         }
         assert_eq!(
             fp_state(),
@@ -101,12 +96,10 @@ fn run_everything(k: Option<Kernels>, x: &[f32], g: &[f32]) -> Vec<u32> {
     out.extend(bits(&gw));
     let mut m = vec![0.0; n / 2];
     let mut idx = vec![0u8; n / 2];
-    engine
-        .maxout_with_index(x, 2, 1, &mut m, MaxoutIndex::U8(&mut idx))
-        .unwrap();
+    engine.maxout_with_index(x, 2, 1, &mut m, &mut idx).unwrap();
     let mut gx = vec![0.0; n];
     engine
-        .maxout_backward(MaxoutSaved::IndexU8(&idx), 2, 1, &g[..n / 2], &mut gx)
+        .maxout_backward_indexed(&idx, 2, 1, &g[..n / 2], &mut gx)
         .unwrap();
     out.extend(bits(&m));
     out.extend(bits(&gx));
@@ -136,9 +129,9 @@ fn many_threads_on_the_global_engine_match_a_serial_run() {
                     barrier.wait(); // first calls race the global engine's initialisation
                     for round in 0..3 {
                         let k = match (t + round) % 3 {
-                            0 => None,                             // free functions, global engine
-                            1 => Some(Kernels::global().serial()), // no rayon
-                            _ => Some(*Kernels::global()),         // rayon splitting
+                            0 => None,                               // the process-wide engine
+                            1 => Some(Kernels::from_env().serial()), // no rayon
+                            _ => Some(*Kernels::from_env()),         // rayon splitting
                         };
                         assert!(run_everything(k, x, g) == *want, "thread {t} round {round}");
                     }
@@ -151,7 +144,7 @@ fn many_threads_on_the_global_engine_match_a_serial_run() {
     });
     println!(
         "{threads} threads x 3 rounds on {} matched the serial run",
-        Kernels::global().isa()
+        Kernels::from_env().isa()
     );
 }
 

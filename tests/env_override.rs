@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use rectify::{Isa, Kernels};
+use rectify::{Activation, Isa, Kernels};
 
 const CHILD: &str = "RECTIFY_TEST_CHILD";
 
@@ -15,10 +15,12 @@ fn child_reports_global_isa() {
         return;
     }
     let mut x = [-1.0f32, 2.0, -0.0, f32::NAN];
-    rectify::relu(&mut x);
+    Kernels::from_env()
+        .forward(Activation::Relu, &mut x)
+        .unwrap();
     assert_eq!(x[0].to_bits(), 0);
     assert_eq!(x[2].to_bits(), 0x8000_0000);
-    let first = Kernels::global().isa();
+    let first = Kernels::from_env().isa();
     println!("GLOBAL_ISA={first}");
     // Read once: changing the variable afterwards changes nothing.
     let other = if first == rectify::Isa::Scalar {
@@ -27,9 +29,15 @@ fn child_reports_global_isa() {
         "scalar"
     };
     std::env::set_var("RECTIFY_ISA", other);
-    rectify::relu(&mut x);
-    assert_eq!(Kernels::global().isa(), first, "RECTIFY_ISA was read again");
-    println!("GLOBAL_ISA_AFTER_CHANGE={}", Kernels::global().isa());
+    Kernels::from_env()
+        .forward(Activation::Relu, &mut x)
+        .unwrap();
+    assert_eq!(
+        Kernels::from_env().isa(),
+        first,
+        "RECTIFY_ISA was read again"
+    );
+    println!("GLOBAL_ISA_AFTER_CHANGE={}", Kernels::from_env().isa());
 }
 
 /// The command that starts this test binary again. Under a cross runner

@@ -143,11 +143,9 @@ fn maxout_of_nothing_with_a_huge_k_allocates_nothing() {
             let engine = rectify::Kernels::new(set.isa()).unwrap();
             engine.maxout(&[], k, 1, &mut []).unwrap();
             engine.maxout(&[], k, 3, &mut []).unwrap();
+            engine.maxout_backward(&[], k, 1, &[], &mut []).unwrap();
             engine
-                .maxout_backward(rectify::MaxoutSaved::Input(&[]), k, 1, &[], &mut [])
-                .unwrap();
-            engine
-                .maxout_backward(rectify::MaxoutSaved::IndexU32(&[]), k, 5, &[], &mut [])
+                .maxout_backward_indexed(&[0u32; 0], k, 5, &[], &mut [])
                 .unwrap();
         }
     }
@@ -161,7 +159,7 @@ fn u32_maxout_indices_need_k_of_at_most_2_to_the_32() {
         assert!(message.contains("u32 indices need k <= 2^32"), "{message}");
         let engine = rectify::Kernels::new(set.isa()).unwrap();
         let err = engine
-            .maxout_with_index(&[], k, 1, &mut [], MaxoutIndex::U32(&mut []))
+            .maxout_with_index(&[], k, 1, &mut [], &mut [0u32; 0])
             .unwrap_err();
         assert!(
             err.to_string().contains("u32 indices need k <= 2^32"),

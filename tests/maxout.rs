@@ -11,7 +11,7 @@ mod under_test;
 
 use harness::{bits, drawn, same_for_any_thread_count};
 use rectify::reference::maxout;
-use rectify::{Error, Kernels, MaxoutIndex, MaxoutSaved};
+use rectify::{Error, Kernels};
 use under_test::tiers_under_test;
 
 /// Values drawn from a small set, so that ties (also -0 against +0) and
@@ -65,12 +65,12 @@ fn check(kern: &Kernels, x: &[f32], k: usize, inner: usize, what: &str) {
     assert_eq!(bits(&y), want_y, "{what}");
     let mut idx32 = vec![u32::MAX; m];
     let mut y2 = vec![0.0f32; m];
-    kern.maxout_with_index(x, k, inner, &mut y2, MaxoutIndex::U32(&mut idx32))
+    kern.maxout_with_index(x, k, inner, &mut y2, &mut idx32)
         .unwrap();
     assert_eq!(bits(&y2), want_y, "{what}");
     assert_eq!(idx32, want_idx, "{what}: u32 indices");
     let mut idx8 = vec![u8::MAX; m];
-    kern.maxout_with_index(x, k, inner, &mut y2, MaxoutIndex::U8(&mut idx8))
+    kern.maxout_with_index(x, k, inner, &mut y2, &mut idx8)
         .unwrap();
     let idx8_wide: Vec<u32> = idx8.iter().map(|&i| u32::from(i)).collect();
     assert_eq!(idx8_wide, want_idx, "{what}: u8 indices");
@@ -83,14 +83,15 @@ fn check(kern: &Kernels, x: &[f32], k: usize, inner: usize, what: &str) {
             want_gx[(o * k + id) * inner + i] = gy[o * inner + i].to_bits();
         }
     }
-    for saved in [
-        MaxoutSaved::Input(x),
-        MaxoutSaved::IndexU32(&idx32),
-        MaxoutSaved::IndexU8(&idx8),
-    ] {
+    for saved in ["x", "u32 indices", "u8 indices"] {
         let mut gx = vec![f32::NAN; n];
-        kern.maxout_backward(saved, k, inner, &gy, &mut gx).unwrap();
-        assert_eq!(bits(&gx), want_gx, "{what}: backward from {saved:?}");
+        match saved {
+            "x" => kern.maxout_backward(x, k, inner, &gy, &mut gx),
+            "u32 indices" => kern.maxout_backward_indexed(&idx32, k, inner, &gy, &mut gx),
+            _ => kern.maxout_backward_indexed(&idx8, k, inner, &gy, &mut gx),
+        }
+        .unwrap();
+        assert_eq!(bits(&gx), want_gx, "{what}: backward from {saved}");
     }
 }
 
@@ -152,11 +153,10 @@ fn any_thread_count_gives_the_same_bits() {
             let run = |kern: &Kernels| {
                 let mut y = vec![0.0f32; outer * inner];
                 let mut idx = vec![0u32; outer * inner];
-                kern.maxout_with_index(&x, k, inner, &mut y, MaxoutIndex::U32(&mut idx))
+                kern.maxout_with_index(&x, k, inner, &mut y, &mut idx)
                     .unwrap();
                 let mut gx = vec![0.0f32; n];
-                kern.maxout_backward(MaxoutSaved::Input(&x), k, inner, &gy, &mut gx)
-                    .unwrap();
+                kern.maxout_backward(&x, k, inner, &gy, &mut gx).unwrap();
                 (bits(&y), idx, bits(&gx))
             };
             same_for_any_thread_count(isa, 64, run, &format!("{isa} {outer}x{k}x{inner}"));
@@ -166,15 +166,16 @@ fn any_thread_count_gives_the_same_bits() {
 
 #[test]
 fn refusals_write_nothing() {
-    let kern = Kernels::global();
+    let kern = Kernels::from_env();
     let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
     let mut y = [9.0f32; 3];
     let err = kern.maxout(&x, 0, 1, &mut y).unwrap_err();
     assert!(matches!(
         err,
-        Error::InvalidParameter {
-            activation: "maxout",
+        Error::InvalidSize {
+            operation: "maxout",
             parameter: "k",
+            value: 0,
             ..
         }
     ));
@@ -182,17 +183,17 @@ fn refusals_write_nothing() {
     assert!(
         matches!(
             err,
-            Error::LayoutMismatch {
+            Error::PiecesMismatch {
                 argument: "x",
                 len: 6,
-                channels: 4,
+                k: 4,
                 inner: 1
             }
         ),
         "{err}"
     );
     let err = kern.maxout(&x, 2, 0, &mut y).unwrap_err();
-    assert!(matches!(err, Error::LayoutMismatch { .. }));
+    assert!(matches!(err, Error::PiecesMismatch { .. }));
     let mut y2 = [9.0f32; 2];
     let err = kern.maxout(&x, 2, 1, &mut y2).unwrap_err();
     assert!(matches!(
@@ -205,7 +206,7 @@ fn refusals_write_nothing() {
     ));
     let mut idx = [7u8; 2];
     let err = kern
-        .maxout_with_index(&x, 2, 1, &mut y, MaxoutIndex::U8(&mut idx))
+        .maxout_with_index(&x, 2, 1, &mut y, &mut idx)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -218,10 +219,17 @@ fn refusals_write_nothing() {
     let mut one = [5.0f32];
     let mut idx1 = [7u8];
     let err = kern
-        .maxout_with_index(&big, 300, 1, &mut one, MaxoutIndex::U8(&mut idx1))
+        .maxout_with_index(&big, 300, 1, &mut one, &mut idx1)
         .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidParameter { parameter: "k", .. }),
+        matches!(
+            err,
+            Error::InvalidSize {
+                parameter: "k",
+                value: 300,
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!((one, idx1), ([5.0], [7]));
@@ -230,24 +238,30 @@ fn refusals_write_nothing() {
     // Backward: an index out of range, lengths that do not match.
     let mut gx = [9.0f32; 6];
     let err = kern
-        .maxout_backward(MaxoutSaved::IndexU32(&[0, 2, 1]), 2, 1, &[1.0; 3], &mut gx)
+        .maxout_backward_indexed(&[0u32, 2, 1], 2, 1, &[1.0; 3], &mut gx)
         .unwrap_err();
     assert!(
         matches!(
             err,
-            Error::InvalidParameter {
-                parameter: "idx",
-                ..
+            Error::IndexOutOfRange {
+                argument: "idx",
+                position: 1,
+                index: 2,
+                k: 2
             }
         ),
         "{err}"
     );
+    assert_eq!(
+        err.to_string(),
+        "idx[1] = 2 is not a piece of 2: every index must be below k"
+    );
     let err = kern
-        .maxout_backward(MaxoutSaved::Input(&x[..4]), 2, 1, &[1.0; 3], &mut gx)
+        .maxout_backward(&x[..4], 2, 1, &[1.0; 3], &mut gx)
         .unwrap_err();
     assert!(matches!(err, Error::LengthMismatch { argument: "x", .. }));
     let err = kern
-        .maxout_backward(MaxoutSaved::IndexU8(&[0, 1]), 2, 1, &[1.0; 3], &mut gx)
+        .maxout_backward_indexed(&[0u8, 1], 2, 1, &[1.0; 3], &mut gx)
         .unwrap_err();
     assert!(matches!(
         err,

@@ -6,9 +6,7 @@
 //! PReLU and Maxout once opened a `rayon::in_place_scope` for their single
 //! part, which sets the global pool up and cost 0.5 to 1.7 us per call.
 
-use rectify::{
-    Activation, ChannelLayout, Kernels, MaxoutIndex, MaxoutSaved, Saved, DEFAULT_PARALLEL_THRESHOLD,
-};
+use rectify::{Activation, ChannelLayout, Kernels, Saved, DEFAULT_PARALLEL_THRESHOLD};
 
 #[test]
 fn small_calls_leave_rayon_alone() {
@@ -17,9 +15,12 @@ fn small_calls_leave_rayon_alone() {
     let x: Vec<f32> = (0..n).map(|i| (i % 7) as f32 - 3.0).collect();
     let mut out = vec![0.0f32; n];
     let mut grad = vec![1.0f32; n];
-    for k in [Kernels::global(), &Kernels::best()] {
+    for k in [
+        Kernels::from_env(),
+        &Kernels::new(rectify::Isa::best()).unwrap(),
+    ] {
         k.forward_into(Activation::Relu, &x, &mut out).unwrap();
-        k.backward(Activation::elu_default(), Saved::Input(&x), &mut grad)
+        k.backward(Activation::Elu { alpha: 1.0 }, Saved::Input(&x), &mut grad)
             .unwrap();
         // Every PReLU shape: runs (NCHW), periodic (NHWC, 16 channels),
         // pattern (NHWC, 100 channels).
@@ -38,11 +39,9 @@ fn small_calls_leave_rayon_alone() {
         for inner in [1, 64] {
             let (mut y, mut idx) = (vec![0.0f32; n / 2], vec![0u8; n / 2]);
             k.maxout(&x, 2, inner, &mut y).unwrap();
-            k.maxout_with_index(&x, 2, inner, &mut y, MaxoutIndex::U8(&mut idx))
-                .unwrap();
-            k.maxout_backward(MaxoutSaved::Input(&x), 2, inner, &y, &mut out)
-                .unwrap();
-            k.maxout_backward(MaxoutSaved::IndexU8(&idx), 2, inner, &y, &mut out)
+            k.maxout_with_index(&x, 2, inner, &mut y, &mut idx).unwrap();
+            k.maxout_backward(&x, 2, inner, &y, &mut out).unwrap();
+            k.maxout_backward_indexed(&idx, 2, inner, &y, &mut out)
                 .unwrap();
         }
     }

@@ -751,7 +751,7 @@ fn a_long_channel_keeps_its_digits() {
 
 #[test]
 fn refusals_write_nothing() {
-    let k = Kernels::global();
+    let k = Kernels::from_env();
     let x = [1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
     let mut y = [9.0f32; 6];
     let w = [0.5f32, 0.25];

@@ -3,7 +3,7 @@
 //! "nice" floats), parameters (NaN, ±inf, ±0, negative, huge, subnormal) and
 //! layouts, some of them deliberately inconsistent. `tests/common/contract.rs`
 //! runs each case on every tier this host has, serial and threaded, and on
-//! the free functions, and checks it against the scalar reference under the
+//! the process-wide engine, and checks it against the scalar reference under the
 //! contract: bit-exact, or within the documented ULP bound; refusals return
 //! the reference's `Error` and leave every buffer untouched.
 //!
@@ -65,14 +65,16 @@ fn param() -> impl Strategy<Value = f32> {
     ]
 }
 
+/// Any activation of the registry, each parameter drawn by [`param`].
 fn activation() -> impl Strategy<Value = Activation> {
-    prop_oneof![
-        Just(Activation::Relu),
-        param().prop_map(|slope| Activation::LeakyRelu { slope }),
-        param().prop_map(|alpha| Activation::Elu { alpha }),
-        param().prop_map(|alpha| Activation::Celu { alpha }),
-        Just(Activation::Selu),
-    ]
+    (
+        0..Activation::NAMES.len(),
+        proptest::collection::vec(param(), 4),
+    )
+        .prop_map(|(kind, ps)| {
+            let mut ps = ps.into_iter();
+            Activation::from_kind(kind, || ps.next().unwrap_or(1.0)).expect("kind is in range")
+        })
 }
 
 /// Mostly short lengths (the tails), sometimes up to a few thousand (under

@@ -93,26 +93,7 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 }
 
 fn activations() -> Vec<Activation> {
-    vec![
-        Activation::elu_default(),
-        Activation::Elu { alpha: 0.3 },
-        Activation::Elu { alpha: -0.7 },
-        Activation::celu_default(),
-        Activation::Celu { alpha: 2.5 },
-        Activation::Celu { alpha: -1.5 },
-        Activation::Selu,
-        Activation::Relu,
-        Activation::leaky_relu_default(),
-        Activation::LeakyRelu { slope: 0.0 },
-        Activation::LeakyRelu { slope: -0.0 },
-        Activation::LeakyRelu { slope: 1.0 },
-        Activation::LeakyRelu { slope: 1.5 },
-        Activation::LeakyRelu { slope: -0.25 },
-        Activation::LeakyRelu { slope: f32::MAX },
-        Activation::LeakyRelu {
-            slope: f32::from_bits(1),
-        },
-    ]
+    Activation::samples()
 }
 
 /// The tiers to test, with a printed line per tier: ran or skipped, and why.

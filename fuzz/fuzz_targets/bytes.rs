@@ -50,16 +50,9 @@ impl Bytes<'_> {
         [0, 1, 2].map(|_| usize::from(self.u8() % 16))
     }
 
-    /// Any activation, its parameter any bit pattern.
+    /// Any activation of the registry, its parameters any bit patterns.
     pub fn activation(&mut self) -> Activation {
-        let kind = self.u8() % 5;
-        let p = self.f32();
-        match kind {
-            0 => Activation::Relu,
-            1 => Activation::LeakyRelu { slope: p },
-            2 => Activation::Elu { alpha: p },
-            3 => Activation::Celu { alpha: p },
-            _ => Activation::Selu,
-        }
+        let kind = usize::from(self.u8()) % Activation::NAMES.len();
+        Activation::from_kind(kind, || self.f32()).expect("kind is in range")
     }
 }

@@ -1,5 +1,5 @@
 //! The element-wise entry points (forward and backward, in place and into,
-//! from the input and the output, the free functions) on every tier against
+//! from the input and the output, the process-wide engine) on every tier against
 //! the reference, under the contract of `tests/common/contract.rs`.
 #![no_main]
 

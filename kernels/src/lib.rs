@@ -1,17 +1,23 @@
 //! # rectify-kernels
 //!
-//! The unsafe half of [rectify](https://docs.rs/rectify): every SIMD instruction
-//! and every `unsafe` line of the project lives in this crate, and it hands out
-//! only safe entry points.
+//! The unsafe implementation crate of [rectify](https://docs.rs/rectify):
+//! every SIMD instruction and every `unsafe` line of the project lives here,
+//! behind safe entry points. Use rectify, which validates and documents the
+//! contract; this crate promises no stability beyond [`Isa`] and may change
+//! any other item in any release.
 //!
 //! - [`Isa`] names the instruction-set tiers (scalar reference, portable `wide`,
 //!   AVX2+FMA, AVX-512F, NEON) and detects at run time which ones this CPU has.
 //! - [`KernelSet`] is the table of kernels of one tier. It can only be built for
 //!   a tier that was detected ([`KernelSet::new`] returns `None` otherwise), so
 //!   no caller can reach an AVX-512 instruction on a CPU without AVX-512.
-//! - [`Forward`] and [`Backward`] say which activation (and parameters) a kernel
-//!   call computes. They carry no validation: the safe `rectify` crate checks
-//!   parameters and lengths and documents the contract.
+//! - [`Op`] says which element-wise activation (and parameters) a kernel call
+//!   computes, and [`Source`] which saved tensor a gradient reads. `Op` is
+//!   generated from the activation registry (`registry/`), which also holds
+//!   each activation's validation ([`Op::check`]), scalar reference, f64
+//!   oracle and accuracy bounds. Kernel calls do not validate: the safe
+//!   `rectify` crate checks parameters and lengths and documents the
+//!   contract.
 //! - [`Prelu`] describes the buffer a PReLU call works on a span of
 //!   ([`KernelSet::prelu_forward`], [`KernelSet::prelu_backward`], whose
 //!   slope-gradient sums [`KernelSet::prelu_grad_w`] turns into the
@@ -24,11 +30,11 @@
 //! independently from the formulas.
 //!
 //! ```
-//! use rectify_kernels::{Forward, Isa, KernelSet};
+//! use rectify_kernels::{Isa, KernelSet, Op};
 //!
 //! let k = KernelSet::new(Isa::best()).expect("the detected best tier is available");
 //! let mut x = [-1.0f32, 0.5, -0.0, 3.0];
-//! k.forward(Forward::Relu, &mut x);
+//! k.forward(Op::Relu, &mut x);
 //! assert_eq!(x, [0.0, 0.5, -0.0, 3.0]);
 //! ```
 #![deny(missing_docs)]
@@ -43,9 +49,11 @@ mod isa;
 mod math;
 mod ops;
 pub mod reference;
+mod registry;
 mod vector;
 
 pub use ops::prelu::Prelu;
+pub use registry::{Op, Refusal, Source};
 
 /// An instruction-set tier that rectify has kernels for.
 ///
@@ -208,82 +216,10 @@ impl FromStr for Isa {
     }
 }
 
-/// Which element-wise forward activation a kernel call computes.
-///
-/// The formulas (PyTorch's, with IEEE comparisons, so NaN takes the second
-/// branch) are on each variant; [`mod@reference`] evaluates them one element at a
-/// time.
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Forward {
-    /// `x < 0 ? +0 : x`.
-    Relu,
-    /// `x > 0 ? x : x * slope`.
-    LeakyRelu {
-        /// The negative-side slope.
-        slope: f32,
-    },
-    /// `x <= 0 ? alpha * expm1(x) : x`.
-    Elu {
-        /// The saturation value of the negative side (`-alpha`).
-        alpha: f32,
-    },
-    /// `x <= 0 ? alpha * expm1(x / alpha) : x` (`alpha != 0`).
-    Celu {
-        /// The scale of the negative side.
-        alpha: f32,
-    },
-    /// `x <= 0 ? (lambda * alpha) * expm1(x) : lambda * x`, with the constants
-    /// of [`reference::SELU_LAMBDA_F32`] and [`reference::SELU_LAMBDA_ALPHA_F32`].
-    Selu,
-}
-
-/// Which gradient a backward kernel call computes: `grad_in = grad_out * f'(v)`,
-/// where `v` is the saved tensor.
-///
-/// The formulas are on each variant (`x` the saved input, `y` the saved
-/// output); the safe crate refuses the from-output forms where the output
-/// does not determine the derivative.
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Backward {
-    /// `v <= 0 ? +0 : grad`.
-    Relu,
-    /// `v > 0 ? grad : grad * slope`.
-    LeakyRelu {
-        /// The negative-side slope.
-        slope: f32,
-    },
-    /// `x <= 0 ? grad * (alpha * exp(x)) : grad`.
-    EluFromInput {
-        /// ELU's alpha.
-        alpha: f32,
-    },
-    /// `y <= 0 ? grad * (y + alpha) : grad` (needs `alpha >= 0`).
-    EluFromOutput {
-        /// ELU's alpha.
-        alpha: f32,
-    },
-    /// `x <= 0 ? grad * exp(x / alpha) : grad`.
-    CeluFromInput {
-        /// CELU's alpha.
-        alpha: f32,
-    },
-    /// `y <= 0 ? grad * ((y + alpha) / alpha) : grad`.
-    CeluFromOutput {
-        /// CELU's alpha.
-        alpha: f32,
-    },
-    /// `x <= 0 ? grad * ((lambda * alpha) * exp(x)) : grad * lambda`.
-    SeluFromInput,
-    /// `y <= 0 ? grad * (y + lambda * alpha) : grad * lambda`.
-    SeluFromOutput,
-}
-
 /// `forward(op, src, dst, n)`: `dst[i] = f(src[i])` for `i < n`; `src == dst` allowed.
-type ForwardFn = unsafe fn(Forward, *const f32, *mut f32, usize);
-/// `backward(op, saved, grad_src, grad_dst, n)`; `grad_src == grad_dst` allowed.
-type BackwardFn = unsafe fn(Backward, *const f32, *const f32, *mut f32, usize);
+type ForwardFn = unsafe fn(Op, *const f32, *mut f32, usize);
+/// `backward(op, from, saved, grad_src, grad_dst, n)`; `grad_src == grad_dst` allowed.
+type BackwardFn = unsafe fn(Op, Source, *const f32, *const f32, *mut f32, usize);
 
 /// `maxout_forward(x, y, idx, idx_bytes, outer, k, inner)`.
 type MaxoutForwardFn = unsafe fn(*const f32, *mut f32, *mut u8, usize, usize, usize, usize);
@@ -338,16 +274,16 @@ pub enum MaxoutIndex<'a> {
 /// differ (the safe crate validates before it calls).
 ///
 /// ```
-/// use rectify_kernels::{Backward, Forward, Isa, KernelSet};
+/// use rectify_kernels::{Isa, KernelSet, Op, Source};
 ///
 /// let k = KernelSet::new(Isa::Scalar).unwrap();
 /// let x = [-2.0f32, 2.0];
 /// let mut y = [0.0f32; 2];
-/// k.forward_into(Forward::LeakyRelu { slope: 0.5 }, &x, &mut y);
+/// k.forward_into(Op::LeakyRelu { slope: 0.5 }, &x, &mut y);
 /// assert_eq!(y, [-1.0, 2.0]);
 ///
 /// let mut g = [1.0f32, 1.0];
-/// k.backward(Backward::LeakyRelu { slope: 0.5 }, &x, &mut g);
+/// k.backward(Op::LeakyRelu { slope: 0.5 }, Source::Input, &x, &mut g);
 /// assert_eq!(g, [0.5, 1.0]);
 /// ```
 #[derive(Clone, Copy)]
@@ -433,7 +369,7 @@ impl KernelSet {
     }
 
     /// `x[i] = f(x[i])` in place.
-    pub fn forward(&self, op: Forward, x: &mut [f32]) {
+    pub fn forward(&self, op: Op, x: &mut [f32]) {
         let p = x.as_mut_ptr();
         // SAFETY: `self` exists only for a detected ISA (see `new`), so the
         // kernel's instructions are supported; src and dst are the same valid
@@ -446,18 +382,21 @@ impl KernelSet {
     ///
     /// # Panics
     /// If `x.len() != y.len()`.
-    pub fn forward_into(&self, op: Forward, x: &[f32], y: &mut [f32]) {
+    pub fn forward_into(&self, op: Op, x: &[f32], y: &mut [f32]) {
         assert_eq!(x.len(), y.len(), "forward_into: x and y lengths differ");
         // SAFETY: detected ISA (see `new`); x and y are valid for `x.len()`
         // elements and cannot overlap (a shared and a mutable borrow).
         unsafe { (self.forward)(op, x.as_ptr(), y.as_mut_ptr(), x.len()) }
     }
 
-    /// `grad[i] = grad[i] * f'(saved[i])` in place.
+    /// `grad[i] = grad[i] * f'(saved[i])` in place, with `saved` the input
+    /// or the output as `from` says (from the output only where
+    /// [`Op::check_from_output`] passes; otherwise the result is whatever
+    /// the formula gives, never undefined behaviour).
     ///
     /// # Panics
     /// If `saved.len() != grad.len()`.
-    pub fn backward(&self, op: Backward, saved: &[f32], grad: &mut [f32]) {
+    pub fn backward(&self, op: Op, from: Source, saved: &[f32], grad: &mut [f32]) {
         assert_eq!(
             saved.len(),
             grad.len(),
@@ -468,7 +407,7 @@ impl KernelSet {
         // elements; grad_src == grad_dst is the in-place form every kernel
         // supports (element i is read before it is written), and `saved`
         // cannot overlap `grad` (shared vs mutable borrow).
-        unsafe { (self.backward)(op, saved.as_ptr(), g, g, saved.len()) }
+        unsafe { (self.backward)(op, from, saved.as_ptr(), g, g, saved.len()) }
     }
 
     /// `grad_in[i] = grad_out[i] * f'(saved[i])`.
@@ -477,7 +416,8 @@ impl KernelSet {
     /// If the three lengths differ.
     pub fn backward_into(
         &self,
-        op: Backward,
+        op: Op,
+        from: Source,
         saved: &[f32],
         grad_out: &[f32],
         grad_in: &mut [f32],
@@ -497,6 +437,7 @@ impl KernelSet {
         unsafe {
             (self.backward)(
                 op,
+                from,
                 saved.as_ptr(),
                 grad_out.as_ptr(),
                 grad_in.as_mut_ptr(),

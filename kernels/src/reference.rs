@@ -16,7 +16,7 @@
 //! assert_eq!(reference::leaky_relu_grad(-1.0, 4.0, 0.25), 1.0);
 //! ```
 
-use crate::{Backward, Forward};
+use crate::{Op, Source};
 
 /// ReLU: `x < 0 ? +0 : x`. NaN stays NaN (payload kept), `-0` stays `-0`.
 #[inline]
@@ -180,71 +180,21 @@ pub fn selu_grad_output(y: f32, grad: f32) -> f32 {
     }
 }
 
-/// `dst[i] = f(src[i])` over slices of equal length (or in place when `src` is `None`).
-fn forward_slice(op: Forward, src: Option<&[f32]>, dst: &mut [f32]) {
-    fn map(src: Option<&[f32]>, dst: &mut [f32], f: impl Fn(f32) -> f32) {
-        match src {
-            Some(src) => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s)),
-            None => dst.iter_mut().for_each(|d| *d = f(*d)),
-        }
-    }
-    match op {
-        Forward::Relu => map(src, dst, relu),
-        Forward::LeakyRelu { slope } => map(src, dst, |x| leaky_relu(x, slope)),
-        Forward::Elu { alpha } => map(src, dst, |x| elu(x, alpha)),
-        Forward::Celu { alpha } => map(src, dst, |x| celu(x, alpha)),
-        Forward::Selu => map(src, dst, selu),
-    }
-}
-
-/// `dst[i] = g(saved[i], grad[i])` (`grad` is `dst` itself when `grad_src` is `None`).
-fn backward_slice(op: Backward, saved: &[f32], grad_src: Option<&[f32]>, dst: &mut [f32]) {
-    fn map(saved: &[f32], src: Option<&[f32]>, dst: &mut [f32], f: impl Fn(f32, f32) -> f32) {
-        match src {
-            Some(src) => dst
-                .iter_mut()
-                .zip(saved.iter().zip(src))
-                .for_each(|(d, (&v, &g))| *d = f(v, g)),
-            None => dst.iter_mut().zip(saved).for_each(|(d, &v)| *d = f(v, *d)),
-        }
-    }
-    match op {
-        Backward::Relu => map(saved, grad_src, dst, relu_grad),
-        Backward::LeakyRelu { slope } => {
-            map(saved, grad_src, dst, |v, g| leaky_relu_grad(v, g, slope))
-        }
-        Backward::EluFromInput { alpha } => {
-            map(saved, grad_src, dst, |x, g| elu_grad_input(x, g, alpha))
-        }
-        Backward::EluFromOutput { alpha } => {
-            map(saved, grad_src, dst, |y, g| elu_grad_output(y, g, alpha))
-        }
-        Backward::CeluFromInput { alpha } => {
-            map(saved, grad_src, dst, |x, g| celu_grad_input(x, g, alpha))
-        }
-        Backward::CeluFromOutput { alpha } => {
-            map(saved, grad_src, dst, |y, g| celu_grad_output(y, g, alpha))
-        }
-        Backward::SeluFromInput => map(saved, grad_src, dst, selu_grad_input),
-        Backward::SeluFromOutput => map(saved, grad_src, dst, selu_grad_output),
-    }
-}
-
 /// Raw entry point of the scalar tier, with the signature every tier shares.
 ///
 /// # Safety
 /// `src` valid for `n` reads and `dst` for `n` writes; they are either equal
 /// (in place) or do not overlap.
-pub(crate) unsafe fn forward_raw(op: Forward, src: *const f32, dst: *mut f32, n: usize) {
+pub(crate) unsafe fn forward_raw(op: Op, src: *const f32, dst: *mut f32, n: usize) {
     // SAFETY: the caller guarantees validity for n elements and that the
     // buffers are identical or disjoint; in the identical case we form only
     // the one mutable slice, so no aliasing references exist.
     unsafe {
         let dst_slice = core::slice::from_raw_parts_mut(dst, n);
         if core::ptr::eq(src, dst) {
-            forward_slice(op, None, dst_slice)
+            op.reference_slice(None, dst_slice)
         } else {
-            forward_slice(op, Some(core::slice::from_raw_parts(src, n)), dst_slice)
+            op.reference_slice(Some(core::slice::from_raw_parts(src, n)), dst_slice)
         }
     }
 }
@@ -255,7 +205,8 @@ pub(crate) unsafe fn forward_raw(op: Forward, src: *const f32, dst: *mut f32, n:
 /// All pointers valid for `n` elements; `grad_src` equals `grad_dst` or does
 /// not overlap it; `saved` does not overlap `grad_dst`.
 pub(crate) unsafe fn backward_raw(
-    op: Backward,
+    op: Op,
+    from: Source,
     saved: *const f32,
     grad_src: *const f32,
     grad_dst: *mut f32,
@@ -267,14 +218,10 @@ pub(crate) unsafe fn backward_raw(
         let saved = core::slice::from_raw_parts(saved, n);
         let dst = core::slice::from_raw_parts_mut(grad_dst, n);
         if core::ptr::eq(grad_src, grad_dst) {
-            backward_slice(op, saved, None, dst)
+            op.reference_grad_slice(from, saved, None, dst)
         } else {
-            backward_slice(
-                op,
-                saved,
-                Some(core::slice::from_raw_parts(grad_src, n)),
-                dst,
-            )
+            let grad = core::slice::from_raw_parts(grad_src, n);
+            op.reference_grad_slice(from, saved, Some(grad), dst)
         }
     }
 }

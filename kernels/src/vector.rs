@@ -6,14 +6,62 @@
 //! intrinsics become single instructions. A call left out of line would run
 //! the intrinsic without the target feature and be slower than scalar.
 //!
-//! # The safety invariant
+//! # Soundness by construction
 //!
-//! A value of an ISA's vector type may only exist inside a function compiled
-//! for that ISA and entered after run-time detection proved the CPU has it
-//! (the `#[target_feature]` entry points in `isa/`, reached only through a
-//! `KernelSet`, which is built only for detected ISAs). The arithmetic methods
-//! are therefore safe to call; the memory methods are `unsafe` because they
-//! also need valid pointers.
+//! The methods execute the ISA's instructions, so a vector must not exist on
+//! a CPU without the ISA. Each ISA's vector type keeps its register private
+//! to its file, and a vector comes into being only in two ways:
+//!
+//! - from a [`Cpu<V>`], a zero-sized proof that the CPU has `V`'s ISA
+//!   ([`Cpu::splat`], [`Cpu::zero`]). Only [`Cpu::assume`], an `unsafe fn`,
+//!   makes one: the tiers' `#[target_feature]` entry points call it, whose
+//!   own contract (they are reached only through a `KernelSet`, which is
+//!   built only for detected ISAs) is exactly its requirement;
+//! - from memory, by [`F32Vector::load`] and [`F32Vector::load_partial`],
+//!   `unsafe` for the pointer and with the ISA in their contract.
+//!
+//! Every other method takes a vector, whose existence is the proof, so the
+//! arithmetic is safe to call, and any vector hands out its proof again
+//! ([`F32Vector::cpu`]) for the constants an algorithm needs.
+
+use core::marker::PhantomData;
+
+/// Proof that the running CPU executes vector type `V`'s instructions.
+/// Zero-sized; it exists only where [`Cpu::assume`]'s contract was met, or
+/// where a vector of type `V` already exists.
+pub(crate) struct Cpu<V>(PhantomData<fn() -> V>);
+
+impl<V> Clone for Cpu<V> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Cpu<V> {}
+
+impl<V: F32Vector> Cpu<V> {
+    /// The proof, on the caller's word.
+    ///
+    /// # Safety
+    /// The running CPU has `V`'s instruction set.
+    #[inline(always)]
+    pub(crate) unsafe fn assume() -> Cpu<V> {
+        Cpu(PhantomData)
+    }
+
+    /// Every lane `v`.
+    #[inline(always)]
+    pub(crate) fn splat(self, v: f32) -> V {
+        V::splat(self, v)
+    }
+
+    /// Every lane `+0`.
+    #[inline(always)]
+    pub(crate) fn zero(self) -> V {
+        V::zero(self)
+    }
+}
 
 /// A vector of `LANES` f32 lanes plus a matching lane mask.
 ///
@@ -34,7 +82,8 @@ pub(crate) trait F32Vector: Copy {
     /// Loads `LANES` elements from `p` (no alignment needed).
     ///
     /// # Safety
-    /// `p` valid for `LANES` reads.
+    /// The CPU has the ISA (this creates a vector); `p` valid for `LANES`
+    /// reads.
     unsafe fn load(p: *const f32) -> Self;
     /// Stores all lanes to `p` (no alignment needed).
     ///
@@ -44,7 +93,8 @@ pub(crate) trait F32Vector: Copy {
     /// Loads the first `n` elements from `p`; the other lanes are `+0`.
     ///
     /// # Safety
-    /// `n < LANES` and `p` valid for `n` reads. Nothing past `n` is touched.
+    /// The CPU has the ISA (this creates a vector); `n < LANES` and `p`
+    /// valid for `n` reads. Nothing past `n` is touched.
     unsafe fn load_partial(p: *const f32, n: usize) -> Self;
     /// Stores the first `n` lanes to `p`.
     ///
@@ -52,10 +102,18 @@ pub(crate) trait F32Vector: Copy {
     /// `n < LANES` and `p` valid for `n` writes. Nothing past `n` is touched.
     unsafe fn store_partial(self, p: *mut f32, n: usize);
 
-    /// Every lane `v`.
-    fn splat(v: f32) -> Self;
-    /// Every lane `+0`.
-    fn zero() -> Self;
+    /// Every lane `v` (through [`Cpu::splat`]).
+    fn splat(cpu: Cpu<Self>, v: f32) -> Self;
+    /// Every lane `+0` (through [`Cpu::zero`]).
+    fn zero(cpu: Cpu<Self>) -> Self;
+    /// The proof that this CPU has the ISA, which `self` carries.
+    #[inline(always)]
+    fn cpu(self) -> Cpu<Self> {
+        // SAFETY: `self` exists, and a vector comes into being only from a
+        // `Cpu<Self>` or from a load whose contract includes the ISA (see
+        // the module's soundness section).
+        unsafe { Cpu::assume() }
+    }
     /// `self + rhs`, rounded once.
     fn add(self, rhs: Self) -> Self;
     /// `self - rhs`, rounded once.
@@ -108,8 +166,9 @@ pub(crate) trait F32Vector: Copy {
     fn times_one_plus_pow2(self, p: Self, n: Self) -> Self {
         // 1.5 * 2^23 + 127: added to an integer of magnitude below 2^22, the
         // sum's low significand bits hold the integer plus the exponent bias.
-        let biased = Self::splat(12_582_912.0 + 127.0);
-        let b = n.max(Self::splat(-126.0)).min(Self::splat(127.0));
+        let cpu = self.cpu();
+        let biased = cpu.splat(12_582_912.0 + 127.0);
+        let b = n.max(cpu.splat(-126.0)).min(cpu.splat(127.0));
         let a = n.sub(b);
         let sum = crate::math::mul_add_accurate(self, p, self);
         sum.mul(a.add(biased).shl_bits::<23>())
@@ -125,9 +184,10 @@ pub(crate) trait F32Vector: Copy {
     /// register take the multiply/FMA pipes that bound those kernels.
     #[inline(always)]
     fn split_sign(self) -> (Self, Self) {
-        let negative = self.lt(Self::zero());
+        let zero = self.cpu().zero();
+        let negative = self.lt(zero);
         (
-            Self::select(negative, self, Self::zero()),
+            Self::select(negative, self, zero),
             self.zero_where(negative),
         )
     }

@@ -2,7 +2,7 @@
 //! and the fuzz targets (`fuzz/`): one [`Case`] is one call of a public entry
 //! point with arbitrary buffers and parameters, and [`check`] runs it on the
 //! scalar reference and on every tier this host has (serial and split across
-//! threads, plus the free functions on the global engine), then asserts the
+//! threads, plus the process-wide engine), then asserts the
 //! contract:
 //!
 //! - a refused call returns the reference's `Error` on every tier and leaves
@@ -28,7 +28,7 @@ pub use under_test::tiers_under_test;
 use rectify::accuracy::{
     backward_bound, exact_backward, exact_forward, forward_bound, gradient_bound_applies, ulp_error,
 };
-use rectify::{Activation, ChannelLayout, Error, Isa, Kernels, MaxoutIndex, MaxoutSaved, Saved};
+use rectify::{Activation, ChannelLayout, Error, Isa, Kernels, Saved};
 
 /// Bit patterns of the special values every suite starts from: zeros,
 /// infinities, NaNs with payloads (quiet and signalling, both signs),
@@ -140,7 +140,7 @@ pub enum Call {
         index: IndexKind,
         idx_len: usize,
     },
-    /// `maxout_backward(saved, k, inner, grad_y = g, grad_x = out)`, saved
+    /// `maxout_backward(saved, k, inner, grad_out = g, grad_in = out)`, saved
     /// being `x` or the indices `idx` (`IndexKind::None` means the input).
     MaxoutBackward {
         k: usize,
@@ -163,7 +163,7 @@ impl Call {
         (nx, ny): (usize, usize),
     ) -> (Call, usize, usize) {
         if backward {
-            // grad_y = g (ny) -> grad_x = out (nx).
+            // grad_out = g (ny) -> grad_in = out (nx).
             let call = Call::MaxoutBackward {
                 k,
                 inner,
@@ -215,32 +215,31 @@ pub struct Case {
     pub offsets: [usize; 3],
 }
 
-/// Who runs a call: an engine, or the crate's free functions (which use the
-/// global engine; the entry points without a free form go to
-/// `Kernels::global()` directly).
+/// Who runs a call: an engine made for the test, or the process-wide one
+/// (`Kernels::from_env()`, shared by every thread).
 #[derive(Clone, Copy, Debug)]
 enum Runner {
     Engine(Kernels),
-    Free,
+    Global,
 }
 
 impl Runner {
     fn isa(&self) -> Isa {
         match self {
             Runner::Engine(k) => k.isa(),
-            Runner::Free => Kernels::global().isa(),
+            Runner::Global => Kernels::from_env().isa(),
         }
     }
     fn engine(&self) -> Kernels {
         match self {
             Runner::Engine(k) => *k,
-            Runner::Free => *Kernels::global(),
+            Runner::Global => *Kernels::from_env(),
         }
     }
     fn is_parallel(&self) -> bool {
         match self {
             Runner::Engine(k) => k.parallel_threshold().is_some(),
-            Runner::Free => Kernels::global().parallel_threshold().is_some(),
+            Runner::Global => Kernels::from_env().parallel_threshold().is_some(),
         }
     }
 }
@@ -274,38 +273,19 @@ fn run(case: &Case, runner: Runner) -> Run {
         idx32: Flush::new(&case.idx, ow, 0xa5a5_a5a5),
     };
     let k = runner.engine();
-    let free = matches!(runner, Runner::Free);
     r.result = match case.call {
-        Call::Forward { act, into: false } => {
-            let x = r.x.data_mut();
-            match (free, act) {
-                (true, Activation::Relu) => {
-                    rectify::relu(x);
-                    Ok(())
-                }
-                (true, Activation::LeakyRelu { slope }) => rectify::leaky_relu(x, slope),
-                (true, _) => rectify::forward(act, x),
-                (false, _) => k.forward(act, x),
-            }
-        }
-        Call::Forward { act, into: true } => {
-            if free {
-                rectify::forward_into(act, r.x.data(), r.out.data_mut())
-            } else {
-                k.forward_into(act, r.x.data(), r.out.data_mut())
-            }
-        }
+        Call::Forward { act, into: false } => k.forward(act, r.x.data_mut()),
+        Call::Forward { act, into: true } => k.forward_into(act, r.x.data(), r.out.data_mut()),
         Call::Backward {
             act,
             from_output,
             into,
         } => {
             let saved = saved(r.x.data(), from_output);
-            match (into, free) {
-                (false, true) => rectify::backward(act, saved, r.g.data_mut()),
-                (false, false) => k.backward(act, saved, r.g.data_mut()),
-                (true, true) => rectify::backward_into(act, saved, r.g.data(), r.out.data_mut()),
-                (true, false) => k.backward_into(act, saved, r.g.data(), r.out.data_mut()),
+            if into {
+                k.backward_into(act, saved, r.g.data(), r.out.data_mut())
+            } else {
+                k.backward(act, saved, r.g.data_mut())
             }
         }
         Call::Prelu {
@@ -347,14 +327,11 @@ fn run(case: &Case, runner: Runner) -> Run {
         } => {
             r.idx8 = Flush::new(&vec![0xa5; idx_len], ow, 0xa5);
             r.idx32 = Flush::new(&vec![0xa5a5_a5a5; idx_len], ow, 0xa5a5_a5a5);
-            let index = match index {
-                IndexKind::None => MaxoutIndex::None,
-                IndexKind::U8 => MaxoutIndex::U8(r.idx8.data_mut()),
-                IndexKind::U32 => MaxoutIndex::U32(r.idx32.data_mut()),
-            };
+            let (x, y) = (r.x.data(), r.out.data_mut());
             match index {
-                MaxoutIndex::None => k.maxout(r.x.data(), pieces, inner, r.out.data_mut()),
-                index => k.maxout_with_index(r.x.data(), pieces, inner, r.out.data_mut(), index),
+                IndexKind::None => k.maxout(x, pieces, inner, y),
+                IndexKind::U8 => k.maxout_with_index(x, pieces, inner, y, r.idx8.data_mut()),
+                IndexKind::U32 => k.maxout_with_index(x, pieces, inner, y, r.idx32.data_mut()),
             }
         }
         Call::MaxoutBackward {
@@ -362,12 +339,12 @@ fn run(case: &Case, runner: Runner) -> Run {
             inner,
             saved,
         } => {
-            let saved = match saved {
-                IndexKind::None => MaxoutSaved::Input(r.x.data()),
-                IndexKind::U8 => MaxoutSaved::IndexU8(r.idx8.data()),
-                IndexKind::U32 => MaxoutSaved::IndexU32(r.idx32.data()),
-            };
-            k.maxout_backward(saved, pieces, inner, r.g.data(), r.out.data_mut())
+            let (g, out) = (r.g.data(), r.out.data_mut());
+            match saved {
+                IndexKind::None => k.maxout_backward(r.x.data(), pieces, inner, g, out),
+                IndexKind::U8 => k.maxout_backward_indexed(r.idx8.data(), pieces, inner, g, out),
+                IndexKind::U32 => k.maxout_backward_indexed(r.idx32.data(), pieces, inner, g, out),
+            }
         }
     };
     r
@@ -386,7 +363,7 @@ fn bits(v: &[f32]) -> Vec<u32> {
 }
 
 /// The runners: every tier this host has, serial and split across threads
-/// (from 64 elements, in chunks the engine picks), and the free functions.
+/// (from 64 elements, in chunks the engine picks), and the process-wide engine.
 fn runners() -> Vec<Runner> {
     let mut v = Vec::new();
     for isa in tiers_under_test() {
@@ -399,7 +376,7 @@ fn runners() -> Vec<Runner> {
             v.push(Runner::Engine(k.with_parallel_threshold(64)));
         }
     }
-    v.push(Runner::Free);
+    v.push(Runner::Global);
     v
 }
 

@@ -28,7 +28,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
-use rectify_kernels::{Backward, Forward, KernelSet, MaxoutIndex, Prelu};
+use rectify_kernels::{KernelSet, MaxoutIndex, Op, Prelu, Source};
 
 /// A value no kernel writes: the guards after each slice hold it.
 const GUARD: f32 = f32::from_bits(0x7fc0_dead);
@@ -334,7 +334,7 @@ fn run(set: &KernelSet, call: &KernelCall, bufs: &mut Vec<Guarded>) -> Result<()
     match *call {
         KernelCall::ForwardInto { x_len, y_len } => {
             let (x, mut y) = (g(x_len, 1), g(y_len, 2));
-            let r = refusal(|| set.forward_into(Forward::Relu, x.get(), y.get_mut()));
+            let r = refusal(|| set.forward_into(Op::Relu, x.get(), y.get_mut()));
             bufs.extend([x, y]);
             r
         }
@@ -344,8 +344,9 @@ fn run(set: &KernelSet, call: &KernelCall, bufs: &mut Vec<Guarded>) -> Result<()
             out_len,
         } => {
             let (s, gr, mut o) = (g(saved_len, 1), g(grad_len, 2), g(out_len, 3));
-            let op = Backward::LeakyRelu { slope: 0.25 };
-            let r = refusal(|| set.backward_into(op, s.get(), gr.get(), o.get_mut()));
+            let op = Op::LeakyRelu { slope: 0.25 };
+            let r =
+                refusal(|| set.backward_into(op, Source::Input, s.get(), gr.get(), o.get_mut()));
             bufs.extend([s, gr, o]);
             r
         }

@@ -4,12 +4,28 @@
 
 use core::arch::x86_64::*;
 
-use crate::vector::F32Vector;
+use crate::vector::{Cpu, F32Vector};
 
-/// 16 f32 lanes in a zmm register. Exists only inside `avx512f` code reached
-/// after detection (see the invariant in `vector.rs`).
+/// 16 f32 lanes in a zmm register. Its register is private to this file,
+/// and every way to make one needs a `Cpu<Avx512>` or a load whose contract
+/// includes the ISA (see the soundness section of `vector.rs`).
 #[derive(Clone, Copy)]
 pub(crate) struct Avx512(__m512);
+
+/// `$body`, AVX-512F intrinsics that compute on registers only, given
+/// `$cpu: Cpu<Avx512>` (an operand's `.cpu()`): the one requirement of the
+/// block is that instruction set, and the proof shows the CPU has it.
+macro_rules! registers {
+    ($cpu:expr, $body:expr) => {{
+        let _: Cpu<Avx512> = $cpu;
+        // SAFETY: a `Cpu<Avx512>` exists only on a CPU with AVX-512F
+        // (vector.rs), and the intrinsics read and write registers only.
+        unsafe { $body }
+    }};
+}
+
+// The mask registers are plain integers: `__mmask16` is a `u16`, built and
+// combined with integer operations that need no proof.
 
 /// The mask of the first `n < 16` lanes.
 #[inline(always)]
@@ -38,138 +54,131 @@ impl F32Vector for Avx512 {
 
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
+        // SAFETY: the caller guarantees AVX-512F and 16 readable floats at `p`.
         Avx512(unsafe { _mm512_loadu_ps(p) })
     }
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
-        // SAFETY: AVX-512F is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
+        // SAFETY: `self` proves AVX-512F; the caller guarantees 16 writable
+        // floats at `p`.
         unsafe { _mm512_storeu_ps(p, self.0) }
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); the caller guarantees `p` is readable for the lanes loaded.
+        // SAFETY: the caller guarantees AVX-512F and `n` readable floats at
+        // `p`; the masked load touches only the first `n` lanes.
         Avx512(unsafe { _mm512_maskz_loadu_ps(first_lanes(n), p) })
     }
     #[inline(always)]
     unsafe fn store_partial(self, p: *mut f32, n: usize) {
-        // SAFETY: AVX-512F is available (vector.rs invariant); the caller guarantees `p` is writable for the lanes stored.
+        // SAFETY: `self` proves AVX-512F; the caller guarantees `n` writable
+        // floats at `p`, and the masked store touches only the first `n`.
         unsafe { _mm512_mask_storeu_ps(p, first_lanes(n), self.0) }
     }
     #[inline(always)]
-    fn splat(v: f32) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_set1_ps(v) })
+    fn splat(cpu: Cpu<Self>, v: f32) -> Self {
+        Avx512(registers!(cpu, _mm512_set1_ps(v)))
     }
     #[inline(always)]
-    fn zero() -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_setzero_ps() })
+    fn zero(cpu: Cpu<Self>) -> Self {
+        Avx512(registers!(cpu, _mm512_setzero_ps()))
     }
     #[inline(always)]
     fn add(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_add_ps(self.0, rhs.0) })
+        Avx512(registers!(self.cpu(), _mm512_add_ps(self.0, rhs.0)))
     }
     #[inline(always)]
     fn sub(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_sub_ps(self.0, rhs.0) })
+        Avx512(registers!(self.cpu(), _mm512_sub_ps(self.0, rhs.0)))
     }
     #[inline(always)]
     fn div(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_div_ps(self.0, rhs.0) })
+        Avx512(registers!(self.cpu(), _mm512_div_ps(self.0, rhs.0)))
     }
     #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
+        Avx512(registers!(self.cpu(), _mm512_fmadd_ps(self.0, b.0, c.0)))
     }
     #[inline(always)]
     fn max(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_max_ps(self.0, rhs.0) })
+        Avx512(registers!(self.cpu(), _mm512_max_ps(self.0, rhs.0)))
     }
     #[inline(always)]
     fn min(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_min_ps(self.0, rhs.0) })
+        Avx512(registers!(self.cpu(), _mm512_min_ps(self.0, rhs.0)))
     }
     #[inline(always)]
     fn to_u32_bits(self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_castsi512_ps(_mm512_cvttps_epi32(self.0)) })
+        Avx512(registers!(
+            self.cpu(),
+            _mm512_castsi512_ps(_mm512_cvttps_epi32(self.0))
+        ))
     }
     #[inline(always)]
     fn times_one_plus_pow2(self, p: Self, n: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // `vscalefps` computes `x * 2^floor(n)` rounded once, under the
         // default MXCSR the kernels run with (round to nearest even, no
         // DAZ/FTZ); `n` holds integers, so `floor(n) = n`.
-        Avx512(unsafe { _mm512_scalef_ps(_mm512_fmadd_ps(self.0, p.0, self.0), n.0) })
+        Avx512(registers!(
+            self.cpu(),
+            _mm512_scalef_ps(_mm512_fmadd_ps(self.0, p.0, self.0), n.0)
+        ))
     }
     #[inline(always)]
     fn add_bits(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe {
+        Avx512(registers!(self.cpu(), {
             _mm512_castsi512_ps(_mm512_add_epi32(
                 _mm512_castps_si512(self.0),
                 _mm512_castps_si512(rhs.0),
             ))
-        })
+        }))
     }
     #[inline(always)]
     fn split_sign(self) -> (Self, Self) {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // `vminps`/`vmaxps` return their second operand where either is NaN
         // or both are zeros: `min(x, +0)` is +0 there, `max(+0, x)` is `x`.
-        unsafe {
+        registers!(self.cpu(), {
             let zero = _mm512_setzero_ps();
             (
                 Avx512(_mm512_min_ps(self.0, zero)),
                 Avx512(_mm512_max_ps(zero, self.0)),
             )
-        }
+        })
     }
     #[inline(always)]
     fn or_bits(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // The integer form: `_mm512_or_ps` would need AVX-512DQ.
-        Avx512(unsafe {
+        Avx512(registers!(self.cpu(), {
             _mm512_castsi512_ps(_mm512_or_si512(
                 _mm512_castps_si512(self.0),
                 _mm512_castps_si512(rhs.0),
             ))
-        })
+        }))
     }
     #[inline(always)]
     fn or_sign(self, from: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // The integer forms: `_mm512_or_ps` would need AVX-512DQ.
-        Avx512(unsafe {
+        Avx512(registers!(self.cpu(), {
             let sign = _mm512_and_si512(_mm512_castps_si512(from.0), _mm512_set1_epi32(i32::MIN));
             _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(self.0), sign))
-        })
+        }))
     }
     #[inline(always)]
     fn deinterleave2_in_pair_order(a: Self, b: Self) -> (Self, Self) {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // Indices 0..16 pick from `a`, 16..32 from `b`.
-        unsafe {
+        registers!(a.cpu(), {
             let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
             let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
             (
                 Avx512(_mm512_permutex2var_ps(a.0, even, b.0)),
                 Avx512(_mm512_permutex2var_ps(a.0, odd, b.0)),
             )
-        }
+        })
     }
     #[inline(always)]
     fn interleave2_from_pair_order(a: Self, b: Self) -> (Self, Self) {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // Indices 0..16 pick from `a`, 16..32 from `b`.
-        unsafe {
+        registers!(a.cpu(), {
             let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
             let hi =
                 _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
@@ -177,7 +186,7 @@ impl F32Vector for Avx512 {
                 Avx512(_mm512_permutex2var_ps(a.0, lo, b.0)),
                 Avx512(_mm512_permutex2var_ps(a.0, hi, b.0)),
             )
-        }
+        })
     }
     /// In registers: both halves widened, the pairs by one unpack each and
     /// an add (`l0 + l1, l8 + l9, l2 + l3, ..`), then each level's halves
@@ -205,8 +214,8 @@ impl F32Vector for Avx512 {
     #[inline(always)]
     fn lanes_rotated(self, r: usize) -> Self {
         debug_assert!(r < 16);
-        // SAFETY: AVX-512F is available (vector.rs invariant); the index
-        // load reads `ROTATION[16 - r % 16..][..16]`, within its 32 entries.
+        // SAFETY: `self` proves AVX-512F; the index load reads
+        // `ROTATION[16 - r % 16..][..16]`, within its 32 entries.
         unsafe {
             let idx = _mm512_loadu_si512(ROTATION.as_ptr().add(16 - r % 16).cast());
             Avx512(_mm512_permutexvar_ps(idx, self.0))
@@ -214,8 +223,8 @@ impl F32Vector for Avx512 {
     }
     #[inline(always)]
     unsafe fn lanes_picked(self, idx: *const u32) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); the caller
-        // guarantees `idx` is readable for 16 indices (`vpermps` takes each
+        // SAFETY: `self` proves AVX-512F; the caller guarantees `idx` is
+        // readable for 16 indices (`vpermps` takes each
         // index's low 4 bits; they are below 16).
         unsafe {
             Avx512(_mm512_permutexvar_ps(
@@ -227,8 +236,8 @@ impl F32Vector for Avx512 {
     #[inline(always)]
     fn deinterleave3(a: Self, b: Self, c: Self) -> (Self, Self, Self) {
         use crate::vector::triples::{gather_order, piece_mask as m};
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers
-        // only (the index tables are constants loaded as vectors).
+        // SAFETY: `a` proves AVX-512F; besides registers, each index load
+        // reads the 16 i32 of its `idx` array, 64 bytes.
         // Per piece: two masked blends gather its lanes in place, one
         // permute orders them (as on AVX2).
         unsafe {
@@ -250,8 +259,9 @@ impl F32Vector for Avx512 {
     #[inline(always)]
     fn interleave3(p0: Self, p1: Self, p2: Self) -> (Self, Self, Self) {
         use crate::vector::triples::{piece_mask as m, scatter_order};
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers
-        // only. The inverse of `deinterleave3`.
+        // SAFETY: `p0` proves AVX-512F; besides registers, each index load
+        // reads the 16 i32 of its `idx` array, 64 bytes. The inverse of
+        // `deinterleave3`.
         unsafe {
             let order = |t: __m512, idx: [i32; 16]| {
                 _mm512_permutexvar_ps(_mm512_loadu_si512(idx.as_ptr().cast()), t)
@@ -268,60 +278,53 @@ impl F32Vector for Avx512 {
     }
     #[inline(always)]
     fn shl_bits<const K: i32>(self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
         // (`_mm512_slli_epi32` takes its count as a `u32` const, which a
         // generic `i32` cannot become; the variable shift is one uop too.)
-        Avx512(unsafe {
+        Avx512(registers!(self.cpu(), {
             _mm512_castsi512_ps(_mm512_sllv_epi32(
                 _mm512_castps_si512(self.0),
                 _mm512_set1_epi32(K),
             ))
-        })
+        }))
     }
     #[inline(always)]
     fn mul(self, rhs: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_mul_ps(self.0, rhs.0) })
+        Avx512(registers!(self.cpu(), _mm512_mul_ps(self.0, rhs.0)))
     }
     #[inline(always)]
     fn lt(self, rhs: Self) -> __mmask16 {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, rhs.0) }
+        registers!(self.cpu(), _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, rhs.0))
     }
     #[inline(always)]
     fn le(self, rhs: Self) -> __mmask16 {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, rhs.0) }
+        registers!(self.cpu(), _mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, rhs.0))
     }
     #[inline(always)]
     fn eq(self, rhs: Self) -> __mmask16 {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        unsafe { _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, rhs.0) }
+        registers!(self.cpu(), _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, rhs.0))
     }
     #[inline(always)]
     fn gt(self, rhs: Self) -> __mmask16 {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, rhs.0) }
+        registers!(self.cpu(), _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, rhs.0))
     }
     #[inline(always)]
     fn not_gt(self, rhs: Self) -> __mmask16 {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        unsafe { _mm512_cmp_ps_mask::<_CMP_NGT_UQ>(self.0, rhs.0) }
+        registers!(self.cpu(), _mm512_cmp_ps_mask::<_CMP_NGT_UQ>(self.0, rhs.0))
     }
     #[inline(always)]
     fn select(mask: __mmask16, if_true: Self, if_false: Self) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_mask_blend_ps(mask, if_false.0, if_true.0) })
+        Avx512(registers!(
+            if_true.cpu(),
+            _mm512_mask_blend_ps(mask, if_false.0, if_true.0)
+        ))
     }
     #[inline(always)]
     fn zero_where(self, mask: __mmask16) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_maskz_mov_ps(!mask, self.0) })
+        Avx512(registers!(self.cpu(), _mm512_maskz_mov_ps(!mask, self.0)))
     }
     #[inline(always)]
     fn keep_where(self, mask: __mmask16) -> Self {
-        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
-        Avx512(unsafe { _mm512_maskz_mov_ps(mask, self.0) })
+        Avx512(registers!(self.cpu(), _mm512_maskz_mov_ps(mask, self.0)))
     }
     #[inline(always)]
     fn mask_and_not(a: __mmask16, b: __mmask16) -> __mmask16 {

@@ -14,13 +14,15 @@ macro_rules! entry_points {
         /// The CPU has this tier's features (a `KernelSet` exists for it);
         /// `src` valid for `n` reads and `dst` for `n` writes; equal or disjoint.
         $(#[target_feature(enable = $features)])?
-        pub(crate) unsafe fn forward(op: $crate::Forward, src: *const f32, dst: *mut f32, n: usize) {
-            // SAFETY: the caller's contract is exactly `ops::forward`'s, and
-            // this function is compiled for the ISA whose vectors it creates.
-            unsafe { $crate::ops::forward::<$vec>(op, src, dst, n) }
+        pub(crate) unsafe fn forward(op: $crate::Op, src: *const f32, dst: *mut f32, n: usize) {
+            // SAFETY: the caller's contract is exactly the registry entry's,
+            // and this function is compiled for the ISA whose vectors it
+            // creates.
+            unsafe { op.vector_forward::<$vec>(src, dst, n) }
         }
 
-        /// Backward kernel of this tier: `dst[i] = grad[i] * f'(saved[i])`.
+        /// Backward kernel of this tier: `dst[i] = grad[i] * f'(saved[i])`, with
+        /// `saved` the input or the output as `from` says.
         ///
         /// # Safety
         /// The CPU has this tier's features; the pointers are valid for `n`
@@ -28,14 +30,15 @@ macro_rules! entry_points {
         /// disjoint from `dst`.
         $(#[target_feature(enable = $features)])?
         pub(crate) unsafe fn backward(
-            op: $crate::Backward,
+            op: $crate::Op,
+            from: $crate::Source,
             saved: *const f32,
             grad: *const f32,
             dst: *mut f32,
             n: usize,
         ) {
             // SAFETY: as for `forward`.
-            unsafe { $crate::ops::backward::<$vec>(op, saved, grad, dst, n) }
+            unsafe { op.vector_backward::<$vec>(from, saved, grad, dst, n) }
         }
 
         /// Maxout forward of this tier (see `ops::maxout::forward`); `idx`

@@ -5,7 +5,7 @@
 
 use wide::{f32x8, u32x8};
 
-use crate::vector::{pieces_source, read_lanes, triples_source, write_lanes, F32Vector};
+use crate::vector::{pieces_source, read_lanes, triples_source, write_lanes, Cpu, F32Vector};
 
 /// 8 f32 lanes as `wide` represents them. Needs no run-time feature.
 #[derive(Clone, Copy)]
@@ -43,11 +43,11 @@ impl F32Vector for Portable {
         unsafe { write_lanes(&self.0.to_array(), p, n) }
     }
     #[inline(always)]
-    fn splat(v: f32) -> Self {
+    fn splat(_: Cpu<Self>, v: f32) -> Self {
         Portable(f32x8::splat(v))
     }
     #[inline(always)]
-    fn zero() -> Self {
+    fn zero(_: Cpu<Self>) -> Self {
         Portable(f32x8::ZERO)
     }
     #[inline(always)]

@@ -57,10 +57,11 @@ const C7: f32 = f32::from_bits(0x3950_9272); // 0x1.a124e4p-13
 /// argument is then `w = alpha * t`.
 #[inline(always)]
 fn reduce<V: F32Vector>(z: V, dz: Option<V>, units: &Units) -> (V, V) {
-    let magic = V::splat(MAGIC);
-    let n = z.mul_add(V::splat(units.inv_ln2), magic).sub(magic);
-    let t = n.mul_add(V::splat(-units.ln2_hi), z);
-    let t = n.mul_add(V::splat(-units.ln2_lo), t);
+    let cpu = z.cpu();
+    let magic = cpu.splat(MAGIC);
+    let n = z.mul_add(cpu.splat(units.inv_ln2), magic).sub(magic);
+    let t = n.mul_add(cpu.splat(-units.ln2_hi), z);
+    let t = n.mul_add(cpu.splat(-units.ln2_lo), t);
     (dz.map_or(t, |d| t.add(d)), n)
 }
 
@@ -76,10 +77,11 @@ fn poly<V: F32Vector>(t: V) -> (V, V) {
 /// [`poly`] with the coefficients `q = [c2, .., c7]`.
 #[inline(always)]
 fn poly_with<V: F32Vector>(t: V, q: &[f32; 6]) -> (V, V) {
+    let cpu = t.cpu();
     let t2 = t.mul(t);
-    let a = V::splat(q[1]).mul_add(t, V::splat(q[0]));
-    let b = V::splat(q[3]).mul_add(t, V::splat(q[2]));
-    let c = V::splat(q[5]).mul_add(t, V::splat(q[4]));
+    let a = cpu.splat(q[1]).mul_add(t, cpu.splat(q[0]));
+    let b = cpu.splat(q[3]).mul_add(t, cpu.splat(q[2]));
+    let c = cpu.splat(q[5]).mul_add(t, cpu.splat(q[4]));
     (t2, c.mul_add(t2, b).mul_add(t2, a))
 }
 
@@ -178,10 +180,11 @@ impl<V: F32Vector> Expm1<V> {
     /// that underflows keeps its sign.
     #[inline(always)]
     pub(crate) fn scaled(self, a: f32) -> V {
+        let cpu = self.s.cpu();
         let a_bits_less_one = f32::from_bits(a.to_bits().wrapping_sub(1f32.to_bits()));
-        let a_s = self.s.add_bits(V::splat(a_bits_less_one));
+        let a_s = self.s.add_bits(cpu.splat(a_bits_less_one));
         let inner = mul_add_accurate(a_s, self.t_hi, a_s.mul(self.r));
-        mul_add_accurate(V::splat(-a), self.one_minus_s, inner)
+        mul_add_accurate(cpu.splat(-a), self.one_minus_s, inner)
     }
 
     /// `alpha * expm1(x / alpha)` from [`expm1_in_units`]'s terms, which are
@@ -191,8 +194,9 @@ impl<V: F32Vector> Expm1<V> {
     /// rounding where the tier has no FMA).
     #[inline(always)]
     pub(crate) fn in_units(self, alpha: f32) -> V {
+        let cpu = self.s.cpu();
         let u = self.t_hi.add(self.r);
-        mul_add_accurate(V::splat(-alpha), self.one_minus_s, self.s.mul(u))
+        mul_add_accurate(cpu.splat(-alpha), self.one_minus_s, self.s.mul(u))
     }
 
     /// `expm1(z)` itself: [`Expm1::scaled`] with `a = 1`, the same bits in
@@ -242,20 +246,21 @@ pub(crate) fn expm1_rr2_p7<V: F32Vector>(z: V, dz: Option<V>) -> Expm1<V> {
 /// alpha)`, which [`Expm1::in_units`] sums.
 #[inline(always)]
 pub(crate) fn expm1_in_units<V: F32Vector>(z: V, dz: Option<V>, units: &Units) -> Expm1<V> {
-    let magic = V::splat(MAGIC + 127.0);
-    let nb = z.mul_add(V::splat(units.inv_ln2), magic);
+    let cpu = z.cpu();
+    let magic = cpu.splat(MAGIC + 127.0);
+    let nb = z.mul_add(cpu.splat(units.inv_ln2), magic);
     let n = nb.sub(magic);
     let s = nb.shl_bits::<23>();
-    let t_hi = n.mul_add(V::splat(-units.ln2_hi), z);
+    let t_hi = n.mul_add(cpu.splat(-units.ln2_hi), z);
     let t_lo = match dz {
-        Some(d) => n.mul_add(V::splat(-units.ln2_lo), d),
-        None => n.mul(V::splat(-units.ln2_lo)),
+        Some(d) => n.mul_add(cpu.splat(-units.ln2_lo), d),
+        None => n.mul(cpu.splat(-units.ln2_lo)),
     };
     let t = t_hi.add(t_lo);
     let (t2, q) = poly_with(t, &units.q);
     Expm1 {
         s,
-        one_minus_s: V::splat(1.0).sub(s),
+        one_minus_s: cpu.splat(1.0).sub(s),
         t_hi,
         r: q.mul_add(t2, t_lo),
     }
@@ -293,8 +298,9 @@ pub(crate) fn exp_scaled_rr2_p7<V: F32Vector>(z: V, dz: Option<V>, m: V) -> V {
 /// `|t| <= 0.35` of its size.
 #[inline(always)]
 pub(crate) fn exp_scaled_in_units<V: F32Vector>(z: V, units: &Units, m: V) -> V {
+    let cpu = z.cpu();
     let (w, n) = reduce(z, None, units);
-    exp_scaled_tail(w.mul(V::splat(units.inv)), n, m)
+    exp_scaled_tail(w.mul(cpu.splat(units.inv)), n, m)
 }
 
 /// `m * e^t * 2^n`, the common end of the two.

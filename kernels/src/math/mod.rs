@@ -28,10 +28,11 @@ use crate::vector::F32Vector;
 /// range.
 #[inline(always)]
 pub(crate) fn mul_add_accurate<V: F32Vector>(a: V, b: V, c: V) -> V {
+    let cpu = a.cpu();
     if V::FUSED_MUL_ADD {
         return a.mul_add(b, c);
     }
-    let zero = V::zero();
+    let zero = cpu.zero();
     let (p, e) = two_product(a, b);
     let (s, es) = two_sum(p, c);
     let r = s.add(es.add(e));
@@ -62,7 +63,8 @@ pub(crate) fn two_product<V: F32Vector>(a: V, b: V) -> (V, V) {
 /// unless `v` is beyond 2^115).
 #[inline(always)]
 pub(crate) fn split<V: F32Vector>(v: V) -> (V, V) {
-    let c = v.mul(V::splat(4097.0));
+    let cpu = v.cpu();
+    let c = v.mul(cpu.splat(4097.0));
     let hi = c.sub(c.sub(v));
     (hi, v.sub(hi))
 }

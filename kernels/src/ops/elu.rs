@@ -39,7 +39,8 @@ impl<const POSITIVE: bool> Elu<POSITIVE> {
     /// call compiled without the tier's features).
     #[inline(always)]
     fn scaled<V: F32Vector>(self, x: V) -> V {
-        expm1_rr2_p7(x.max(V::splat(EXPM1_MIN)), None).scaled(self.alpha)
+        let cpu = x.cpu();
+        expm1_rr2_p7(x.max(cpu.splat(EXPM1_MIN)), None).scaled(self.alpha)
     }
 }
 
@@ -47,7 +48,8 @@ impl<const POSITIVE: bool> UnaryOp for Elu<POSITIVE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        let zero = V::zero();
+        let cpu = x.cpu();
+        let zero = cpu.zero();
         if POSITIVE {
             // `alpha * expm1(+0)` is +0: see `EluUnit`.
             let (negative, rest) = x.split_sign();
@@ -56,7 +58,7 @@ impl<const POSITIVE: bool> UnaryOp for Elu<POSITIVE> {
         let neg = if self.alpha == 0.0 {
             // `±0 * expm1(x)`, x < 0: a zero of the sign opposite to alpha's,
             // which the sum below would lose.
-            V::splat(if self.alpha.is_sign_positive() {
+            cpu.splat(if self.alpha.is_sign_positive() {
                 -0.0
             } else {
                 0.0
@@ -68,7 +70,7 @@ impl<const POSITIVE: bool> UnaryOp for Elu<POSITIVE> {
         // zero for a negative alpha (or -0), which the expm1 sum does not
         // give (its last term adds +0).
         let at_least_zero = if self.alpha.is_sign_negative() {
-            V::select(x.le(zero), x.mul(V::splat(self.alpha)), x)
+            V::select(x.le(zero), x.mul(cpu.splat(self.alpha)), x)
         } else {
             x
         };
@@ -90,8 +92,9 @@ impl UnaryOp for EluUnit {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
+        let cpu = x.cpu();
         let (negative, rest) = x.split_sign();
-        let neg = expm1_rr2_p7(negative.max(V::splat(EXPM1_MIN)), None).unscaled();
+        let neg = expm1_rr2_p7(negative.max(cpu.splat(EXPM1_MIN)), None).unscaled();
         neg.or_bits(rest)
     }
 }
@@ -142,10 +145,11 @@ impl By {
     /// without a test.
     #[inline(always)]
     fn divide<V: F32Vector, const HUGE: bool>(self, x: V) -> V {
+        let cpu = x.cpu();
         if !HUGE || self.by_reciprocal {
-            x.mul(V::splat(self.inv))
+            x.mul(cpu.splat(self.inv))
         } else {
-            x.div(V::splat(self.alpha))
+            x.div(cpu.splat(self.alpha))
         }
     }
 }
@@ -195,16 +199,17 @@ impl Divisor {
     /// fused (`x - p` is exact by Sterbenz's lemma).
     #[inline(always)]
     fn remainder<V: F32Vector, const HUGE: bool>(self, x: V, t: V) -> V {
+        let cpu = x.cpu();
         if V::FUSED_MUL_ADD {
             return self
                 .by
-                .divide::<V, HUGE>(t.mul_add(V::splat(-self.by.alpha), x));
+                .divide::<V, HUGE>(t.mul_add(cpu.splat(-self.by.alpha), x));
         }
         let (ah, al) = self.rem_split;
-        let alpha = V::splat(self.rem_by.alpha);
-        let (p, e) = two_product_split(t, alpha, split(t), (V::splat(ah), V::splat(al)));
+        let alpha = cpu.splat(self.rem_by.alpha);
+        let (p, e) = two_product_split(t, alpha, split(t), (cpu.splat(ah), cpu.splat(al)));
         let x = if HUGE {
-            x.mul(V::splat(self.rem_scale))
+            x.mul(cpu.splat(self.rem_scale))
         } else {
             x
         };
@@ -221,20 +226,21 @@ impl Divisor {
     /// `d = 0`.
     #[inline(always)]
     fn bounded_quotient<V: F32Vector, const HUGE: bool>(self, x: V, lowest: f32) -> (V, V) {
+        let cpu = x.cpu();
         let alpha = self.by.alpha;
         let floor = lowest * alpha.abs();
         if !HUGE || floor.is_finite() {
-            let xc = x.max(V::splat(floor));
+            let xc = x.max(cpu.splat(floor));
             let t = self.quotient::<V, HUGE>(xc);
             return (t, self.remainder::<V, HUGE>(xc, t));
         }
-        let xc = x.max(V::splat(-f32::MAX));
+        let xc = x.max(cpu.splat(-f32::MAX));
         let t = self.quotient::<V, HUGE>(xc);
         let d = self.remainder::<V, HUGE>(xc, t);
-        let minus_inf = x.lt(V::splat(-f32::MAX));
+        let minus_inf = x.lt(cpu.splat(-f32::MAX));
         (
-            V::select(minus_inf, V::splat(lowest * alpha.signum()), t),
-            V::select(minus_inf, V::zero(), d),
+            V::select(minus_inf, cpu.splat(lowest * alpha.signum()), t),
+            V::select(minus_inf, cpu.zero(), d),
         )
     }
 }
@@ -260,11 +266,12 @@ impl<const HUGE: bool> UnaryOp for Celu<HUGE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
+        let cpu = x.cpu();
         let alpha = self.div.alpha();
         // Below EXPM1_MIN * alpha the result is -alpha.
         let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, EXPM1_MIN);
         let neg = expm1_rr2_p7(t, Some(d)).scaled(alpha);
-        V::select(x.lt(V::splat(celu_identity_bound(alpha))), neg, x)
+        V::select(x.lt(cpu.splat(celu_identity_bound(alpha))), neg, x)
     }
 }
 
@@ -296,9 +303,10 @@ impl UnaryOp for CeluInUnits {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
+        let cpu = x.cpu();
         // As `EluUnit`: the result for a `+0` argument is `+0`.
         let (negative, rest) = x.split_sign();
-        let z = negative.max(V::splat(EXPM1_MIN * self.alpha));
+        let z = negative.max(cpu.splat(EXPM1_MIN * self.alpha));
         let neg = expm1_in_units(z, None, &self.units).in_units(self.alpha);
         neg.or_bits(rest)
     }
@@ -343,6 +351,7 @@ impl<const HUGE: bool> UnaryOp for CeluNegativeAlpha<HUGE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
+        let cpu = x.cpu();
         let a = self.div.alpha();
         // t >= 0; above EXP_MAX, alpha * e^t overflows for every normal alpha.
         let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, -EXP_MAX);
@@ -351,11 +360,11 @@ impl<const HUGE: bool> UnaryOp for CeluNegativeAlpha<HUGE> {
         } else {
             let a = a / self.rescale;
             let small = expm1_rr2_p7(t, Some(d)).scaled(a);
-            small.mul(V::splat(self.rescale))
+            small.mul(cpu.splat(self.rescale))
         };
-        let big = exp_scaled_rr2_p7(t, Some(d), V::splat(a));
-        let neg = V::select(t.gt(V::splat(self.cut)), big, small);
-        V::select(x.lt(V::splat(celu_identity_bound(a))), neg, x)
+        let big = exp_scaled_rr2_p7(t, Some(d), cpu.splat(a));
+        let neg = V::select(t.gt(cpu.splat(self.cut)), big, small);
+        V::select(x.lt(cpu.splat(celu_identity_bound(a))), neg, x)
     }
 }
 
@@ -367,12 +376,13 @@ impl UnaryOp for Selu {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
+        let cpu = x.cpu();
         // As `EluUnit`: `lambda * rest` is +0 where `negative` is kept, and
         // the scaled `expm1(+0)` is +0 where it is not.
         let (negative, rest) = x.split_sign();
-        let z = negative.max(V::splat(EXPM1_MIN));
+        let z = negative.max(cpu.splat(EXPM1_MIN));
         let neg = expm1_rr2_p7(z, None).scaled(SELU_LAMBDA_ALPHA_F32);
-        neg.or_bits(rest.mul(V::splat(SELU_LAMBDA_F32)))
+        neg.or_bits(rest.mul(cpu.splat(SELU_LAMBDA_F32)))
     }
 }
 
@@ -392,14 +402,15 @@ impl<const UNIT: bool> BinaryOp for EluGradInput<UNIT> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
-        let z = x.max(V::splat(EXP_MIN));
+        let cpu = x.cpu();
+        let z = x.max(cpu.splat(EXP_MIN));
         let m = if UNIT {
             grad
         } else {
-            grad.mul(V::splat(self.alpha))
+            grad.mul(cpu.splat(self.alpha))
         };
         let d = exp_scaled_rr2_p7(z, None, m);
-        V::select(x.le(V::zero()), d, grad)
+        V::select(x.le(cpu.zero()), d, grad)
     }
 }
 
@@ -413,8 +424,9 @@ impl BinaryOp for EluGradOutput {
     const UNROLL: usize = 2;
     #[inline(always)]
     fn apply<V: F32Vector>(self, y: V, grad: V) -> V {
-        let d = y.add(V::splat(self.alpha));
-        V::select(y.le(V::zero()), grad.mul(d), grad)
+        let cpu = y.cpu();
+        let d = y.add(cpu.splat(self.alpha));
+        V::select(y.le(cpu.zero()), grad.mul(d), grad)
     }
 }
 
@@ -432,9 +444,10 @@ impl BinaryOp for CeluInUnits {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
-        let z = x.max(V::splat(EXP_MIN * self.alpha));
+        let cpu = x.cpu();
+        let z = x.max(cpu.splat(EXP_MIN * self.alpha));
         let d = exp_scaled_in_units(z, &self.units, grad);
-        V::select(x.le(V::zero()), d, grad)
+        V::select(x.le(cpu.zero()), d, grad)
     }
 }
 
@@ -442,6 +455,7 @@ impl<const HUGE: bool> BinaryOp for CeluGradInput<HUGE> {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
+        let cpu = x.cpu();
         // exp's range on the side x / alpha reaches (x <= 0).
         let lowest = if self.div.alpha() > 0.0 {
             EXP_MIN
@@ -449,7 +463,7 @@ impl<const HUGE: bool> BinaryOp for CeluGradInput<HUGE> {
             -EXP_MAX
         };
         let (t, d) = self.div.bounded_quotient::<V, HUGE>(x, lowest);
-        V::select(x.le(V::zero()), exp_scaled_rr2_p7(t, Some(d), grad), grad)
+        V::select(x.le(cpu.zero()), exp_scaled_rr2_p7(t, Some(d), grad), grad)
     }
 }
 
@@ -502,18 +516,19 @@ impl<const SCALED: bool> BinaryOp for CeluGradOutput<SCALED> {
     const UNROLL: usize = 2;
     #[inline(always)]
     fn apply<V: F32Vector>(self, y: V, grad: V) -> V {
+        let cpu = y.cpu();
         let alpha = self.div.alpha();
         let ys = if SCALED {
-            y.mul(V::splat(self.scale))
+            y.mul(cpu.splat(self.scale))
         } else {
             y
         };
-        let (s, e) = two_sum(ys, V::splat(alpha));
-        let zero = V::zero();
+        let (s, e) = two_sum(ys, cpu.splat(alpha));
+        let zero = cpu.zero();
         if V::FUSED_MUL_ADD {
-            let r = V::splat(self.div.by.inv);
+            let r = cpu.splat(self.div.by.inv);
             let q0 = s.mul(r);
-            let c = q0.mul_add(V::splat(-alpha), s).add(e).mul(r);
+            let c = q0.mul_add(cpu.splat(-alpha), s).add(e).mul(r);
             // `c` is NaN where the sum is infinite (`y = -inf`): `q0` is the
             // quotient there. (`q <= q` is false only for NaN.)
             let q = q0.add(c);
@@ -521,7 +536,7 @@ impl<const SCALED: bool> BinaryOp for CeluGradOutput<SCALED> {
             return V::select(y.le(zero), grad.mul(q), grad);
         }
         // Divide before multiplying, so that a huge y cannot overflow early.
-        let a = V::splat(alpha);
+        let a = cpu.splat(alpha);
         let q = s.div(a);
         let d = mul_add_accurate(grad, q, grad.mul(e.div(a)));
         // Where the result is NaN, zero or infinite, the correction can only
@@ -546,9 +561,10 @@ impl BinaryOp for SeluGradInput {
     const UNROLL: usize = UNROLL;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V, grad: V) -> V {
-        let z = x.max(V::splat(EXP_MIN));
-        let d = exp_scaled_rr2_p7(z, None, grad.mul(V::splat(SELU_LAMBDA_ALPHA_F32)));
-        V::select(x.le(V::zero()), d, grad.mul(V::splat(SELU_LAMBDA_F32)))
+        let cpu = x.cpu();
+        let z = x.max(cpu.splat(EXP_MIN));
+        let d = exp_scaled_rr2_p7(z, None, grad.mul(cpu.splat(SELU_LAMBDA_ALPHA_F32)));
+        V::select(x.le(cpu.zero()), d, grad.mul(cpu.splat(SELU_LAMBDA_F32)))
     }
 }
 
@@ -560,11 +576,12 @@ impl BinaryOp for SeluGradOutput {
     const UNROLL: usize = 2;
     #[inline(always)]
     fn apply<V: F32Vector>(self, y: V, grad: V) -> V {
-        let d = y.add(V::splat(SELU_LAMBDA_ALPHA_F32));
+        let cpu = y.cpu();
+        let d = y.add(cpu.splat(SELU_LAMBDA_ALPHA_F32));
         V::select(
-            y.le(V::zero()),
+            y.le(cpu.zero()),
             grad.mul(d),
-            grad.mul(V::splat(SELU_LAMBDA_F32)),
+            grad.mul(cpu.splat(SELU_LAMBDA_F32)),
         )
     }
 }

@@ -14,7 +14,7 @@
 
 use super::{load_n, store_n};
 use crate::reference;
-use crate::vector::F32Vector;
+use crate::vector::{Cpu, F32Vector};
 
 /// Where the winning piece indices go.
 #[derive(Clone, Copy)]
@@ -123,13 +123,16 @@ unsafe fn strided_winners<V: F32Vector, const ID: bool>(
     stride: usize,
     n: usize,
 ) -> (V, V) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     // SAFETY: forwarded contract.
     unsafe {
-        let (mut best, mut id) = (load_n::<V>(base, n), V::zero());
+        let (mut best, mut id) = (load_n::<V>(base, n), cpu.zero());
         // The piece index as a float, counted (no int-to-float conversion).
-        let mut pv = V::zero();
+        let mut pv = cpu.zero();
         for p in 1..k {
-            pv = pv.add(V::splat(1.0));
+            pv = pv.add(cpu.splat(1.0));
             let v = load_n::<V>(base.add(p * stride), n);
             (best, id) = step::<V, ID>(best, id, v, pv);
         }
@@ -150,18 +153,21 @@ unsafe fn strided_winners4<V: F32Vector, const ID: bool>(
     inner: usize,
     i: usize,
 ) -> ([V; 4], [V; 4]) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
     // SAFETY: (whole block) the reads are those of the contract.
     unsafe {
-        let mut best = [V::zero(); 4];
+        let mut best = [cpu.zero(); 4];
         for (q, b) in best.iter_mut().enumerate() {
             *b = V::load(base.add(i + q * l));
         }
-        let mut id = [V::zero(); 4];
+        let mut id = [cpu.zero(); 4];
         // The piece index as a float, counted (as in `strided_winners`).
-        let mut pv = V::zero();
+        let mut pv = cpu.zero();
         for p in 1..k {
-            pv = pv.add(V::splat(1.0));
+            pv = pv.add(cpu.splat(1.0));
             let piece = base.add(p * inner + i);
             for q in 0..4 {
                 (best[q], id[q]) = step::<V, ID>(best[q], id[q], V::load(piece.add(q * l)), pv);
@@ -185,15 +191,18 @@ unsafe fn strided_grad<V: F32Vector>(
     stride: usize,
     n: usize,
 ) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     // SAFETY: (whole block) forwarded contract.
     unsafe {
         let (_, id) = strided_winners::<V, true>(x, k, stride, n);
         let g = load_n::<V>(gy, n);
         // The piece index as a float, counted (as in `strided_winners`).
-        let mut pv = V::zero();
+        let mut pv = cpu.zero();
         for p in 0..k {
             store_n(g.keep_where(id.eq(pv)), gx.add(p * stride), n);
-            pv = pv.add(V::splat(1.0));
+            pv = pv.add(cpu.splat(1.0));
         }
     }
 }
@@ -270,14 +279,17 @@ unsafe fn interleaved_winners<V: F32Vector, const K: usize, const ID: bool>(
     src: *const f32,
     n: usize,
 ) -> (V, V) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     // SAFETY: forwarded contract.
     let p = unsafe { interleaved_pieces::<V, K>(src, n) };
-    let (mut best, mut id) = step::<V, ID>(p[0], V::zero(), p[1], V::splat(1.0));
+    let (mut best, mut id) = step::<V, ID>(p[0], cpu.zero(), p[1], cpu.splat(1.0));
     if K >= 3 {
-        (best, id) = step::<V, ID>(best, id, p[2], V::splat(2.0));
+        (best, id) = step::<V, ID>(best, id, p[2], cpu.splat(2.0));
     }
     if K == 4 {
-        (best, id) = step::<V, ID>(best, id, p[3], V::splat(3.0));
+        (best, id) = step::<V, ID>(best, id, p[3], cpu.splat(3.0));
     }
     let id = if ID { from_piece_order::<V, K>(id) } else { id };
     (from_piece_order::<V, K>(best), id)
@@ -538,6 +550,9 @@ pub(crate) unsafe fn backward<V: F32Vector>(
     k: usize,
     inner: usize,
 ) {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     let l = V::LANES;
     // SAFETY: (whole function) as in `forward`.
     unsafe {
@@ -561,17 +576,17 @@ pub(crate) unsafe fn backward<V: F32Vector>(
             // Four vectors of outputs at a time, as in `forward_long`.
             while i + 4 * l <= inner {
                 let (_, id) = strided_winners4::<V, true>(base, k, inner, i);
-                let mut g = [V::zero(); 4];
+                let mut g = [cpu.zero(); 4];
                 for (q, g) in g.iter_mut().enumerate() {
                     *g = V::load(go.add(i + q * l));
                 }
-                let mut pv = V::zero();
+                let mut pv = cpu.zero();
                 for p in 0..k {
                     let piece = out.add(p * inner + i);
                     for q in 0..4 {
                         g[q].keep_where(id[q].eq(pv)).store(piece.add(q * l));
                     }
-                    pv = pv.add(V::splat(1.0));
+                    pv = pv.add(cpu.splat(1.0));
                 }
                 i += 4 * l;
             }

@@ -11,14 +11,20 @@
 //! pointer is aligned to the vector width: allocators hand out 16-byte aligned
 //! buffers, and on AVX2/AVX-512 every other unaligned store would then split a
 //! cache line. The peeled head goes through the same op as everything else.
+//!
+//! Every `unsafe fn` here and in the op files that is generic over
+//! `V: F32Vector` has one requirement besides those its `# Safety` section
+//! lists: the CPU has `V`'s instruction set. They run only inside a tier's
+//! `#[target_feature]` entry point (`isa/`), whose contract that is; where
+//! such a function needs vectors before it has one, it takes the proof
+//! (`Cpu::assume`) on the strength of it.
 
-use crate::vector::F32Vector;
-use crate::{Backward, Forward};
+use crate::vector::{Cpu, F32Vector};
 
-mod elu;
+pub(crate) mod elu;
 pub(crate) mod maxout;
 pub(crate) mod prelu;
-mod relu;
+pub(crate) mod relu;
 
 /// One forward activation over a vector of lanes.
 pub(crate) trait UnaryOp: Copy {
@@ -56,12 +62,15 @@ pub(crate) fn head_len<V: F32Vector>(dst: *mut f32, n: usize) -> usize {
 /// `p` valid for `n` reads.
 #[inline(always)]
 pub(crate) unsafe fn load_n<V: F32Vector>(p: *const f32, n: usize) -> V {
+    // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+    // of `ops/` (see the module's docs).
+    let cpu = unsafe { Cpu::<V>::assume() };
     // SAFETY: forwarded contract.
     unsafe {
         if n == V::LANES {
             V::load(p)
         } else if n == 0 {
-            V::zero()
+            cpu.zero()
         } else {
             V::load_partial(p, n)
         }
@@ -124,7 +133,9 @@ pub(crate) trait Pass<V: F32Vector> {
     /// `at + unroll * LANES <= n`; `unroll <= MAX_UNROLL`.
     #[inline(always)]
     unsafe fn compute_block(&mut self, at: usize, unroll: usize) -> [V; MAX_UNROLL] {
-        let mut r = [V::zero(); MAX_UNROLL];
+        // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+        // of `ops/` (see the module's docs).
+        let mut r = [unsafe { Cpu::<V>::assume() }.zero(); MAX_UNROLL];
         for (k, r) in r.iter_mut().enumerate().take(unroll) {
             // SAFETY: forwarded.
             *r = unsafe { self.compute(at + k * V::LANES) };
@@ -496,107 +507,4 @@ pub(crate) unsafe fn map_binary<V: F32Vector, O: BinaryOp>(
     };
     // SAFETY: the pass is made for these `n` elements; forwarded contract.
     unsafe { walk::<V>(&mut pass, dst, n, O::UNROLL) }
-}
-
-/// Every forward op on vector type `V`: what each ISA's `forward` entry point
-/// instantiates.
-///
-/// # Safety
-/// As for [`map_unary`].
-#[inline(always)]
-pub(crate) unsafe fn forward<V: F32Vector>(op: Forward, src: *const f32, dst: *mut f32, n: usize) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        match op {
-            Forward::Relu => map_unary::<V, _>(relu::Relu, src, dst, n),
-            Forward::LeakyRelu { slope } => {
-                map_unary::<V, _>(relu::LeakyRelu { slope }, src, dst, n)
-            }
-            // alpha = 1 (CELU's too: x / 1 is exact) takes the shorter path.
-            Forward::Elu { alpha: 1.0 } | Forward::Celu { alpha: 1.0 } => {
-                map_unary::<V, _>(elu::EluUnit, src, dst, n)
-            }
-            Forward::Elu { alpha } if alpha > 0.0 => {
-                map_unary::<V, _>(elu::Elu::<true>::new(alpha), src, dst, n)
-            }
-            Forward::Elu { alpha } => map_unary::<V, _>(elu::Elu::<false>::new(alpha), src, dst, n),
-            // Each op over a divisor comes in two variants (see `is_huge`).
-            Forward::Celu { alpha } if alpha > 0.0 => {
-                if let Some(op) = elu::CeluInUnits::new(alpha) {
-                    return map_unary::<V, _>(op, src, dst, n);
-                }
-                let div = elu::Divisor::new(alpha);
-                if elu::Divisor::is_huge(alpha) {
-                    map_unary::<V, _>(elu::Celu::<true> { div }, src, dst, n)
-                } else {
-                    map_unary::<V, _>(elu::Celu::<false> { div }, src, dst, n)
-                }
-            }
-            Forward::Celu { alpha } => {
-                use elu::CeluNegativeAlpha as Op;
-                if elu::Divisor::is_huge(alpha) {
-                    map_unary::<V, _>(Op::<true>::new(alpha), src, dst, n)
-                } else {
-                    map_unary::<V, _>(Op::<false>::new(alpha), src, dst, n)
-                }
-            }
-            Forward::Selu => map_unary::<V, _>(elu::Selu, src, dst, n),
-        }
-    }
-}
-
-/// Every gradient op on vector type `V`.
-///
-/// # Safety
-/// As for [`map_binary`].
-#[inline(always)]
-pub(crate) unsafe fn backward<V: F32Vector>(
-    op: Backward,
-    saved: *const f32,
-    grad: *const f32,
-    dst: *mut f32,
-    n: usize,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        match op {
-            Backward::Relu => map_binary::<V, _>(relu::ReluGrad, saved, grad, dst, n),
-            Backward::LeakyRelu { slope } => {
-                map_binary::<V, _>(relu::LeakyReluGrad { slope }, saved, grad, dst, n)
-            }
-            Backward::EluFromInput { alpha: 1.0 } | Backward::CeluFromInput { alpha: 1.0 } => {
-                let op = elu::EluGradInput::<true> { alpha: 1.0 };
-                map_binary::<V, _>(op, saved, grad, dst, n)
-            }
-            Backward::EluFromInput { alpha } => {
-                map_binary::<V, _>(elu::EluGradInput::<false> { alpha }, saved, grad, dst, n)
-            }
-            Backward::EluFromOutput { alpha } => {
-                map_binary::<V, _>(elu::EluGradOutput { alpha }, saved, grad, dst, n)
-            }
-            Backward::CeluFromInput { alpha } => {
-                if let Some(op) = elu::CeluInUnits::new(alpha) {
-                    return map_binary::<V, _>(op, saved, grad, dst, n);
-                }
-                let div = elu::Divisor::new(alpha);
-                if elu::Divisor::is_huge(alpha) {
-                    map_binary::<V, _>(elu::CeluGradInput::<true> { div }, saved, grad, dst, n)
-                } else {
-                    map_binary::<V, _>(elu::CeluGradInput::<false> { div }, saved, grad, dst, n)
-                }
-            }
-            Backward::CeluFromOutput { alpha } => {
-                use elu::CeluGradOutput as Op;
-                if Op::<true>::scaled(alpha) {
-                    map_binary::<V, _>(Op::<true>::new(alpha), saved, grad, dst, n)
-                } else {
-                    map_binary::<V, _>(Op::<false>::new(alpha), saved, grad, dst, n)
-                }
-            }
-            Backward::SeluFromInput => map_binary::<V, _>(elu::SeluGradInput, saved, grad, dst, n),
-            Backward::SeluFromOutput => {
-                map_binary::<V, _>(elu::SeluGradOutput, saved, grad, dst, n)
-            }
-        }
-    }
 }

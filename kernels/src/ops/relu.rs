@@ -17,7 +17,8 @@ impl UnaryOp for Relu {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        V::select(x.lt(V::zero()), V::zero(), x)
+        let cpu = x.cpu();
+        V::select(x.lt(cpu.zero()), cpu.zero(), x)
     }
 }
 
@@ -31,7 +32,8 @@ impl UnaryOp for LeakyRelu {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, x: V) -> V {
-        scaled_unless_positive(x, x, V::splat(self.slope))
+        let cpu = x.cpu();
+        scaled_unless_positive(x, x, cpu.splat(self.slope))
     }
 }
 
@@ -43,7 +45,8 @@ impl BinaryOp for ReluGrad {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, v: V, grad: V) -> V {
-        V::select(v.le(V::zero()), V::zero(), grad)
+        let cpu = v.cpu();
+        V::select(v.le(cpu.zero()), cpu.zero(), grad)
     }
 }
 
@@ -57,7 +60,8 @@ impl BinaryOp for LeakyReluGrad {
     const UNROLL: usize = 4;
     #[inline(always)]
     fn apply<V: F32Vector>(self, v: V, grad: V) -> V {
-        scaled_unless_positive(v, grad, V::splat(self.slope))
+        let cpu = v.cpu();
+        scaled_unless_positive(v, grad, cpu.splat(self.slope))
     }
 }
 
@@ -68,7 +72,8 @@ impl BinaryOp for LeakyReluGrad {
 /// took a multiply and a blend.
 #[inline(always)]
 pub(crate) fn scaled_unless_positive<V: F32Vector>(v: V, x: V, s: V) -> V {
-    scaled_where(v.not_gt(V::zero()), x, s)
+    let cpu = v.cpu();
+    scaled_where(v.not_gt(cpu.zero()), x, s)
 }
 
 /// `scaled ? x * s : x`, lane by lane (see [`scaled_unless_positive`]).

@@ -13,7 +13,7 @@ mod runs;
 use super::relu::scaled_unless_positive;
 use super::{head_len, load_n, walk, Pass, MAX_UNROLL};
 use crate::reference::{leaky_relu_grad, prelu};
-use crate::vector::F32Vector;
+use crate::vector::{Cpu, F32Vector};
 use crate::{source, Isa, KernelSet};
 
 /// PReLU's slopes and the buffer they apply to, `len` elements viewed as
@@ -57,8 +57,8 @@ pub(crate) struct Job<'a> {
     n: usize,
     c0: usize,
     place: usize,
-    /// The saved values (forward: the input), the incoming gradient, the
-    /// output; null or one sum per channel the span meets (`touched`).
+    /// Saved values (or input), incoming gradient, output; null or one sum
+    /// per channel met (`touched`).
     x: *const f32,
     g: *const f32,
     dst: *mut f32,
@@ -67,9 +67,8 @@ pub(crate) struct Job<'a> {
 }
 
 impl<'a> Job<'a> {
-    /// Checks a call, panicking with a message that names PReLU, and plans
-    /// it (inlined: arguments passed through memory stalled on store
-    /// forwarding, a third of a 256-element call).
+    /// Checks a call (panics name PReLU) and plans it (inlined: arguments
+    /// through memory stalled a 256-element call by a third).
     #[inline(always)]
     fn new(
         isa: Isa,
@@ -97,9 +96,8 @@ impl<'a> Job<'a> {
                 (s.as_mut_ptr(), touched)
             }
         };
-        // The periodic shape: the row repeated to whole vectors spans at most
-        // 4 (`l` a power of two), repeated again to 3 or 4 vectors so that
-        // as many accumulators hide the latency of their additions.
+        // Periodic: the row repeated to whole vectors spans at most 4, then
+        // to 3 or 4 (as many accumulators hide their additions' latency).
         let l = isa.lanes();
         let v = row >> row.trailing_zeros().min(l.trailing_zeros());
         let p = if v % 2 == 1 {
@@ -302,8 +300,7 @@ pub(crate) trait Grads<V: F32Vector> {
     fn finish(&mut self) {}
 }
 
-/// Slopes as [`Grads`] without terms: the forward, and the backward without
-/// sums (a block's slopes taken at its first vector).
+/// Slopes as [`Grads`] without terms (a block's taken at its first vector).
 struct Fwd<V, S>(S, [V; MAX_UNROLL]);
 
 impl<V: F32Vector, S: Slopes<V>> Grads<V> for Fwd<V, S> {
@@ -327,7 +324,7 @@ impl<V: F32Vector, S: Slopes<V>> Grads<V> for Fwd<V, S> {
 }
 
 /// A span's walk, `dst = v > 0 ? g : s * g` (slopes and terms by `G`), after
-/// a head of `h` elements; forward (`FWD`), `v = g = x` loaded once.
+/// a head of `h`; forward (`FWD`), `v = g = x` loaded once.
 struct Span<G, const FWD: bool> {
     v: *const f32,
     g: *const f32,
@@ -340,7 +337,7 @@ impl<G, const FWD: bool> Span<G, FWD> {
     /// The `k` elements at `at`, whole when `k == LANES`.
     ///
     /// # Safety
-    /// They are within the span.
+    /// In the span.
     #[inline(always)]
     unsafe fn load<V: F32Vector>(&self, at: usize, k: usize) -> (V, V) {
         // Forward, one pointer: the loads are one.
@@ -440,7 +437,8 @@ impl<V: F32Vector, G: Grads<V>, const FWD: bool> Pass<V> for Span<G, FWD> {
     }
     #[inline(always)]
     unsafe fn plain_compute_block(&mut self, at: usize, unroll: usize) -> [V; MAX_UNROLL] {
-        let mut d = [V::zero(); MAX_UNROLL];
+        // SAFETY: the CPU has `V`'s ISA (every `unsafe fn` of `ops/`).
+        let mut d = [unsafe { Cpu::<V>::assume() }.zero(); MAX_UNROLL];
         for (q, d) in d.iter_mut().enumerate().take(unroll) {
             // SAFETY: the block is within the span (the walk's contract).
             let (v, g) = unsafe { self.load::<V>(at + q * V::LANES, V::LANES) };
@@ -450,7 +448,7 @@ impl<V: F32Vector, G: Grads<V>, const FWD: bool> Pass<V> for Span<G, FWD> {
     }
 }
 
-/// `(i + 1) % len` for `i < len`, without a division.
+/// `(i + 1) % len` for `i < len`, without division.
 #[inline(always)]
 fn wrap_inc(i: usize, len: usize) -> usize {
     (i + 1) * usize::from(i + 1 != len)
@@ -458,10 +456,10 @@ fn wrap_inc(i: usize, len: usize) -> usize {
 
 /// The mask of lanes `0..k`, `k <= LANES`.
 #[inline(always)]
-fn below<V: F32Vector>(k: usize) -> V::Mask {
+fn below<V: F32Vector>(cpu: Cpu<V>, k: usize) -> V::Mask {
     let ones = [1.0f32; 16];
-    // SAFETY: `k <= LANES <= 16` lanes of `ones`.
-    unsafe { load_n::<V>(ones.as_ptr(), k) }.gt(V::zero())
+    // SAFETY: `cpu` proves the ISA; `k <= LANES <= 16` lanes of `ones`.
+    unsafe { load_n::<V>(ones.as_ptr(), k) }.gt(cpu.zero())
 }
 
 /// The walk of `job` with `grads`.
@@ -483,14 +481,14 @@ unsafe fn walk_span<V: F32Vector, G: Grads<V>, const FWD: bool>(job: &Job<'_>, g
     span.grads.finish();
 }
 
-/// The walk of `job` with slopes from `s`, without terms.
+/// The walk of `job` with slopes `s`.
 ///
 /// # Safety
 /// As for [`walk_span`].
 #[inline(always)]
-unsafe fn slopes<V: F32Vector, S: Slopes<V>, const FWD: bool>(job: &Job<'_>, s: S) {
+unsafe fn slopes<V: F32Vector, S: Slopes<V>, const FWD: bool>(job: &Job<'_>, s: S, cpu: Cpu<V>) {
     // SAFETY: forwarded.
-    unsafe { walk_span::<V, _, FWD>(job, Fwd(s, [V::zero(); MAX_UNROLL])) }
+    unsafe { walk_span::<V, _, FWD>(job, Fwd(s, [cpu.zero(); MAX_UNROLL])) }
 }
 
 /// The forward (`FWD`: each tier's `prelu_forward`) or the backward
@@ -502,20 +500,21 @@ unsafe fn slopes<V: F32Vector, S: Slopes<V>, const FWD: bool>(job: &Job<'_>, s: 
 pub(crate) unsafe fn run_slopes<V: F32Vector, const FWD: bool>(job: &Job<'_>) {
     use rows::{Periodic as P, RowSlopes};
     use runs::{Cursor, ShortRuns};
-    let at = (job.c0, job.place);
+    // SAFETY: the CPU has `V`'s ISA (every `unsafe fn` of `ops/`).
+    let (at, cpu) = ((job.c0, job.place), unsafe { Cpu::<V>::assume() });
     // SAFETY: (whole block) forwarded.
     unsafe {
         match job.shape {
             Shape::Runs if job.inner > V::LANES / 2 => {
-                slopes::<V, _, FWD>(job, Cursor::new(job, at))
+                slopes::<V, _, FWD>(job, Cursor::new(job, at, cpu), cpu)
             }
             Shape::Runs => {
                 let picks = &runs::lane_picks(job.inner, V::LANES);
-                slopes::<V, _, FWD>(job, ShortRuns::new(job, picks, at))
+                slopes::<V, _, FWD>(job, ShortRuns::new(job, picks, at, cpu), cpu)
             }
-            Shape::Periodic3 => walk_span::<V, _, FWD>(job, P::<V, 3, false>::new(job)),
-            Shape::Periodic4 => walk_span::<V, _, FWD>(job, P::<V, 4, false>::new(job)),
-            Shape::Rows => slopes::<V, _, FWD>(job, RowSlopes::new(job, V::LANES, &mut [0.0; 32])),
+            Shape::Periodic3 => walk_span::<V, _, FWD>(job, P::<V, 3, false>::new(job, cpu)),
+            Shape::Periodic4 => walk_span::<V, _, FWD>(job, P::<V, 4, false>::new(job, cpu)),
+            Shape::Rows => slopes::<V, _, FWD>(job, RowSlopes::new(job, cpu, &mut [0.0; 32]), cpu),
         }
     }
 }
@@ -527,17 +526,19 @@ pub(crate) unsafe fn run_slopes<V: F32Vector, const FWD: bool>(job: &Job<'_>) {
 #[inline(always)]
 pub(crate) unsafe fn run_backward<V: F32Vector>(job: &Job<'_>) {
     use rows::Periodic as P;
+    // SAFETY: the CPU has `V`'s ISA (every `unsafe fn` of `ops/`).
+    let cpu = unsafe { Cpu::<V>::assume() };
     // SAFETY: (whole block) forwarded; past the first arm there are sums.
     unsafe {
         match job.shape {
             _ if job.sums.is_null() => run_slopes::<V, false>(job),
             Shape::Runs => {
-                let p = &mut ([V::zero(); 32], [0; 32]);
-                walk_span::<V, _, false>(job, runs::RunGrads::new(job, p))
+                let p = &mut ([cpu.zero(); 32], [0; 32]);
+                walk_span::<V, _, false>(job, runs::RunGrads::new(job, p, cpu))
             }
-            Shape::Periodic3 => walk_span::<V, _, false>(job, P::<V, 3, true>::new(job)),
-            Shape::Periodic4 => walk_span::<V, _, false>(job, P::<V, 4, true>::new(job)),
-            Shape::Rows => rows::columns::<V>(job),
+            Shape::Periodic3 => walk_span::<V, _, false>(job, P::<V, 3, true>::new(job, cpu)),
+            Shape::Periodic4 => walk_span::<V, _, false>(job, P::<V, 4, true>::new(job, cpu)),
+            Shape::Rows => rows::columns::<V>(job, cpu),
         }
     }
 }
@@ -580,7 +581,8 @@ pub(crate) unsafe fn scalar<const BACKWARD: bool>(job: &Job<'_>) {
 /// The CPU supports `V`'s ISA; `p` valid for `n` reads.
 #[inline(always)]
 pub(crate) unsafe fn all_finite<V: F32Vector>(p: *const f32, n: usize) -> bool {
-    let (l, mut acc, mut i) = (V::LANES, [V::zero(); 4], 0);
+    // SAFETY: the CPU has `V`'s ISA (every `unsafe fn` of `ops/`).
+    let (l, mut acc, mut i) = (V::LANES, [unsafe { Cpu::<V>::assume() }.zero(); 4], 0);
     // SAFETY: (whole block) every read is below `n`.
     unsafe {
         while i + 4 * l <= n {

@@ -14,47 +14,48 @@
 //!   column sums are its terms: each channel's sum is `+0 + t0 + t1 + ...`
 //!   in element order, the scalar tier's bits.
 
-use super::runs::{lane_picks, ShortRuns};
+use super::runs::{lane_picks, Picks, ShortRuns};
 use super::{below, wrap_inc, Grads, Job, Slopes};
 use crate::ops::relu::scaled_where;
 use crate::ops::{head_len, load_n, store_n, walk, Pass, MAX_UNROLL};
-use crate::vector::F32Vector;
+use crate::vector::{Cpu, F32Vector};
 
-/// Rows (periods) a group takes before its f32 sums go to f64: with the
-/// product, no term goes through more than 32 roundings in f32.
+/// Rows (periods) a group sums in f32 before f64: 32 roundings at most.
 const GROUP_ROWS: usize = 32;
 
 /// Columns of a block: their accumulators stay in L1.
 const COLS: usize = 4096;
 
 /// The forward's slopes of NHWC: span element `i` takes `w[(start + i) %
-/// p]`, the row repeated to `p >= LANES`.
-pub(super) struct RowSlopes {
+/// p]`, the row repeated to `p >= LANES`; `cpu` proves `V`'s ISA.
+pub(super) struct RowSlopes<V> {
     w: *const f32,
     p: usize,
     ph: usize,
+    cpu: Cpu<V>,
 }
 
-impl RowSlopes {
+impl<V: F32Vector> RowSlopes<V> {
     /// The row of `job`, repeated in `rep` if it is shorter than a vector.
     #[inline(always)]
-    pub(super) fn new(job: &Job<'_>, lanes: usize, rep: &mut [f32; 32]) -> Self {
+    pub(super) fn new(job: &Job<'_>, cpu: Cpu<V>, rep: &mut [f32; 32]) -> Self {
         let c_len = job.w.len();
-        let p = c_len * lanes.div_ceil(c_len);
+        let p = c_len * V::LANES.div_ceil(c_len);
         for r in rep[..p.min(32)].chunks_exact_mut(c_len) {
             r.copy_from_slice(job.w);
         }
         let w = if p > c_len { &rep[..] } else { job.w }.as_ptr();
         let ph = job.start % p;
-        RowSlopes { w, p, ph }
+        RowSlopes { w, p, ph, cpu }
     }
 }
 
-impl<V: F32Vector> Slopes<V> for RowSlopes {
+impl<V: F32Vector> Slopes<V> for RowSlopes<V> {
     #[inline(always)]
     fn next(&mut self, k: usize) -> V {
         let (l, p, ph) = (V::LANES, self.p, self.ph);
-        // SAFETY: every load reads `l` slopes within the row's `p >= l`.
+        // SAFETY: `cpu` proves the ISA; every load reads `l` slopes within
+        // the row's `p >= l`.
         let s = unsafe {
             if ph + l <= p {
                 V::load(self.w.add(ph))
@@ -64,7 +65,7 @@ impl<V: F32Vector> Slopes<V> for RowSlopes {
                 // + j]`), above, its first rotated.
                 let e = p - ph;
                 let last = V::load(self.w.add(p - l)).lanes_rotated(e);
-                V::select(below::<V>(e), last, V::load(self.w).lanes_rotated(e))
+                V::select(below(self.cpu, e), last, V::load(self.w).lanes_rotated(e))
             }
         };
         self.ph = if ph + k >= p { ph + k - p } else { ph + k };
@@ -82,17 +83,17 @@ impl<V: F32Vector> Slopes<V> for RowSlopes {
             return [self.next(l), self.next(l), self.next(l), self.next(l)];
         }
         self.ph = if ph + 4 * l == self.p { 0 } else { ph + 4 * l };
-        let mut s = [V::zero(); MAX_UNROLL];
+        let mut s = [self.cpu.zero(); MAX_UNROLL];
         for (q, s) in s.iter_mut().enumerate() {
-            // SAFETY: within the row (`plain`).
+            // SAFETY: `cpu` proves the ISA; within the row (`plain`).
             *s = unsafe { V::load(self.w.add(ph + q * l)) };
         }
         s
     }
 }
 
-/// `[a[1], .., a[P - 1], a[0]]`: the phases after a single vector, the next
-/// one's at `[0]` (indexed by a run-time phase, they lived on the stack).
+/// `[a[1], .., a[P - 1], a[0]]`: the phases after a single vector (indexed
+/// by a run-time phase, they lived on the stack).
 #[inline(always)]
 fn rotated<V: Copy, const P: usize>(a: [V; P]) -> [V; P] {
     let mut r = a;
@@ -125,7 +126,7 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Periodic<V, P, SUMS> {
     /// With `SUMS`, `job.sums` is valid for `C` writes (the span meets every
     /// channel).
     #[inline(always)]
-    pub(super) unsafe fn new(job: &Job<'_>) -> Self {
+    pub(super) unsafe fn new(job: &Job<'_>, cpu: Cpu<V>) -> Self {
         let (l, q, c_len) = (V::LANES, P * V::LANES, job.w.len());
         let h = head_len::<V>(job.dst, job.n);
         if SUMS {
@@ -144,12 +145,13 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Periodic<V, P, SUMS> {
             t.copy_within(..more, have);
             have += more;
         }
-        let (k0, mut s) = ((job.start + h) % q, [V::zero(); P]);
+        let (k0, mut s) = ((job.start + h) % q, [cpu.zero(); P]);
         for (m, s) in s.iter_mut().enumerate() {
             // SAFETY: `k0 + P * l < 2 q <= 128`.
             *s = unsafe { V::load(t.as_ptr().add(k0 + m * l)) };
         }
-        let (acc, group_left, dims) = ([V::zero(); P], GROUP_ROWS * q, (job.row, job.inner, c_len));
+        let (acc, group_left, dims) =
+            ([cpu.zero(); P], GROUP_ROWS * q, (job.row, job.inner, c_len));
         Periodic {
             s,
             acc,
@@ -164,7 +166,7 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Periodic<V, P, SUMS> {
     /// The vector of `s[i]`, `acc[i]` (`i` a constant), lanes `from..to`.
     #[inline(always)]
     fn vector(&mut self, i: usize, v: V, g: V, from: usize, to: usize) -> V {
-        let scaled = v.not_gt(V::zero());
+        let scaled = v.not_gt(v.cpu().zero());
         let d = scaled_where(scaled, g, self.s[i]);
         if !SUMS {
             return d;
@@ -179,7 +181,7 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Periodic<V, P, SUMS> {
             }
         } else {
             // The group ends inside the vector (after a head only).
-            let (before, rest) = (below::<V>(from + self.group_left), n - self.group_left);
+            let (before, rest) = (below(v.cpu(), from + self.group_left), n - self.group_left);
             self.acc[i] = self.acc[i].add(t.keep_where(before));
             self.flush();
             (self.acc[i], self.group_left) = (t.zero_where(before), self.group_left - rest);
@@ -198,7 +200,10 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Periodic<V, P, SUMS> {
         for _ in 0..(P - self.m) % P {
             acc = rotated(acc);
         }
-        let (head, mut prev) = (below::<V>(self.h), acc[P - 1].lanes_rotated(self.h));
+        let (head, mut prev) = (
+            below(acc[0].cpu(), self.h),
+            acc[P - 1].lanes_rotated(self.h),
+        );
         for (m, a) in acc.iter().enumerate() {
             let now = a.lanes_rotated(self.h);
             // SAFETY: `classes` holds `q = P * l <= 64` floats.
@@ -221,7 +226,7 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Periodic<V, P, SUMS> {
                 }
             }
         }
-        (self.acc, self.group_left) = ([V::zero(); P], GROUP_ROWS * q);
+        (self.acc, self.group_left) = ([acc[0].cpu().zero(); P], GROUP_ROWS * q);
     }
 }
 
@@ -243,7 +248,7 @@ impl<V: F32Vector, const P: usize, const SUMS: bool> Grads<V> for Periodic<V, P,
         if !PLAIN {
             return self.vector(q, v, g, 0, V::LANES);
         }
-        let scaled = v.not_gt(V::zero());
+        let scaled = v.not_gt(v.cpu().zero());
         if SUMS {
             self.acc[q] = self.acc[q].add(v.mul(g).keep_where(scaled));
         }
@@ -288,8 +293,8 @@ impl<V: F32Vector, const R: usize, const F: bool> Columns<'_, '_, V, R, F> {
     #[inline(always)]
     unsafe fn rows(&mut self, j: usize, k: usize) -> V {
         let (job, at, s) = (self.job, self.at + j, self.s.next(k));
-        let (mut v, mut g, mut t, mut d) =
-            ([V::zero(); R], [V::zero(); R], [V::zero(); 4], V::zero());
+        let zero = s.cpu().zero();
+        let (mut v, mut g, mut t, mut d) = ([zero; R], [zero; R], [zero; 4], zero);
         for q in 0..R {
             // SAFETY: the rows' columns are in the span.
             (v[q], g[q]) = unsafe {
@@ -298,7 +303,7 @@ impl<V: F32Vector, const R: usize, const F: bool> Columns<'_, '_, V, R, F> {
             };
         }
         for q in 0..R {
-            let scaled = v[q].not_gt(V::zero());
+            let scaled = v[q].not_gt(zero);
             (d, t[q]) = (
                 scaled_where(scaled, g[q], s),
                 v[q].mul(g[q]).keep_where(scaled),
@@ -312,7 +317,7 @@ impl<V: F32Vector, const R: usize, const F: bool> Columns<'_, '_, V, R, F> {
         // rows before they are read).
         let a = unsafe {
             if F {
-                V::zero()
+                zero
             } else {
                 load_n::<V>(self.acc.add(j), k)
             }
@@ -355,7 +360,7 @@ impl<V: F32Vector, const R: usize, const F: bool> Pass<V> for Columns<'_, '_, V,
 /// # Safety
 /// As for [`super::run_backward`], with runs of at most 16.
 #[inline(always)]
-pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>) {
+pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>, cpu: Cpu<V>) {
     let (r, n, col0) = (job.row, job.n, job.c0 * job.inner + job.place);
     // Each channel's first sum is written, not added, where the span starts
     // a row or lies in one; else the sums are zeroed first (writing saved a
@@ -365,10 +370,9 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>) {
         // SAFETY: `sums` holds `touched` slots.
         unsafe { core::ptr::write_bytes(job.sums, 0, job.touched) };
     }
-    // A block's sums, placed 2 KiB past the block's start modulo 4 KiB (so
-    // as aligned as it): where their stores and the gradient's wait on each
-    // other (4K aliasing), the walk ran at 0.35-0.45 of Leaky ReLU's speed,
-    // elsewhere 0.55-0.65 (Zen 3). Written before they are read.
+    // A block's sums, 2 KiB past the block modulo 4 KiB (so as aligned):
+    // where they and the gradient alias 4K apart, the walk ran at 0.35-0.45
+    // of Leaky ReLU's speed, elsewhere 0.55-0.65 (Zen 3).
     let mut scratch = core::mem::MaybeUninit::<[f32; COLS + 1024]>::uninit();
     let scratch = scratch.as_mut_ptr().cast::<f32>();
     let (picks, wrap, mut e) = (&lane_picks(job.inner, V::LANES), col0 - job.place, 0);
@@ -389,8 +393,8 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>) {
         };
         let mut b = j0;
         while b < j1 {
-            // A block of columns `b..b + wd` ends at a run's end, and at the
-            // first channel's start (so its channels' slots are in order).
+            // A block `b..b + wd` ends at a run's end and at the first
+            // channel's start (its channels' slots in order).
             let p = b % job.inner;
             let wd = if p > 0 {
                 job.inner - p
@@ -407,14 +411,14 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>) {
             unsafe {
                 let (acc, cols) = (scratch.add(off), (b, wd));
                 let mut q = match rows {
-                    4.. => rect::<V, 4, true>(job, picks, at, cols, acc),
-                    _ => rect::<V, 1, true>(job, picks, at, cols, acc),
+                    4.. => rect::<V, 4, true>(job, (picks, cpu), at, cols, acc),
+                    _ => rect::<V, 1, true>(job, (picks, cpu), at, cols, acc),
                 };
                 while q + 4 <= rows {
-                    q += rect::<V, 4, false>(job, picks, at + q * r, cols, acc);
+                    q += rect::<V, 4, false>(job, (picks, cpu), at + q * r, cols, acc);
                 }
                 while q < rows {
-                    q += rect::<V, 1, false>(job, picks, at + q * r, cols, acc);
+                    q += rect::<V, 1, false>(job, (picks, cpu), at + q * r, cols, acc);
                 }
                 // The block's channels' slots: from `c0` on, then those
                 // before it.
@@ -439,12 +443,12 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>) {
 #[inline(always)]
 unsafe fn rect<V: F32Vector, const R: usize, const FIRST: bool>(
     job: &Job<'_>,
-    picks: &[[u32; 16]; 16],
+    (picks, cpu): (&Picks, Cpu<V>),
     at: usize,
     (b, wd): (usize, usize),
     acc: *mut f32,
 ) -> usize {
-    let s = ShortRuns::new(job, picks, (b / job.inner, b % job.inner));
+    let s = ShortRuns::new(job, picks, (b / job.inner, b % job.inner), cpu);
     let mut cols = Columns::<V, R, FIRST> { job, at, acc, s };
     // SAFETY: forwarded.
     unsafe { walk::<V>(&mut cols, job.dst.wrapping_add(at), wd, 1) };

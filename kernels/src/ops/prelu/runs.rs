@@ -18,7 +18,7 @@
 use super::{below, wrap_inc, Grads, Job, Slopes};
 use crate::ops::relu::scaled_where;
 use crate::ops::{head_len, load_n, MAX_UNROLL};
-use crate::vector::F32Vector;
+use crate::vector::{Cpu, F32Vector};
 
 /// Vectors per segment: 28 terms a lane, and with the two additions that
 /// combine the accumulators, 30 roundings at most (the bound allows 32).
@@ -28,7 +28,7 @@ const SEGMENT: usize = 4 * 28;
 /// half of the walk's time on Zen 3).
 const PENDING: usize = 32;
 
-/// `0, 1, 2, ..`: the element index of each lane of four vectors.
+/// Each lane's element index in four vectors.
 static ELEMENT_INDEX: [f32; 64] = {
     let (mut index, mut j) = ([0.0f32; 64], 0);
     while j < 64 {
@@ -39,7 +39,7 @@ static ELEMENT_INDEX: [f32; 64] = {
 };
 
 /// Where a walk over runs stands: channel `c < c_len` (`w` holds `c_len`
-/// slopes), its slope `s`, `left > 0` elements left in its run. The
+/// slopes), its slope `s`, `left > 0` elements left in its run; the
 /// forward's slopes of runs longer than half a vector.
 #[derive(Clone, Copy)]
 pub(super) struct Cursor<V> {
@@ -54,9 +54,9 @@ pub(super) struct Cursor<V> {
 impl<V: F32Vector> Cursor<V> {
     /// At place `place` of channel `c`'s run.
     #[inline(always)]
-    pub(super) fn new(job: &Job<'_>, (c, place): (usize, usize)) -> Self {
+    pub(super) fn new(job: &Job<'_>, (c, place): (usize, usize), cpu: Cpu<V>) -> Self {
         let (w, inner, c_len) = (job.w.as_ptr(), job.inner, job.w.len());
-        let (s, left) = (V::splat(job.w[c]), inner - place);
+        let (s, left) = (cpu.splat(job.w[c]), inner - place);
         Cursor {
             w,
             c_len,
@@ -72,7 +72,7 @@ impl<V: F32Vector> Cursor<V> {
     fn step(&mut self) {
         (self.c, self.left) = (wrap_inc(self.c, self.c_len), self.inner);
         // SAFETY: `c < c_len`.
-        self.s = V::splat(unsafe { *self.w.add(self.c) });
+        self.s = self.s.cpu().splat(unsafe { *self.w.add(self.c) });
     }
 }
 
@@ -87,7 +87,7 @@ impl<V: F32Vector> Slopes<V> for Cursor<V> {
         let (mut s, mut done) = (self.s, self.left);
         self.step();
         while done < k {
-            s = V::select(below::<V>(done), s, self.s);
+            s = V::select(below(s.cpu(), done), s, self.s);
             let run = self.left.min(k - done);
             (done, self.left) = (done + run, self.left - run);
             if self.left == 0 {
@@ -111,12 +111,13 @@ impl<V: F32Vector> Slopes<V> for Cursor<V> {
         }
         // One run's end in the block: lane `j` of vector `q` takes this
         // run's slope where `q * l + j < left`, else the next run's.
-        let (end, this, left) = (V::splat(self.left as f32), self.s, self.left);
+        let (end, this, left) = (self.s.cpu().splat(self.left as f32), self.s, self.left);
         self.step();
         self.left -= 4 * l - left;
         let mut s = [self.s; MAX_UNROLL];
         for (q, s) in s.iter_mut().enumerate() {
-            // SAFETY: `ELEMENT_INDEX` holds 64 >= 4 * LANES indices.
+            // SAFETY: `this` proves the ISA; `ELEMENT_INDEX` holds 64 >= 4 *
+            // LANES indices.
             let index = unsafe { V::load(ELEMENT_INDEX.as_ptr().add(q * l)) };
             *s = V::select(index.lt(end), this, *s);
         }
@@ -136,10 +137,13 @@ impl<V: F32Vector> Slopes<V> for Cursor<V> {
     }
 }
 
-/// `picks[r][j] = (r + j) / inner`: from place `r < inner <= 16` in a run,
-/// the channel of lane `j < l` counted from the vector's first.
+/// Lane picks: from place `r` in a run of `inner <= 16`, lane `j`'s channel
+/// counted from the vector's first, `picks[r][j] = (r + j) / inner`.
+pub(super) type Picks = [[u32; 16]; 16];
+
+/// The [`Picks`] of runs of `inner` for vectors of `l` lanes.
 #[inline(always)]
-pub(super) fn lane_picks(inner: usize, l: usize) -> [[u32; 16]; 16] {
+pub(super) fn lane_picks(inner: usize, l: usize) -> Picks {
     let mut picks = [[0u32; 16]; 16];
     for (r, row) in picks.iter_mut().enumerate().take(inner.min(16)) {
         for (j, p) in row.iter_mut().take(l).enumerate() {
@@ -170,9 +174,8 @@ pub(super) fn places_on(
 /// run plain (x1.8 to x2.6 for runs of 2 and 4, AVX2).
 pub(super) struct ShortRuns<'a, V> {
     cur: Cursor<V>,
-    /// Borrowed (in the walk's state, it put the state on the stack: 2.5
-    /// times slower).
-    picks: &'a [[u32; 16]; 16],
+    /// Borrowed (in the walk's state, it put it on the stack: 2.5x slower).
+    picks: &'a Picks,
     /// A vector's whole runs and the rest.
     runs: (usize, usize),
 }
@@ -180,11 +183,9 @@ pub(super) struct ShortRuns<'a, V> {
 impl<'a, V: F32Vector> ShortRuns<'a, V> {
     /// At place `place` of channel `c`'s run, `picks` from [`lane_picks`].
     #[inline(always)]
-    pub(super) fn new(job: &Job<'_>, picks: &'a [[u32; 16]; 16], at: (usize, usize)) -> Self {
-        let (cur, runs) = (
-            Cursor::new(job, at),
-            (V::LANES / job.inner, V::LANES % job.inner),
-        );
+    pub(super) fn new(job: &Job<'_>, picks: &'a Picks, at: (usize, usize), cpu: Cpu<V>) -> Self {
+        let cur = Cursor::new(job, at, cpu);
+        let runs = (V::LANES / job.inner, V::LANES % job.inner);
         ShortRuns { cur, picks, runs }
     }
 }
@@ -196,8 +197,9 @@ impl<V: F32Vector> Slopes<V> for ShortRuns<'_, V> {
         let (r, c_len) = (cur.inner - cur.left, cur.c_len);
         // The channels the vector reaches: its last lane's and those before.
         if k == l && cur.c + (self.picks[r][l - 1] as usize) < c_len {
-            // SAFETY: `w` holds the channels reached; the picks (16 >=
-            // LANES, below LANES) are of slopes loaded.
+            // SAFETY: `cur.s` proves the ISA; `w` holds the channels
+            // reached; the picks (16 >= LANES, below LANES) are of slopes
+            // loaded.
             let s = unsafe {
                 let s = load_n::<V>(cur.w.add(cur.c), l.min(c_len - cur.c));
                 s.lanes_picked(self.picks[r].as_ptr())
@@ -208,13 +210,13 @@ impl<V: F32Vector> Slopes<V> for ShortRuns<'_, V> {
             return s;
         }
         // SAFETY: `c < c_len`; the slope is refreshed only where it is used.
-        cur.s = V::splat(unsafe { *cur.w.add(cur.c) });
+        cur.s = cur.s.cpu().splat(unsafe { *cur.w.add(cur.c) });
         cur.next(k)
     }
     #[inline(always)]
     fn plain(&mut self, max: usize) -> usize {
-        // The blocks whose loads stay within `w` (a check per vector took a
-        // third of the loop): a vector moves `step` channels on.
+        // The blocks that load within `w` (a check per vector took a third
+        // of the loop).
         let step = self.runs.0;
         let room = self.cur.c_len.checked_sub(self.cur.c + 3 * step + V::LANES);
         let plain = room.map_or(0, |room| room / (4 * step) + 1).min(max);
@@ -231,11 +233,11 @@ impl<V: F32Vector> Slopes<V> for ShortRuns<'_, V> {
             return [self.next(l), self.next(l), self.next(l), self.next(l)];
         }
         let (inner, cur) = (self.cur.inner, &mut self.cur);
-        let (mut c, r, mut s) = (cur.c, inner - cur.left, [V::zero(); MAX_UNROLL]);
+        let (mut c, r, mut s) = (cur.c, inner - cur.left, [cur.s.cpu().zero(); MAX_UNROLL]);
         let picks = self.picks[r].as_ptr();
         for s in &mut s {
-            // SAFETY: the block's loads end within `w` (`plain`); the picks
-            // (16 >= LANES) are below `l`.
+            // SAFETY: `cur.s` proves the ISA; the block's loads end within
+            // `w` (`plain`); the picks (16 >= LANES) are below `l`.
             *s = unsafe { V::load(cur.w.add(c)).lanes_picked(picks) };
             c += self.runs.0;
         }
@@ -244,8 +246,8 @@ impl<V: F32Vector> Slopes<V> for ShortRuns<'_, V> {
     }
 }
 
-/// Pieces' canonical lanes waiting to be summed, and their slots (outside
-/// the walk's state: see [`ShortRuns::picks`]).
+/// Pieces' lanes waiting to be summed, and their slots (outside the walk's
+/// state, as [`ShortRuns::picks`]).
 pub(super) type Pending<V> = ([V; PENDING], [usize; PENDING]);
 
 /// The backward of runs of a vector and more (see the module docs).
@@ -265,7 +267,7 @@ pub(super) struct RunGrads<'p, V: F32Vector> {
     rho: usize,
     own: Option<V::Mask>,
     sums: *mut f64,
-    /// Whether the current piece has elements; the pieces kept.
+    /// Whether the piece has elements; the pieces kept.
     open: bool,
     pending: (&'p mut Pending<V>, usize),
 }
@@ -276,20 +278,20 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
     /// # Safety
     /// `job.sums` is valid for `job.touched` writes.
     #[inline(always)]
-    pub(super) unsafe fn new(job: &Job<'_>, pending: &'p mut Pending<V>) -> Self {
+    pub(super) unsafe fn new(job: &Job<'_>, pending: &'p mut Pending<V>, cpu: Cpu<V>) -> Self {
         let (l, b) = (V::LANES, job.start + head_len::<V>(job.dst, job.n));
         // SAFETY: forwarded.
         unsafe { core::ptr::write_bytes(job.sums, 0, job.touched) };
         let rho = b % l;
         RunGrads {
-            cur: Cursor::new(job, (job.c0, job.place)),
+            cur: Cursor::new(job, (job.c0, job.place), cpu),
             k: 0,
             seg_left: SEGMENT * l - job.start % (SEGMENT * l),
-            acc: [V::zero(); 4],
+            acc: [cpu.zero(); 4],
             slot: 0,
             q0: (b / l) % 4,
             rho,
-            own: (rho > 0).then(|| below::<V>(l - rho)),
+            own: (rho > 0).then(|| below(cpu, l - rho)),
             sums: job.sums,
             open: false,
             pending: (pending, 0),
@@ -299,7 +301,7 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
     /// The vector of `acc[i]` (`i` a constant), lanes `from..to`.
     #[inline(always)]
     fn vector(&mut self, i: usize, v: V, g: V, from: usize, to: usize) -> V {
-        let scaled = v.not_gt(V::zero());
+        let scaled = v.not_gt(v.cpu().zero());
         if to - from <= self.cur.left.min(self.seg_left) {
             let d = scaled_where(scaled, g, self.cur.s);
             fma_at(&mut self.acc, i, scaled, v, g);
@@ -308,11 +310,11 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         }
         // A run or a segment ends inside: each piece's lanes take its slope
         // and go to its sums (lanes outside `from..to` hold `+0` terms).
-        let positive = v.gt(V::zero());
+        let positive = v.gt(v.cpu().zero());
         let (mut s, mut lane, mut done) = (self.cur.s, from, None::<V::Mask>);
         while lane < to {
             let end = lane + self.cur.left.min(self.seg_left);
-            let upto = below::<V>(end.min(V::LANES));
+            let upto = below(v.cpu(), end.min(V::LANES));
             let piece = done.map_or(upto, |done| V::mask_and_not(upto, done));
             s = V::select(piece, self.cur.s, s);
             fma_at(&mut self.acc, i, V::mask_and_not(piece, positive), v, g);
@@ -372,7 +374,7 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         } else {
             sum.lanes_rotated(self.rho)
         };
-        self.acc = [V::zero(); 4];
+        self.acc = [sum.cpu().zero(); 4];
         let ((p, to), len) = &mut self.pending;
         (p[*len], to[*len], *len) = (lanes, self.k, *len + 1);
     }
@@ -414,7 +416,7 @@ impl<V: F32Vector> Grads<V> for RunGrads<'_, V> {
         if !PLAIN {
             return self.vector(q, v, g, 0, V::LANES);
         }
-        let scaled = v.not_gt(V::zero());
+        let scaled = v.not_gt(v.cpu().zero());
         fma_at(&mut self.acc, q, scaled, v, g);
         scaled_where(scaled, g, self.cur.s)
     }

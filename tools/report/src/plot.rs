@@ -1,8 +1,8 @@
-//! # `plot`: every activation and its derivative, drawn from rectify's kernels
+//! `plot`: every activation and its derivative, drawn from rectify's kernels
 //!
 //! ```text
-//! cargo run --example plot                 # writes docs/activations.svg
-//! cargo run --example plot -- OUT.svg      # somewhere else
+//! cargo run --release -p rectify-report -- plot            # writes docs/activations.svg
+//! cargo run --release -p rectify-report -- plot OUT.svg    # somewhere else
 //! ```
 //!
 //! One panel per activation on [-4, 4] with default parameters: the forward
@@ -13,6 +13,7 @@
 //! takes `k` inputs per output, not one.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use plotters::prelude::*;
 use rectify::{Activation, ChannelLayout, Kernels, Saved};
@@ -27,24 +28,19 @@ struct Curve {
     dy: Vec<f32>,
 }
 
+/// The sample points: [`SAMPLES`] evenly spaced on [-4, 4].
 fn xs() -> Vec<f32> {
     (0..SAMPLES)
         .map(|i| -4.0 + 8.0 * i as f32 / (SAMPLES - 1) as f32)
         .collect()
 }
 
-/// Every single-input activation rectify has, with default parameters.
+/// Every activation the registry says to measure, then PReLU and Maxout.
 fn curves(k: &Kernels) -> Result<Vec<Curve>, rectify::Error> {
     let x = xs();
     let ones = vec![1.0f32; x.len()];
     let mut out = Vec::new();
-    for act in [
-        Activation::Relu,
-        Activation::leaky_relu_default(),
-        Activation::elu_default(),
-        Activation::celu_default(),
-        Activation::Selu,
-    ] {
+    for act in Activation::measured() {
         let mut y = vec![0.0; x.len()];
         k.forward_into(act, &x, &mut y)?;
         let mut dy = vec![0.0; x.len()];
@@ -137,15 +133,34 @@ fn draw(curves: &[Curve], path: &Path) -> Result<(), Box<dyn std::error::Error>>
     Ok(())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/activations.svg"));
-    let k = Kernels::global();
-    draw(&curves(k)?, &path)?;
-    println!("wrote {} ({} tier)", path.display(), k.isa());
-    Ok(())
+/// The file `plot` writes by default: `docs/activations.svg` at the
+/// repository's root (two levels above this crate), whatever directory the
+/// program runs in, since the README shows that file.
+pub(crate) fn default_path() -> PathBuf {
+    crate::paths::workspace_root()
+        .join("docs")
+        .join("activations.svg")
+}
+
+/// Draws the curves of the detected tier to `out` (or [`default_path`]) and
+/// prints the file written; exit code 1, with a one-line message, when it
+/// cannot.
+pub(crate) fn run(out: Option<&Path>) -> ExitCode {
+    let path = out.map_or_else(default_path, Path::to_path_buf);
+    let k = Kernels::from_env();
+    match curves(k)
+        .map_err(|e| e.into())
+        .and_then(|c| draw(&c, &path))
+    {
+        Ok(()) => {
+            println!("wrote {} ({} tier)", path.display(), k.isa());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("report: cannot draw {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]
@@ -158,7 +173,7 @@ mod tests {
     fn plot_is_well_formed_and_deterministic() {
         let dir = std::env::temp_dir().join(format!("rectify-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let k = Kernels::best();
+        let k = Kernels::new(rectify::Isa::best()).unwrap();
         let c = curves(&k).unwrap();
         let (a, b) = (dir.join("a.svg"), dir.join("b.svg"));
         draw(&c, &a).unwrap();
@@ -173,10 +188,21 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// The default file is the one the README shows, at the repository's
+    /// root.
+    #[test]
+    fn default_path_is_the_readmes_figure() {
+        let path = default_path();
+        assert!(path.ends_with("docs/activations.svg"), "{}", path.display());
+        let root = path.parent().and_then(Path::parent).expect("a root");
+        assert!(root.join("README.md").is_file(), "{}", root.display());
+        assert!(root.join("tools/report/Cargo.toml").is_file());
+    }
+
     /// The curves are the kernels' values: spot checks.
     #[test]
     fn curves_come_from_the_kernels() {
-        let c = curves(&Kernels::best()).unwrap();
+        let c = curves(&Kernels::new(rectify::Isa::best()).unwrap()).unwrap();
         let x = xs();
         let at = |v: f32| x.iter().position(|&t| t == v).unwrap();
         assert_eq!(c[0].y[at(-1.0)], 0.0); // relu
