@@ -13,14 +13,15 @@
 //! - fails unless a valid call ran and an invalid one was refused with a
 //!   named message (a wrapped size that slipped through, an arithmetic
 //!   overflow or an indexing panic all fail);
-//! - checks the guard elements after every f32 slice (no write past its
-//!   end); the fuzz build runs under AddressSanitizer, which also catches
-//!   reads, and writes past the index, sum and partial buffers.
+//! - checks the guard elements after every f32 slice and PReLU's f64 sums
+//!   (no write past their ends); the fuzz build runs under
+//!   AddressSanitizer, which also catches reads, and writes past the index
+//!   buffers.
 //!
 //! Slices are short (at most a few hundred elements) while the sizes that
-//! describe them (`k`, `inner`, `stride`, `rows`, ...) range over all of
-//! `usize`: the bugs this hunts are size computations that wrap. The calls
-//! themselves are drawn by `kernel_draw.rs`.
+//! describe them (`k`, `inner`, PReLU's `len` and `start`, ...) range over
+//! all of `usize`: the bugs this hunts are size computations that wrap. The
+//! calls themselves are drawn by `kernel_draw.rs`.
 
 #![allow(dead_code)] // each user takes a part
 
