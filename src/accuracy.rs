@@ -25,8 +25,7 @@
 //! assert_eq!(ulp_error(1.0 + f32::EPSILON, 1.0), 1.0);
 //! ```
 
-use rectify_kernels::Source;
-
+use crate::activation::source;
 use crate::Activation;
 
 /// The spacing of f32 values at the magnitude of `exact` (`2^-149` below
@@ -98,14 +97,6 @@ pub fn exact_forward(act: Activation, x: f32) -> f64 {
 /// false`, `v = x`) or output (`v = y`), with the contract's formulas.
 pub fn exact_backward(act: Activation, from_output: bool, v: f32, grad: f32) -> f64 {
     act.op().exact_grad(source(from_output), v, grad)
-}
-
-fn source(from_output: bool) -> Source {
-    if from_output {
-        Source::Output
-    } else {
-        Source::Input
-    }
 }
 
 /// The documented bound, in ULP, of a tier's forward result for `act`

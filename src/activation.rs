@@ -204,11 +204,19 @@ impl Activation {
     pub(crate) fn backward_op(&self, from_output: bool) -> Result<(Op, Source), Error> {
         if from_output {
             self.gradient_from_output()?;
-            Ok((self.op(), Source::Output))
         } else {
             self.validate()?;
-            Ok((self.op(), Source::Input))
         }
+        Ok((self.op(), source(from_output)))
+    }
+}
+
+/// The saved tensor a gradient reads: the output or the input.
+pub(crate) fn source(from_output: bool) -> Source {
+    if from_output {
+        Source::Output
+    } else {
+        Source::Input
     }
 }
 
