@@ -33,7 +33,7 @@
 //! of whole images fixed by the layout (at least 2^18 elements and 64 of
 //! each channel), the blocks' sums added in order.
 
-use rectify_kernels::{KernelSet, Prelu};
+use rectify_kernels::{GradW, KernelSet, Prelu, SlopeGrad};
 
 use crate::error::same_len;
 use crate::{parallel, Error, Kernels, Saved};
@@ -305,39 +305,56 @@ impl Kernels {
             });
             return Ok(());
         };
-        with_zeroed(w.len(), |sums| {
-            self.prelu_slope_gradient(p, v, grad_src, dst, sums);
-            self.kernel_set()
-                .prelu_grad_w(sums, from_output.then_some(w), gw);
-        });
+        let out = GradW {
+            grad_w: gw,
+            from_output,
+            add: false,
+        };
+        self.prelu_slope_gradient(p, v, grad_src, dst, out);
         Ok(())
     }
 
-    /// The backward, each channel's slope-gradient sum written to `sums`.
+    /// The backward and the slope gradient: one span, or spans whose sums
+    /// are added in order, then finished.
     fn prelu_slope_gradient(
         &self,
         p: Prelu<'_>,
         v: &[f32],
         g: Option<&[f32]>,
         dst: &mut [f32],
-        sums: &mut [f64],
+        out: GradW<'_>,
     ) {
         let (set, n, c_len) = (self.kernel_set(), v.len(), p.w.len());
         let (row, split) = (c_len * p.inner, self.split_len(n));
-        let span = |at, v: &[f32], g: Option<&[f32]>, d: &mut [f32], s: &mut [f64]| {
-            set.prelu_backward(p, at, v, g, d, Some(s))
-        };
         let images = BLOCK.div_ceil(row).max(64usize.div_ceil(p.inner));
         let block = images.saturating_mul(row);
-        match split {
-            _ if n == 0 => return,
+        if n <= block && !(split.is_some() && n == row) {
+            return set.prelu_backward(p, 0, v, g, dst, Some(SlopeGrad::GradW(out)));
+        }
+        with_zeroed(c_len, |sums| {
+            self.prelu_span_sums(p, (row, block, split), (v, g), dst, sums);
+            set.prelu_grad_w(sums, p.w, out);
+        });
+    }
+
+    /// The backward in spans, each channel's slope-gradient sum written to
+    /// `sums`.
+    fn prelu_span_sums(
+        &self,
+        p: Prelu<'_>,
+        (row, block, split): (usize, usize, Option<usize>),
+        (v, g): (&[f32], Option<&[f32]>),
+        dst: &mut [f32],
+        sums: &mut [f64],
+    ) {
+        let (set, n, c_len) = (self.kernel_set(), v.len(), p.w.len());
+        let span = |at, v: &[f32], g: Option<&[f32]>, d: &mut [f32], s: &mut [f64]| {
+            set.prelu_backward(p, at, v, g, d, Some(SlopeGrad::Sums(s)))
+        };
+        if let Some(chunk) = split.filter(|_| n == row) {
             // One image cut at run ends: each run's sum is its own slot.
-            Some(chunk) if n == row => {
-                let chunk = chunk.div_ceil(p.inner) * p.inner;
-                return each_span((chunk, chunk / p.inner), (v, g), dst, sums, span);
-            }
-            _ if n <= block => return span(0, v, g, dst, sums),
-            _ => {}
+            let chunk = chunk.div_ceil(p.inner) * p.inner;
+            return each_span((chunk, chunk / p.inner), (v, g), dst, sums, span);
         }
         // Blocks of whole images, a row of sums each, added in order.
         let blocks = n.div_ceil(block);

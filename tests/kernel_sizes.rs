@@ -13,9 +13,9 @@ mod kernel_draw;
 #[path = "common/tiers.rs"]
 mod tiers;
 
-use kernel_calls::{check, KernelCall};
+use kernel_calls::{check, KernelCall, Slope};
 use kernel_draw::{Draw, EDGE_SIZES};
-use rectify_kernels::{KernelSet, MaxoutIndex, Prelu};
+use rectify_kernels::{KernelSet, MaxoutIndex, Prelu, SlopeGrad};
 use tiers::tiers_under_test;
 
 fn sets() -> Vec<KernelSet> {
@@ -117,7 +117,7 @@ fn prelu_spans_at_the_top_of_usize_run() {
             &[-1.0; 3],
             None,
             &mut dst,
-            Some(&mut sums),
+            Some(SlopeGrad::Sums(&mut sums)),
         );
         assert_eq!((dst, sums), ([-0.25; 3], [3.0]));
         for len in [0, usize::MAX] {
@@ -126,7 +126,7 @@ fn prelu_spans_at_the_top_of_usize_run() {
                 inner: usize::MAX,
                 len: len - len % usize::MAX,
             };
-            k.prelu_backward(any, 0, &[], None, &mut [], Some(&mut []));
+            k.prelu_backward(any, 0, &[], None, &mut [], Some(SlopeGrad::Sums(&mut [])));
         }
     }
 }
@@ -233,7 +233,19 @@ fn edge_sizes_are_run_or_refused_by_name() {
                 (2, 8, s, 16),
                 (4, s, s.wrapping_mul(4), s),
             ] {
-                for (dst_len, sums_len) in [(0, Some(0)), (16, Some(1)), (16, Some(2)), (16, None)]
+                let whole = Slope::GradW {
+                    len: w_len,
+                    from_output: false,
+                    add: true,
+                };
+                let slopes = [
+                    Some(Slope::Sums(0)),
+                    Some(Slope::Sums(1)),
+                    Some(Slope::Sums(2)),
+                ];
+                for (dst_len, slope) in [0, 16, 16, 16, 16]
+                    .into_iter()
+                    .zip(slopes.into_iter().chain([None, Some(whole)]))
                 {
                     check(
                         set,
@@ -254,7 +266,7 @@ fn edge_sizes_are_run_or_refused_by_name() {
                         saved_len: dst_len,
                         grad_len: Some(dst_len),
                         dst_len,
-                        sums_len,
+                        slope,
                     };
                     check(set, &call);
                 }

@@ -17,7 +17,7 @@ use contract::{assert_within_bound, exact_sums};
 use harness::{bits, drawn, same_for_any_thread_count};
 use rectify::reference::{leaky_relu_grad, prelu, prelu_slope_term};
 use rectify::{ChannelLayout, Error, Isa, Kernels, Saved};
-use rectify_kernels::{KernelSet, Prelu};
+use rectify_kernels::{GradW, KernelSet, Prelu, SlopeGrad};
 
 /// Values with special ones mixed in: zeros of both signs, infinities, NaN
 /// payloads, subnormals, the largest magnitudes, any bit pattern.
@@ -981,7 +981,7 @@ fn kernel_spans_match_the_formulas_on_every_tier() {
                     &fx[span.clone()],
                     Some(&fg[span.clone()]),
                     &mut d,
-                    Some(&mut sums),
+                    Some(SlopeGrad::Sums(&mut sums)),
                 );
                 let want: Vec<u32> = span
                     .clone()
@@ -1007,7 +1007,7 @@ fn kernel_spans_match_the_formulas_on_every_tier() {
                     &v2[off..],
                     None,
                     &mut d2[3..],
-                    Some(&mut sums2),
+                    Some(SlopeGrad::Sums(&mut sums2)),
                 );
                 let sum_bits = |s: &[f64]| s.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
                 assert_eq!(sum_bits(&sums2), sum_bits(&sums), "other addresses, {what}");
@@ -1030,7 +1030,14 @@ fn one_image_cut_at_run_ends_keeps_every_sum() {
             let (x, g) = (finite(len, 11), finite(len, 12));
             let prelu_of = Prelu { w: &w, inner, len };
             let (mut d, mut whole) = (g.clone(), vec![0.0f64; c]);
-            k.prelu_backward(prelu_of, 0, &x, None, &mut d, Some(&mut whole));
+            k.prelu_backward(
+                prelu_of,
+                0,
+                &x,
+                None,
+                &mut d,
+                Some(SlopeGrad::Sums(&mut whole)),
+            );
             for runs in [1usize, 2, 3, 64] {
                 let (mut cut, mut d2) = (vec![0.0f64; c], g.clone());
                 for first in (0..c).step_by(runs) {
@@ -1044,7 +1051,7 @@ fn one_image_cut_at_run_ends_keeps_every_sum() {
                         &x[span.clone()],
                         None,
                         &mut d2[span],
-                        Some(&mut cut[slots]),
+                        Some(SlopeGrad::Sums(&mut cut[slots])),
                     );
                 }
                 let sum_bits = |s: &[f64]| s.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
@@ -1054,6 +1061,64 @@ fn one_image_cut_at_run_ends_keeps_every_sum() {
                     "{isa} {c}x{inner} in spans of {runs} runs"
                 );
                 assert_eq!(bits(&d2), bits(&d));
+            }
+        }
+    }
+}
+
+/// A whole buffer's slope gradient straight from the backward
+/// (`SlopeGrad::GradW`) is, bit for bit, what `prelu_grad_w` makes of the
+/// sums, written or added, of the input or the output, on every tier and
+/// every kernel shape (one group of rows down the columns finishes its
+/// sums in place; the others go through f64 sums).
+#[test]
+fn grad_w_of_a_whole_buffer_is_its_sums_finished() {
+    let shapes = [
+        (16usize, 1usize, 8usize),
+        (8192 / 8, 1, 8),
+        (300, 1, 40),
+        (1000, 4, 1),
+        (64, 64, 3),
+        (7, 1000, 2),
+        (1, 333, 3),
+        (5, 3, 0),
+    ];
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for (c, inner, outer) in shapes {
+            let len = c * inner * outer;
+            let w = slopes(c, 3);
+            let (x, g) = (data(len, 31), data(len, 32));
+            let prelu = Prelu { w: &w, inner, len };
+            // An empty buffer meets no channel; its sums are +0.
+            let (mut d, mut sums) = (g.clone(), vec![0.0f64; c]);
+            let met = if len == 0 {
+                &mut sums[..0]
+            } else {
+                &mut sums[..]
+            };
+            k.prelu_backward(prelu, 0, &x, None, &mut d, Some(SlopeGrad::Sums(met)));
+            for (from_output, add) in [(false, false), (true, false), (false, true), (true, true)] {
+                let prior = data(c, 33);
+                let mut want = prior.clone();
+                let out = |grad_w| GradW {
+                    grad_w,
+                    from_output,
+                    add,
+                };
+                k.prelu_grad_w(&sums, &w, out(&mut want));
+                let (mut got, mut d2) = (prior.clone(), g.clone());
+                let whole = Some(SlopeGrad::GradW(out(&mut got)));
+                k.prelu_backward(prelu, 0, &x, None, &mut d2, whole);
+                let what = format!("{isa} [{outer}, {c}, {inner}] output {from_output} add {add}");
+                assert_eq!(bits(&got), bits(&want), "{what}");
+                assert_eq!(bits(&d2), bits(&d), "{what}");
+                for ((&gw, &s), (&p, &w)) in got.iter().zip(&sums).zip(prior.iter().zip(&w)) {
+                    let s = if from_output { s / f64::from(w) } else { s };
+                    let s = if add { f64::from(p) + s } else { s };
+                    let expect = if s.is_nan() { f32::NAN } else { s as f32 };
+                    assert_eq!(gw.to_bits(), expect.to_bits(), "{what}: one rounding");
+                }
             }
         }
     }
@@ -1084,7 +1149,7 @@ fn scalar_sums_and_one_row_of_short_runs_follow_the_element_order() {
                 &x,
                 None,
                 &mut d,
-                Some(&mut sums),
+                Some(SlopeGrad::Sums(&mut sums)),
             );
             let got: Vec<u64> = sums.iter().map(|s| s.to_bits()).collect();
             // NaN sums: any NaN.

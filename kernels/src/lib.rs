@@ -19,9 +19,11 @@
 //!   `rectify` crate checks parameters and lengths and documents the
 //!   contract.
 //! - [`Prelu`] describes the buffer a PReLU call works on a span of
-//!   ([`KernelSet::prelu_forward`], [`KernelSet::prelu_backward`], whose
-//!   slope-gradient sums [`KernelSet::prelu_grad_w`] turns into the
-//!   gradient); [`MaxoutIndex`] says where Maxout writes its winners.
+//!   ([`KernelSet::prelu_forward`], [`KernelSet::prelu_backward`], which
+//!   gives the slope gradient as [`SlopeGrad`] says: a span's sums, which
+//!   [`KernelSet::prelu_grad_w`] turns into the gradient, or a whole
+//!   buffer's gradient, [`GradW`]); [`MaxoutIndex`] says where Maxout
+//!   writes its winners.
 //!
 //! Inside, each activation's vector algorithm is written once in `ops/`,
 //! generic over the crate-private `F32Vector` trait (`vector.rs`), and each ISA
@@ -52,7 +54,7 @@ pub mod reference;
 mod registry;
 mod vector;
 
-pub use ops::prelu::Prelu;
+pub use ops::prelu::{GradW, Prelu, SlopeGrad};
 pub use registry::{Op, Refusal, Source};
 
 /// An instruction-set tier that rectify has kernels for.
@@ -233,8 +235,8 @@ struct LayoutFns {
     /// `ops::prelu::run_slopes` and `run_backward`).
     prelu_forward: unsafe fn(&ops::prelu::Job<'_>),
     prelu_backward: unsafe fn(&ops::prelu::Job<'_>),
-    /// `prelu_grad_w(sums, w, grad_w)` (see `ops::prelu::grad_w`).
-    prelu_grad_w: unsafe fn(&[f64], Option<&[f32]>, &mut [f32]),
+    /// `prelu_grad_w(sums, w, out)` (see `ops::prelu::grad_w`).
+    prelu_grad_w: unsafe fn(&[f64], &[f32], ops::prelu::GradW<'_>),
     maxout_forward: MaxoutForwardFn,
     maxout_backward: MaxoutBackwardFn,
     /// `all_finite(p, n)`.

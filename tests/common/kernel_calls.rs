@@ -29,7 +29,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
-use rectify_kernels::{KernelSet, MaxoutIndex, Op, Prelu, Source};
+use rectify_kernels::{GradW, KernelSet, MaxoutIndex, Op, Prelu, SlopeGrad, Source};
 
 /// A value no kernel writes: the guards after each slice hold it.
 const GUARD: f32 = f32::from_bits(0x7fc0_dead);
@@ -85,7 +85,7 @@ pub enum KernelCall {
         dst_len: usize,
     },
     /// `prelu_backward(Prelu { w, inner, len }, start, saved, grad, dst,
-    /// sums)`.
+    /// slope)`.
     PreluBackward {
         w_len: usize,
         inner: usize,
@@ -94,13 +94,28 @@ pub enum KernelCall {
         saved_len: usize,
         grad_len: Option<usize>,
         dst_len: usize,
-        sums_len: Option<usize>,
+        slope: Option<Slope>,
     },
-    /// `prelu_grad_w(sums, w, grad_w)`.
+    /// `prelu_grad_w(sums, w, GradW { grad_w, from_output, add })`.
     PreluGradW {
         sums_len: usize,
-        w_len: Option<usize>,
+        w_len: usize,
         gw_len: usize,
+        from_output: bool,
+        add: bool,
+    },
+}
+
+/// The slope gradient a PReLU backward call asks for.
+#[derive(Clone, Copy, Debug)]
+pub enum Slope {
+    /// `SlopeGrad::Sums` of this length.
+    Sums(usize),
+    /// `SlopeGrad::GradW`, `grad_w` of this length.
+    GradW {
+        len: usize,
+        from_output: bool,
+        add: bool,
     },
 }
 
@@ -178,18 +193,25 @@ impl KernelCall {
                 saved_len,
                 grad_len,
                 dst_len,
-                sums_len,
+                slope,
             } => {
                 prelu_span_ok(w_len, inner, len, start, dst_len)
                     && saved_len == dst_len
                     && same(grad_len, dst_len)
-                    && sums_len.is_none_or(|s| w(s) == channels_met(w_len, inner, start, dst_len))
+                    && match slope {
+                        None => true,
+                        Some(Slope::Sums(s)) => w(s) == channels_met(w_len, inner, start, dst_len),
+                        Some(Slope::GradW { len: g, .. }) => {
+                            start == 0 && dst_len == len && g == w_len
+                        }
+                    }
             }
             KernelCall::PreluGradW {
                 sums_len,
                 w_len,
                 gw_len,
-            } => sums_len == gw_len && same(w_len, gw_len),
+                ..
+            } => sums_len == gw_len && w_len == gw_len,
         }
     }
 }
@@ -432,13 +454,21 @@ fn run(set: &KernelSet, call: &KernelCall, bufs: &mut Vec<Guarded>) -> Result<()
             saved_len,
             grad_len,
             dst_len,
-            sums_len,
+            slope,
         } => {
             let (w, s, mut d) = (g(w_len, 4), g(saved_len, 1), g(dst_len, 3));
             let gr = grad_len.map(|l| g(l, 2));
             // The sums, with guards after them too.
             let guard = f64::from_bits(0x7ff8_dead_dead_dead);
+            let sums_len = match slope {
+                Some(Slope::Sums(l)) => Some(l),
+                _ => None,
+            };
             let mut sums = sums_len.map(|l| vec![guard; l + GUARDS]);
+            let mut gw = match slope {
+                Some(Slope::GradW { len, .. }) => Some(g(len, 5)),
+                _ => None,
+            };
             let prelu = Prelu {
                 w: w.get(),
                 inner,
@@ -446,30 +476,54 @@ fn run(set: &KernelSet, call: &KernelCall, bufs: &mut Vec<Guarded>) -> Result<()
             };
             let r = refusal(|| {
                 let sums = sums.as_mut().zip(sums_len).map(|(s, l)| &mut s[..l]);
+                let slope = match (slope, sums, gw.as_mut()) {
+                    (Some(Slope::Sums(_)), Some(s), _) => Some(SlopeGrad::Sums(s)),
+                    (
+                        Some(Slope::GradW {
+                            from_output, add, ..
+                        }),
+                        _,
+                        Some(gw),
+                    ) => Some(SlopeGrad::GradW(GradW {
+                        grad_w: gw.get_mut(),
+                        from_output,
+                        add,
+                    })),
+                    _ => None,
+                };
                 set.prelu_backward(
                     prelu,
                     start,
                     s.get(),
                     gr.as_ref().map(Guarded::get),
                     d.get_mut(),
-                    sums,
+                    slope,
                 )
             });
             if let (Some(sums), Some(l)) = (sums, sums_len) {
                 let intact = sums[l..].iter().all(|s| s.to_bits() == guard.to_bits());
                 assert!(intact, "a write past the end of the sums");
             }
-            bufs.extend([w, s, d].into_iter().chain(gr));
+            bufs.extend([w, s, d].into_iter().chain(gr).chain(gw));
             r
         }
         KernelCall::PreluGradW {
             sums_len,
             w_len,
             gw_len,
+            from_output,
+            add,
         } => {
-            let (sums, w, mut gw) = (vec![0.5f64; sums_len], w_len.map(|l| g(l, 4)), g(gw_len, 3));
-            let r = refusal(|| set.prelu_grad_w(&sums, w.as_ref().map(Guarded::get), gw.get_mut()));
-            bufs.extend([gw].into_iter().chain(w));
+            let (sums, w, mut gw) = (vec![0.5f64; sums_len], g(w_len, 4), g(gw_len, 3));
+            let r = refusal(|| {
+                let out = GradW {
+                    grad_w: gw.get_mut(),
+                    from_output,
+                    add,
+                };
+                set.prelu_grad_w(&sums, w.get(), out)
+            });
+            bufs.extend([gw, w]);
             r
         }
     }

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)] // each user takes a part
 
-use crate::kernel_calls::{channels_met, KernelCall, MAX_SLICE};
+use crate::kernel_calls::{channels_met, KernelCall, Slope, MAX_SLICE};
 
 /// Sizes where arithmetic goes wrong: small ones, powers of two and their
 /// neighbours, and the top of `usize`, where products and sums wrap.
@@ -168,15 +168,25 @@ impl<F: FnMut() -> u8> Draw<F> {
                     saved_len: self.len_like(Some(dst_len)),
                     grad_len: self.maybe(|d| d.len_like(Some(dst_len))),
                     dst_len,
-                    sums_len: self.maybe(|d| d.len_like(met)),
+                    slope: match self.byte() % 3 {
+                        0 => None,
+                        1 => Some(Slope::Sums(self.len_like(met))),
+                        _ => Some(Slope::GradW {
+                            len: self.len_like(Some(w_len)),
+                            from_output: self.byte().is_multiple_of(2),
+                            add: self.byte().is_multiple_of(2),
+                        }),
+                    },
                 }
             }
             _ => {
                 let gw_len = self.len();
                 KernelCall::PreluGradW {
                     sums_len: self.len_like(Some(gw_len)),
-                    w_len: self.maybe(|d| d.len_like(Some(gw_len))),
+                    w_len: self.len_like(Some(gw_len)),
                     gw_len,
+                    from_output: self.byte().is_multiple_of(2),
+                    add: self.byte().is_multiple_of(2),
                 }
             }
         }

@@ -114,8 +114,12 @@ macro_rules! entry_points {
         /// # Safety
         /// The CPU has this tier's features.
         $(#[target_feature(enable = $features)])?
-        pub(crate) unsafe fn prelu_grad_w(sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32]) {
-            $crate::ops::prelu::grad_w(sums, w, grad_w)
+        pub(crate) unsafe fn prelu_grad_w(
+            sums: &[f64],
+            w: &[f32],
+            out: $crate::ops::prelu::GradW<'_>,
+        ) {
+            $crate::ops::prelu::grad_w(sums, w, out)
         }
 
         /// PReLU backward over one span on this tier (see

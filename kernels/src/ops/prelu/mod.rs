@@ -36,6 +36,44 @@ pub struct Prelu<'a> {
     pub len: usize,
 }
 
+/// Where [`KernelSet::prelu_backward`] puts the slope gradient.
+#[derive(Debug)]
+pub enum SlopeGrad<'a> {
+    /// The f64 sums of the channels the span meets, one slot each, set
+    /// (see [`KernelSet::prelu_backward`]); the sums of a buffer's spans,
+    /// added in order, go to [`KernelSet::prelu_grad_w`].
+    Sums(&'a mut [f64]),
+    /// The span is the whole buffer: the slope gradient itself, as
+    /// [`KernelSet::prelu_grad_w`] makes it from the sums.
+    GradW(GradW<'a>),
+}
+
+/// A slope gradient's destination: `grad_w[c]` is set to (or, with `add`,
+/// has added to it in f64, rounded once) channel `c`'s sum, divided by
+/// `w[c]` in f64 when the terms are of the saved output.
+#[derive(Debug)]
+pub struct GradW<'a> {
+    /// One value per channel.
+    pub grad_w: &'a mut [f32],
+    /// Whether the terms are `y * g` of the saved output `y = w x`.
+    pub from_output: bool,
+    /// Whether the gradient is added to `grad_w` rather than written.
+    pub add: bool,
+}
+
+/// `grad_w[c]` from channel `c`'s sum `s`: divided by `w` when `div`,
+/// added to `old` when given, rounded once; a NaN is `f32::NAN`.
+#[inline(always)]
+fn finished(s: f64, w: f32, div: bool, old: Option<f32>) -> f32 {
+    let s = if div { s / f64::from(w) } else { s };
+    let g = old.map_or(s, |o| f64::from(o) + s) as f32;
+    if g.is_nan() {
+        f32::NAN
+    } else {
+        g
+    }
+}
+
 /// The kernel shape: runs, the periodic row (in 3 or 4 vectors), or rows.
 #[derive(Clone, Copy)]
 enum Shape {
@@ -46,6 +84,7 @@ enum Shape {
 }
 
 /// A call on a span, checked and planned: what a tier runs.
+#[derive(Clone, Copy)]
 pub(crate) struct Job<'a> {
     w: &'a [f32],
     /// The run length, the row (`C * inner`); the span's start and length,
@@ -58,12 +97,14 @@ pub(crate) struct Job<'a> {
     c0: usize,
     place: usize,
     /// Saved values (or input), incoming gradient, output; null or one sum
-    /// per channel met (`touched`).
+    /// per channel met (`touched`); or the whole buffer's slope gradient
+    /// (`grad_w`, C values, with its division and adding flags).
     x: *const f32,
     g: *const f32,
     dst: *mut f32,
     sums: *mut f64,
     touched: usize,
+    fin: Option<(*mut f32, bool, bool)>,
 }
 
 impl<'a> Job<'a> {
@@ -75,7 +116,7 @@ impl<'a> Job<'a> {
         p: Prelu<'a>,
         (start, n): (usize, usize),
         (x, g, dst): (*const f32, *const f32, *mut f32),
-        sums: Option<&mut [f64]>,
+        slope: Option<SlopeGrad<'_>>,
     ) -> Job<'a> {
         let (w, inner, len, c_len) = (p.w, p.inner, p.len, p.w.len());
         assert!(c_len > 0 && inner > 0, "prelu: no slopes, or inner of 0");
@@ -88,14 +129,21 @@ impl<'a> Job<'a> {
             _ => ((start / inner) % c_len, start % inner),
         };
         // The runs met, at most C (`place + n <= start + n <= len`).
-        let (sums, touched) = match sums {
-            None => (core::ptr::null_mut(), 0),
-            Some(s) => {
-                let touched = (place + n).div_ceil(inner).min(c_len * usize::from(n > 0));
+        let touched = (place + n).div_ceil(inner).min(c_len * usize::from(n > 0));
+        let (sums, fin) = match slope {
+            None => (core::ptr::null_mut(), None),
+            Some(SlopeGrad::Sums(s)) => {
                 assert_eq!(s.len(), touched, "prelu: one sum per channel met");
-                (s.as_mut_ptr(), touched)
+                (s.as_mut_ptr(), None)
+            }
+            Some(SlopeGrad::GradW(gw)) => {
+                assert!(start == 0 && n == len, "prelu: grad_w of a part");
+                assert_eq!(gw.grad_w.len(), c_len, "prelu: one grad_w per channel");
+                let fin = (gw.grad_w.as_mut_ptr(), gw.from_output, gw.add);
+                (core::ptr::null_mut(), Some(fin))
             }
         };
+        let want = !sums.is_null() || fin.is_some();
         // Periodic: the row repeated to whole vectors spans at most 4, then
         // to 3 or 4 (as many accumulators hide their additions' latency).
         let l = isa.lanes();
@@ -106,7 +154,7 @@ impl<'a> Job<'a> {
             Shape::Periodic4
         };
         let periodic = (v <= 4 && c_len > 1 && isa != Isa::Scalar).then_some(p);
-        let shape = match (periodic, !sums.is_null()) {
+        let shape = match (periodic, want) {
             (Some(p), false) => p,
             (_, false) if inner == 1 && c_len > 1 => Shape::Rows,
             (_, false) => Shape::Runs,
@@ -138,6 +186,7 @@ impl<'a> Job<'a> {
             dst,
             sums,
             touched,
+            fin,
         }
     }
 }
@@ -180,28 +229,37 @@ impl KernelSet {
 
     /// PReLU backward over a span (as for [`KernelSet::prelu_forward`]):
     /// `dst[i] = v[i] > 0 ? g[i] : w[c] * g[i]`, `v` from `saved`, `g` from
-    /// `grad_src` or (`None`) `dst`; with `sums`, `sums[k]` for the `k`-th
-    /// channel the span meets (channel `(c0 + k) % C`) is set to the sum
-    /// from +0 of its terms `v > 0 ? +0 : v * g`, in an order fixed by the
-    /// layout and the span, never by addresses (f32 lanes of at most 32
-    /// terms, then f64; on the scalar tier, and for one row of runs shorter
-    /// than a vector, each rounded product in f64 in element order).
+    /// `grad_src` or (`None`) `dst`; and with `slope`, the slope gradient.
+    /// [`SlopeGrad::Sums`]: `sums[k]` for the `k`-th channel the span meets
+    /// (channel `(c0 + k) % C`) is set to the sum from +0 of its terms `v >
+    /// 0 ? +0 : v * g`, in an order fixed by the layout and the span, never
+    /// by addresses (f32 lanes of at most 32 terms, then f64; on the scalar
+    /// tier, and for one row of runs shorter than a vector, each rounded
+    /// product in f64 in element order). [`SlopeGrad::GradW`] (the span is
+    /// the whole buffer): the gradient those sums give.
     ///
     /// ```
-    /// use rectify_kernels::{Isa, KernelSet, Prelu};
+    /// use rectify_kernels::{GradW, Isa, KernelSet, Prelu, SlopeGrad};
     /// let k = KernelSet::new(Isa::best()).unwrap();
     /// // NHWC, 2 channels, two rows.
     /// let prelu = Prelu { w: &[0.5, 0.25], inner: 1, len: 4 };
     /// let x = [-2.0f32, -4.0, 3.0, -1.0];
     /// let (mut grad, mut sums) = ([1.0f32; 4], [f64::NAN; 2]);
-    /// k.prelu_backward(prelu, 0, &x, None, &mut grad, Some(&mut sums));
+    /// k.prelu_backward(prelu, 0, &x, None, &mut grad, Some(SlopeGrad::Sums(&mut sums)));
     /// assert_eq!(grad, [0.5, 0.25, 1.0, 0.25]);
     /// assert_eq!(sums, [-2.0, -5.0]);
+    ///
+    /// // The same, the gradient added to what `grad_w` holds.
+    /// let (mut grad, mut grad_w) = ([1.0f32; 4], [100.0f32; 2]);
+    /// let gw = GradW { grad_w: &mut grad_w, from_output: false, add: true };
+    /// k.prelu_backward(prelu, 0, &x, None, &mut grad, Some(SlopeGrad::GradW(gw)));
+    /// assert_eq!(grad_w, [98.0, 95.0]);
     /// ```
     ///
     /// # Panics
     /// As for [`KernelSet::prelu_forward`], or if `saved` is not `dst`'s
-    /// length, or `sums` has not one slot per channel the span meets.
+    /// length, `sums` has not one slot per channel the span meets, or
+    /// `grad_w` is not one per channel or the span not the whole buffer.
     #[inline]
     pub fn prelu_backward(
         &self,
@@ -210,61 +268,103 @@ impl KernelSet {
         saved: &[f32],
         grad_src: Option<&[f32]>,
         dst: &mut [f32],
-        sums: Option<&mut [f64]>,
+        slope: Option<SlopeGrad<'_>>,
     ) {
         let (n, d, v) = (dst.len(), dst.as_mut_ptr(), saved.as_ptr());
         assert_eq!(saved.len(), n, "prelu: saved and dst lengths differ");
         let g = source(grad_src, d, n, "prelu: grad_src and dst lengths differ");
-        let job = Job::new(self.isa, prelu, (start, n), (v, g, d), sums);
-        // SAFETY: a detected ISA; the layout, span and sums (one slot per
-        // channel met) were checked; saved, g and d are valid for n
-        // elements, g is d or disjoint from it, saved disjoint from d.
+        let job = Job::new(self.isa, prelu, (start, n), (v, g, d), slope);
+        // SAFETY: a detected ISA; the layout, span, sums (one slot per
+        // channel met) and grad_w (one per channel) were checked; saved, g
+        // and d are valid for n elements, g is d or disjoint from it, saved
+        // disjoint from d.
         unsafe { (self.layout.prelu_backward)(&job) }
     }
 
-    /// The slope gradient from [`KernelSet::prelu_backward`]'s sums:
-    /// `grad_w[c] = sums[c]`, or with `w` (terms of the output `y = w x`)
-    /// `sums[c] / w[c]` in f64, rounded once; a NaN gives `f32::NAN`. At the
-    /// tier's width (in SSE2 it took a fifth of an 8-row backward of 8192
-    /// channels).
+    /// The slope gradient from [`KernelSet::prelu_backward`]'s sums of a
+    /// whole buffer (`sums[c]` channel `c`'s): as [`GradW`] says, with `w`
+    /// the slopes. At the tier's width (in SSE2 it took a fifth of an
+    /// 8-row backward of 8192 channels).
     ///
     /// ```
-    /// use rectify_kernels::{Isa, KernelSet};
+    /// use rectify_kernels::{GradW, Isa, KernelSet};
     /// let k = KernelSet::new(Isa::best()).unwrap();
     /// let mut grad_w = [0.0f32; 2];
-    /// k.prelu_grad_w(&[-3.0, f64::NAN], Some(&[0.5, 2.0]), &mut grad_w);
+    /// let gw = GradW { grad_w: &mut grad_w, from_output: true, add: false };
+    /// k.prelu_grad_w(&[-3.0, f64::NAN], &[0.5, 2.0], gw);
     /// assert_eq!(grad_w[0], -6.0);
     /// assert_eq!(grad_w[1].to_bits(), f32::NAN.to_bits());
     /// ```
     ///
     /// # Panics
     /// If `sums` or `w` is not `grad_w`'s length.
-    pub fn prelu_grad_w(&self, sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32]) {
-        let n = grad_w.len();
-        assert!(
-            sums.len() == n && w.is_none_or(|w| w.len() == n),
-            "prelu: {n} slopes"
-        );
+    pub fn prelu_grad_w(&self, sums: &[f64], w: &[f32], out: GradW<'_>) {
+        let n = out.grad_w.len();
+        assert!(sums.len() == n && w.len() == n, "prelu: {n} slopes");
         // SAFETY: a detected ISA (the lengths need no check: slices).
-        unsafe { (self.layout.prelu_grad_w)(sums, w, grad_w) }
+        unsafe { (self.layout.prelu_grad_w)(sums, w, out) }
     }
 }
 
 /// The loops of [`KernelSet::prelu_grad_w`], vectorised at the tier's width.
 #[inline(always)]
-pub(crate) fn grad_w(sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32]) {
-    if let Some(w) = w {
-        for ((g, &s), &w) in grad_w.iter_mut().zip(sums).zip(w) {
-            *g = (s / f64::from(w)) as f32;
-        }
+pub(crate) fn grad_w(sums: &[f64], w: &[f32], out: GradW<'_>) {
+    let it = out.grad_w.iter_mut().zip(sums).zip(w);
+    match (out.from_output, out.add) {
+        (false, false) => it.for_each(|((g, &s), &w)| *g = finished(s, w, false, None)),
+        (true, false) => it.for_each(|((g, &s), &w)| *g = finished(s, w, true, None)),
+        (false, true) => it.for_each(|((g, &s), &w)| *g = finished(s, w, false, Some(*g))),
+        (true, true) => it.for_each(|((g, &s), &w)| *g = finished(s, w, true, Some(*g))),
+    }
+}
+
+/// Stack room for the f64 sums of a [`SlopeGrad::GradW`] job's channels.
+type Stack = core::mem::MaybeUninit<[f64; 512]>;
+
+/// A [`SlopeGrad::GradW`] job as one writing f64 sums for every channel
+/// (zeroed: an empty buffer's stay +0), on `stack` for up to 512 channels,
+/// else in `heap`; [`finish`] turns them into the gradient. (Closures
+/// would not inherit a tier's target features.)
+#[inline(always)]
+fn staged<'a>(job: &Job<'a>, stack: &mut Stack, heap: &mut std::vec::Vec<f64>) -> Job<'a> {
+    let c_len = job.w.len();
+    let sums = if c_len <= 512 {
+        let p = stack.as_mut_ptr().cast::<f64>();
+        // SAFETY: `c_len <= 512` slots of the stack room.
+        unsafe { core::ptr::write_bytes(p, 0, c_len) };
+        p
     } else {
-        for (g, &s) in grad_w.iter_mut().zip(sums) {
-            *g = s as f32;
-        }
-    }
-    for g in grad_w {
-        *g = if g.is_nan() { f32::NAN } else { *g };
-    }
+        *heap = std::vec![0.0; c_len];
+        heap.as_mut_ptr()
+    };
+    let mut j = *job;
+    (j.sums, j.fin, j.touched) = (sums, None, c_len);
+    j
+}
+
+/// The gradient of a [`SlopeGrad::GradW`] `job` from the sums of its
+/// [`staged`] job `j`, once `j` ran.
+///
+/// # Safety
+/// `job` is from [`Job::new`] with `fin`; `j` from [`staged`], its storage
+/// alive.
+#[inline(always)]
+unsafe fn finish(job: &Job<'_>, j: &Job<'_>) {
+    let (c_len, (gw, from_output, add)) = (job.w.len(), job.fin.expect("grad_w"));
+    // SAFETY: `j.sums` holds C initialised sums (`staged`); `grad_w` holds
+    // C values (`Job::new`), a borrow distinct from the job's buffers.
+    let (sums, out) = unsafe {
+        (
+            core::slice::from_raw_parts(j.sums, c_len),
+            core::slice::from_raw_parts_mut(gw, c_len),
+        )
+    };
+    let out = GradW {
+        grad_w: out,
+        from_output,
+        add,
+    };
+    grad_w(sums, job.w, out);
 }
 
 /// The slopes of a walk's elements, in order.
@@ -525,6 +625,32 @@ pub(crate) unsafe fn run_slopes<V: F32Vector, const FWD: bool>(job: &Job<'_>) {
 /// As for [`walk_span`].
 #[inline(always)]
 pub(crate) unsafe fn run_backward<V: F32Vector>(job: &Job<'_>) {
+    // SAFETY: (whole block) forwarded; `staged` gives sums.
+    unsafe {
+        match job.shape {
+            // One group of rows: its column sums are the channels' sums.
+            Shape::Rows
+                if job.fin.is_some() && job.n > 0 && job.n <= rows::GROUP_ROWS * job.row =>
+            {
+                rows::columns::<V>(job, Cpu::<V>::assume())
+            }
+            _ if job.fin.is_some() => {
+                let (mut stack, mut heap) = (Stack::uninit(), std::vec::Vec::new());
+                let j = staged(job, &mut stack, &mut heap);
+                sums::<V>(&j);
+                finish(job, &j);
+            }
+            _ => sums::<V>(job),
+        }
+    }
+}
+
+/// [`run_backward`] without `fin`: into the sums, if any.
+///
+/// # Safety
+/// As for [`walk_span`], `job.fin` is `None`.
+#[inline(always)]
+unsafe fn sums<V: F32Vector>(job: &Job<'_>) {
     use rows::Periodic as P;
     // SAFETY: the CPU has `V`'s ISA (every `unsafe fn` of `ops/`).
     let cpu = unsafe { Cpu::<V>::assume() };
@@ -549,6 +675,15 @@ pub(crate) unsafe fn run_backward<V: F32Vector>(job: &Job<'_>) {
 /// # Safety
 /// As for [`walk_span`].
 pub(crate) unsafe fn scalar<const BACKWARD: bool>(job: &Job<'_>) {
+    if job.fin.is_some() {
+        let (mut stack, mut heap) = (Stack::uninit(), std::vec::Vec::new());
+        let j = staged(job, &mut stack, &mut heap);
+        // SAFETY: forwarded, with sums for every channel.
+        return unsafe {
+            scalar::<BACKWARD>(&j);
+            finish(job, &j);
+        };
+    }
     let (w, sums) = (job.w, job.sums);
     // SAFETY: (whole block) `i < n`, each element read before it is
     // written; `sums` null or one slot per run met, `k` (`place + i <= len`).

@@ -15,13 +15,13 @@
 //!   in element order, the scalar tier's bits.
 
 use super::runs::{lane_picks, Picks, ShortRuns};
-use super::{below, wrap_inc, Grads, Job, Slopes};
+use super::{below, grad_w as grad_w_of, wrap_inc, GradW, Grads, Job, Slopes};
 use crate::ops::relu::scaled_where;
 use crate::ops::{head_len, load_n, store_n, walk, Pass, MAX_UNROLL};
 use crate::vector::{Cpu, F32Vector};
 
 /// Rows (periods) a group sums in f32 before f64: 32 roundings at most.
-const GROUP_ROWS: usize = 32;
+pub(super) const GROUP_ROWS: usize = 32;
 
 /// Columns of a block: their accumulators stay in L1.
 const COLS: usize = 4096;
@@ -367,7 +367,7 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>, cpu: Cpu<V>) {
     // fifth of one image of runs of 4 at 16 Mi).
     let fresh = col0 == 0 || n <= r - col0;
     if !fresh {
-        // SAFETY: `sums` holds `touched` slots.
+        // SAFETY: `sums` holds `touched` slots (not fresh: not `fin`).
         unsafe { core::ptr::write_bytes(job.sums, 0, job.touched) };
     }
     // A block's sums, 2 KiB past the block modulo 4 KiB (so as aligned):
@@ -376,8 +376,19 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>, cpu: Cpu<V>) {
     let mut scratch = core::mem::MaybeUninit::<[f32; COLS + 1024]>::uninit();
     let scratch = scratch.as_mut_ptr().cast::<f32>();
     let (picks, wrap, mut e) = (&lane_picks(job.inner, V::LANES), col0 - job.place, 0);
-    // SAFETY: `sums` holds one slot per channel the span meets.
-    let sums = unsafe { core::slice::from_raw_parts_mut(job.sums, job.touched) };
+    // A block's finished sums (at most COLS channels), written before read.
+    let mut whole = core::mem::MaybeUninit::<[f64; COLS]>::uninit();
+    // SAFETY: `sums` holds one slot per channel the span meets, or with
+    // `fin` is null and `grad_w` holds C values.
+    let (sums, mut fin) = unsafe {
+        match job.fin {
+            None => (core::slice::from_raw_parts_mut(job.sums, job.touched), None),
+            Some((gw, div, add)) => {
+                let grad_w = core::slice::from_raw_parts_mut(gw, job.w.len());
+                (&mut [][..], Some((grad_w, div, add)))
+            }
+        }
+    };
     while e < n {
         // A group: columns `j0..j1` of `rows` rows from span element `e`.
         let j0 = if e == 0 { col0 } else { 0 };
@@ -407,7 +418,9 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>, cpu: Cpu<V>) {
             let off = (d + 2048).wrapping_sub(scratch as usize) % 4096 / 4;
             // SAFETY: (whole block) `off < 1024` of the `COLS + 1024`
             // floats; the groups cover the span's elements once; the
-            // block's `wd` sums are written by its first rows.
+            // block's `wd` sums are written by its first rows; its
+            // channels, at most `wd` and COLS, are among the span's, their
+            // slots from `k` (a block ends at the first channel's start).
             unsafe {
                 let (acc, cols) = (scratch.add(off), (b, wd));
                 let mut q = match rows {
@@ -423,10 +436,25 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>, cpu: Cpu<V>) {
                 // The block's channels' slots: from `c0` on, then those
                 // before it.
                 let (c, acc) = (b / job.inner, core::slice::from_raw_parts(acc, wd));
-                let sums = &mut sums[(c + job.w.len() - job.c0) % job.w.len()..];
-                match fresh && e == 0 {
-                    true => flush_columns::<true>(acc, sums, job.inner),
-                    false => flush_columns::<false>(acc, sums, job.inner),
+                let (inner, c_len) = (job.inner, job.w.len());
+                let k = (c + c_len - job.c0) % c_len;
+                match (&mut fin, fresh && e == 0) {
+                    // One group: the block's whole channels, finished.
+                    (Some((gw, from_output, add)), _) => {
+                        let m = wd.div_ceil(inner);
+                        let whole = whole.as_mut_ptr().cast::<f64>();
+                        flush_columns::<true>(acc, whole, inner);
+                        let (sums, w) = (core::slice::from_raw_parts(whole, m), &job.w[c..c + m]);
+                        let (grad_w, from_output, add) = (&mut gw[c..c + m], *from_output, *add);
+                        let out = GradW {
+                            grad_w,
+                            from_output,
+                            add,
+                        };
+                        grad_w_of(sums, w, out);
+                    }
+                    (None, true) => flush_columns::<true>(acc, sums[k..].as_mut_ptr(), inner),
+                    (None, false) => flush_columns::<false>(acc, sums[k..].as_mut_ptr(), inner),
                 }
             }
             b += wd;
@@ -460,28 +488,37 @@ unsafe fn rect<V: F32Vector, const R: usize, const FIRST: bool>(
 /// channel's columns added in order to its sum (from +0 with `WRITE`). Four
 /// channels at a time, their chains interleaved (one after another: 2.5
 /// cycles a term on Zen 3).
+///
+/// # Safety
+/// `sums` is valid for writes of `acc.len().div_ceil(inner)` slots, and
+/// initialised unless `WRITE` (whose sums are written, never read).
 #[inline(always)]
-fn flush_columns<const WRITE: bool>(acc: &[f32], sums: &mut [f64], inner: usize) {
-    let start = |s: f64| if WRITE { 0.0 } else { s };
+unsafe fn flush_columns<const WRITE: bool>(acc: &[f32], sums: *mut f64, inner: usize) {
+    // SAFETY: slot `i` is one of the block's, initialised (not `WRITE`).
+    let start = |i: usize| if WRITE { 0.0 } else { unsafe { *sums.add(i) } };
+    // SAFETY: slot `i` is one of the block's.
+    let set = |i: usize, s: f64| unsafe { *sums.add(i) = s };
     if inner == 1 {
-        for (s, &a) in sums.iter_mut().zip(acc) {
-            *s = start(*s) + f64::from(a);
+        for (i, &a) in acc.iter().enumerate() {
+            set(i, start(i) + f64::from(a));
         }
         return;
     }
     let quads = acc.len() / (4 * inner);
-    for (t, s) in acc.chunks_exact(4 * inner).zip(sums.chunks_exact_mut(4)) {
+    for (k, t) in acc.chunks_exact(4 * inner).enumerate() {
         let (t01, t23) = t.split_at(2 * inner);
         let ((t0, t1), (t2, t3)) = (t01.split_at(inner), t23.split_at(inner));
-        let mut q = [start(s[0]), start(s[1]), start(s[2]), start(s[3])];
+        let mut q = [0, 1, 2, 3].map(|j| start(4 * k + j));
         for (((&a, &b), &c), &d) in t0.iter().zip(t1).zip(t2).zip(t3) {
             (q[0], q[1]) = (q[0] + f64::from(a), q[1] + f64::from(b));
             (q[2], q[3]) = (q[2] + f64::from(c), q[3] + f64::from(d));
         }
-        s.copy_from_slice(&q);
+        for (j, q) in q.into_iter().enumerate() {
+            set(4 * k + j, q);
+        }
     }
     let tail = acc[quads * 4 * inner..].chunks(inner);
-    for (t, s) in tail.zip(&mut sums[4 * quads..]) {
-        *s = t.iter().fold(start(*s), |s, &a| s + f64::from(a));
+    for (i, t) in (4 * quads..).zip(tail) {
+        set(i, t.iter().fold(start(i), |s, &a| s + f64::from(a)));
     }
 }

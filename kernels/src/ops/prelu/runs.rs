@@ -194,6 +194,13 @@ impl<V: F32Vector> Slopes<V> for ShortRuns<'_, V> {
     #[inline(always)]
     fn next(&mut self, k: usize) -> V {
         let (l, cur) = (V::LANES, &mut self.cur);
+        if cur.inner == 1 && k == l && cur.c + l <= cur.c_len {
+            // NHWC: the slopes as they are (no picks).
+            // SAFETY: `cur.s` proves the ISA; `w` holds `c + l` slopes.
+            let s = unsafe { V::load(cur.w.add(cur.c)) };
+            cur.c = if cur.c + l == cur.c_len { 0 } else { cur.c + l };
+            return s;
+        }
         let (r, c_len) = (cur.inner - cur.left, cur.c_len);
         // The channels the vector reaches: its last lane's and those before.
         if k == l && cur.c + (self.picks[r][l - 1] as usize) < c_len {
