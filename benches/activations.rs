@@ -137,9 +137,10 @@ fn backward(c: &mut Criterion) {
 /// periodic shape).
 fn prelu_layouts(n: usize) -> [(&'static str, ChannelLayout); 2] {
     [
-        ("prelu_nchw", ChannelLayout::nchw(16, (n / 16).max(1))),
-        ("prelu_nhwc", ChannelLayout::nhwc(16)),
+        ("prelu_nchw", ChannelLayout::nchw(1, 16, 1, n / 16)),
+        ("prelu_nhwc", ChannelLayout::nhwc(1, 1, n / 16, 16)),
     ]
+    .map(|(name, layout)| (name, layout.expect("a shape of n elements")))
 }
 
 /// Calls between two restores of a buffer that PReLU scales in place: at

@@ -95,7 +95,7 @@ fn train(k: &Kernels, mut hidden: Hidden) -> Result<(f32, f32), rectify::Error> 
     let mut b2 = 0.0f32;
     // Features are the last axis of `[batch, hidden]`: one PReLU channel per
     // hidden unit.
-    let layout = ChannelLayout::nhwc(HIDDEN);
+    let layout = ChannelLayout::rows(BATCH, HIDDEN)?;
 
     let (mut a, mut y) = (vec![0.0f32; BATCH * HIDDEN], vec![0.0f32; BATCH]);
     let (mut grad_a, mut grad_w1, mut grad_w2) = (

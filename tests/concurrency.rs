@@ -84,7 +84,7 @@ fn run_everything(k: Option<Kernels>, x: &[f32], g: &[f32]) -> Vec<u32> {
         out.extend(bits(&grad));
     }
     let w: Vec<f32> = (0..16).map(|c| 0.01 * c as f32).collect();
-    let layout = ChannelLayout::nchw(16, n / 64);
+    let layout = ChannelLayout::nchw(4, 16, 1, n / 64).unwrap();
     let mut y = x.to_vec();
     engine.prelu(&mut y, &w, layout).unwrap();
     out.extend(bits(&y));

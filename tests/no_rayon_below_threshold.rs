@@ -25,10 +25,11 @@ fn small_calls_leave_rayon_alone() {
         // Every PReLU shape: runs (NCHW), periodic (NHWC, 16 channels),
         // pattern (NHWC, 100 channels).
         for (w, layout) in [
-            (vec![0.25f32; 16], ChannelLayout::nchw(16, n / 16)),
-            (vec![0.25f32; 16], ChannelLayout::nhwc(16)),
-            (vec![0.25f32; 1024], ChannelLayout::nhwc(1024)),
+            (vec![0.25f32; 16], ChannelLayout::nchw(1, 16, 1, n / 16)),
+            (vec![0.25f32; 16], ChannelLayout::rows(n / 16, 16)),
+            (vec![0.25f32; 1024], ChannelLayout::rows(n / 1024, 1024)),
         ] {
+            let layout = layout.unwrap();
             out.copy_from_slice(&x);
             k.prelu(&mut out, &w, layout).unwrap();
             let mut grad_w = vec![0.0f32; w.len()];

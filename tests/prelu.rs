@@ -67,6 +67,11 @@ fn channel_of(i: usize, c: usize, inner: usize) -> usize {
     (i / inner) % c
 }
 
+/// The layout of an `[outer, c, inner]` tensor.
+fn shape(outer: usize, c: usize, inner: usize) -> ChannelLayout {
+    ChannelLayout::from_shape(&[outer, c, inner], 1).unwrap()
+}
+
 /// Layouts covering the kernel shapes: runs (inner of 512 and more, C = 1,
 /// or inner of 16 and more where the slope pattern would be long next to
 /// the buffer), the periodic rows and the slope pattern (short inner), with
@@ -114,7 +119,7 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
         let k = Kernels::new(isa).unwrap().serial();
         for (outer, c, inner) in layouts() {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, (n + c) as u32);
             for offset in [0usize, 1, 3, 5, 15] {
                 let base = data(n + offset + 3, (7 * n + offset) as u32);
@@ -245,7 +250,7 @@ fn gradient_from_the_output_for_positive_slopes() {
             (9, 5, 3),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w: Vec<f32> = (0..c).map(|i| 0.05 + 0.3 * i as f32).collect();
             // Finite inputs: y = w x loses nothing that the bound does not cover.
             let x: Vec<f32> = data(n, 5)
@@ -288,18 +293,13 @@ fn gradient_from_the_output_for_positive_slopes() {
         let w = [0.0f32, 1.0];
         let y = [0.0f32, -1.0, 2.0, 3.0];
         let mut g = [1.0f32; 4];
-        k.prelu_backward(Saved::Output(&y), &w, ChannelLayout::nhwc(2), &mut g, None)
+        let rows2 = ChannelLayout::rows(2, 2).unwrap();
+        k.prelu_backward(Saved::Output(&y), &w, rows2, &mut g, None)
             .unwrap();
         assert_eq!(g, [0.0, 1.0, 1.0, 1.0]);
         let mut gw = [0.0f32; 2];
         let err = k
-            .prelu_backward(
-                Saved::Output(&y),
-                &w,
-                ChannelLayout::nhwc(2),
-                &mut g,
-                Some(&mut gw),
-            )
+            .prelu_backward(Saved::Output(&y), &w, rows2, &mut g, Some(&mut gw))
             .unwrap_err();
         assert!(matches!(
             err,
@@ -329,7 +329,7 @@ fn slope_gradient_is_identical_for_any_thread_count() {
             (7001, 3, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, 3);
             let (x, g) = (data(n, 21), data(n, 22));
             let run = |k: &Kernels| {
@@ -380,7 +380,7 @@ fn one_row_slope_gradient_is_each_channels_term() {
     };
     for isa in tiers_under_test() {
         let k = Kernels::new(isa).unwrap();
-        let layout = ChannelLayout::nhwc(c);
+        let layout = ChannelLayout::rows(1, c).unwrap();
         for (saved, w, from_output) in [
             (Saved::Input(&x), &w, false),
             (Saved::Output(&y), &positive, true),
@@ -421,7 +421,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
             (2, 3, 5000),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, 5);
             // Finite values (zeros and subnormals included): a NaN or
             // infinite term would make the sums NaN and the test vacuous.
@@ -490,7 +490,7 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
             (700, 3, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, n as u32);
             let x = data(n, 3 * n as u32 + 1);
             let g = data(n, 5 * n as u32 + 2);
@@ -547,7 +547,7 @@ fn forward_written_just_past_the_input_modulo_4k() {
             (300, 37, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, n as u32 + 9);
             let x = data(n, 7 * n as u32 + 3);
             let want: Vec<u32> = (0..n)
@@ -571,7 +571,7 @@ fn forward_written_just_past_the_input_modulo_4k() {
 /// The slope gradient of one channel (`x` and `g` one run), from the input.
 fn one_channel_slope_gradient(k: &Kernels, x: &[f32], g: &[f32], slope: f32) -> f32 {
     let (mut gi, mut gw) = (g.to_vec(), [0.0f32]);
-    let layout = ChannelLayout::nchw(1, x.len());
+    let layout = ChannelLayout::nchw(1, 1, 1, x.len()).unwrap();
     k.prelu_backward(Saved::Input(x), &[slope], layout, &mut gi, Some(&mut gw))
         .unwrap();
     gw[0]
@@ -735,7 +735,7 @@ fn a_long_channel_keeps_its_digits() {
         k.prelu_backward(
             Saved::Input(&x),
             &w16,
-            ChannelLayout::nhwc(16),
+            ChannelLayout::rows(x.len() / 16, 16).unwrap(),
             &mut gi,
             Some(&mut gw16),
         )
@@ -749,17 +749,168 @@ fn a_long_channel_keeps_its_digits() {
     }
 }
 
+/// An `[8, 64, 56, 56]` NCHW batch: layouts that forget a dimension, or
+/// describe a channel-last tensor of another size, are refused before
+/// anything is written; the right one gives each element its channel's
+/// slope.
+#[test]
+fn layouts_of_another_length_are_refused_and_the_right_one_is_used() {
+    let (n, c, h, w) = (8usize, 64usize, 56usize, 56usize);
+    let len = n * c * h * w;
+    let x: Vec<f32> = finite(len, 41);
+    let slopes: Vec<f32> = (0..c).map(|i| 0.01 * (i + 1) as f32).collect();
+    let k = Kernels::from_env();
+    let wrong = [
+        // h * w forgotten: one element per channel and image.
+        ChannelLayout::from_shape(&[n, c], 1).unwrap(),
+        // h forgotten.
+        ChannelLayout::nchw(n, c, 1, w).unwrap(),
+        // Channel-last, the batch forgotten.
+        ChannelLayout::nhwc(1, h, w, c).unwrap(),
+        // Channel-last, one dimension too many.
+        ChannelLayout::nhwc(n, h, w * 2, c).unwrap(),
+    ];
+    for layout in wrong {
+        let mut y = vec![7.0f32; len];
+        let err = k.prelu_into(&x, &slopes, layout, &mut y).unwrap_err();
+        assert_eq!(
+            err,
+            Error::LayoutMismatch {
+                argument: "x",
+                len,
+                outer: layout.outer(),
+                channels: c,
+                inner: layout.inner(),
+            }
+        );
+        assert!(
+            y.iter().all(|&v| v == 7.0),
+            "{layout:?}: refused but wrote y"
+        );
+        let mut inplace = x.clone();
+        assert!(k.prelu(&mut inplace, &slopes, layout).is_err());
+        assert_eq!(bits(&inplace), bits(&x), "{layout:?}: refused but wrote x");
+        let (mut grad, mut gw) = (vec![1.0f32; len], vec![3.0f32; c]);
+        let r = k.prelu_backward(Saved::Input(&x), &slopes, layout, &mut grad, Some(&mut gw));
+        assert!(matches!(
+            r,
+            Err(Error::LayoutMismatch {
+                argument: "saved",
+                ..
+            })
+        ));
+        assert!(grad.iter().all(|&v| v == 1.0) && gw.iter().all(|&v| v == 3.0));
+    }
+    let layout = ChannelLayout::nchw(n, c, h, w).unwrap();
+    assert_eq!(layout.len(), len);
+    let mut y = vec![0.0f32; len];
+    k.prelu_into(&x, &slopes, layout, &mut y).unwrap();
+    for (i, (&xi, &yi)) in x.iter().zip(&y).enumerate() {
+        let want = prelu(xi, slopes[(i / (h * w)) % c]);
+        assert_eq!(yi.to_bits(), want.to_bits(), "element {i}");
+    }
+    // The same values channel-last: the channel varies fastest.
+    let nhwc = ChannelLayout::nhwc(n, h, w, c).unwrap();
+    k.prelu_into(&x, &slopes, nhwc, &mut y).unwrap();
+    for (i, (&xi, &yi)) in x.iter().zip(&y).enumerate() {
+        assert_eq!(
+            yi.to_bits(),
+            prelu(xi, slopes[i % c]).to_bits(),
+            "element {i}"
+        );
+    }
+}
+
+#[test]
+fn shapes_no_buffer_has_are_refused_by_the_constructors() {
+    assert_eq!(
+        ChannelLayout::from_shape(&[2, 3, 4], 3),
+        Err(Error::AxisOutOfRange {
+            argument: "channel_axis",
+            axis: 3,
+            rank: 3
+        })
+    );
+    assert!(matches!(
+        ChannelLayout::from_shape(&[], 0),
+        Err(Error::AxisOutOfRange { rank: 0, .. })
+    ));
+    let zero = ChannelLayout::nchw(8, 0, 56, 56).unwrap_err();
+    assert_eq!(
+        zero,
+        Error::InvalidShape {
+            argument: "shape",
+            axis: 1,
+            value: 0,
+            requirement: "the channel dimension must be at least 1",
+        }
+    );
+    assert_eq!(
+        zero.to_string(),
+        "shape[1] = 0 is invalid: the channel dimension must be at least 1"
+    );
+    assert!(ChannelLayout::rows(5, 0).is_err());
+    let big = usize::MAX / 2 + 1;
+    let overflow = ChannelLayout::nhwc(2, big, 1, 1).unwrap_err();
+    assert!(
+        matches!(overflow, Error::InvalidShape { axis: 1, value, .. } if value == big),
+        "{overflow}"
+    );
+    assert!(
+        overflow.to_string().contains("overflows usize"),
+        "{overflow}"
+    );
+    assert!(ChannelLayout::from_shape(&[1 << 40, 1 << 30, 0], 0).is_err());
+    assert!(ChannelLayout::nchw(usize::MAX, 1, 1, 1).is_ok());
+    assert!(ChannelLayout::nchw(usize::MAX, 1, 1, 2).is_err());
+    let msg = Error::AxisOutOfRange {
+        argument: "channel_axis",
+        axis: 4,
+        rank: 4,
+    }
+    .to_string();
+    assert!(
+        msg.contains("channel_axis = 4") && msg.contains("below 4"),
+        "{msg}"
+    );
+}
+
+/// Empty tensors (a batch of 0, or 0 pixels) are accepted: nothing to do,
+/// and the slope gradient of no elements is 0.
+#[test]
+fn empty_shapes_are_accepted() {
+    let k = Kernels::from_env();
+    for layout in [
+        ChannelLayout::nchw(0, 3, 4, 4).unwrap(),
+        ChannelLayout::nchw(2, 3, 0, 4).unwrap(),
+        ChannelLayout::rows(0, 3).unwrap(),
+    ] {
+        assert!(layout.is_empty() && layout.channels() == 3);
+        let w = [0.5f32; 3];
+        k.prelu(&mut [], &w, layout).unwrap();
+        k.prelu_into(&[], &w, layout, &mut []).unwrap();
+        let mut gw = [9.0f32; 3];
+        k.prelu_backward(Saved::Input(&[]), &w, layout, &mut [], Some(&mut gw))
+            .unwrap();
+        assert_eq!(gw, [0.0; 3]);
+        assert!(k.prelu(&mut [1.0], &w, layout).is_err());
+    }
+}
+
 #[test]
 fn refusals_write_nothing() {
     let k = Kernels::from_env();
     let x = [1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
     let mut y = [9.0f32; 6];
     let w = [0.5f32, 0.25];
-    // A layout that does not divide the buffer, or is empty.
+    let rows3x2 = ChannelLayout::rows(3, 2).unwrap();
+    // Layouts of other lengths: shorter, one that divides the buffer, and
+    // an empty one.
     for layout in [
-        ChannelLayout::new(4, 1),
-        ChannelLayout::new(0, 1),
-        ChannelLayout::new(2, 0),
+        ChannelLayout::rows(1, 4).unwrap(),
+        ChannelLayout::rows(2, 2).unwrap(),
+        ChannelLayout::from_shape(&[3, 2, 0], 1).unwrap(),
+        ChannelLayout::rows(6, 2).unwrap(),
     ] {
         let err = k.prelu_into(&x, &w, layout, &mut y).unwrap_err();
         assert!(
@@ -775,9 +926,7 @@ fn refusals_write_nothing() {
         );
     }
     // Slopes of the wrong count, or not finite.
-    let err = k
-        .prelu_into(&x, &[0.5], ChannelLayout::nhwc(2), &mut y)
-        .unwrap_err();
+    let err = k.prelu_into(&x, &[0.5], rows3x2, &mut y).unwrap_err();
     assert!(matches!(
         err,
         Error::LengthMismatch {
@@ -787,7 +936,7 @@ fn refusals_write_nothing() {
         }
     ));
     let err = k
-        .prelu_into(&x, &[0.5, f32::NAN], ChannelLayout::nhwc(2), &mut y)
+        .prelu_into(&x, &[0.5, f32::NAN], rows3x2, &mut y)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -803,7 +952,7 @@ fn refusals_write_nothing() {
     (many[150], many[170], many[190]) = (f32::NEG_INFINITY, f32::NAN, f32::INFINITY);
     let mut wide = vec![1.0f32; 400];
     let err = k
-        .prelu(&mut wide, &many, ChannelLayout::nhwc(200))
+        .prelu(&mut wide, &many, ChannelLayout::rows(2, 200).unwrap())
         .unwrap_err();
     assert!(
         matches!(err, Error::InvalidParameter { value, .. } if value == f32::NEG_INFINITY),
@@ -811,22 +960,14 @@ fn refusals_write_nothing() {
     );
     assert_eq!(wide, vec![1.0f32; 400]);
     let mut xm = x;
-    assert!(k
-        .prelu(&mut xm, &[f32::INFINITY, 1.0], ChannelLayout::nhwc(2))
-        .is_err());
+    assert!(k.prelu(&mut xm, &[f32::INFINITY, 1.0], rows3x2).is_err());
     assert_eq!(xm, x);
     assert_eq!(y, [9.0; 6]);
     // Backward: grad_w of the wrong length; negative slopes from the output.
     let mut g = [1.0f32; 6];
     let mut gw = [7.0f32; 3];
     let err = k
-        .prelu_backward(
-            Saved::Input(&x),
-            &w,
-            ChannelLayout::nhwc(2),
-            &mut g,
-            Some(&mut gw),
-        )
+        .prelu_backward(Saved::Input(&x), &w, rows3x2, &mut g, Some(&mut gw))
         .unwrap_err();
     assert!(matches!(
         err,
@@ -836,13 +977,7 @@ fn refusals_write_nothing() {
         }
     ));
     let err = k
-        .prelu_backward(
-            Saved::Output(&x),
-            &[0.5, -0.1],
-            ChannelLayout::nhwc(2),
-            &mut g,
-            None,
-        )
+        .prelu_backward(Saved::Output(&x), &[0.5, -0.1], rows3x2, &mut g, None)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -853,14 +988,7 @@ fn refusals_write_nothing() {
     ));
     let mut gi = [5.0f32; 5];
     let err = k
-        .prelu_backward_into(
-            Saved::Input(&x),
-            &w,
-            ChannelLayout::nhwc(2),
-            &g,
-            &mut gi,
-            None,
-        )
+        .prelu_backward_into(Saved::Input(&x), &w, rows3x2, &g, &mut gi, None)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -876,11 +1004,15 @@ fn refusals_write_nothing() {
     let msg = Error::LayoutMismatch {
         argument: "x",
         len: 6,
+        outer: 1,
         channels: 4,
         inner: 1,
     }
     .to_string();
-    assert!(msg.contains("6 elements") && msg.contains("4"), "{msg}");
+    assert!(
+        msg.contains("x has 6 elements") && msg.contains("[1, 4, 1] has 4"),
+        "{msg}"
+    );
 }
 
 /// `(C, inner, outer)` and spans `(start, n)` of such a buffer.

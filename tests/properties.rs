@@ -164,6 +164,7 @@ fn prelu() -> impl Strategy<Value = Case> {
                 let backward = form != 0 || gw_off.is_some();
                 let call = if backward {
                     Call::PreluBackward {
+                        outer,
                         channels,
                         inner,
                         from_output,
@@ -172,6 +173,7 @@ fn prelu() -> impl Strategy<Value = Case> {
                     }
                 } else {
                     Call::Prelu {
+                        outer,
                         channels,
                         inner,
                         into: form & 2 == 2,

@@ -25,12 +25,14 @@ fuzz_target!(|data: &[u8]| {
     let (from_output, into) = (form & 1 == 1, form & 2 == 2);
     let call = if form & 4 == 4 {
         Call::Prelu {
+            outer,
             channels,
             inner,
             into,
         }
     } else {
         Call::PreluBackward {
+            outer,
             channels,
             inner,
             from_output,

@@ -117,15 +117,19 @@ pub enum Call {
         from_output: bool,
         into: bool,
     },
-    /// `prelu(x, w)` or `prelu_into(x, w, out)` over `[_, channels, inner]`.
+    /// `prelu(x, w)` or `prelu_into(x, w, out)` over the layout of shape
+    /// `[outer, channels, inner]` (when it has one: else its `Error`).
     Prelu {
+        outer: usize,
         channels: usize,
         inner: usize,
         into: bool,
     },
     /// `prelu_backward(saved = x, w, grad = g, grad_w)` or the `_into` form
-    /// writing `out`; `grad_w` has `grad_w` elements when given.
+    /// writing `out`, over the layout of shape `[outer, channels, inner]`;
+    /// `grad_w` has `grad_w` elements when given.
     PreluBackward {
+        outer: usize,
         channels: usize,
         inner: usize,
         from_output: bool,
@@ -289,35 +293,39 @@ fn run(case: &Case, runner: Runner) -> Run {
             }
         }
         Call::Prelu {
+            outer,
             channels,
             inner,
             into,
-        } => {
-            let layout = ChannelLayout::new(channels, inner);
+        } => ChannelLayout::from_shape(&[outer, channels, inner], 1).and_then(|layout| {
             if into {
                 k.prelu_into(r.x.data(), r.w.data(), layout, r.out.data_mut())
             } else {
                 k.prelu(r.x.data_mut(), r.w.data(), layout)
             }
-        }
+        }),
         Call::PreluBackward {
+            outer,
             channels,
             inner,
             from_output,
             into,
             grad_w,
         } => {
-            let layout = ChannelLayout::new(channels, inner);
+            let layout = ChannelLayout::from_shape(&[outer, channels, inner], 1);
             let saved = saved(r.x.data(), from_output);
             if let Some(n) = grad_w {
                 r.gw = flush_f32(&vec![GW_FILL; n], (ow + 3) % 16);
             }
             let gw = grad_w.map(|_| r.gw.data_mut());
-            if into {
-                k.prelu_backward_into(saved, r.w.data(), layout, r.g.data(), r.out.data_mut(), gw)
-            } else {
-                k.prelu_backward(saved, r.w.data(), layout, r.g.data_mut(), gw)
-            }
+            layout.and_then(|layout| {
+                if into {
+                    let (g, out) = (r.g.data(), r.out.data_mut());
+                    k.prelu_backward_into(saved, r.w.data(), layout, g, out, gw)
+                } else {
+                    k.prelu_backward(saved, r.w.data(), layout, r.g.data_mut(), gw)
+                }
+            })
         }
         Call::Maxout {
             k: pieces,
