@@ -27,7 +27,7 @@
 //! backward (from the saved input: read `x` and `grad_out`, write `grad_in`).
 
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion, Throughput};
-use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Grad, Isa, Kernels, Saved};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -221,7 +221,7 @@ fn prelu(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 in_place_bursts(iters, &mut grad, &grad_out, |grad| {
                     let saved = Saved::Input(black_box(&x));
-                    k.prelu_backward(saved, &w, layout, grad, Some(&mut grad_w))
+                    k.prelu_backward(saved, &w, layout, grad, Some(Grad::Write(&mut grad_w)))
                         .unwrap()
                 })
             })
@@ -237,7 +237,7 @@ fn prelu(c: &mut Criterion) {
                     layout,
                     black_box(&grad_out),
                     black_box(&mut grad),
-                    Some(&mut grad_w),
+                    Some(Grad::Write(&mut grad_w)),
                 )
                 .unwrap()
             })
@@ -280,7 +280,7 @@ fn maxout(c: &mut Criterion) {
                             k,
                             1,
                             black_box(&grad_out),
-                            black_box(&mut grad_in),
+                            black_box(Grad::Write(&mut grad_in)),
                         )
                         .unwrap()
                     })
@@ -303,7 +303,7 @@ fn maxout(c: &mut Criterion) {
                             k,
                             1,
                             black_box(&grad_out),
-                            black_box(&mut grad_in),
+                            black_box(Grad::Write(&mut grad_in)),
                         )
                         .unwrap()
                     })

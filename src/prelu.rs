@@ -36,7 +36,7 @@
 use rectify_kernels::{KernelSet, Prelu};
 
 use crate::error::same_len;
-use crate::{parallel, Error, Kernels, Saved};
+use crate::{parallel, Error, Grad, Kernels, Saved};
 
 /// The shape of a PReLU buffer as `[outer, channels, inner]`: the channel
 /// axis of a tensor, the dimensions before it multiplied into `outer` and
@@ -346,24 +346,35 @@ impl Kernels {
     }
 
     /// PReLU backward in place on the gradient: `grad = v > 0 ? grad : w[c] *
-    /// grad`, and, when `grad_w` is given, the slope gradient `grad_w[c] =
-    /// sum(x > 0 ? 0 : x * grad)` over channel `c`'s elements, in the same pass
-    /// (see the module docs of [`ChannelLayout`]'s home for the error bound).
+    /// grad` (written over `grad`), and, when `grad_w` is given, channel
+    /// `c`'s slope gradient `S_c = sum(x > 0 ? 0 : x * grad)` in the same
+    /// pass, summed in f64 (see the module docs of [`ChannelLayout`]'s home
+    /// for the error bound), then, with one rounding to f32:
     ///
+    /// - [`Grad::Write`]: `grad_w[c] = S_c`;
+    /// - [`Grad::Add`]: `grad_w[c] = f64(grad_w[c]) + S_c`, the sum in f64
+    ///   (no rounding of `S_c` to f32 first).
+    ///
+    /// From the saved output the terms are `y * grad` and `S_c` is their sum
+    /// divided by `w[c]` in f64. A NaN result is `f32::NAN` in either mode.
     /// From the saved output the slopes must be `>= 0` (then `y > 0` exactly
     /// when `x > 0`), and `> 0` for the slope gradient (`x = y / w`).
     ///
     /// ```
-    /// use rectify::{ChannelLayout, Kernels, Saved};
+    /// use rectify::{ChannelLayout, Grad, Kernels, Saved};
     /// let x = [-2.0f32, 3.0, -1.0, -4.0];
     /// let w = [0.5f32, 0.25];
-    /// let mut grad = [1.0f32; 4];
-    /// let mut grad_w = [0.0f32; 2];
     /// let k = Kernels::from_env();
     /// let layout = ChannelLayout::nchw(1, 2, 1, 2)?;
-    /// k.prelu_backward(Saved::Input(&x), &w, layout, &mut grad, Some(&mut grad_w))?;
+    /// let mut grad = [1.0f32; 4];
+    /// let mut grad_w = [0.0f32; 2];
+    /// k.prelu_backward(Saved::Input(&x), &w, layout, &mut grad, Some(Grad::Write(&mut grad_w)))?;
     /// assert_eq!(grad, [0.5, 1.0, 0.25, 0.25]);
     /// assert_eq!(grad_w, [-2.0, -5.0]);
+    /// // A second batch's slope gradient accumulated into the first's.
+    /// let mut grad = [1.0f32; 4];
+    /// k.prelu_backward(Saved::Input(&x), &w, layout, &mut grad, Some(Grad::Add(&mut grad_w)))?;
+    /// assert_eq!(grad_w, [-4.0, -10.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn prelu_backward(
@@ -372,12 +383,25 @@ impl Kernels {
         w: &[f32],
         layout: ChannelLayout,
         grad: &mut [f32],
-        grad_w: Option<&mut [f32]>,
+        grad_w: Option<Grad<'_>>,
     ) -> Result<(), Error> {
         self.prelu_backward_checked(saved, w, layout, None, grad, grad_w)
     }
 
-    /// PReLU backward into `grad_in` (see [`Kernels::prelu_backward`]).
+    /// PReLU backward into `grad_in`, written over it, and the slope
+    /// gradient written or added as [`Kernels::prelu_backward`] states.
+    ///
+    /// ```
+    /// use rectify::{ChannelLayout, Grad, Kernels, Saved};
+    /// let x = [-2.0f32, 3.0];
+    /// let mut grad_in = [9.0f32; 2];
+    /// let mut grad_w = [1.0f32];
+    /// let layout = ChannelLayout::rows(2, 1)?;
+    /// let k = Kernels::from_env();
+    /// k.prelu_backward_into(Saved::Input(&x), &[0.5], layout, &[1.0, 1.0], &mut grad_in, Some(Grad::Add(&mut grad_w)))?;
+    /// assert_eq!((grad_in, grad_w), ([0.5, 1.0], [-1.0]));
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
     pub fn prelu_backward_into(
         &self,
         saved: Saved<'_>,
@@ -385,7 +409,7 @@ impl Kernels {
         layout: ChannelLayout,
         grad_out: &[f32],
         grad_in: &mut [f32],
-        grad_w: Option<&mut [f32]>,
+        grad_w: Option<Grad<'_>>,
     ) -> Result<(), Error> {
         same_len("grad_out", saved.values().len(), grad_out.len())?;
         self.prelu_backward_checked(saved, w, layout, Some(grad_out), grad_in, grad_w)
@@ -398,7 +422,7 @@ impl Kernels {
         layout: ChannelLayout,
         grad_src: Option<&[f32]>,
         dst: &mut [f32],
-        grad_w: Option<&mut [f32]>,
+        grad_w: Option<Grad<'_>>,
     ) -> Result<(), Error> {
         let v = saved.values();
         validate(self.kernel_set(), w, layout, "saved", v.len())?;
@@ -421,7 +445,7 @@ impl Kernels {
             });
         }
         let p = layout.prelu(w);
-        let Some(gw) = grad_w else {
+        let Some((add, gw)) = grad_w.map(Grad::into_parts) else {
             let (set, base) = (self.kernel_set(), dst.as_ptr() as usize);
             parallel::binary(self.parallel_threshold(), v, grad_src, dst, |v, g, d| {
                 set.prelu_backward(p, offset(base, d), v, g, d, None)
@@ -431,7 +455,7 @@ impl Kernels {
         with_zeroed(w.len(), |sums| {
             self.prelu_slope_gradient(p, v, grad_src, dst, sums);
             self.kernel_set()
-                .prelu_grad_w(sums, from_output.then_some(w), gw);
+                .prelu_grad_w(sums, from_output.then_some(w), gw, add);
         });
         Ok(())
     }

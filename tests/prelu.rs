@@ -13,10 +13,10 @@ mod harness;
 
 use contract::tiers_under_test;
 
-use contract::{assert_within_bound, exact_sums};
+use contract::{assert_within_bound, assert_within_bound_of, exact_sums};
 use harness::{bits, drawn, same_for_any_thread_count};
 use rectify::reference::{leaky_relu_grad, prelu, prelu_slope_term};
-use rectify::{ChannelLayout, Error, Isa, Kernels, Saved};
+use rectify::{ChannelLayout, Error, Grad, Isa, Kernels, Saved};
 use rectify_kernels::{KernelSet, Prelu};
 
 /// Values with special ones mixed in: zeros of both signs, infinities, NaN
@@ -159,8 +159,14 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 let exact = exact_sums(x, g, c, inner);
                 let mut gi = g.to_vec();
                 let mut gw = vec![f32::NAN; c];
-                k.prelu_backward(Saved::Input(x), &w, layout, &mut gi, Some(&mut gw))
-                    .unwrap();
+                k.prelu_backward(
+                    Saved::Input(x),
+                    &w,
+                    layout,
+                    &mut gi,
+                    Some(Grad::Write(&mut gw)),
+                )
+                .unwrap();
                 let got = bits(&gi);
                 assert_eq!(
                     got, want_g,
@@ -169,8 +175,15 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 assert_within_bound(&gw, &exact, None, &format!("{isa} {outer}x{c}x{inner}"));
                 let mut gi2 = vec![0.0f32; n];
                 let mut gw2 = vec![0.0f32; c];
-                k.prelu_backward_into(Saved::Input(x), &w, layout, g, &mut gi2, Some(&mut gw2))
-                    .unwrap();
+                k.prelu_backward_into(
+                    Saved::Input(x),
+                    &w,
+                    layout,
+                    g,
+                    &mut gi2,
+                    Some(Grad::Write(&mut gw2)),
+                )
+                .unwrap();
                 assert_eq!(bits(&gi2), want_g);
                 assert_eq!(
                     bits(&gw2),
@@ -277,10 +290,22 @@ fn gradient_from_the_output_for_positive_slopes() {
             k.prelu_into(&x, &w, layout, &mut y).unwrap();
             let (mut from_x, mut from_y) = (g.clone(), g.clone());
             let (mut gw_x, mut gw_y) = (vec![0.0; c], vec![0.0; c]);
-            k.prelu_backward(Saved::Input(&x), &w, layout, &mut from_x, Some(&mut gw_x))
-                .unwrap();
-            k.prelu_backward(Saved::Output(&y), &w, layout, &mut from_y, Some(&mut gw_y))
-                .unwrap();
+            k.prelu_backward(
+                Saved::Input(&x),
+                &w,
+                layout,
+                &mut from_x,
+                Some(Grad::Write(&mut gw_x)),
+            )
+            .unwrap();
+            k.prelu_backward(
+                Saved::Output(&y),
+                &w,
+                layout,
+                &mut from_y,
+                Some(Grad::Write(&mut gw_y)),
+            )
+            .unwrap();
             assert_eq!(bits(&from_x), bits(&from_y), "{isa}");
             assert_within_bound(
                 &gw_y,
@@ -299,7 +324,13 @@ fn gradient_from_the_output_for_positive_slopes() {
         assert_eq!(g, [0.0, 1.0, 1.0, 1.0]);
         let mut gw = [0.0f32; 2];
         let err = k
-            .prelu_backward(Saved::Output(&y), &w, rows2, &mut g, Some(&mut gw))
+            .prelu_backward(
+                Saved::Output(&y),
+                &w,
+                rows2,
+                &mut g,
+                Some(Grad::Write(&mut gw)),
+            )
             .unwrap_err();
         assert!(matches!(
             err,
@@ -337,8 +368,14 @@ fn slope_gradient_is_identical_for_any_thread_count() {
                 k.prelu(&mut y, &w, layout).unwrap();
                 let mut gi = g.clone();
                 let mut gw = vec![0.0f32; c];
-                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, Some(&mut gw))
-                    .unwrap();
+                k.prelu_backward(
+                    Saved::Input(&x),
+                    &w,
+                    layout,
+                    &mut gi,
+                    Some(Grad::Write(&mut gw)),
+                )
+                .unwrap();
                 (bits(&y), bits(&gi), bits(&gw))
             };
             same_for_any_thread_count(isa, 256, run, &format!("{isa} {outer}x{c}x{inner}"));
@@ -388,11 +425,11 @@ fn one_row_slope_gradient_is_each_channels_term() {
             let want = want(saved.values(), w, from_output);
             let mut gw = vec![f32::NAN; c];
             let mut out = vec![0.0f32; c];
-            k.prelu_backward_into(saved, w, layout, &g, &mut out, Some(&mut gw))
+            k.prelu_backward_into(saved, w, layout, &g, &mut out, Some(Grad::Write(&mut gw)))
                 .unwrap();
             assert_eq!(bits(&gw), want, "{isa} into, from output {from_output}");
             let (mut gi, mut gw) = (g.clone(), vec![f32::NAN; c]);
-            k.prelu_backward(saved, w, layout, &mut gi, Some(&mut gw))
+            k.prelu_backward(saved, w, layout, &mut gi, Some(Grad::Write(&mut gw)))
                 .unwrap();
             assert_eq!(bits(&gw), want, "{isa} in place, from output {from_output}");
             assert_eq!(bits(&gi), bits(&out), "{isa}: in place and into");
@@ -447,7 +484,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
                     layout,
                     &gs[go..go + n],
                     &mut out[(xo + go) % 16..(xo + go) % 16 + n],
-                    Some(&mut gw),
+                    Some(Grad::Write(&mut gw)),
                 )
                 .unwrap();
                 let mut gw2 = vec![0.0f32; c];
@@ -456,7 +493,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
                     &w,
                     layout,
                     &mut gs[go..go + n],
-                    Some(&mut gw2),
+                    Some(Grad::Write(&mut gw2)),
                 )
                 .unwrap();
                 assert!(gw.iter().all(|s| s.is_finite()), "{isa}: {gw:?}");
@@ -496,8 +533,14 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
             let g = data(n, 5 * n as u32 + 2);
             let mut want = g.clone();
             let mut want_w = vec![0.0f32; c];
-            k.prelu_backward(Saved::Input(&x), &w, layout, &mut want, Some(&mut want_w))
-                .unwrap();
+            k.prelu_backward(
+                Saved::Input(&x),
+                &w,
+                layout,
+                &mut want,
+                Some(Grad::Write(&mut want_w)),
+            )
+            .unwrap();
             for d in [1usize, 4, 13, 16, 32, 48, 63] {
                 let at = n.div_ceil(1024) * 1024 + 1024 + d;
                 let mut arena = vec![0.0f32; at + n];
@@ -513,13 +556,19 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
                             layout,
                             &g,
                             out,
-                            Some(&mut gw),
+                            Some(Grad::Write(&mut gw)),
                         )
                         .unwrap();
                     } else {
                         out.copy_from_slice(&g);
-                        k.prelu_backward(Saved::Input(&head[..n]), &w, layout, out, Some(&mut gw))
-                            .unwrap();
+                        k.prelu_backward(
+                            Saved::Input(&head[..n]),
+                            &w,
+                            layout,
+                            out,
+                            Some(Grad::Write(&mut gw)),
+                        )
+                        .unwrap();
                     }
                     let what = format!("{isa} {outer}x{c}x{inner}, {d} elements past, into {into}");
                     assert_eq!(bits(out), bits(&want), "gradient, {what}");
@@ -572,8 +621,14 @@ fn forward_written_just_past_the_input_modulo_4k() {
 fn one_channel_slope_gradient(k: &Kernels, x: &[f32], g: &[f32], slope: f32) -> f32 {
     let (mut gi, mut gw) = (g.to_vec(), [0.0f32]);
     let layout = ChannelLayout::nchw(1, 1, 1, x.len()).unwrap();
-    k.prelu_backward(Saved::Input(x), &[slope], layout, &mut gi, Some(&mut gw))
-        .unwrap();
+    k.prelu_backward(
+        Saved::Input(x),
+        &[slope],
+        layout,
+        &mut gi,
+        Some(Grad::Write(&mut gw)),
+    )
+    .unwrap();
     gw[0]
 }
 
@@ -737,7 +792,7 @@ fn a_long_channel_keeps_its_digits() {
             &w16,
             ChannelLayout::rows(x.len() / 16, 16).unwrap(),
             &mut gi,
-            Some(&mut gw16),
+            Some(Grad::Write(&mut gw16)),
         )
         .unwrap();
         assert_within_bound(
@@ -791,7 +846,13 @@ fn layouts_of_another_length_are_refused_and_the_right_one_is_used() {
         assert!(k.prelu(&mut inplace, &slopes, layout).is_err());
         assert_eq!(bits(&inplace), bits(&x), "{layout:?}: refused but wrote x");
         let (mut grad, mut gw) = (vec![1.0f32; len], vec![3.0f32; c]);
-        let r = k.prelu_backward(Saved::Input(&x), &slopes, layout, &mut grad, Some(&mut gw));
+        let r = k.prelu_backward(
+            Saved::Input(&x),
+            &slopes,
+            layout,
+            &mut grad,
+            Some(Grad::Write(&mut gw)),
+        );
         assert!(matches!(
             r,
             Err(Error::LayoutMismatch {
@@ -890,11 +951,184 @@ fn empty_shapes_are_accepted() {
         k.prelu(&mut [], &w, layout).unwrap();
         k.prelu_into(&[], &w, layout, &mut []).unwrap();
         let mut gw = [9.0f32; 3];
-        k.prelu_backward(Saved::Input(&[]), &w, layout, &mut [], Some(&mut gw))
-            .unwrap();
+        k.prelu_backward(
+            Saved::Input(&[]),
+            &w,
+            layout,
+            &mut [],
+            Some(Grad::Write(&mut gw)),
+        )
+        .unwrap();
         assert_eq!(gw, [0.0; 3]);
         assert!(k.prelu(&mut [1.0], &w, layout).is_err());
     }
+}
+
+/// `Grad::Write` replaces what `grad_w` held; `Grad::Add` adds the sum to
+/// it, in f64 with one rounding. Small integer data: every sum is exact, so
+/// both are compared with the scalar formula bit for bit.
+#[test]
+fn slope_gradient_written_or_added_matches_the_formula() {
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap().serial();
+        for (outer, c, inner) in [
+            (3usize, 4usize, 5usize),
+            (50, 16, 1),
+            (2, 3, 700),
+            (1, 100, 9),
+        ] {
+            let n = outer * c * inner;
+            let layout = shape(outer, c, inner);
+            let x: Vec<f32> = drawn(n, 3, |_, s| (s % 9) as f32 - 6.0);
+            let g: Vec<f32> = drawn(n, 4, |_, s| (s % 7) as f32 - 3.0);
+            let w: Vec<f32> = (0..c).map(|i| 0.25 + i as f32).collect();
+            let mut sums = vec![0.0f64; c];
+            for i in 0..n {
+                sums[channel_of(i, c, inner)] += f64::from(prelu_slope_term(x[i], g[i]));
+            }
+            let prefill: Vec<f32> = (0..c).map(|i| 0.5 + 1000.0 * i as f32).collect();
+            let what = format!("{isa} {outer}x{c}x{inner}");
+            for add in [false, true] {
+                let want: Vec<u32> = (0..c)
+                    .map(|i| {
+                        let base = if add { f64::from(prefill[i]) } else { 0.0 };
+                        ((base + sums[i]) as f32).to_bits()
+                    })
+                    .collect();
+                let mut gw = prefill.clone();
+                let mut gi = g.clone();
+                let grad_w = if add {
+                    Grad::Add(&mut gw)
+                } else {
+                    Grad::Write(&mut gw)
+                };
+                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, Some(grad_w))
+                    .unwrap();
+                assert_eq!(bits(&gw), want, "{what}, add {add}");
+                let mut gw2 = prefill.clone();
+                let mut out = vec![0.0f32; n];
+                let grad_w = if add {
+                    Grad::Add(&mut gw2)
+                } else {
+                    Grad::Write(&mut gw2)
+                };
+                k.prelu_backward_into(Saved::Input(&x), &w, layout, &g, &mut out, Some(grad_w))
+                    .unwrap();
+                assert_eq!(bits(&gw2), want, "{what}, into, add {add}");
+                // The input gradient is written either way.
+                assert_eq!(bits(&out), bits(&gi), "{what}");
+            }
+        }
+    }
+}
+
+/// Added: `f64(grad_w) + S` rounds once. From the output `y = -1`, `w = 3`
+/// give `S = -1 / 3` in f64; `1 - 1/3` rounded once is 0.6666667, where
+/// rounding `S` to f32 first would give 0.6666666.
+#[test]
+fn added_slope_gradient_rounds_once() {
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap();
+        let layout = ChannelLayout::rows(1, 1).unwrap();
+        let (y, w) = ([-1.0f32], [3.0f32]);
+        let mut gw = [1.0f32];
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        let once = (1.0f64 - 1.0 / 3.0) as f32;
+        assert_eq!(gw[0].to_bits(), once.to_bits(), "{isa}");
+        assert_ne!(once, 1.0 - (1.0f64 / 3.0) as f32);
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Write(&mut gw)),
+        )
+        .unwrap();
+        assert_eq!(gw[0], (-1.0f64 / 3.0) as f32, "{isa}");
+        // A NaN total is the canonical NaN.
+        let mut gw = [f32::from_bits(0x7fc0_1234)];
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        assert_eq!(gw[0].to_bits(), f32::NAN.to_bits(), "{isa}");
+    }
+}
+
+/// Random data, added: within the documented bound of `prefill + S`, the
+/// same bits for any thread count, and, above the default parallel
+/// threshold, the same as a serial run.
+#[test]
+fn added_slope_gradient_is_within_the_bound_for_any_thread_count() {
+    for isa in tiers_under_test() {
+        for (outer, c, inner) in [(40usize, 7usize, 300usize), (3000, 16, 1), (1, 3, 20_000)] {
+            let n = outer * c * inner;
+            let layout = shape(outer, c, inner);
+            let (x, g) = (finite(n, 31), finite(n, 32));
+            let w = slopes(c, 3);
+            let exact = exact_sums(&x, &g, c, inner);
+            let what = format!("{isa} {outer}x{c}x{inner}");
+            let run = |k: &Kernels| {
+                let (mut gi, mut gw) = (g.clone(), vec![3.5f32; c]);
+                let grad_w = Some(Grad::Add(&mut gw));
+                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, grad_w)
+                    .unwrap();
+                (bits(&gi), gw)
+            };
+            let (_, gw) = run(&Kernels::new(isa).unwrap().serial());
+            assert_within_bound_of(&gw, &exact, None, Some(3.5), &what);
+            let run = |k: &Kernels| {
+                let (gi, gw) = run(k);
+                (gi, bits(&gw))
+            };
+            same_for_any_thread_count(isa, 64, run, &what);
+        }
+    }
+    // Above the default threshold, on the process-wide engine.
+    let (c, inner) = (8usize, 4096usize);
+    let outer = rectify::DEFAULT_PARALLEL_THRESHOLD / (c * inner) * 3 + 1;
+    let n = outer * c * inner;
+    let layout = shape(outer, c, inner);
+    let (x, g) = (finite(n, 41), finite(n, 42));
+    let w = slopes(c, 6);
+    let run = |k: &Kernels| {
+        let (mut gi, mut gw) = (g.clone(), vec![2.0f32; c]);
+        k.prelu_backward(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &mut gi,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        (bits(&gi), bits(&gw))
+    };
+    let isa = Kernels::from_env().isa();
+    assert_eq!(
+        run(Kernels::from_env()),
+        run(&Kernels::new(isa).unwrap().serial())
+    );
+    let gw: Vec<f32> = run(Kernels::from_env())
+        .1
+        .into_iter()
+        .map(f32::from_bits)
+        .collect();
+    let exact = exact_sums(&x, &g, c, inner);
+    assert_within_bound_of(&gw, &exact, None, Some(2.0), "above the threshold");
 }
 
 #[test]
@@ -967,7 +1201,13 @@ fn refusals_write_nothing() {
     let mut g = [1.0f32; 6];
     let mut gw = [7.0f32; 3];
     let err = k
-        .prelu_backward(Saved::Input(&x), &w, rows3x2, &mut g, Some(&mut gw))
+        .prelu_backward(
+            Saved::Input(&x),
+            &w,
+            rows3x2,
+            &mut g,
+            Some(Grad::Write(&mut gw)),
+        )
         .unwrap_err();
     assert!(matches!(
         err,
@@ -997,6 +1237,28 @@ fn refusals_write_nothing() {
             ..
         }
     ));
+    // Adding refuses the same calls, writing nothing.
+    let mut gw2 = [7.0f32; 2];
+    for layout in [rows3x2, ChannelLayout::rows(2, 2).unwrap()] {
+        let r = k.prelu_backward(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        );
+        assert!(r.is_err());
+        let r = k.prelu_backward_into(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &g,
+            &mut gi,
+            Some(Grad::Add(&mut gw2)),
+        );
+        assert!(r.is_err());
+    }
+    assert_eq!(gw2, [7.0; 2]);
     assert_eq!(g, [1.0; 6]);
     assert_eq!(gw, [7.0; 3]);
     assert_eq!(gi, [5.0; 5]);

@@ -38,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
             from_output,
             into,
             grad_w: (form & 8 == 8).then(|| b.maybe_off(channels)),
+            add: form & 16 == 16,
         }
     };
     let offsets = b.offsets();

@@ -226,6 +226,9 @@ type MaxoutForwardFn = unsafe fn(*const f32, *mut f32, *mut u8, usize, usize, us
 /// `maxout_backward(x, gy, gx, outer, k, inner)`.
 type MaxoutBackwardFn = unsafe fn(*const f32, *const f32, *mut f32, usize, usize, usize);
 
+/// `prelu_grad_w(sums, w, grad_w, add)` (see `ops::prelu::grad_w`).
+type PreluGradWFn = unsafe fn(&[f64], Option<&[f32]>, &mut [f32], bool);
+
 /// The PReLU and Maxout kernels of one tier.
 #[derive(Clone, Copy)]
 struct LayoutFns {
@@ -233,8 +236,7 @@ struct LayoutFns {
     /// `ops::prelu::run_slopes` and `run_backward`).
     prelu_forward: unsafe fn(&ops::prelu::Job<'_>),
     prelu_backward: unsafe fn(&ops::prelu::Job<'_>),
-    /// `prelu_grad_w(sums, w, grad_w)` (see `ops::prelu::grad_w`).
-    prelu_grad_w: unsafe fn(&[f64], Option<&[f32]>, &mut [f32]),
+    prelu_grad_w: PreluGradWFn,
     maxout_forward: MaxoutForwardFn,
     maxout_backward: MaxoutBackwardFn,
     /// `all_finite(p, n)`.

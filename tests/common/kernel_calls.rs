@@ -96,7 +96,7 @@ pub enum KernelCall {
         dst_len: usize,
         sums_len: Option<usize>,
     },
-    /// `prelu_grad_w(sums, w, grad_w)`.
+    /// `prelu_grad_w(sums, w, grad_w, false)`.
     PreluGradW {
         sums_len: usize,
         w_len: Option<usize>,
@@ -468,7 +468,9 @@ fn run(set: &KernelSet, call: &KernelCall, bufs: &mut Vec<Guarded>) -> Result<()
             gw_len,
         } => {
             let (sums, w, mut gw) = (vec![0.5f64; sums_len], w_len.map(|l| g(l, 4)), g(gw_len, 3));
-            let r = refusal(|| set.prelu_grad_w(&sums, w.as_ref().map(Guarded::get), gw.get_mut()));
+            let r = refusal(|| {
+                set.prelu_grad_w(&sums, w.as_ref().map(Guarded::get), gw.get_mut(), false)
+            });
             bufs.extend([gw].into_iter().chain(w));
             r
         }

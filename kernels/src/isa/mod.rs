@@ -114,8 +114,13 @@ macro_rules! entry_points {
         /// # Safety
         /// The CPU has this tier's features.
         $(#[target_feature(enable = $features)])?
-        pub(crate) unsafe fn prelu_grad_w(sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32]) {
-            $crate::ops::prelu::grad_w(sums, w, grad_w)
+        pub(crate) unsafe fn prelu_grad_w(
+            sums: &[f64],
+            w: Option<&[f32]>,
+            grad_w: &mut [f32],
+            add: bool,
+        ) {
+            $crate::ops::prelu::grad_w(sums, w, grad_w, add)
         }
 
         /// PReLU backward over one span on this tier (see

@@ -222,44 +222,52 @@ impl KernelSet {
         unsafe { (self.layout.prelu_backward)(&job) }
     }
 
-    /// The slope gradient from [`KernelSet::prelu_backward`]'s sums:
-    /// `grad_w[c] = sums[c]`, or with `w` (terms of the output `y = w x`)
-    /// `sums[c] / w[c]` in f64, rounded once; a NaN gives `f32::NAN`. At the
-    /// tier's width (in SSE2 it took a fifth of an 8-row backward of 8192
-    /// channels).
+    /// The slope gradient from [`KernelSet::prelu_backward`]'s sums: `S[c]
+    /// = sums[c]`, or with `w` (terms of the output `y = w x`) `sums[c] /
+    /// w[c]` in f64. Written (`add == false`): `grad_w[c] = S[c]` rounded
+    /// once; added (`add == true`): `grad_w[c] = f64(grad_w[c]) + S[c]`
+    /// rounded once. A NaN result is `f32::NAN`. At the tier's width (in
+    /// SSE2 it took a fifth of an 8-row backward of 8192 channels).
     ///
     /// ```
     /// use rectify_kernels::{Isa, KernelSet};
     /// let k = KernelSet::new(Isa::best()).unwrap();
     /// let mut grad_w = [0.0f32; 2];
-    /// k.prelu_grad_w(&[-3.0, f64::NAN], Some(&[0.5, 2.0]), &mut grad_w);
+    /// k.prelu_grad_w(&[-3.0, f64::NAN], Some(&[0.5, 2.0]), &mut grad_w, false);
     /// assert_eq!(grad_w[0], -6.0);
     /// assert_eq!(grad_w[1].to_bits(), f32::NAN.to_bits());
+    /// // Added: 1 + (2^-24 + 2^-50) rounds once, up to 1 + 2^-23 (the sum
+    /// // rounded to f32 first, 2^-24, would make a tie that rounds to 1).
+    /// let mut acc = [1.0f32];
+    /// k.prelu_grad_w(&[2f64.powi(-24) + 2f64.powi(-50)], None, &mut acc, true);
+    /// assert_eq!(acc, [1.0 + f32::EPSILON]);
     /// ```
     ///
     /// # Panics
     /// If `sums` or `w` is not `grad_w`'s length.
-    pub fn prelu_grad_w(&self, sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32]) {
+    pub fn prelu_grad_w(&self, sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32], add: bool) {
         let n = grad_w.len();
         assert!(
             sums.len() == n && w.is_none_or(|w| w.len() == n),
             "prelu: {n} slopes"
         );
         // SAFETY: a detected ISA (the lengths need no check: slices).
-        unsafe { (self.layout.prelu_grad_w)(sums, w, grad_w) }
+        unsafe { (self.layout.prelu_grad_w)(sums, w, grad_w, add) }
     }
 }
 
 /// The loops of [`KernelSet::prelu_grad_w`], vectorised at the tier's width.
 #[inline(always)]
-pub(crate) fn grad_w(sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32]) {
+pub(crate) fn grad_w(sums: &[f64], w: Option<&[f32]>, grad_w: &mut [f32], add: bool) {
+    // What is there already, in f64 (exact), or 0 when written.
+    let base = |g: f32| if add { f64::from(g) } else { 0.0 };
     if let Some(w) = w {
         for ((g, &s), &w) in grad_w.iter_mut().zip(sums).zip(w) {
-            *g = (s / f64::from(w)) as f32;
+            *g = (base(*g) + s / f64::from(w)) as f32;
         }
     } else {
         for (g, &s) in grad_w.iter_mut().zip(sums) {
-            *g = s as f32;
+            *g = (base(*g) + s) as f32;
         }
     }
     for g in grad_w {
