@@ -36,59 +36,187 @@
 use rectify_kernels::{GradW, KernelSet, Prelu, SlopeGrad};
 
 use crate::error::same_len;
-use crate::{parallel, Error, Kernels, Saved};
+use crate::{parallel, Error, Grad, Kernels, Saved};
 
-/// How a buffer maps to channels: `[outer, channels, inner]`, with `outer`
-/// whatever the length makes it.
+/// The shape of a PReLU buffer as `[outer, channels, inner]`: the channel
+/// axis of a tensor, the dimensions before it multiplied into `outer` and
+/// those after it into `inner`. A layout knows the buffer's length, and
+/// every PReLU call refuses a buffer of any other length (forgetting a
+/// dimension is an [`Error::LayoutMismatch`], not wrong slopes).
 ///
-/// NCHW images are `ChannelLayout::nchw(c, h * w)`; NHWC images and plain
-/// `[batch, features]` matrices are `ChannelLayout::nhwc(c)` (inner = 1).
+/// Every constructor returns an `Error` for a shape no buffer can have: a
+/// channel axis out of range, a channel dimension of 0, or dimensions whose
+/// product overflows `usize`. Other dimensions may be 0 (an empty batch).
 ///
 /// ```
 /// use rectify::ChannelLayout;
-/// let nchw = ChannelLayout::nchw(3, 32 * 32);
-/// assert_eq!((nchw.channels(), nchw.inner()), (3, 1024));
-/// assert_eq!(ChannelLayout::nhwc(16), ChannelLayout::new(16, 1));
+/// // An [8, 64, 56, 56] NCHW batch: 64 channels of 56 * 56 elements, 8 images.
+/// let nchw = ChannelLayout::nchw(8, 64, 56, 56)?;
+/// assert_eq!((nchw.outer(), nchw.channels(), nchw.inner()), (8, 64, 3136));
+/// assert_eq!(nchw, ChannelLayout::from_shape(&[8, 64, 56, 56], 1)?);
+/// assert_eq!(nchw.len(), 8 * 64 * 56 * 56);
+/// // The same batch channel-last: the channel varies fastest.
+/// let nhwc = ChannelLayout::nhwc(8, 56, 56, 64)?;
+/// assert_eq!((nhwc.outer(), nhwc.channels(), nhwc.inner()), (8 * 56 * 56, 64, 1));
+/// // A [rows, features] matrix, one slope per feature.
+/// assert_eq!(ChannelLayout::rows(32, 10)?, ChannelLayout::from_shape(&[32, 10], 1)?);
+/// # Ok::<(), rectify::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ChannelLayout {
+    outer: usize,
     channels: usize,
     inner: usize,
 }
 
 impl ChannelLayout {
-    /// `[outer, channels, inner]`. Both must be at least 1 (checked when used).
-    pub const fn new(channels: usize, inner: usize) -> ChannelLayout {
-        ChannelLayout { channels, inner }
+    /// The layout of a tensor of `shape` (outermost dimension first) whose
+    /// channel dimension is `shape[channel_axis]`: `outer` is the product of
+    /// the dimensions before it, `inner` of those after.
+    ///
+    /// # Errors
+    /// [`Error::AxisOutOfRange`] if `channel_axis >= shape.len()`;
+    /// [`Error::InvalidShape`] if the channel dimension is 0 or the product
+    /// of the dimensions overflows `usize`.
+    ///
+    /// ```
+    /// use rectify::{ChannelLayout, Error};
+    /// let l = ChannelLayout::from_shape(&[2, 3, 4, 5], 1)?;
+    /// assert_eq!((l.outer(), l.channels(), l.inner(), l.len()), (2, 3, 20, 120));
+    /// assert!(matches!(
+    ///     ChannelLayout::from_shape(&[2, 3], 2),
+    ///     Err(Error::AxisOutOfRange { axis: 2, rank: 2, .. })
+    /// ));
+    /// assert!(matches!(
+    ///     ChannelLayout::from_shape(&[4, 0, 7], 1),
+    ///     Err(Error::InvalidShape { axis: 1, value: 0, .. })
+    /// ));
+    /// assert!(ChannelLayout::from_shape(&[usize::MAX, 2], 1).is_err());
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
+    pub const fn from_shape(shape: &[usize], channel_axis: usize) -> Result<ChannelLayout, Error> {
+        if channel_axis >= shape.len() {
+            return Err(Error::AxisOutOfRange {
+                argument: "channel_axis",
+                axis: channel_axis,
+                rank: shape.len(),
+            });
+        }
+        let channels = shape[channel_axis];
+        if channels == 0 {
+            return Err(Error::InvalidShape {
+                argument: "shape",
+                axis: channel_axis,
+                value: 0,
+                requirement: "the channel dimension must be at least 1",
+            });
+        }
+        // The product of the nonzero dimensions must fit in usize: then
+        // `outer`, `inner` and `len()`, products of some of them (or 0), do.
+        let (mut outer, mut inner, mut nonzero, mut axis) = (1usize, 1usize, 1usize, 0);
+        while axis < shape.len() {
+            let d = shape[axis];
+            nonzero = match nonzero.checked_mul(if d == 0 { 1 } else { d }) {
+                Some(p) => p,
+                None => {
+                    return Err(Error::InvalidShape {
+                        argument: "shape",
+                        axis,
+                        value: d,
+                        requirement: "the product of the nonzero dimensions through it \
+                                      overflows usize",
+                    })
+                }
+            };
+            if axis < channel_axis {
+                outer *= d;
+            } else if axis > channel_axis {
+                inner *= d;
+            }
+            axis += 1;
+        }
+        Ok(ChannelLayout {
+            outer,
+            channels,
+            inner,
+        })
     }
 
-    /// NCHW: `channels` planes of `spatial = H * W` elements per image.
-    pub const fn nchw(channels: usize, spatial: usize) -> ChannelLayout {
-        ChannelLayout::new(channels, spatial)
+    /// An NCHW batch: `n` images of `c` channels of `h * w` elements
+    /// (`from_shape(&[n, c, h, w], 1)`, whose errors it returns).
+    ///
+    /// ```
+    /// use rectify::ChannelLayout;
+    /// let l = ChannelLayout::nchw(8, 64, 56, 56)?;
+    /// assert_eq!((l.channels(), l.inner(), l.len()), (64, 56 * 56, 8 * 64 * 56 * 56));
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
+    pub const fn nchw(n: usize, c: usize, h: usize, w: usize) -> Result<ChannelLayout, Error> {
+        ChannelLayout::from_shape(&[n, c, h, w], 1)
     }
 
-    /// NHWC, or a `[rows, channels]` matrix: the channel varies fastest.
-    pub const fn nhwc(channels: usize) -> ChannelLayout {
-        ChannelLayout::new(channels, 1)
+    /// An NHWC batch: `n` images of `h * w` pixels of `c` channels, the
+    /// channel varying fastest (`from_shape(&[n, h, w, c], 3)`, whose errors
+    /// it returns).
+    ///
+    /// ```
+    /// use rectify::ChannelLayout;
+    /// let l = ChannelLayout::nhwc(8, 56, 56, 64)?;
+    /// assert_eq!((l.outer(), l.channels(), l.inner()), (8 * 56 * 56, 64, 1));
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
+    pub const fn nhwc(n: usize, h: usize, w: usize, c: usize) -> Result<ChannelLayout, Error> {
+        ChannelLayout::from_shape(&[n, h, w, c], 3)
     }
 
-    /// The number of channels `C`.
+    /// A `[rows, features]` matrix with one slope per feature
+    /// (`from_shape(&[rows, features], 1)`, whose errors it returns).
+    ///
+    /// ```
+    /// use rectify::ChannelLayout;
+    /// let l = ChannelLayout::rows(32, 10)?;
+    /// assert_eq!((l.outer(), l.channels(), l.inner()), (32, 10, 1));
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
+    pub const fn rows(rows: usize, features: usize) -> Result<ChannelLayout, Error> {
+        ChannelLayout::from_shape(&[rows, features], 1)
+    }
+
+    /// The number of channels `C`: the slopes a call takes.
     pub const fn channels(&self) -> usize {
         self.channels
     }
 
-    /// The elements of one channel that are contiguous (`H * W` for NCHW, 1 for
-    /// NHWC).
+    /// The elements of one channel that are contiguous: the product of the
+    /// dimensions after the channel axis (`H * W` for NCHW, 1 for NHWC).
     pub const fn inner(&self) -> usize {
         self.inner
     }
 
-    /// The kernels' view of a buffer of `len` elements with slopes `w`.
-    fn prelu<'a>(&self, w: &'a [f32], len: usize) -> Prelu<'a> {
+    /// The product of the dimensions before the channel axis (`N` for NCHW,
+    /// `N * H * W` for NHWC).
+    pub const fn outer(&self) -> usize {
+        self.outer
+    }
+
+    /// The buffer length the layout describes, `outer * channels * inner`.
+    pub const fn len(&self) -> usize {
+        self.outer * self.channels * self.inner
+    }
+
+    /// Whether the layout describes an empty buffer (a dimension is 0).
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The kernels' view of the buffer with slopes `w`. An empty buffer may
+    /// have `inner == 0`; the kernels need a run of at least 1, and read
+    /// none of an empty buffer.
+    fn prelu<'a>(&self, w: &'a [f32]) -> Prelu<'a> {
         Prelu {
             w,
-            inner: self.inner,
-            len,
+            inner: if self.inner == 0 { 1 } else { self.inner },
+            len: self.len(),
         }
     }
 }
@@ -114,17 +242,16 @@ fn validate(
     argument: &'static str,
     len: usize,
 ) -> Result<(), Error> {
-    let (channels, inner) = (layout.channels, layout.inner);
-    let row = channels.checked_mul(inner).filter(|&row| row > 0);
-    if !row.is_some_and(|row| len.is_multiple_of(row)) {
+    if len != layout.len() {
         return Err(Error::LayoutMismatch {
             argument,
             len,
-            channels,
-            inner,
+            outer: layout.outer,
+            channels: layout.channels,
+            inner: layout.inner,
         });
     }
-    same_len("w", channels, w.len())?;
+    same_len("w", layout.channels, w.len())?;
     // Many slopes at the tier's width, a few (or all, to find the bad one)
     // by the fold: for few channels the call cost more than it saved.
     let finite = w.len() > 64 && set.all_finite(w);
@@ -169,23 +296,21 @@ fn each_span(
 
 impl Kernels {
     /// PReLU in place: `x = x > 0 ? x : w[c] * x`, `c` the channel of each
-    /// element in `layout`.
+    /// element in `layout`. Refuses, writing nothing, a buffer whose length
+    /// is not `layout.len()` ([`Error::LayoutMismatch`]), slopes not one per
+    /// channel or not finite.
     ///
     /// ```
     /// use rectify::{ChannelLayout, Kernels};
-    /// // NCHW, 2 channels of 2 elements: slopes 0.5 and 2.
+    /// // NCHW, one image of 2 channels of 1 x 2 elements: slopes 0.5 and 2.
     /// let mut x = [-1.0f32, 1.0, -1.0, 1.0];
-    /// Kernels::from_env().prelu(&mut x, &[0.5, 2.0], ChannelLayout::nchw(2, 2))?;
+    /// Kernels::from_env().prelu(&mut x, &[0.5, 2.0], ChannelLayout::nchw(1, 2, 1, 2)?)?;
     /// assert_eq!(x, [-0.5, 1.0, -2.0, 1.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn prelu(&self, x: &mut [f32], w: &[f32], layout: ChannelLayout) -> Result<(), Error> {
         validate(self.kernel_set(), w, layout, "x", x.len())?;
-        let (set, p, base) = (
-            self.kernel_set(),
-            layout.prelu(w, x.len()),
-            x.as_ptr() as usize,
-        );
+        let (set, p, base) = (self.kernel_set(), layout.prelu(w), x.as_ptr() as usize);
         parallel::unary(self.parallel_threshold(), None, x, |s, d| {
             set.prelu_forward(p, offset(base, d), s, d)
         });
@@ -196,10 +321,11 @@ impl Kernels {
     ///
     /// ```
     /// use rectify::{ChannelLayout, Kernels};
-    /// // NHWC (channel fastest), 2 channels.
+    /// // NHWC (channel fastest): one 1 x 2 image of 2 channels.
     /// let x = [-1.0f32, -1.0, 4.0, -4.0];
     /// let mut y = [0.0f32; 4];
-    /// Kernels::from_env().prelu_into(&x, &[0.5, 0.25], ChannelLayout::nhwc(2), &mut y)?;
+    /// let layout = ChannelLayout::nhwc(1, 1, 2, 2)?;
+    /// Kernels::from_env().prelu_into(&x, &[0.5, 0.25], layout, &mut y)?;
     /// assert_eq!(y, [-0.5, -0.25, 4.0, -1.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
@@ -212,11 +338,7 @@ impl Kernels {
     ) -> Result<(), Error> {
         validate(self.kernel_set(), w, layout, "x", x.len())?;
         same_len("y", x.len(), y.len())?;
-        let (set, p, base) = (
-            self.kernel_set(),
-            layout.prelu(w, x.len()),
-            y.as_ptr() as usize,
-        );
+        let (set, p, base) = (self.kernel_set(), layout.prelu(w), y.as_ptr() as usize);
         parallel::unary(self.parallel_threshold(), Some(x), y, |s, d| {
             set.prelu_forward(p, offset(base, d), s, d)
         });
@@ -224,23 +346,35 @@ impl Kernels {
     }
 
     /// PReLU backward in place on the gradient: `grad = v > 0 ? grad : w[c] *
-    /// grad`, and, when `grad_w` is given, the slope gradient `grad_w[c] =
-    /// sum(x > 0 ? 0 : x * grad)` over channel `c`'s elements, in the same pass
-    /// (see the module docs of [`ChannelLayout`]'s home for the error bound).
+    /// grad` (written over `grad`), and, when `grad_w` is given, channel
+    /// `c`'s slope gradient `S_c = sum(x > 0 ? 0 : x * grad)` in the same
+    /// pass, summed in f64 (see the module docs of [`ChannelLayout`]'s home
+    /// for the error bound), then, with one rounding to f32:
     ///
+    /// - [`Grad::Write`]: `grad_w[c] = S_c`;
+    /// - [`Grad::Add`]: `grad_w[c] = f64(grad_w[c]) + S_c`, the sum in f64
+    ///   (no rounding of `S_c` to f32 first).
+    ///
+    /// From the saved output the terms are `y * grad` and `S_c` is their sum
+    /// divided by `w[c]` in f64. A NaN result is `f32::NAN` in either mode.
     /// From the saved output the slopes must be `>= 0` (then `y > 0` exactly
     /// when `x > 0`), and `> 0` for the slope gradient (`x = y / w`).
     ///
     /// ```
-    /// use rectify::{ChannelLayout, Kernels, Saved};
+    /// use rectify::{ChannelLayout, Grad, Kernels, Saved};
     /// let x = [-2.0f32, 3.0, -1.0, -4.0];
     /// let w = [0.5f32, 0.25];
+    /// let k = Kernels::from_env();
+    /// let layout = ChannelLayout::nchw(1, 2, 1, 2)?;
     /// let mut grad = [1.0f32; 4];
     /// let mut grad_w = [0.0f32; 2];
-    /// let k = Kernels::from_env();
-    /// k.prelu_backward(Saved::Input(&x), &w, ChannelLayout::nchw(2, 2), &mut grad, Some(&mut grad_w))?;
+    /// k.prelu_backward(Saved::Input(&x), &w, layout, &mut grad, Some(Grad::Write(&mut grad_w)))?;
     /// assert_eq!(grad, [0.5, 1.0, 0.25, 0.25]);
     /// assert_eq!(grad_w, [-2.0, -5.0]);
+    /// // A second batch's slope gradient accumulated into the first's.
+    /// let mut grad = [1.0f32; 4];
+    /// k.prelu_backward(Saved::Input(&x), &w, layout, &mut grad, Some(Grad::Add(&mut grad_w)))?;
+    /// assert_eq!(grad_w, [-4.0, -10.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn prelu_backward(
@@ -249,12 +383,25 @@ impl Kernels {
         w: &[f32],
         layout: ChannelLayout,
         grad: &mut [f32],
-        grad_w: Option<&mut [f32]>,
+        grad_w: Option<Grad<'_>>,
     ) -> Result<(), Error> {
         self.prelu_backward_checked(saved, w, layout, None, grad, grad_w)
     }
 
-    /// PReLU backward into `grad_in` (see [`Kernels::prelu_backward`]).
+    /// PReLU backward into `grad_in`, written over it, and the slope
+    /// gradient written or added as [`Kernels::prelu_backward`] states.
+    ///
+    /// ```
+    /// use rectify::{ChannelLayout, Grad, Kernels, Saved};
+    /// let x = [-2.0f32, 3.0];
+    /// let mut grad_in = [9.0f32; 2];
+    /// let mut grad_w = [1.0f32];
+    /// let layout = ChannelLayout::rows(2, 1)?;
+    /// let k = Kernels::from_env();
+    /// k.prelu_backward_into(Saved::Input(&x), &[0.5], layout, &[1.0, 1.0], &mut grad_in, Some(Grad::Add(&mut grad_w)))?;
+    /// assert_eq!((grad_in, grad_w), ([0.5, 1.0], [-1.0]));
+    /// # Ok::<(), rectify::Error>(())
+    /// ```
     pub fn prelu_backward_into(
         &self,
         saved: Saved<'_>,
@@ -262,7 +409,7 @@ impl Kernels {
         layout: ChannelLayout,
         grad_out: &[f32],
         grad_in: &mut [f32],
-        grad_w: Option<&mut [f32]>,
+        grad_w: Option<Grad<'_>>,
     ) -> Result<(), Error> {
         same_len("grad_out", saved.values().len(), grad_out.len())?;
         self.prelu_backward_checked(saved, w, layout, Some(grad_out), grad_in, grad_w)
@@ -275,7 +422,7 @@ impl Kernels {
         layout: ChannelLayout,
         grad_src: Option<&[f32]>,
         dst: &mut [f32],
-        grad_w: Option<&mut [f32]>,
+        grad_w: Option<Grad<'_>>,
     ) -> Result<(), Error> {
         let v = saved.values();
         validate(self.kernel_set(), w, layout, "saved", v.len())?;
@@ -297,8 +444,8 @@ impl Kernels {
                 },
             });
         }
-        let p = layout.prelu(w, v.len());
-        let Some(gw) = grad_w else {
+        let p = layout.prelu(w);
+        let Some((add, gw)) = grad_w.map(Grad::into_parts) else {
             let (set, base) = (self.kernel_set(), dst.as_ptr() as usize);
             parallel::binary(self.parallel_threshold(), v, grad_src, dst, |v, g, d| {
                 set.prelu_backward(p, offset(base, d), v, g, d, None)
@@ -308,7 +455,7 @@ impl Kernels {
         let out = GradW {
             grad_w: gw,
             from_output,
-            add: false,
+            add,
         };
         self.prelu_slope_gradient(p, v, grad_src, dst, out);
         Ok(())

@@ -143,9 +143,11 @@ fn maxout_of_nothing_with_a_huge_k_allocates_nothing() {
             let engine = rectify::Kernels::new(set.isa()).unwrap();
             engine.maxout(&[], k, 1, &mut []).unwrap();
             engine.maxout(&[], k, 3, &mut []).unwrap();
-            engine.maxout_backward(&[], k, 1, &[], &mut []).unwrap();
             engine
-                .maxout_backward_indexed(&[0u32; 0], k, 5, &[], &mut [])
+                .maxout_backward(&[], k, 1, &[], rectify::Grad::Write(&mut []))
+                .unwrap();
+            engine
+                .maxout_backward_indexed(&[0u32; 0], k, 5, &[], rectify::Grad::Write(&mut []))
                 .unwrap();
         }
     }

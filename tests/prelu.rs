@@ -13,10 +13,10 @@ mod harness;
 
 use contract::tiers_under_test;
 
-use contract::{assert_within_bound, exact_sums};
+use contract::{assert_within_bound, assert_within_bound_of, exact_sums};
 use harness::{bits, drawn, same_for_any_thread_count};
 use rectify::reference::{leaky_relu_grad, prelu, prelu_slope_term};
-use rectify::{ChannelLayout, Error, Isa, Kernels, Saved};
+use rectify::{ChannelLayout, Error, Grad, Isa, Kernels, Saved};
 use rectify_kernels::{GradW, KernelSet, Prelu, SlopeGrad};
 
 /// Values with special ones mixed in: zeros of both signs, infinities, NaN
@@ -67,6 +67,11 @@ fn channel_of(i: usize, c: usize, inner: usize) -> usize {
     (i / inner) % c
 }
 
+/// The layout of an `[outer, c, inner]` tensor.
+fn shape(outer: usize, c: usize, inner: usize) -> ChannelLayout {
+    ChannelLayout::from_shape(&[outer, c, inner], 1).unwrap()
+}
+
 /// Layouts covering the kernel shapes: runs (inner of 512 and more, C = 1,
 /// or inner of 16 and more where the slope pattern would be long next to
 /// the buffer), the periodic rows and the slope pattern (short inner), with
@@ -114,7 +119,7 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
         let k = Kernels::new(isa).unwrap().serial();
         for (outer, c, inner) in layouts() {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, (n + c) as u32);
             for offset in [0usize, 1, 3, 5, 15] {
                 let base = data(n + offset + 3, (7 * n + offset) as u32);
@@ -154,8 +159,14 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 let exact = exact_sums(x, g, c, inner);
                 let mut gi = g.to_vec();
                 let mut gw = vec![f32::NAN; c];
-                k.prelu_backward(Saved::Input(x), &w, layout, &mut gi, Some(&mut gw))
-                    .unwrap();
+                k.prelu_backward(
+                    Saved::Input(x),
+                    &w,
+                    layout,
+                    &mut gi,
+                    Some(Grad::Write(&mut gw)),
+                )
+                .unwrap();
                 let got = bits(&gi);
                 assert_eq!(
                     got, want_g,
@@ -164,8 +175,15 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 assert_within_bound(&gw, &exact, None, &format!("{isa} {outer}x{c}x{inner}"));
                 let mut gi2 = vec![0.0f32; n];
                 let mut gw2 = vec![0.0f32; c];
-                k.prelu_backward_into(Saved::Input(x), &w, layout, g, &mut gi2, Some(&mut gw2))
-                    .unwrap();
+                k.prelu_backward_into(
+                    Saved::Input(x),
+                    &w,
+                    layout,
+                    g,
+                    &mut gi2,
+                    Some(Grad::Write(&mut gw2)),
+                )
+                .unwrap();
                 assert_eq!(bits(&gi2), want_g);
                 assert_eq!(
                     bits(&gw2),
@@ -245,7 +263,7 @@ fn gradient_from_the_output_for_positive_slopes() {
             (9, 5, 3),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w: Vec<f32> = (0..c).map(|i| 0.05 + 0.3 * i as f32).collect();
             // Finite inputs: y = w x loses nothing that the bound does not cover.
             let x: Vec<f32> = data(n, 5)
@@ -272,10 +290,22 @@ fn gradient_from_the_output_for_positive_slopes() {
             k.prelu_into(&x, &w, layout, &mut y).unwrap();
             let (mut from_x, mut from_y) = (g.clone(), g.clone());
             let (mut gw_x, mut gw_y) = (vec![0.0; c], vec![0.0; c]);
-            k.prelu_backward(Saved::Input(&x), &w, layout, &mut from_x, Some(&mut gw_x))
-                .unwrap();
-            k.prelu_backward(Saved::Output(&y), &w, layout, &mut from_y, Some(&mut gw_y))
-                .unwrap();
+            k.prelu_backward(
+                Saved::Input(&x),
+                &w,
+                layout,
+                &mut from_x,
+                Some(Grad::Write(&mut gw_x)),
+            )
+            .unwrap();
+            k.prelu_backward(
+                Saved::Output(&y),
+                &w,
+                layout,
+                &mut from_y,
+                Some(Grad::Write(&mut gw_y)),
+            )
+            .unwrap();
             assert_eq!(bits(&from_x), bits(&from_y), "{isa}");
             assert_within_bound(
                 &gw_y,
@@ -288,7 +318,8 @@ fn gradient_from_the_output_for_positive_slopes() {
         let w = [0.0f32, 1.0];
         let y = [0.0f32, -1.0, 2.0, 3.0];
         let mut g = [1.0f32; 4];
-        k.prelu_backward(Saved::Output(&y), &w, ChannelLayout::nhwc(2), &mut g, None)
+        let rows2 = ChannelLayout::rows(2, 2).unwrap();
+        k.prelu_backward(Saved::Output(&y), &w, rows2, &mut g, None)
             .unwrap();
         assert_eq!(g, [0.0, 1.0, 1.0, 1.0]);
         let mut gw = [0.0f32; 2];
@@ -296,9 +327,9 @@ fn gradient_from_the_output_for_positive_slopes() {
             .prelu_backward(
                 Saved::Output(&y),
                 &w,
-                ChannelLayout::nhwc(2),
+                rows2,
                 &mut g,
-                Some(&mut gw),
+                Some(Grad::Write(&mut gw)),
             )
             .unwrap_err();
         assert!(matches!(
@@ -329,7 +360,7 @@ fn slope_gradient_is_identical_for_any_thread_count() {
             (7001, 3, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, 3);
             let (x, g) = (data(n, 21), data(n, 22));
             let run = |k: &Kernels| {
@@ -337,8 +368,14 @@ fn slope_gradient_is_identical_for_any_thread_count() {
                 k.prelu(&mut y, &w, layout).unwrap();
                 let mut gi = g.clone();
                 let mut gw = vec![0.0f32; c];
-                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, Some(&mut gw))
-                    .unwrap();
+                k.prelu_backward(
+                    Saved::Input(&x),
+                    &w,
+                    layout,
+                    &mut gi,
+                    Some(Grad::Write(&mut gw)),
+                )
+                .unwrap();
                 (bits(&y), bits(&gi), bits(&gw))
             };
             same_for_any_thread_count(isa, 256, run, &format!("{isa} {outer}x{c}x{inner}"));
@@ -380,7 +417,7 @@ fn one_row_slope_gradient_is_each_channels_term() {
     };
     for isa in tiers_under_test() {
         let k = Kernels::new(isa).unwrap();
-        let layout = ChannelLayout::nhwc(c);
+        let layout = ChannelLayout::rows(1, c).unwrap();
         for (saved, w, from_output) in [
             (Saved::Input(&x), &w, false),
             (Saved::Output(&y), &positive, true),
@@ -388,11 +425,11 @@ fn one_row_slope_gradient_is_each_channels_term() {
             let want = want(saved.values(), w, from_output);
             let mut gw = vec![f32::NAN; c];
             let mut out = vec![0.0f32; c];
-            k.prelu_backward_into(saved, w, layout, &g, &mut out, Some(&mut gw))
+            k.prelu_backward_into(saved, w, layout, &g, &mut out, Some(Grad::Write(&mut gw)))
                 .unwrap();
             assert_eq!(bits(&gw), want, "{isa} into, from output {from_output}");
             let (mut gi, mut gw) = (g.clone(), vec![f32::NAN; c]);
-            k.prelu_backward(saved, w, layout, &mut gi, Some(&mut gw))
+            k.prelu_backward(saved, w, layout, &mut gi, Some(Grad::Write(&mut gw)))
                 .unwrap();
             assert_eq!(bits(&gw), want, "{isa} in place, from output {from_output}");
             assert_eq!(bits(&gi), bits(&out), "{isa}: in place and into");
@@ -421,7 +458,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
             (2, 3, 5000),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, 5);
             // Finite values (zeros and subnormals included): a NaN or
             // infinite term would make the sums NaN and the test vacuous.
@@ -447,7 +484,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
                     layout,
                     &gs[go..go + n],
                     &mut out[(xo + go) % 16..(xo + go) % 16 + n],
-                    Some(&mut gw),
+                    Some(Grad::Write(&mut gw)),
                 )
                 .unwrap();
                 let mut gw2 = vec![0.0f32; c];
@@ -456,7 +493,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
                     &w,
                     layout,
                     &mut gs[go..go + n],
-                    Some(&mut gw2),
+                    Some(Grad::Write(&mut gw2)),
                 )
                 .unwrap();
                 assert!(gw.iter().all(|s| s.is_finite()), "{isa}: {gw:?}");
@@ -490,14 +527,20 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
             (700, 3, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, n as u32);
             let x = data(n, 3 * n as u32 + 1);
             let g = data(n, 5 * n as u32 + 2);
             let mut want = g.clone();
             let mut want_w = vec![0.0f32; c];
-            k.prelu_backward(Saved::Input(&x), &w, layout, &mut want, Some(&mut want_w))
-                .unwrap();
+            k.prelu_backward(
+                Saved::Input(&x),
+                &w,
+                layout,
+                &mut want,
+                Some(Grad::Write(&mut want_w)),
+            )
+            .unwrap();
             for d in [1usize, 4, 13, 16, 32, 48, 63] {
                 let at = n.div_ceil(1024) * 1024 + 1024 + d;
                 let mut arena = vec![0.0f32; at + n];
@@ -513,13 +556,19 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
                             layout,
                             &g,
                             out,
-                            Some(&mut gw),
+                            Some(Grad::Write(&mut gw)),
                         )
                         .unwrap();
                     } else {
                         out.copy_from_slice(&g);
-                        k.prelu_backward(Saved::Input(&head[..n]), &w, layout, out, Some(&mut gw))
-                            .unwrap();
+                        k.prelu_backward(
+                            Saved::Input(&head[..n]),
+                            &w,
+                            layout,
+                            out,
+                            Some(Grad::Write(&mut gw)),
+                        )
+                        .unwrap();
                     }
                     let what = format!("{isa} {outer}x{c}x{inner}, {d} elements past, into {into}");
                     assert_eq!(bits(out), bits(&want), "gradient, {what}");
@@ -547,7 +596,7 @@ fn forward_written_just_past_the_input_modulo_4k() {
             (300, 37, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, n as u32 + 9);
             let x = data(n, 7 * n as u32 + 3);
             let want: Vec<u32> = (0..n)
@@ -571,9 +620,15 @@ fn forward_written_just_past_the_input_modulo_4k() {
 /// The slope gradient of one channel (`x` and `g` one run), from the input.
 fn one_channel_slope_gradient(k: &Kernels, x: &[f32], g: &[f32], slope: f32) -> f32 {
     let (mut gi, mut gw) = (g.to_vec(), [0.0f32]);
-    let layout = ChannelLayout::nchw(1, x.len());
-    k.prelu_backward(Saved::Input(x), &[slope], layout, &mut gi, Some(&mut gw))
-        .unwrap();
+    let layout = ChannelLayout::nchw(1, 1, 1, x.len()).unwrap();
+    k.prelu_backward(
+        Saved::Input(x),
+        &[slope],
+        layout,
+        &mut gi,
+        Some(Grad::Write(&mut gw)),
+    )
+    .unwrap();
     gw[0]
 }
 
@@ -735,9 +790,9 @@ fn a_long_channel_keeps_its_digits() {
         k.prelu_backward(
             Saved::Input(&x),
             &w16,
-            ChannelLayout::nhwc(16),
+            ChannelLayout::rows(x.len() / 16, 16).unwrap(),
             &mut gi,
-            Some(&mut gw16),
+            Some(Grad::Write(&mut gw16)),
         )
         .unwrap();
         assert_within_bound(
@@ -749,17 +804,347 @@ fn a_long_channel_keeps_its_digits() {
     }
 }
 
+/// An `[8, 64, 56, 56]` NCHW batch: layouts that forget a dimension, or
+/// describe a channel-last tensor of another size, are refused before
+/// anything is written; the right one gives each element its channel's
+/// slope.
+#[test]
+fn layouts_of_another_length_are_refused_and_the_right_one_is_used() {
+    let (n, c, h, w) = (8usize, 64usize, 56usize, 56usize);
+    let len = n * c * h * w;
+    let x: Vec<f32> = finite(len, 41);
+    let slopes: Vec<f32> = (0..c).map(|i| 0.01 * (i + 1) as f32).collect();
+    let k = Kernels::from_env();
+    let wrong = [
+        // h * w forgotten: one element per channel and image.
+        ChannelLayout::from_shape(&[n, c], 1).unwrap(),
+        // h forgotten.
+        ChannelLayout::nchw(n, c, 1, w).unwrap(),
+        // Channel-last, the batch forgotten.
+        ChannelLayout::nhwc(1, h, w, c).unwrap(),
+        // Channel-last, one dimension too many.
+        ChannelLayout::nhwc(n, h, w * 2, c).unwrap(),
+    ];
+    for layout in wrong {
+        let mut y = vec![7.0f32; len];
+        let err = k.prelu_into(&x, &slopes, layout, &mut y).unwrap_err();
+        assert_eq!(
+            err,
+            Error::LayoutMismatch {
+                argument: "x",
+                len,
+                outer: layout.outer(),
+                channels: c,
+                inner: layout.inner(),
+            }
+        );
+        assert!(
+            y.iter().all(|&v| v == 7.0),
+            "{layout:?}: refused but wrote y"
+        );
+        let mut inplace = x.clone();
+        assert!(k.prelu(&mut inplace, &slopes, layout).is_err());
+        assert_eq!(bits(&inplace), bits(&x), "{layout:?}: refused but wrote x");
+        let (mut grad, mut gw) = (vec![1.0f32; len], vec![3.0f32; c]);
+        let r = k.prelu_backward(
+            Saved::Input(&x),
+            &slopes,
+            layout,
+            &mut grad,
+            Some(Grad::Write(&mut gw)),
+        );
+        assert!(matches!(
+            r,
+            Err(Error::LayoutMismatch {
+                argument: "saved",
+                ..
+            })
+        ));
+        assert!(grad.iter().all(|&v| v == 1.0) && gw.iter().all(|&v| v == 3.0));
+    }
+    let layout = ChannelLayout::nchw(n, c, h, w).unwrap();
+    assert_eq!(layout.len(), len);
+    let mut y = vec![0.0f32; len];
+    k.prelu_into(&x, &slopes, layout, &mut y).unwrap();
+    for (i, (&xi, &yi)) in x.iter().zip(&y).enumerate() {
+        let want = prelu(xi, slopes[(i / (h * w)) % c]);
+        assert_eq!(yi.to_bits(), want.to_bits(), "element {i}");
+    }
+    // The same values channel-last: the channel varies fastest.
+    let nhwc = ChannelLayout::nhwc(n, h, w, c).unwrap();
+    k.prelu_into(&x, &slopes, nhwc, &mut y).unwrap();
+    for (i, (&xi, &yi)) in x.iter().zip(&y).enumerate() {
+        assert_eq!(
+            yi.to_bits(),
+            prelu(xi, slopes[i % c]).to_bits(),
+            "element {i}"
+        );
+    }
+}
+
+#[test]
+fn shapes_no_buffer_has_are_refused_by_the_constructors() {
+    assert_eq!(
+        ChannelLayout::from_shape(&[2, 3, 4], 3),
+        Err(Error::AxisOutOfRange {
+            argument: "channel_axis",
+            axis: 3,
+            rank: 3
+        })
+    );
+    assert!(matches!(
+        ChannelLayout::from_shape(&[], 0),
+        Err(Error::AxisOutOfRange { rank: 0, .. })
+    ));
+    let zero = ChannelLayout::nchw(8, 0, 56, 56).unwrap_err();
+    assert_eq!(
+        zero,
+        Error::InvalidShape {
+            argument: "shape",
+            axis: 1,
+            value: 0,
+            requirement: "the channel dimension must be at least 1",
+        }
+    );
+    assert_eq!(
+        zero.to_string(),
+        "shape[1] = 0 is invalid: the channel dimension must be at least 1"
+    );
+    assert!(ChannelLayout::rows(5, 0).is_err());
+    let big = usize::MAX / 2 + 1;
+    let overflow = ChannelLayout::nhwc(2, big, 1, 1).unwrap_err();
+    assert!(
+        matches!(overflow, Error::InvalidShape { axis: 1, value, .. } if value == big),
+        "{overflow}"
+    );
+    assert!(
+        overflow.to_string().contains("overflows usize"),
+        "{overflow}"
+    );
+    assert!(ChannelLayout::from_shape(&[1 << 40, 1 << 30, 0], 0).is_err());
+    assert!(ChannelLayout::nchw(usize::MAX, 1, 1, 1).is_ok());
+    assert!(ChannelLayout::nchw(usize::MAX, 1, 1, 2).is_err());
+    let msg = Error::AxisOutOfRange {
+        argument: "channel_axis",
+        axis: 4,
+        rank: 4,
+    }
+    .to_string();
+    assert!(
+        msg.contains("channel_axis = 4") && msg.contains("below 4"),
+        "{msg}"
+    );
+}
+
+/// Empty tensors (a batch of 0, or 0 pixels) are accepted: nothing to do,
+/// and the slope gradient of no elements is 0.
+#[test]
+fn empty_shapes_are_accepted() {
+    let k = Kernels::from_env();
+    for layout in [
+        ChannelLayout::nchw(0, 3, 4, 4).unwrap(),
+        ChannelLayout::nchw(2, 3, 0, 4).unwrap(),
+        ChannelLayout::rows(0, 3).unwrap(),
+    ] {
+        assert!(layout.is_empty() && layout.channels() == 3);
+        let w = [0.5f32; 3];
+        k.prelu(&mut [], &w, layout).unwrap();
+        k.prelu_into(&[], &w, layout, &mut []).unwrap();
+        let mut gw = [9.0f32; 3];
+        k.prelu_backward(
+            Saved::Input(&[]),
+            &w,
+            layout,
+            &mut [],
+            Some(Grad::Write(&mut gw)),
+        )
+        .unwrap();
+        assert_eq!(gw, [0.0; 3]);
+        assert!(k.prelu(&mut [1.0], &w, layout).is_err());
+    }
+}
+
+/// `Grad::Write` replaces what `grad_w` held; `Grad::Add` adds the sum to
+/// it, in f64 with one rounding. Small integer data: every sum is exact, so
+/// both are compared with the scalar formula bit for bit.
+#[test]
+fn slope_gradient_written_or_added_matches_the_formula() {
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap().serial();
+        for (outer, c, inner) in [
+            (3usize, 4usize, 5usize),
+            (50, 16, 1),
+            (2, 3, 700),
+            (1, 100, 9),
+        ] {
+            let n = outer * c * inner;
+            let layout = shape(outer, c, inner);
+            let x: Vec<f32> = drawn(n, 3, |_, s| (s % 9) as f32 - 6.0);
+            let g: Vec<f32> = drawn(n, 4, |_, s| (s % 7) as f32 - 3.0);
+            let w: Vec<f32> = (0..c).map(|i| 0.25 + i as f32).collect();
+            let mut sums = vec![0.0f64; c];
+            for i in 0..n {
+                sums[channel_of(i, c, inner)] += f64::from(prelu_slope_term(x[i], g[i]));
+            }
+            let prefill: Vec<f32> = (0..c).map(|i| 0.5 + 1000.0 * i as f32).collect();
+            let what = format!("{isa} {outer}x{c}x{inner}");
+            for add in [false, true] {
+                let want: Vec<u32> = (0..c)
+                    .map(|i| {
+                        let base = if add { f64::from(prefill[i]) } else { 0.0 };
+                        ((base + sums[i]) as f32).to_bits()
+                    })
+                    .collect();
+                let mut gw = prefill.clone();
+                let mut gi = g.clone();
+                let grad_w = if add {
+                    Grad::Add(&mut gw)
+                } else {
+                    Grad::Write(&mut gw)
+                };
+                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, Some(grad_w))
+                    .unwrap();
+                assert_eq!(bits(&gw), want, "{what}, add {add}");
+                let mut gw2 = prefill.clone();
+                let mut out = vec![0.0f32; n];
+                let grad_w = if add {
+                    Grad::Add(&mut gw2)
+                } else {
+                    Grad::Write(&mut gw2)
+                };
+                k.prelu_backward_into(Saved::Input(&x), &w, layout, &g, &mut out, Some(grad_w))
+                    .unwrap();
+                assert_eq!(bits(&gw2), want, "{what}, into, add {add}");
+                // The input gradient is written either way.
+                assert_eq!(bits(&out), bits(&gi), "{what}");
+            }
+        }
+    }
+}
+
+/// Added: `f64(grad_w) + S` rounds once. From the output `y = -1`, `w = 3`
+/// give `S = -1 / 3` in f64; `1 - 1/3` rounded once is 0.6666667, where
+/// rounding `S` to f32 first would give 0.6666666.
+#[test]
+fn added_slope_gradient_rounds_once() {
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap();
+        let layout = ChannelLayout::rows(1, 1).unwrap();
+        let (y, w) = ([-1.0f32], [3.0f32]);
+        let mut gw = [1.0f32];
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        let once = (1.0f64 - 1.0 / 3.0) as f32;
+        assert_eq!(gw[0].to_bits(), once.to_bits(), "{isa}");
+        assert_ne!(once, 1.0 - (1.0f64 / 3.0) as f32);
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Write(&mut gw)),
+        )
+        .unwrap();
+        assert_eq!(gw[0], (-1.0f64 / 3.0) as f32, "{isa}");
+        // A NaN total is the canonical NaN.
+        let mut gw = [f32::from_bits(0x7fc0_1234)];
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        assert_eq!(gw[0].to_bits(), f32::NAN.to_bits(), "{isa}");
+    }
+}
+
+/// Random data, added: within the documented bound of `prefill + S`, the
+/// same bits for any thread count, and, above the default parallel
+/// threshold, the same as a serial run.
+#[test]
+fn added_slope_gradient_is_within_the_bound_for_any_thread_count() {
+    for isa in tiers_under_test() {
+        for (outer, c, inner) in [(40usize, 7usize, 300usize), (3000, 16, 1), (1, 3, 20_000)] {
+            let n = outer * c * inner;
+            let layout = shape(outer, c, inner);
+            let (x, g) = (finite(n, 31), finite(n, 32));
+            let w = slopes(c, 3);
+            let exact = exact_sums(&x, &g, c, inner);
+            let what = format!("{isa} {outer}x{c}x{inner}");
+            let run = |k: &Kernels| {
+                let (mut gi, mut gw) = (g.clone(), vec![3.5f32; c]);
+                let grad_w = Some(Grad::Add(&mut gw));
+                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, grad_w)
+                    .unwrap();
+                (bits(&gi), gw)
+            };
+            let (_, gw) = run(&Kernels::new(isa).unwrap().serial());
+            assert_within_bound_of(&gw, &exact, None, Some(3.5), &what);
+            let run = |k: &Kernels| {
+                let (gi, gw) = run(k);
+                (gi, bits(&gw))
+            };
+            same_for_any_thread_count(isa, 64, run, &what);
+        }
+    }
+    // Above the default threshold, on the process-wide engine.
+    let (c, inner) = (8usize, 4096usize);
+    let outer = rectify::DEFAULT_PARALLEL_THRESHOLD / (c * inner) * 3 + 1;
+    let n = outer * c * inner;
+    let layout = shape(outer, c, inner);
+    let (x, g) = (finite(n, 41), finite(n, 42));
+    let w = slopes(c, 6);
+    let run = |k: &Kernels| {
+        let (mut gi, mut gw) = (g.clone(), vec![2.0f32; c]);
+        k.prelu_backward(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &mut gi,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        (bits(&gi), bits(&gw))
+    };
+    let isa = Kernels::from_env().isa();
+    assert_eq!(
+        run(Kernels::from_env()),
+        run(&Kernels::new(isa).unwrap().serial())
+    );
+    let gw: Vec<f32> = run(Kernels::from_env())
+        .1
+        .into_iter()
+        .map(f32::from_bits)
+        .collect();
+    let exact = exact_sums(&x, &g, c, inner);
+    assert_within_bound_of(&gw, &exact, None, Some(2.0), "above the threshold");
+}
+
 #[test]
 fn refusals_write_nothing() {
     let k = Kernels::from_env();
     let x = [1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
     let mut y = [9.0f32; 6];
     let w = [0.5f32, 0.25];
-    // A layout that does not divide the buffer, or is empty.
+    let rows3x2 = ChannelLayout::rows(3, 2).unwrap();
+    // Layouts of other lengths: shorter, one that divides the buffer, and
+    // an empty one.
     for layout in [
-        ChannelLayout::new(4, 1),
-        ChannelLayout::new(0, 1),
-        ChannelLayout::new(2, 0),
+        ChannelLayout::rows(1, 4).unwrap(),
+        ChannelLayout::rows(2, 2).unwrap(),
+        ChannelLayout::from_shape(&[3, 2, 0], 1).unwrap(),
+        ChannelLayout::rows(6, 2).unwrap(),
     ] {
         let err = k.prelu_into(&x, &w, layout, &mut y).unwrap_err();
         assert!(
@@ -775,9 +1160,7 @@ fn refusals_write_nothing() {
         );
     }
     // Slopes of the wrong count, or not finite.
-    let err = k
-        .prelu_into(&x, &[0.5], ChannelLayout::nhwc(2), &mut y)
-        .unwrap_err();
+    let err = k.prelu_into(&x, &[0.5], rows3x2, &mut y).unwrap_err();
     assert!(matches!(
         err,
         Error::LengthMismatch {
@@ -787,7 +1170,7 @@ fn refusals_write_nothing() {
         }
     ));
     let err = k
-        .prelu_into(&x, &[0.5, f32::NAN], ChannelLayout::nhwc(2), &mut y)
+        .prelu_into(&x, &[0.5, f32::NAN], rows3x2, &mut y)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -803,7 +1186,7 @@ fn refusals_write_nothing() {
     (many[150], many[170], many[190]) = (f32::NEG_INFINITY, f32::NAN, f32::INFINITY);
     let mut wide = vec![1.0f32; 400];
     let err = k
-        .prelu(&mut wide, &many, ChannelLayout::nhwc(200))
+        .prelu(&mut wide, &many, ChannelLayout::rows(2, 200).unwrap())
         .unwrap_err();
     assert!(
         matches!(err, Error::InvalidParameter { value, .. } if value == f32::NEG_INFINITY),
@@ -811,9 +1194,7 @@ fn refusals_write_nothing() {
     );
     assert_eq!(wide, vec![1.0f32; 400]);
     let mut xm = x;
-    assert!(k
-        .prelu(&mut xm, &[f32::INFINITY, 1.0], ChannelLayout::nhwc(2))
-        .is_err());
+    assert!(k.prelu(&mut xm, &[f32::INFINITY, 1.0], rows3x2).is_err());
     assert_eq!(xm, x);
     assert_eq!(y, [9.0; 6]);
     // Backward: grad_w of the wrong length; negative slopes from the output.
@@ -823,9 +1204,9 @@ fn refusals_write_nothing() {
         .prelu_backward(
             Saved::Input(&x),
             &w,
-            ChannelLayout::nhwc(2),
+            rows3x2,
             &mut g,
-            Some(&mut gw),
+            Some(Grad::Write(&mut gw)),
         )
         .unwrap_err();
     assert!(matches!(
@@ -836,13 +1217,7 @@ fn refusals_write_nothing() {
         }
     ));
     let err = k
-        .prelu_backward(
-            Saved::Output(&x),
-            &[0.5, -0.1],
-            ChannelLayout::nhwc(2),
-            &mut g,
-            None,
-        )
+        .prelu_backward(Saved::Output(&x), &[0.5, -0.1], rows3x2, &mut g, None)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -853,14 +1228,7 @@ fn refusals_write_nothing() {
     ));
     let mut gi = [5.0f32; 5];
     let err = k
-        .prelu_backward_into(
-            Saved::Input(&x),
-            &w,
-            ChannelLayout::nhwc(2),
-            &g,
-            &mut gi,
-            None,
-        )
+        .prelu_backward_into(Saved::Input(&x), &w, rows3x2, &g, &mut gi, None)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -869,6 +1237,28 @@ fn refusals_write_nothing() {
             ..
         }
     ));
+    // Adding refuses the same calls, writing nothing.
+    let mut gw2 = [7.0f32; 2];
+    for layout in [rows3x2, ChannelLayout::rows(2, 2).unwrap()] {
+        let r = k.prelu_backward(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        );
+        assert!(r.is_err());
+        let r = k.prelu_backward_into(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &g,
+            &mut gi,
+            Some(Grad::Add(&mut gw2)),
+        );
+        assert!(r.is_err());
+    }
+    assert_eq!(gw2, [7.0; 2]);
     assert_eq!(g, [1.0; 6]);
     assert_eq!(gw, [7.0; 3]);
     assert_eq!(gi, [5.0; 5]);
@@ -876,11 +1266,15 @@ fn refusals_write_nothing() {
     let msg = Error::LayoutMismatch {
         argument: "x",
         len: 6,
+        outer: 1,
         channels: 4,
         inner: 1,
     }
     .to_string();
-    assert!(msg.contains("6 elements") && msg.contains("4"), "{msg}");
+    assert!(
+        msg.contains("x has 6 elements") && msg.contains("[1, 4, 1] has 4"),
+        "{msg}"
+    );
 }
 
 /// `(C, inner, outer)` and spans `(start, n)` of such a buffer.
