@@ -609,7 +609,7 @@ pub(crate) unsafe fn run_slopes<V: F32Vector, const FWD: bool>(job: &Job<'_>) {
                 slopes::<V, _, FWD>(job, Cursor::new(job, at, cpu), cpu)
             }
             Shape::Runs => {
-                let picks = &runs::lane_picks(job.inner, V::LANES);
+                let picks = runs::lane_picks(job.inner);
                 slopes::<V, _, FWD>(job, ShortRuns::new(job, picks, at, cpu), cpu)
             }
             Shape::Periodic3 => walk_span::<V, _, FWD>(job, P::<V, 3, false>::new(job, cpu)),

@@ -375,7 +375,7 @@ pub(super) unsafe fn columns<V: F32Vector>(job: &Job<'_>, cpu: Cpu<V>) {
     // of Leaky ReLU's speed, elsewhere 0.55-0.65 (Zen 3).
     let mut scratch = core::mem::MaybeUninit::<[f32; COLS + 1024]>::uninit();
     let scratch = scratch.as_mut_ptr().cast::<f32>();
-    let (picks, wrap, mut e) = (&lane_picks(job.inner, V::LANES), col0 - job.place, 0);
+    let (picks, wrap, mut e) = (lane_picks(job.inner), col0 - job.place, 0);
     // A block's finished sums (at most COLS channels), written before read.
     let mut whole = core::mem::MaybeUninit::<[f64; COLS]>::uninit();
     // SAFETY: `sums` holds one slot per channel the span meets, or with
