@@ -300,8 +300,10 @@ pub(super) struct RunGrads<'p, V: F32Vector> {
     rho: usize,
     own: Option<V::Mask>,
     sums: *mut f64,
-    /// Whether the piece has elements; the pieces kept.
-    open: bool,
+    /// The piece's length and the elements left in it (the run's and the
+    /// segment's counts move on at its end); the pieces kept.
+    piece: usize,
+    piece_left: usize,
     pending: (&'p mut Pending<V>, usize),
 }
 
@@ -315,18 +317,21 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         let (l, b) = (V::LANES, job.start + head_len::<V>(job.dst, job.n));
         // SAFETY: forwarded.
         unsafe { core::ptr::write_bytes(job.sums, 0, job.touched) };
-        let rho = b % l;
+        let (rho, cur) = (b % l, Cursor::new(job, (job.c0, job.place), cpu));
+        let seg_left = SEGMENT * l - job.start % (SEGMENT * l);
+        let piece = cur.left.min(seg_left);
         RunGrads {
-            cur: Cursor::new(job, (job.c0, job.place), cpu),
+            cur,
             k: 0,
-            seg_left: SEGMENT * l - job.start % (SEGMENT * l),
+            seg_left,
             acc: [cpu.zero(); 4],
             slot: 0,
             q0: (b / l) % 4,
             rho,
             own: (rho > 0).then(|| below(cpu, l - rho)),
             sums: job.sums,
-            open: false,
+            piece,
+            piece_left: piece,
             pending: (pending, 0),
         }
     }
@@ -335,7 +340,7 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
     #[inline(always)]
     fn vector(&mut self, i: usize, v: V, g: V, from: usize, to: usize) -> V {
         let scaled = v.not_gt(v.cpu().zero());
-        if to - from <= self.cur.left.min(self.seg_left) {
+        if to - from <= self.piece_left {
             let d = scaled_where(scaled, g, self.cur.s);
             fma_at(&mut self.acc, i, scaled, v, g);
             self.passed(to - from);
@@ -346,7 +351,7 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         let positive = v.gt(v.cpu().zero());
         let (mut s, mut lane, mut done) = (self.cur.s, from, None::<V::Mask>);
         while lane < to {
-            let end = lane + self.cur.left.min(self.seg_left);
+            let end = lane + self.piece_left;
             let upto = below(v.cpu(), end.min(V::LANES));
             let piece = done.map_or(upto, |done| V::mask_and_not(upto, done));
             s = V::select(piece, self.cur.s, s);
@@ -361,11 +366,11 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
     /// the piece's sum and moves to the next.
     #[inline(always)]
     fn passed(&mut self, n: usize) {
-        (self.cur.left, self.seg_left) = (self.cur.left - n, self.seg_left - n);
-        self.open = self.cur.left > 0 && self.seg_left > 0;
-        if self.open {
+        self.piece_left -= n;
+        if self.piece_left > 0 {
             return;
         }
+        (self.cur.left, self.seg_left) = (self.cur.left - self.piece, self.seg_left - self.piece);
         self.keep();
         if self.pending.1 == PENDING {
             self.flush();
@@ -377,6 +382,8 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
             self.cur.step();
             self.k = wrap_inc(self.k, self.cur.c_len);
         }
+        self.piece = self.cur.left.min(self.seg_left);
+        self.piece_left = self.piece;
     }
 
     /// Keeps the piece's `(c0 + c1) + (c2 + c3)` in canonical lanes (see
@@ -457,14 +464,13 @@ impl<V: F32Vector> Grads<V> for RunGrads<'_, V> {
     fn plain(&mut self, max: usize) -> usize {
         // The blocks before the one that holds a run's or a segment's end.
         let l4 = 4 * V::LANES;
-        let plain = ((self.cur.left.min(self.seg_left) - 1) / l4).min(max);
-        (self.cur.left, self.seg_left) = (self.cur.left - plain * l4, self.seg_left - plain * l4);
-        self.open |= plain > 0;
+        let plain = ((self.piece_left - 1) / l4).min(max);
+        self.piece_left -= plain * l4;
         plain
     }
     #[inline(always)]
     fn finish(&mut self) {
-        if self.open {
+        if self.piece_left < self.piece {
             self.keep();
         }
         self.flush();
