@@ -53,7 +53,9 @@ impl<V: F32Vector> RowSlopes<V> {
 impl<V: F32Vector> Slopes<V> for RowSlopes<V> {
     #[inline(always)]
     fn next(&mut self, k: usize) -> V {
-        let (l, p, ph) = (V::LANES, self.p, self.ph);
+        let (l, p) = (V::LANES, self.p);
+        // A plain block may have left the phase at the row's end.
+        let ph = if self.ph == p { 0 } else { self.ph };
         // SAFETY: `cpu` proves the ISA; every load reads `l` slopes within
         // the row's `p >= l`.
         let s = unsafe {
@@ -74,6 +76,9 @@ impl<V: F32Vector> Slopes<V> for RowSlopes<V> {
     #[inline(always)]
     fn plain(&mut self, max: usize) -> usize {
         // The blocks within the row.
+        if self.ph == self.p {
+            self.ph = 0;
+        }
         ((self.p - self.ph) / (4 * V::LANES)).min(max)
     }
     #[inline(always)]
@@ -82,7 +87,9 @@ impl<V: F32Vector> Slopes<V> for RowSlopes<V> {
         if !PLAIN {
             return [self.next(l), self.next(l), self.next(l), self.next(l)];
         }
-        self.ph = if ph + 4 * l == self.p { 0 } else { ph + 4 * l };
+        // Within the row (`plain`): no wrap here (a test per block was a
+        // tenth of the instructions of 8 rows of many channels).
+        self.ph = ph + 4 * l;
         let mut s = [self.cpu.zero(); MAX_UNROLL];
         for (q, s) in s.iter_mut().enumerate() {
             // SAFETY: `cpu` proves the ISA; within the row (`plain`).
