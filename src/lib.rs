@@ -70,6 +70,7 @@ pub mod accuracy;
 mod activation;
 mod engine;
 mod error;
+mod layout;
 mod maxout;
 mod parallel;
 mod prelu;
@@ -77,9 +78,9 @@ mod prelu;
 pub use activation::Activation;
 pub use engine::{Grad, Kernels, Saved};
 pub use error::Error;
+pub use layout::ChannelLayout;
 pub use maxout::MaxoutIndex;
 pub use parallel::DEFAULT_PARALLEL_THRESHOLD;
-pub use prelu::ChannelLayout;
 /// The scalar reference, one element at a time: the oracle of the ReLU
 /// family and the benchmarks' baseline. Hidden from the docs: a testing aid
 /// with no stability promise.
