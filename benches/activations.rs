@@ -27,7 +27,7 @@
 //! backward (from the saved input: read `x` and `grad_out`, write `grad_in`).
 
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion, Throughput};
-use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Grad, Isa, Kernels, Saved};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -133,13 +133,14 @@ fn backward(c: &mut Criterion) {
     }
 }
 
-/// PReLU's layouts, 16 channels: NCHW (the run kernel) and NHWC (the slope
-/// pattern kernel).
+/// PReLU's layouts, 16 channels: NCHW (the runs shape) and NHWC (the
+/// periodic shape).
 fn prelu_layouts(n: usize) -> [(&'static str, ChannelLayout); 2] {
     [
-        ("prelu_nchw", ChannelLayout::nchw(16, (n / 16).max(1))),
-        ("prelu_nhwc", ChannelLayout::nhwc(16)),
+        ("prelu_nchw", ChannelLayout::nchw(1, 16, 1, n / 16)),
+        ("prelu_nhwc", ChannelLayout::nhwc(1, 1, n / 16, 16)),
     ]
+    .map(|(name, layout)| (name, layout.expect("a shape of n elements")))
 }
 
 /// Calls between two restores of a buffer that PReLU scales in place: at
@@ -220,7 +221,7 @@ fn prelu(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 in_place_bursts(iters, &mut grad, &grad_out, |grad| {
                     let saved = Saved::Input(black_box(&x));
-                    k.prelu_backward(saved, &w, layout, grad, Some(&mut grad_w))
+                    k.prelu_backward(saved, &w, layout, grad, Some(Grad::Write(&mut grad_w)))
                         .unwrap()
                 })
             })
@@ -236,7 +237,7 @@ fn prelu(c: &mut Criterion) {
                     layout,
                     black_box(&grad_out),
                     black_box(&mut grad),
-                    Some(&mut grad_w),
+                    Some(Grad::Write(&mut grad_w)),
                 )
                 .unwrap()
             })
@@ -279,7 +280,7 @@ fn maxout(c: &mut Criterion) {
                             k,
                             1,
                             black_box(&grad_out),
-                            black_box(&mut grad_in),
+                            black_box(Grad::Write(&mut grad_in)),
                         )
                         .unwrap()
                     })
@@ -302,7 +303,7 @@ fn maxout(c: &mut Criterion) {
                             k,
                             1,
                             black_box(&grad_out),
-                            black_box(&mut grad_in),
+                            black_box(Grad::Write(&mut grad_in)),
                         )
                         .unwrap()
                     })

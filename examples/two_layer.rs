@@ -18,7 +18,7 @@
 //! whatever does the products. The program prints the loss every 50 steps
 //! and checks that both networks learn (the loss falls by 10x or more).
 
-use rectify::{Activation, ChannelLayout, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Grad, Kernels, Saved};
 
 const BATCH: usize = 64;
 const INPUTS: usize = 4;
@@ -95,7 +95,7 @@ fn train(k: &Kernels, mut hidden: Hidden) -> Result<(f32, f32), rectify::Error> 
     let mut b2 = 0.0f32;
     // Features are the last axis of `[batch, hidden]`: one PReLU channel per
     // hidden unit.
-    let layout = ChannelLayout::nhwc(HIDDEN);
+    let layout = ChannelLayout::rows(BATCH, HIDDEN)?;
 
     let (mut a, mut y) = (vec![0.0f32; BATCH * HIDDEN], vec![0.0f32; BATCH]);
     let (mut grad_a, mut grad_w1, mut grad_w2) = (
@@ -147,9 +147,13 @@ fn train(k: &Kernels, mut hidden: Hidden) -> Result<(f32, f32), rectify::Error> 
         matmul_a_bt(&grad_y, &w2, &mut grad_a, BATCH, 1, HIDDEN);
         match &mut hidden {
             Hidden::Fixed(act) => k.backward(*act, Saved::Output(&a), &mut grad_a)?,
-            Hidden::Prelu { w, grad_w } => {
-                k.prelu_backward(Saved::Input(&pre), w, layout, &mut grad_a, Some(grad_w))?
-            }
+            Hidden::Prelu { w, grad_w } => k.prelu_backward(
+                Saved::Input(&pre),
+                w,
+                layout,
+                &mut grad_a,
+                Some(Grad::Write(grad_w)),
+            )?,
         }
         matmul_at_b(&x, &grad_a, &mut grad_w1, BATCH, INPUTS, HIDDEN);
         let grad_b1: Vec<f32> = (0..HIDDEN)

@@ -35,6 +35,54 @@ impl<'a> Saved<'a> {
     }
 }
 
+/// Where a gradient goes: written over a buffer, or added to what it holds
+/// (the way frameworks in PyTorch's style accumulate into `.grad`).
+///
+/// The methods that take one ([`Kernels::prelu_backward`]'s `grad_w`,
+/// [`Kernels::maxout_backward`]'s `grad_in`) state how each element is
+/// added. A refused call writes nothing, whichever it is.
+///
+/// ```
+/// use rectify::{Grad, Kernels};
+/// let k = Kernels::from_env();
+/// let x = [1.0f32, 2.0, 5.0, 4.0];
+/// let mut grad_in = [0.5f32; 4];
+/// k.maxout_backward(&x, 2, 1, &[10.0, 20.0], Grad::Add(&mut grad_in))?;
+/// assert_eq!(grad_in, [0.5, 10.5, 20.5, 0.5]); // added to what was there
+/// k.maxout_backward(&x, 2, 1, &[10.0, 20.0], Grad::Write(&mut grad_in))?;
+/// assert_eq!(grad_in, [0.0, 10.0, 20.0, 0.0]); // written over it
+/// # Ok::<(), rectify::Error>(())
+/// ```
+#[derive(Debug)]
+pub enum Grad<'a> {
+    /// `buf = gradient`: every element is replaced.
+    Write(&'a mut [f32]),
+    /// `buf += gradient`: every element gets its contribution added.
+    Add(&'a mut [f32]),
+}
+
+impl<'a> Grad<'a> {
+    /// The buffer's length.
+    pub fn len(&self) -> usize {
+        match self {
+            Grad::Write(b) | Grad::Add(b) => b.len(),
+        }
+    }
+
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer, and whether the gradient is added to it.
+    pub(crate) fn into_parts(self) -> (bool, &'a mut [f32]) {
+        match self {
+            Grad::Write(b) => (false, b),
+            Grad::Add(b) => (true, b),
+        }
+    }
+}
+
 /// An activation engine: the kernels of one instruction-set tier plus a
 /// parallel policy.
 ///
@@ -193,8 +241,8 @@ impl Kernels {
         Ok(())
     }
 
-    /// `grad = grad * f'(saved)` in place: turns the gradient of the output
-    /// into the gradient of the input.
+    /// `grad = grad * f'(saved)` in place, written over `grad`: turns the
+    /// gradient of the output into the gradient of the input.
     ///
     /// ```
     /// use rectify::{Activation, Kernels, Saved};

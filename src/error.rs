@@ -50,18 +50,40 @@ pub enum Error {
         /// What the parameter would have to satisfy.
         requirement: &'static str,
     },
-    /// A buffer does not fit its `[outer, channels, inner]` layout: its
-    /// length is not a multiple of `channels * inner`, or `channels` or
-    /// `inner` is 0.
+    /// A buffer's length is not that of its [`ChannelLayout`](crate::ChannelLayout),
+    /// `outer * channels * inner`.
     LayoutMismatch {
         /// The buffer, e.g. `"x"`.
         argument: &'static str,
         /// Its length.
         len: usize,
+        /// The layout's outer extent (images, rows).
+        outer: usize,
         /// The layout's channels.
         channels: usize,
         /// The layout's inner extent.
         inner: usize,
+    },
+    /// A channel axis that is not an axis of the shape.
+    AxisOutOfRange {
+        /// The argument, e.g. `"channel_axis"`.
+        argument: &'static str,
+        /// The axis given.
+        axis: usize,
+        /// The shape's number of dimensions: the axis must be below it.
+        rank: usize,
+    },
+    /// A shape no layout can describe: a channel dimension of 0, or
+    /// dimensions whose product overflows `usize`.
+    InvalidShape {
+        /// The argument, e.g. `"shape"`.
+        argument: &'static str,
+        /// The dimension at fault.
+        axis: usize,
+        /// Its extent.
+        value: usize,
+        /// What it must satisfy.
+        requirement: &'static str,
     },
     /// A size parameter (Maxout's `k`) outside what the operation accepts.
     InvalidSize {
@@ -139,14 +161,31 @@ impl fmt::Display for Error {
             Error::LayoutMismatch {
                 argument,
                 len,
+                outer,
                 channels,
                 inner,
             } => write!(
                 f,
-                "layout mismatch: {argument} has {len} elements, which is not [outer, \
-                 {channels}, {inner}] for any outer (channels and inner must be at least 1 \
-                 and divide the length)"
+                "layout mismatch: {argument} has {len} elements, but its layout [outer, \
+                 channels, inner] = [{outer}, {channels}, {inner}] has {}",
+                // A layout's product fits in usize (its constructors check).
+                outer.saturating_mul(*channels).saturating_mul(*inner)
             ),
+            Error::AxisOutOfRange {
+                argument,
+                axis,
+                rank,
+            } => write!(
+                f,
+                "{argument} = {axis} is not an axis of a shape of {rank} dimensions (it must \
+                 be below {rank})"
+            ),
+            Error::InvalidShape {
+                argument,
+                axis,
+                value,
+                requirement,
+            } => write!(f, "{argument}[{axis}] = {value} is invalid: {requirement}"),
             Error::InvalidSize {
                 operation,
                 parameter,

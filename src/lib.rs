@@ -53,7 +53,7 @@
 //! # Stability
 //!
 //! The semver promise covers the items documented here: [`Kernels`] and its
-//! methods, [`Activation`], [`Saved`], [`ChannelLayout`], the Maxout index
+//! methods, [`Activation`], [`Saved`], [`Grad`], [`ChannelLayout`], the Maxout index
 //! types, [`Error`], [`Isa`] and [`DEFAULT_PARALLEL_THRESHOLD`], and the
 //! results the math contract states. Items hidden from these docs (the test
 //! oracle, the scalar reference, build facts for the report) and the
@@ -70,16 +70,17 @@ pub mod accuracy;
 mod activation;
 mod engine;
 mod error;
+mod layout;
 mod maxout;
 mod parallel;
 mod prelu;
 
 pub use activation::Activation;
-pub use engine::{Kernels, Saved};
+pub use engine::{Grad, Kernels, Saved};
 pub use error::Error;
+pub use layout::ChannelLayout;
 pub use maxout::MaxoutIndex;
 pub use parallel::DEFAULT_PARALLEL_THRESHOLD;
-pub use prelu::ChannelLayout;
 /// The scalar reference, one element at a time: the oracle of the ReLU
 /// family and the benchmarks' baseline. Hidden from the docs: a testing aid
 /// with no stability promise.

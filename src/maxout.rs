@@ -10,13 +10,15 @@
 //! them wins), or the first NaN if any piece is NaN: its value, payload kept,
 //! is the output. The backward pass sends the whole gradient to the winner and
 //! `+0` to the other pieces, recomputing the winners from the saved input or
-//! reading the indices the forward pass wrote. Every tier picks the same
+//! reading the indices the forward pass wrote, and writes those shares over
+//! `grad_in` or adds them to it ([`Grad`]). Every tier picks the same
 //! winners.
 
-use rectify_kernels::MaxoutIndex as KernelIndex;
+use rectify_kernels::reference::maxout_step;
+use rectify_kernels::{KernelSet, MaxoutIndex as KernelIndex};
 
 use crate::error::same_len;
-use crate::{parallel, Error, Kernels};
+use crate::{parallel, Error, Grad, Kernels};
 
 mod sealed {
     pub trait Sealed {}
@@ -197,16 +199,25 @@ impl Kernels {
         parallel::run_parts(pieces, |(x, y, i)| set.maxout_forward(x, k, inner, y, i));
     }
 
-    /// Maxout backward from the saved input: `grad_in[o, p, i] = p won ?
-    /// grad_out[o, i] : +0`, the winners recomputed from `x`. Overwrites
-    /// `grad_in` (every element is written).
+    /// Maxout backward from the saved input: piece `p` of output `(o, i)`
+    /// gets `c[o, p, i] = p won ? grad_out[o, i] : +0`, the winners
+    /// recomputed from `x`, and
+    ///
+    /// - [`Grad::Write`]: `grad_in[o, p, i] = c[o, p, i]` (every element is
+    ///   written);
+    /// - [`Grad::Add`]: `grad_in[o, p, i] += c[o, p, i]`, in f32, for every
+    ///   element: a loser gets `+0` added, which leaves every value as it is
+    ///   except `-0`, which becomes `+0` (IEEE `-0 + +0 = +0`).
     ///
     /// ```
-    /// use rectify::Kernels;
+    /// use rectify::{Grad, Kernels};
     /// let x = [1.0f32, 2.0, 5.0, 5.0];
+    /// let k = Kernels::from_env();
     /// let mut grad_in = [9.0f32; 4];
-    /// Kernels::from_env().maxout_backward(&x, 2, 1, &[10.0, 20.0], &mut grad_in)?;
+    /// k.maxout_backward(&x, 2, 1, &[10.0, 20.0], Grad::Write(&mut grad_in))?;
     /// assert_eq!(grad_in, [0.0, 10.0, 20.0, 0.0]);
+    /// k.maxout_backward(&x, 2, 1, &[1.0, 2.0], Grad::Add(&mut grad_in))?;
+    /// assert_eq!(grad_in, [0.0, 11.0, 22.0, 0.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn maxout_backward(
@@ -215,8 +226,9 @@ impl Kernels {
         k: usize,
         inner: usize,
         grad_out: &[f32],
-        grad_in: &mut [f32],
+        grad_in: Grad<'_>,
     ) -> Result<(), Error> {
+        let (add, grad_in) = grad_in.into_parts();
         validate(
             ("grad_in", grad_in.len()),
             k,
@@ -237,27 +249,34 @@ impl Kernels {
             .zip(x.chunks(out * k).zip(grad_out.chunks(out)))
             .map(|(gx, (x, gy))| (x, gy, gx))
             .collect();
-        if parts <= 1 {
-            pieces
-                .into_iter()
-                .for_each(|(x, gy, gx)| set.maxout_backward(x, k, inner, gy, gx));
-        } else {
-            parallel::run_parts(pieces, |(x, gy, gx)| {
+        let run = |(x, gy, gx): (&[f32], &[f32], &mut [f32])| {
+            if add {
+                added(set, x, (k, inner), gy, gx)
+            } else {
                 set.maxout_backward(x, k, inner, gy, gx)
-            });
+            }
+        };
+        if parts <= 1 {
+            pieces.into_iter().for_each(run);
+        } else {
+            parallel::run_parts(pieces, run);
         }
         Ok(())
     }
 
     /// Maxout backward from the winners [`Kernels::maxout_with_index`]
-    /// saved: `grad_in[o, p, i] = p == idx[o, i] ? grad_out[o, i] : +0`.
-    /// Overwrites `grad_in`; refuses an index not below `k`.
+    /// saved: piece `p` of output `(o, i)` gets `c[o, p, i] = p == idx[o, i]
+    /// ? grad_out[o, i] : +0`, written over `grad_in` or added to it as
+    /// [`Kernels::maxout_backward`] states. Refuses an index not below `k`.
     ///
     /// ```
-    /// use rectify::Kernels;
+    /// use rectify::{Grad, Kernels};
+    /// let k = Kernels::from_env();
     /// let mut grad_in = [9.0f32; 4];
-    /// Kernels::from_env().maxout_backward_indexed(&[1u8, 0], 2, 1, &[10.0, 20.0], &mut grad_in)?;
+    /// k.maxout_backward_indexed(&[1u8, 0], 2, 1, &[10.0, 20.0], Grad::Write(&mut grad_in))?;
     /// assert_eq!(grad_in, [0.0, 10.0, 20.0, 0.0]);
+    /// k.maxout_backward_indexed(&[0u8, 0], 2, 1, &[1.0, 2.0], Grad::Add(&mut grad_in))?;
+    /// assert_eq!(grad_in, [1.0, 10.0, 22.0, 0.0]);
     /// # Ok::<(), rectify::Error>(())
     /// ```
     pub fn maxout_backward_indexed<I: MaxoutIndex>(
@@ -266,20 +285,82 @@ impl Kernels {
         k: usize,
         inner: usize,
         grad_out: &[f32],
-        grad_in: &mut [f32],
+        grad_in: Grad<'_>,
     ) -> Result<(), Error> {
+        let (add, grad_in) = grad_in.into_parts();
         validate(
             ("grad_in", grad_in.len()),
             k,
             inner,
             ("grad_out", grad_out.len()),
         )?;
-        indexed(idx, k, inner, grad_out, grad_in)
+        if add {
+            indexed::<I, true>(idx, k, inner, grad_out, grad_in)
+        } else {
+            indexed::<I, false>(idx, k, inner, grad_out, grad_in)
+        }
     }
 }
 
-/// The backward pass from saved indices, after checking them.
-fn indexed<I: Copy + Ord + Into<u64>>(
+/// The elements of the scratch an added gradient goes through: 4 KiB on
+/// the stack, whatever the call's size.
+const SCRATCH: usize = 1024;
+
+/// `gx += c` for the contributions `c` the kernel writes, whole groups of
+/// `k * inner` (validated, nonempty) at a time through a bounded scratch.
+fn added(set: &KernelSet, x: &[f32], (k, inner): (usize, usize), gy: &[f32], gx: &mut [f32]) {
+    let group = k * inner;
+    let mut c = [0.0f32; SCRATCH];
+    if group <= SCRATCH {
+        let per = SCRATCH / group;
+        let chunks = x.chunks(per * group).zip(gy.chunks(per * inner));
+        for ((x, gy), gx) in chunks.zip(gx.chunks_mut(per * group)) {
+            let c = &mut c[..gx.len()];
+            set.maxout_backward(x, k, inner, gy, c);
+            add_to(gx, c);
+        }
+        return;
+    }
+    let groups = x.chunks_exact(group).zip(gy.chunks_exact(inner));
+    if k <= SCRATCH {
+        // Column tiles: `cols` of each piece's plane gathered, so the
+        // kernel sees `[1, k, cols]` (a winner depends only on its column).
+        let (cols, mut xs) = (SCRATCH / k, [0.0f32; SCRATCH]);
+        for ((x, gy), gx) in groups.zip(gx.chunks_exact_mut(group)) {
+            for c0 in (0..inner).step_by(cols) {
+                let n = cols.min(inner - c0);
+                let planes = xs.chunks_exact_mut(n).zip(x[c0..].chunks(inner));
+                planes.for_each(|(t, x)| t.copy_from_slice(&x[..n]));
+                set.maxout_backward(&xs[..k * n], k, n, &gy[c0..c0 + n], &mut c[..k * n]);
+                for (g, c) in gx[c0..].chunks_mut(inner).zip(c.chunks_exact(n)) {
+                    add_to(&mut g[..n], c);
+                }
+            }
+        }
+        return;
+    }
+    // More pieces than the scratch holds: each column's winner by the
+    // rule every tier follows, its pieces read in order.
+    for ((x, gy), gx) in groups.zip(gx.chunks_exact_mut(group)) {
+        for (i, &g) in gy.iter().enumerate() {
+            let (_, won) = (1..k).fold((x[i], 0), |(best, id), p| {
+                maxout_step(best, id, x[p * inner + i], p)
+            });
+            for p in 0..k {
+                gx[p * inner + i] += grad_if(p == won, g);
+            }
+        }
+    }
+}
+
+/// `gx[i] += c[i]`, in f32.
+fn add_to(gx: &mut [f32], c: &[f32]) {
+    gx.iter_mut().zip(c).for_each(|(g, c)| *g += c);
+}
+
+/// The backward pass from saved indices, after checking them: the
+/// contributions written over `grad_in`, or added to it when `ADD`.
+fn indexed<I: Copy + Ord + Into<u64>, const ADD: bool>(
     idx: &[I],
     k: usize,
     inner: usize,
@@ -309,17 +390,17 @@ fn indexed<I: Copy + Ord + Into<u64>>(
         return Ok(());
     }
     match (k, inner) {
-        (2, 1) => interleaved::<I, 2>(idx, grad_out, grad_in),
-        (3, 1) => interleaved::<I, 3>(idx, grad_out, grad_in),
-        (4, 1) => interleaved::<I, 4>(idx, grad_out, grad_in),
-        (_, 1) => {
+        (2, 1) => interleaved::<I, 2, ADD>(idx, grad_out, grad_in),
+        (3, 1) => interleaved::<I, 3, ADD>(idx, grad_out, grad_in),
+        (4, 1) => interleaved::<I, 4, ADD>(idx, grad_out, grad_in),
+        (_, 1) if !ADD => {
             grad_in.fill(0.0);
             for ((gxo, &id), &g) in grad_in.chunks_exact_mut(k).zip(idx).zip(grad_out) {
                 // An index below k (checked), so within the group.
                 gxo[id.into() as usize] = g;
             }
         }
-        _ => planes(idx, grad_out, grad_in, k, inner),
+        _ => planes::<I, ADD>(idx, grad_out, grad_in, k, inner),
     }
     Ok(())
 }
@@ -329,13 +410,23 @@ fn indexed<I: Copy + Ord + Into<u64>>(
 /// vectorises it: no conversion or check in the loop, a fixed group size.
 /// The reference's loop, with its per-element check, neither vectorises nor
 /// avoids the branch.
-fn interleaved<I: Copy + Into<u64>, const K: usize>(idx: &[I], gy: &[f32], gx: &mut [f32]) {
+fn interleaved<I: Copy + Into<u64>, const K: usize, const ADD: bool>(
+    idx: &[I],
+    gy: &[f32],
+    gx: &mut [f32],
+) {
     for ((gxo, &id), &g) in gx.chunks_exact_mut(K).zip(idx).zip(gy) {
         let id = id.into();
         for (p, d) in gxo.iter_mut().enumerate() {
-            *d = grad_if(id == p as u64, g);
+            put::<ADD>(d, grad_if(id == p as u64, g));
         }
     }
+}
+
+/// `*d = c`, or `*d += c` when `ADD`.
+#[inline(always)]
+fn put<const ADD: bool>(d: &mut f32, c: f32) {
+    *d = if ADD { *d + c } else { c };
 }
 
 /// `g` where `won`, else `+0`, without a branch (the winners of real data
@@ -346,9 +437,15 @@ fn grad_if(won: bool, g: f32) -> f32 {
     f32::from_bits(g.to_bits() & 0u32.wrapping_sub(u32::from(won)))
 }
 
-/// The same along `inner > 1` (or `inner == 0`), a plane of each piece at a
-/// time.
-fn planes<I: Copy + Into<u64>>(idx: &[I], gy: &[f32], gx: &mut [f32], k: usize, inner: usize) {
+/// The same along `inner > 1` (or `inner == 0`, or for any `k` when
+/// adding), a plane of each piece at a time.
+fn planes<I: Copy + Into<u64>, const ADD: bool>(
+    idx: &[I],
+    gy: &[f32],
+    gx: &mut [f32],
+    k: usize,
+    inner: usize,
+) {
     if inner == 0 {
         return;
     }
@@ -358,7 +455,7 @@ fn planes<I: Copy + Into<u64>>(idx: &[I], gy: &[f32], gx: &mut [f32], k: usize, 
     for (gxo, (idxo, gyo)) in groups {
         for (p, piece) in gxo.chunks_exact_mut(inner).enumerate() {
             for ((d, &id), &g) in piece.iter_mut().zip(idxo).zip(gyo) {
-                *d = grad_if(id.into() == p as u64, g);
+                put::<ADD>(d, grad_if(id.into() == p as u64, g));
             }
         }
     }

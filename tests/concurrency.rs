@@ -13,7 +13,7 @@ use contract::tiers_under_test;
 use contract::pseudo_random as data;
 use std::sync::Barrier;
 
-use rectify::{Activation, ChannelLayout, Isa, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Grad, Isa, Kernels, Saved};
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
@@ -84,13 +84,19 @@ fn run_everything(k: Option<Kernels>, x: &[f32], g: &[f32]) -> Vec<u32> {
         out.extend(bits(&grad));
     }
     let w: Vec<f32> = (0..16).map(|c| 0.01 * c as f32).collect();
-    let layout = ChannelLayout::nchw(16, n / 64);
+    let layout = ChannelLayout::nchw(4, 16, 1, n / 64).unwrap();
     let mut y = x.to_vec();
     engine.prelu(&mut y, &w, layout).unwrap();
     out.extend(bits(&y));
     let (mut grad, mut gw) = (g.to_vec(), vec![0.0; 16]);
     engine
-        .prelu_backward(Saved::Input(x), &w, layout, &mut grad, Some(&mut gw))
+        .prelu_backward(
+            Saved::Input(x),
+            &w,
+            layout,
+            &mut grad,
+            Some(Grad::Write(&mut gw)),
+        )
         .unwrap();
     out.extend(bits(&grad));
     out.extend(bits(&gw));
@@ -99,7 +105,7 @@ fn run_everything(k: Option<Kernels>, x: &[f32], g: &[f32]) -> Vec<u32> {
     engine.maxout_with_index(x, 2, 1, &mut m, &mut idx).unwrap();
     let mut gx = vec![0.0; n];
     engine
-        .maxout_backward_indexed(&idx, 2, 1, &g[..n / 2], &mut gx)
+        .maxout_backward_indexed(&idx, 2, 1, &g[..n / 2], Grad::Write(&mut gx))
         .unwrap();
     out.extend(bits(&m));
     out.extend(bits(&gx));

@@ -13,9 +13,9 @@ mod kernel_draw;
 #[path = "common/tiers.rs"]
 mod tiers;
 
-use kernel_calls::{check, KernelCall};
+use kernel_calls::{check, KernelCall, Slope};
 use kernel_draw::{Draw, EDGE_SIZES};
-use rectify_kernels::{KernelSet, MaxoutIndex, PreluRuns};
+use rectify_kernels::{KernelSet, MaxoutIndex, Prelu, SlopeGrad};
 use tiers::tiers_under_test;
 
 fn sets() -> Vec<KernelSet> {
@@ -62,31 +62,72 @@ fn maxout_backward_with_k_that_wraps_the_length_check_is_refused() {
     }
 }
 
+/// A row of `C * inner` that wraps, and a span whose end wraps, are refused
+/// before any write.
 #[test]
-fn prelu_pattern_backward_with_rows_that_wrap_is_refused() {
+fn prelu_sizes_that_wrap_are_refused() {
     for k in sets() {
-        let message = refusal(|| {
-            k.prelu_pattern_backward(&[-1.0], None, &mut [1.0], 4, (1 << 62) + 1, &[0.5], None)
-        });
-        assert!(message.contains("do not fit in saved"), "{message}");
-        // A stride that wraps `(rows - 1) * stride` back into the buffer.
-        let buf = [7.0f32; 2];
+        let huge = Prelu {
+            w: &[0.5; 2],
+            inner: usize::MAX / 2 + 1,
+            len: 0,
+        };
+        let message = refusal(|| k.prelu_forward(huge, 0, None, &mut []));
+        assert!(
+            message.starts_with("prelu: 0 is not rows of 2 x"),
+            "{message}"
+        );
         let mut dst = [1.0f32; 2];
-        let message = refusal(|| {
-            k.prelu_pattern_backward(&buf[1..], None, &mut dst[1..], usize::MAX, 2, &[0.5], None)
-        });
-        assert!(message.contains("do not fit"), "{message}");
+        let span = Prelu {
+            w: &[0.5],
+            inner: 1,
+            len: usize::MAX,
+        };
+        let message = refusal(|| k.prelu_forward(span, usize::MAX - 1, None, &mut dst));
+        assert!(message.starts_with("prelu: 2 elements from"), "{message}");
+        let message =
+            refusal(|| k.prelu_backward(span, usize::MAX, &[-1.0; 2], None, &mut dst, None));
+        assert!(message.starts_with("prelu: 2 elements from"), "{message}");
         assert_eq!(dst, [1.0, 1.0]);
     }
 }
 
-/// Rows of no elements finish at once, however many.
+/// A span at the very end of a buffer of `usize::MAX` elements, and empty
+/// spans of buffers of any size, run.
 #[test]
-fn prelu_pattern_backward_over_empty_rows_returns() {
+fn prelu_spans_at_the_top_of_usize_run() {
     for k in sets() {
-        let mut acc: [f32; 0] = [];
-        k.prelu_pattern_backward(&[], None, &mut [], 0, usize::MAX, &[], Some(&mut acc));
-        k.prelu_pattern_backward(&[], None, &mut [], 0, usize::MAX, &[], None);
+        let mut dst = [-2.0f32; 3];
+        let top = Prelu {
+            w: &[0.5],
+            inner: 1,
+            len: usize::MAX,
+        };
+        k.prelu_forward(top, usize::MAX - 3, None, &mut dst);
+        assert_eq!(dst, [-1.0; 3]);
+        let mut sums = [f64::NAN; 1];
+        let runs = Prelu {
+            w: &[0.5, 0.25],
+            inner: usize::MAX / 2,
+            len: usize::MAX - 1,
+        };
+        k.prelu_backward(
+            runs,
+            usize::MAX - 4,
+            &[-1.0; 3],
+            None,
+            &mut dst,
+            Some(SlopeGrad::Sums(&mut sums)),
+        );
+        assert_eq!((dst, sums), ([-0.25; 3], [3.0]));
+        for len in [0, usize::MAX] {
+            let any = Prelu {
+                w: &[0.5],
+                inner: usize::MAX,
+                len: len - len % usize::MAX,
+            };
+            k.prelu_backward(any, 0, &[], None, &mut [], Some(SlopeGrad::Sums(&mut [])));
+        }
     }
 }
 
@@ -102,9 +143,11 @@ fn maxout_of_nothing_with_a_huge_k_allocates_nothing() {
             let engine = rectify::Kernels::new(set.isa()).unwrap();
             engine.maxout(&[], k, 1, &mut []).unwrap();
             engine.maxout(&[], k, 3, &mut []).unwrap();
-            engine.maxout_backward(&[], k, 1, &[], &mut []).unwrap();
             engine
-                .maxout_backward_indexed(&[0u32; 0], k, 5, &[], &mut [])
+                .maxout_backward(&[], k, 1, &[], rectify::Grad::Write(&mut []))
+                .unwrap();
+            engine
+                .maxout_backward_indexed(&[0u32; 0], k, 5, &[], rectify::Grad::Write(&mut []))
                 .unwrap();
         }
     }
@@ -127,29 +170,6 @@ fn u32_maxout_indices_need_k_of_at_most_2_to_the_32() {
         // 2^32 pieces still fit (index 2^32 - 1).
         set.maxout_forward(&[], 1 << 32, 1, &mut [], MaxoutIndex::U32(&mut []));
     }
-}
-
-#[test]
-fn prelu_runs_pieces_refuses_a_zero_piece_instead_of_looping() {
-    let runs = PreluRuns {
-        w: &[0.5],
-        channel: 0,
-        inner: 4,
-        offset: 0,
-    };
-    let message = refusal(|| {
-        runs.pieces(10, 0);
-    });
-    assert!(message.contains("piece must be at least 1"), "{message}");
-    let empty_runs = PreluRuns { inner: 0, ..runs };
-    let message = refusal(|| {
-        empty_runs.pieces(10, 1);
-    });
-    assert!(message.contains("inner must be at least 1"), "{message}");
-    assert_eq!(runs.pieces(10, 3), 2 + 2 + 1);
-    // Any span, counted without a step per piece.
-    assert_eq!(runs.pieces(usize::MAX, 1), usize::MAX);
-    assert_eq!(runs.pieces(usize::MAX, 4), usize::MAX / 4 + 1);
 }
 
 /// Every size in `EDGE_SIZES` in every size argument of every method, with
@@ -181,9 +201,9 @@ fn edge_sizes_are_run_or_refused_by_name() {
             "{name}: {ran} ran, {refused} refused"
         );
     }
-    assert_eq!(tally.len(), 15, "every method is drawn");
-    // Each edge size as Maxout's `k`, the pattern's `stride` and `rows`,
-    // and the one-image `inner`, explicitly.
+    assert_eq!(tally.len(), 8, "every method is drawn");
+    // Each edge size as Maxout's `k`, and as PReLU's `inner`, `len` and
+    // `start`, explicitly.
     for &s in &EDGE_SIZES {
         for set in &sets {
             for (x_len, y_len) in [(0, 0), (16, 16), (16, 1), (32, 16)] {
@@ -209,33 +229,50 @@ fn edge_sizes_are_run_or_refused_by_name() {
                     },
                 );
             }
-            for rows in [0, 1, 2, s] {
-                for width in [0, 1, 4] {
+            for (w_len, inner, len, start) in [
+                (3, s, s, 0),
+                (1, 1, s, s),
+                (2, 8, s, 16),
+                (4, s, s.wrapping_mul(4), s),
+            ] {
+                let whole = Slope::GradW {
+                    len: w_len,
+                    from_output: false,
+                    add: true,
+                };
+                let slopes = [
+                    Some(Slope::Sums(0)),
+                    Some(Slope::Sums(1)),
+                    Some(Slope::Sums(2)),
+                ];
+                for (dst_len, slope) in [0, 16, 16, 16, 16]
+                    .into_iter()
+                    .zip(slopes.into_iter().chain([None, Some(whole)]))
+                {
                     check(
                         set,
-                        &KernelCall::PatternBackward {
-                            saved_len: 8,
-                            grad_len: Some(8),
-                            dst_len: 8,
-                            stride: s,
-                            rows,
-                            width,
-                            acc_len: Some(width),
+                        &KernelCall::PreluForward {
+                            w_len,
+                            inner,
+                            len,
+                            start,
+                            src_len: None,
+                            dst_len,
                         },
                     );
+                    let call = KernelCall::PreluBackward {
+                        w_len,
+                        inner,
+                        len,
+                        start,
+                        saved_len: dst_len,
+                        grad_len: Some(dst_len),
+                        dst_len,
+                        slope,
+                    };
+                    check(set, &call);
                 }
             }
-            check(
-                set,
-                &KernelCall::OneImageBackward {
-                    saved_len: 32,
-                    grad_len: None,
-                    dst_len: 32,
-                    w_len: 8,
-                    inner: s,
-                    sums_len: Some(8),
-                },
-            );
         }
     }
 }

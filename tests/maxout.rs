@@ -4,11 +4,14 @@
 //! offsets; the backward pass from the input and from saved indices; any
 //! thread count; refusals that write nothing.
 
+#[path = "common/harness.rs"]
+mod harness;
 #[path = "common/tiers.rs"]
 mod under_test;
 
+use harness::{bits, drawn, same_for_any_thread_count};
 use rectify::reference::maxout;
-use rectify::{Error, Kernels};
+use rectify::{Error, Grad, Kernels};
 use under_test::tiers_under_test;
 
 /// Values drawn from a small set, so that ties (also -0 against +0) and
@@ -26,24 +29,14 @@ fn data(n: usize, seed: u32) -> Vec<f32> {
         f32::from_bits(0xffc1_2345),
         f32::from_bits(0x7f80_0001),
     ];
-    let mut s = seed | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            if s.is_multiple_of(3) {
-                (s >> 8) as f32 / 16_777_216.0 * 4.0 - 2.0
-            } else {
-                // Mostly the tie-prone values, NaNs rarer.
-                set[((s >> 4) % if s.is_multiple_of(5) { 10 } else { 7 }) as usize]
-            }
-        })
-        .collect()
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|f| f.to_bits()).collect()
+    drawn(n, seed, |_, s| {
+        if s.is_multiple_of(3) {
+            (s >> 8) as f32 / 16_777_216.0 * 4.0 - 2.0
+        } else {
+            // Mostly the tie-prone values, NaNs rarer.
+            set[((s >> 4) % if s.is_multiple_of(5) { 10 } else { 7 }) as usize]
+        }
+    })
 }
 
 /// The reference winners: (value bits, index) per output.
@@ -93,13 +86,139 @@ fn check(kern: &Kernels, x: &[f32], k: usize, inner: usize, what: &str) {
     for saved in ["x", "u32 indices", "u8 indices"] {
         let mut gx = vec![f32::NAN; n];
         match saved {
-            "x" => kern.maxout_backward(x, k, inner, &gy, &mut gx),
-            "u32 indices" => kern.maxout_backward_indexed(&idx32, k, inner, &gy, &mut gx),
-            _ => kern.maxout_backward_indexed(&idx8, k, inner, &gy, &mut gx),
+            "x" => kern.maxout_backward(x, k, inner, &gy, Grad::Write(&mut gx)),
+            "u32 indices" => {
+                kern.maxout_backward_indexed(&idx32, k, inner, &gy, Grad::Write(&mut gx))
+            }
+            _ => kern.maxout_backward_indexed(&idx8, k, inner, &gy, Grad::Write(&mut gx)),
         }
         .unwrap();
         assert_eq!(bits(&gx), want_gx, "{what}: backward from {saved}");
     }
+    // Added to a prefilled buffer (zeros of both signs, NaNs, infinities):
+    // every element gets its contribution, +0 for the losers, in f32.
+    let prefill = data(n, 7 + n as u32);
+    let want_add = added(&prefill, &want_gx);
+    for saved in ["x", "u32 indices", "u8 indices"] {
+        let mut gx = prefill.clone();
+        match saved {
+            "x" => kern.maxout_backward(x, k, inner, &gy, Grad::Add(&mut gx)),
+            "u32 indices" => {
+                kern.maxout_backward_indexed(&idx32, k, inner, &gy, Grad::Add(&mut gx))
+            }
+            _ => kern.maxout_backward_indexed(&idx8, k, inner, &gy, Grad::Add(&mut gx)),
+        }
+        .unwrap();
+        assert_same(&gx, &want_add, &format!("{what}: added, from {saved}"));
+    }
+}
+
+/// `prefill[i] + c[i]` in f32, `c` given as bits.
+fn added(prefill: &[f32], c: &[u32]) -> Vec<f32> {
+    prefill
+        .iter()
+        .zip(c)
+        .map(|(&p, &c)| p + f32::from_bits(c))
+        .collect()
+}
+
+/// The same bits, except that any NaN matches any NaN (which of two NaN
+/// operands an addition passes on is the compiler's choice).
+fn assert_same(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let same = g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan());
+        assert!(
+            same,
+            "{what}: element {i} is {g:?} ({:#010x}), want {w:?} ({:#010x})",
+            g.to_bits(),
+            w.to_bits()
+        );
+    }
+}
+
+/// The contributions of the backward pass as bits: each output's gradient
+/// at its winner, +0 at the other pieces.
+fn contributions(x: &[f32], k: usize, inner: usize, gy: &[f32]) -> Vec<u32> {
+    let (_, idx) = expected(x, k, inner);
+    let mut c = vec![0u32; x.len()];
+    for (j, (&id, &g)) in idx.iter().zip(gy).enumerate() {
+        let (o, i) = (j / inner, j % inner);
+        c[(o * k + id as usize) * inner + i] = g.to_bits();
+    }
+    c
+}
+
+/// Adding goes through a bounded scratch: groups of `k * inner` that fit
+/// it, planes of pieces cut into column tiles when a group does not, and
+/// more pieces than it holds; each against the formula, serially and
+/// split across threads.
+#[test]
+fn added_gradients_of_every_group_size_match_the_formula() {
+    for isa in tiers_under_test() {
+        for (outer, k, inner) in [
+            (700usize, 2usize, 1usize), // many groups a scratch
+            (3, 4, 300),                // 1200 > 1024: column tiles of 256
+            (2, 1000, 3),               // tiles of one column
+            (3, 1500, 1),               // more pieces than the scratch
+            (2, 1100, 2),
+            (5, 7, 1000),
+        ] {
+            let n = outer * k * inner;
+            let x = data(n, (n + k) as u32);
+            let gy = data(outer * inner, 17);
+            let prefill = data(n, 23);
+            let want = added(&prefill, &contributions(&x, k, inner, &gy));
+            let what = format!("{isa} {outer}x{k}x{inner}");
+            let run = |kern: &Kernels| {
+                let mut gx = prefill.clone();
+                kern.maxout_backward(&x, k, inner, &gy, Grad::Add(&mut gx))
+                    .unwrap();
+                assert_same(&gx, &want, &what);
+                bits(&gx)
+            };
+            same_for_any_thread_count(isa, 64, run, &what);
+        }
+    }
+}
+
+/// Above the default parallel threshold, from the input and the indices.
+#[test]
+fn added_gradients_above_the_parallel_threshold() {
+    let (k, inner) = (2usize, 1usize);
+    let n = 2 * rectify::DEFAULT_PARALLEL_THRESHOLD + 2 * 1000;
+    let x = data(n, 3);
+    let gy = data(n / k, 4);
+    let prefill = data(n, 5);
+    let want = added(&prefill, &contributions(&x, k, inner, &gy));
+    let kern = Kernels::from_env();
+    let mut gx = prefill.clone();
+    kern.maxout_backward(&x, k, inner, &gy, Grad::Add(&mut gx))
+        .unwrap();
+    assert_same(&gx, &want, "added from x");
+    let (mut y, mut idx) = (vec![0.0f32; n / k], vec![0u32; n / k]);
+    kern.maxout_with_index(&x, k, inner, &mut y, &mut idx)
+        .unwrap();
+    let mut gx = prefill.clone();
+    kern.maxout_backward_indexed(&idx, k, inner, &gy, Grad::Add(&mut gx))
+        .unwrap();
+    assert_same(&gx, &want, "added from indices");
+    // Written: the contributions alone.
+    kern.maxout_backward(&x, k, inner, &gy, Grad::Write(&mut gx))
+        .unwrap();
+    assert_eq!(bits(&gx), contributions(&x, k, inner, &gy));
+}
+
+/// `-0` held where a piece loses becomes `+0`; elsewhere adding `+0`
+/// changes nothing.
+#[test]
+fn adding_to_a_loser_turns_minus_zero_into_plus_zero() {
+    let kern = Kernels::from_env();
+    let x = [1.0f32, 2.0, 3.0, -1.0];
+    let mut gx = [-0.0f32, -0.0, -0.0, 5.0];
+    kern.maxout_backward(&x, 2, 1, &[-0.0, 1.0], Grad::Add(&mut gx))
+        .unwrap();
+    assert_eq!(bits(&gx), bits(&[0.0, -0.0, 1.0, 5.0]));
 }
 
 /// Every shape against the formula: `inner` from 1 to past four vectors of
@@ -148,7 +267,6 @@ fn interleaved_pieces_every_length_and_offset() {
 #[test]
 fn any_thread_count_gives_the_same_bits() {
     for isa in tiers_under_test() {
-        let serial = Kernels::new(isa).unwrap().serial();
         for (outer, k, inner) in [
             (5000usize, 2usize, 1usize),
             (777, 4, 1),
@@ -164,22 +282,11 @@ fn any_thread_count_gives_the_same_bits() {
                 kern.maxout_with_index(&x, k, inner, &mut y, &mut idx)
                     .unwrap();
                 let mut gx = vec![0.0f32; n];
-                kern.maxout_backward(&x, k, inner, &gy, &mut gx).unwrap();
+                kern.maxout_backward(&x, k, inner, &gy, Grad::Write(&mut gx))
+                    .unwrap();
                 (bits(&y), idx, bits(&gx))
             };
-            let want = run(&serial);
-            for threads in [1usize, 2, 3, 4] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let kern = Kernels::new(isa).unwrap().with_parallel_threshold(64);
-                assert_eq!(
-                    pool.install(|| run(&kern)),
-                    want,
-                    "{isa} {outer}x{k}x{inner} on {threads}"
-                );
-            }
+            same_for_any_thread_count(isa, 64, run, &format!("{isa} {outer}x{k}x{inner}"));
         }
     }
 }
@@ -258,7 +365,7 @@ fn refusals_write_nothing() {
     // Backward: an index out of range, lengths that do not match.
     let mut gx = [9.0f32; 6];
     let err = kern
-        .maxout_backward_indexed(&[0u32, 2, 1], 2, 1, &[1.0; 3], &mut gx)
+        .maxout_backward_indexed(&[0u32, 2, 1], 2, 1, &[1.0; 3], Grad::Write(&mut gx))
         .unwrap_err();
     assert!(
         matches!(
@@ -277,11 +384,11 @@ fn refusals_write_nothing() {
         "idx[1] = 2 is not a piece of 2: every index must be below k"
     );
     let err = kern
-        .maxout_backward(&x[..4], 2, 1, &[1.0; 3], &mut gx)
+        .maxout_backward(&x[..4], 2, 1, &[1.0; 3], Grad::Write(&mut gx))
         .unwrap_err();
     assert!(matches!(err, Error::LengthMismatch { argument: "x", .. }));
     let err = kern
-        .maxout_backward_indexed(&[0u8, 1], 2, 1, &[1.0; 3], &mut gx)
+        .maxout_backward_indexed(&[0u8, 1], 2, 1, &[1.0; 3], Grad::Write(&mut gx))
         .unwrap_err();
     assert!(matches!(
         err,
@@ -290,5 +397,16 @@ fn refusals_write_nothing() {
             ..
         }
     ));
+    assert_eq!(gx, [9.0; 6]);
+    // Adding refuses the same calls, writing nothing.
+    assert!(kern
+        .maxout_backward_indexed(&[0u32, 2, 1], 2, 1, &[1.0; 3], Grad::Add(&mut gx))
+        .is_err());
+    assert!(kern
+        .maxout_backward(&x[..4], 2, 1, &[1.0; 3], Grad::Add(&mut gx))
+        .is_err());
+    assert!(kern
+        .maxout_backward(&x, 4, 1, &[1.0; 3], Grad::Add(&mut gx))
+        .is_err());
     assert_eq!(gx, [9.0; 6]);
 }

@@ -6,7 +6,7 @@
 //! PReLU and Maxout once opened a `rayon::in_place_scope` for their single
 //! part, which sets the global pool up and cost 0.5 to 1.7 us per call.
 
-use rectify::{Activation, ChannelLayout, Kernels, Saved, DEFAULT_PARALLEL_THRESHOLD};
+use rectify::{Activation, ChannelLayout, Grad, Kernels, Saved, DEFAULT_PARALLEL_THRESHOLD};
 
 #[test]
 fn small_calls_leave_rayon_alone() {
@@ -25,23 +25,31 @@ fn small_calls_leave_rayon_alone() {
         // Every PReLU shape: runs (NCHW), periodic (NHWC, 16 channels),
         // pattern (NHWC, 100 channels).
         for (w, layout) in [
-            (vec![0.25f32; 16], ChannelLayout::nchw(16, n / 16)),
-            (vec![0.25f32; 16], ChannelLayout::nhwc(16)),
-            (vec![0.25f32; 1024], ChannelLayout::nhwc(1024)),
+            (vec![0.25f32; 16], ChannelLayout::nchw(1, 16, 1, n / 16)),
+            (vec![0.25f32; 16], ChannelLayout::rows(n / 16, 16)),
+            (vec![0.25f32; 1024], ChannelLayout::rows(n / 1024, 1024)),
         ] {
+            let layout = layout.unwrap();
             out.copy_from_slice(&x);
             k.prelu(&mut out, &w, layout).unwrap();
             let mut grad_w = vec![0.0f32; w.len()];
-            k.prelu_backward(Saved::Input(&x), &w, layout, &mut grad, Some(&mut grad_w))
-                .unwrap();
+            k.prelu_backward(
+                Saved::Input(&x),
+                &w,
+                layout,
+                &mut grad,
+                Some(Grad::Write(&mut grad_w)),
+            )
+            .unwrap();
         }
         // Maxout: interleaved and long inner, with and without indices.
         for inner in [1, 64] {
             let (mut y, mut idx) = (vec![0.0f32; n / 2], vec![0u8; n / 2]);
             k.maxout(&x, 2, inner, &mut y).unwrap();
             k.maxout_with_index(&x, 2, inner, &mut y, &mut idx).unwrap();
-            k.maxout_backward(&x, 2, inner, &y, &mut out).unwrap();
-            k.maxout_backward_indexed(&idx, 2, inner, &y, &mut out)
+            k.maxout_backward(&x, 2, inner, &y, Grad::Write(&mut out))
+                .unwrap();
+            k.maxout_backward_indexed(&idx, 2, inner, &y, Grad::Write(&mut out))
                 .unwrap();
         }
     }

@@ -1,20 +1,27 @@
 //! PReLU on every tier: forward and input gradient bit for bit against the
-//! scalar formulas for every small `[outer, C, inner]` layout (both kernel
-//! shapes), at odd offsets, in place and into; the slope gradient within its
-//! documented bound of an f64 sum, bit-identical for any thread count; the
-//! gradient from the output; every refusal leaves the buffers untouched.
+//! scalar formulas for every small `[outer, C, inner]` layout (every kernel
+//! shape), at odd offsets, in place and into, through the engine and through
+//! the kernels' spans; the slope gradient within its documented bound of an
+//! f64 sum, its order fixed by the layout (never by addresses, thread counts
+//! or where a buffer is cut at run ends); the gradient from the output; every
+//! refusal leaves the buffers untouched.
 
 #[path = "common/contract.rs"]
 mod contract;
+#[path = "common/harness.rs"]
+mod harness;
 
 use contract::tiers_under_test;
 
-use contract::{assert_within_bound, exact_sums};
+use contract::{assert_within_bound, assert_within_bound_of, exact_sums};
+use harness::{bits, drawn, same_for_any_thread_count};
 use rectify::reference::{leaky_relu_grad, prelu, prelu_slope_term};
-use rectify::{ChannelLayout, Error, Kernels, Saved};
+use rectify::{ChannelLayout, Error, Grad, Isa, Kernels, Saved};
+use rectify_kernels::{GradW, KernelSet, Prelu, SlopeGrad};
 
+/// Values with special ones mixed in: zeros of both signs, infinities, NaN
+/// payloads, subnormals, the largest magnitudes, any bit pattern.
 fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed | 1;
     let specials = [
         0.0f32,
         -0.0,
@@ -27,78 +34,42 @@ fn data(n: usize, seed: u32) -> Vec<f32> {
         f32::MIN_POSITIVE,
         -f32::MAX,
     ];
-    (0..n)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            match i % 7 {
-                0 => specials[(s % specials.len() as u32) as usize],
-                1 => f32::from_bits(s),
-                _ => (s as f32 / u32::MAX as f32) * 8.0 - 4.0,
-            }
-        })
-        .collect()
+    drawn(n, seed, |i, s| match i % 7 {
+        0 => specials[(s % specials.len() as u32) as usize],
+        1 => f32::from_bits(s),
+        _ => (s as f32 / u32::MAX as f32) * 8.0 - 4.0,
+    })
+}
+
+/// Finite values in [-4, 4), for sums compared with an f64 reference.
+fn finite(n: usize, seed: u32) -> Vec<f32> {
+    drawn(n, seed, |_, s| (s as f32 / u32::MAX as f32) * 8.0 - 4.0)
 }
 
 /// Slopes for `c` channels: for a third of the seeds all in `(0, 1]` (where
 /// learned slopes live), otherwise a mix with zero, negative, 1 and above 1.
 fn slopes(c: usize, seed: u32) -> Vec<f32> {
     let unit = seed.is_multiple_of(3);
-    let mut s = seed | 1;
-    (0..c)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            let r = s as f32 / u32::MAX as f32;
-            match (unit, i % 6) {
-                (true, 1) | (false, 2) => 1.0,
-                (true, _) => 0.05 + 0.9 * r,
-                (false, 0) => 0.0,
-                (false, 1) => -0.5,
-                (false, 3) => 2.5,
-                (false, _) => r * 0.5,
-            }
-        })
-        .collect()
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|f| f.to_bits()).collect()
-}
-
-/// Runs a forward kernel over `base[start..start + n]`, into a fresh buffer
-/// and in place, and checks both results against `want` and that the in
-/// place run wrote nothing outside its span.
-fn check_forward_kernel(
-    base: &[f32],
-    start: usize,
-    n: usize,
-    want: &[u32],
-    what: &str,
-    run: impl Fn(Option<&[f32]>, &mut [f32]),
-) {
-    let mut y = vec![0.0f32; n];
-    run(Some(&base[start..start + n]), &mut y);
-    assert_eq!(bits(&y), want, "into, {what}");
-    let mut inplace = base.to_vec();
-    run(None, &mut inplace[start..start + n]);
-    assert_eq!(bits(&inplace[start..start + n]), want, "in place, {what}");
-    assert_eq!(
-        bits(&inplace[..start]),
-        bits(&base[..start]),
-        "before, {what}"
-    );
-    assert_eq!(
-        bits(&inplace[start + n..]),
-        bits(&base[start + n..]),
-        "after, {what}"
-    );
+    drawn(c, seed, |i, s| {
+        let r = s as f32 / u32::MAX as f32;
+        match (unit, i % 6) {
+            (true, 1) | (false, 2) => 1.0,
+            (true, _) => 0.05 + 0.9 * r,
+            (false, 0) => 0.0,
+            (false, 1) => -0.5,
+            (false, 3) => 2.5,
+            (false, _) => r * 0.5,
+        }
+    })
 }
 
 fn channel_of(i: usize, c: usize, inner: usize) -> usize {
     (i / inner) % c
+}
+
+/// The layout of an `[outer, c, inner]` tensor.
+fn shape(outer: usize, c: usize, inner: usize) -> ChannelLayout {
+    ChannelLayout::from_shape(&[outer, c, inner], 1).unwrap()
 }
 
 /// Layouts covering the kernel shapes: runs (inner of 512 and more, C = 1,
@@ -148,7 +119,7 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
         let k = Kernels::new(isa).unwrap().serial();
         for (outer, c, inner) in layouts() {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, (n + c) as u32);
             for offset in [0usize, 1, 3, 5, 15] {
                 let base = data(n + offset + 3, (7 * n + offset) as u32);
@@ -188,8 +159,14 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 let exact = exact_sums(x, g, c, inner);
                 let mut gi = g.to_vec();
                 let mut gw = vec![f32::NAN; c];
-                k.prelu_backward(Saved::Input(x), &w, layout, &mut gi, Some(&mut gw))
-                    .unwrap();
+                k.prelu_backward(
+                    Saved::Input(x),
+                    &w,
+                    layout,
+                    &mut gi,
+                    Some(Grad::Write(&mut gw)),
+                )
+                .unwrap();
                 let got = bits(&gi);
                 assert_eq!(
                     got, want_g,
@@ -198,8 +175,15 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 assert_within_bound(&gw, &exact, None, &format!("{isa} {outer}x{c}x{inner}"));
                 let mut gi2 = vec![0.0f32; n];
                 let mut gw2 = vec![0.0f32; c];
-                k.prelu_backward_into(Saved::Input(x), &w, layout, g, &mut gi2, Some(&mut gw2))
-                    .unwrap();
+                k.prelu_backward_into(
+                    Saved::Input(x),
+                    &w,
+                    layout,
+                    g,
+                    &mut gi2,
+                    Some(Grad::Write(&mut gw2)),
+                )
+                .unwrap();
                 assert_eq!(bits(&gi2), want_g);
                 assert_eq!(
                     bits(&gw2),
@@ -210,93 +194,6 @@ fn forward_and_input_gradient_match_the_formulas_on_every_tier() {
                 k.prelu_backward(Saved::Input(x), &w, layout, &mut gi3, None)
                     .unwrap();
                 assert_eq!(bits(&gi3), want_g);
-            }
-        }
-    }
-}
-
-/// The pattern forward kernel itself, on short periods so that a buffer
-/// wraps many times: every row length 1..=40 with periods from 16 (the
-/// shortest, one AVX-512 vector) up, every length 0..=257 at start offsets
-/// 0..16 and every pattern offset, in place and into, against the formula.
-/// The pattern's placement is varied too (it is placed for one buffer and
-/// may run over another).
-#[test]
-fn pattern_forward_kernel_wraps_at_any_phase() {
-    use rectify_kernels::{KernelSet, PreluPattern};
-    for isa in tiers_under_test() {
-        let k = KernelSet::new(isa).unwrap();
-        for r in 1..=40usize {
-            let row = slopes(r, r as u32);
-            let base = data(257 + 16, r as u32);
-            for (min_len, max_len) in [(16, 16), (17, 64), (40, 1 << 20)] {
-                let pattern = PreluPattern::new(&row, min_len, max_len, base[r..].as_ptr());
-                let p = pattern.period();
-                assert!(
-                    p >= min_len && p.is_multiple_of(r),
-                    "period {p} for row {r}"
-                );
-                for n in 0..=257usize {
-                    for start in 0..16usize {
-                        let offset = (n * 7 + start * 3 + r) % p;
-                        let x = &base[start..start + n];
-                        let want: Vec<u32> = (0..n)
-                            .map(|i| prelu(x[i], row[(offset + i) % p % r]).to_bits())
-                            .collect();
-                        let what = format!("{isa}: row {r} period {p} n {n} start {start}");
-                        check_forward_kernel(&base, start, n, &want, &what, |src, dst| {
-                            k.prelu_pattern_forward(src, dst, &pattern, offset)
-                        });
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The runs forward kernel itself (one aligned walk; vectors that straddle
-/// runs take a slope per lane): run lengths from 1 (several runs in one
-/// vector) to past two AVX-512 vectors, every length 0..=257 at start
-/// offsets 0..16, starting in any channel and anywhere in its run, in place
-/// and into, against the formula. Runs shorter than a vector also on 37
-/// and 70 channels: their slopes load whole from `w` while a vector's
-/// channels are within it, and the vectors near the last channel (and
-/// those that wrap past it) take another way.
-#[test]
-fn runs_forward_kernel_matches_the_formula() {
-    use rectify_kernels::{KernelSet, PreluRuns};
-    for isa in tiers_under_test() {
-        let k = KernelSet::new(isa).unwrap();
-        // Past 4 vectors (64 on AVX-512) runs take the block walk, the run's
-        // end inside a block or at its edge.
-        for inner in (1..=20usize).chain([31, 32, 33, 47, 63, 64, 65, 96, 100]) {
-            let many: &[usize] = if inner < 16 { &[37, 70] } else { &[] };
-            for &c_len in [1usize, 3].iter().chain(many) {
-                let w = slopes(c_len, (inner * 7 + c_len) as u32);
-                let base = data(257 + 16, inner as u32);
-                for n in 0..=257usize {
-                    for start in 0..16usize {
-                        let channel = (n + start) % c_len;
-                        let offset = (n * 5 + start * 3) % inner;
-                        let runs = PreluRuns {
-                            w: &w,
-                            channel,
-                            inner,
-                            offset,
-                        };
-                        let x = &base[start..start + n];
-                        let want: Vec<u32> = (0..n)
-                            .map(|i| {
-                                let c = (channel + (offset + i) / inner) % c_len;
-                                prelu(x[i], w[c]).to_bits()
-                            })
-                            .collect();
-                        let what = format!("{isa}: inner {inner} C {c_len} n {n} start {start}");
-                        check_forward_kernel(&base, start, n, &want, &what, |src, dst| {
-                            k.prelu_runs_forward(src, dst, runs)
-                        });
-                    }
-                }
             }
         }
     }
@@ -355,203 +252,6 @@ fn all_finite_finds_every_infinity_and_nan() {
     }
 }
 
-/// The rows forward kernel itself (a `[rows, C]` matrix's slopes read as
-/// they are, the vector that straddles two rows taking its slopes from
-/// both ends of the row): rows from one vector long to past several,
-/// every length 0..=257 and past three rows, starts 0..16, starting
-/// anywhere in a row, in place and into, against the formula; reads of
-/// the slopes past the row would show as wrong slopes (the row sits in a
-/// larger buffer of other values).
-#[test]
-fn rows_forward_kernel_matches_the_formula() {
-    use rectify_kernels::KernelSet;
-    for isa in tiers_under_test() {
-        let k = KernelSet::new(isa).unwrap();
-        let l = isa.lanes();
-        for p in [l, l + 1, 2 * l - 1, 2 * l, 3 * l + 5, 64, 100, 1000] {
-            // The row between slopes of 100, which no row has.
-            let row = slopes(p, p as u32 + 11);
-            let mut fenced = vec![100.0f32; p + 32];
-            fenced[16..16 + p].copy_from_slice(&row);
-            let w = &fenced[16..16 + p];
-            let longest = (3 * p + 20).max(257);
-            let base = data(longest + 16, p as u32);
-            for n in (0..=257usize).chain([p, 2 * p + 3, longest]) {
-                for start in 0..16usize {
-                    let offset = (n * 7 + start * 5) % p;
-                    let x = &base[start..start + n];
-                    let want: Vec<u32> = (0..n)
-                        .map(|i| prelu(x[i], row[(offset + i) % p]).to_bits())
-                        .collect();
-                    let what = format!("{isa}: row {p} n {n} start {start} offset {offset}");
-                    check_forward_kernel(&base, start, n, &want, &what, |src, dst| {
-                        k.prelu_rows_forward(src, dst, w, offset)
-                    });
-                }
-            }
-        }
-    }
-}
-
-/// The periodic forward kernel itself (the slope row repeated to 3 or 4
-/// vectors, held in registers): every row that takes the shape on the
-/// tier, lengths 0..=257 and past several periods, starts 0..16, every
-/// phase, in place and into, against the formula.
-#[test]
-fn periodic_forward_kernel_matches_the_formula() {
-    use rectify_kernels::KernelSet;
-    for isa in tiers_under_test() {
-        let k = KernelSet::new(isa).unwrap();
-        for r in 1..=64usize {
-            let Some(q) = k.prelu_periodic_classes(r) else {
-                continue;
-            };
-            let row = slopes(r, r as u32 + 5);
-            let periodic: Vec<f32> = (0..q).map(|i| row[i % r]).collect();
-            let base = data(700 + 16, r as u32);
-            for n in (0..=257usize).chain([300, 511, 700]) {
-                for start in 0..16usize {
-                    let offset = (n * 7 + start * 5 + r) % q;
-                    let x = &base[start..start + n];
-                    let want: Vec<u32> = (0..n)
-                        .map(|i| prelu(x[i], periodic[(offset + i) % q]).to_bits())
-                        .collect();
-                    let what = format!("{isa}: row {r} q {q} n {n} start {start} offset {offset}");
-                    check_forward_kernel(&base, start, n, &want, &what, |src, dst| {
-                        k.prelu_periodic_forward(src, dst, &periodic, offset)
-                    });
-                }
-            }
-        }
-    }
-}
-
-/// The periodic backward kernel (NHWC with few channels: the slope row
-/// repeats within 4 vectors) against the scalar tier's, bit for bit, input
-/// gradient and slope-gradient partials alike: the class sums are defined
-/// in element order, so every tier gives the same bits for the same period.
-/// Every row that takes the shape on the tier, lengths 0..=257 and three
-/// groups and more, unaligned starts, in place and into, with and without
-/// the sums.
-#[test]
-fn periodic_backward_kernel_matches_the_scalar_one() {
-    use rectify_kernels::{Isa, KernelSet, PRELU_PATTERN_ROWS};
-    let scalar = KernelSet::new(Isa::Scalar).unwrap();
-    for isa in tiers_under_test() {
-        let k = KernelSet::new(isa).unwrap();
-        for r in 1..=64usize {
-            let Some(q) = k.prelu_periodic_classes(r) else {
-                continue;
-            };
-            let c = r.min(7); // channels: inner = r / c where it divides
-            let inner = if r % c == 0 { r / c } else { 1 };
-            let c = r / inner;
-            let w = slopes(c, r as u32);
-            let channel: Vec<u32> = (0..q).map(|i| ((i % r) / inner) as u32).collect();
-            let row: Vec<f32> = channel.iter().map(|&ch| w[ch as usize]).collect();
-            let group = PRELU_PATTERN_ROWS * q;
-            let lens = (0..=257usize).chain([group - 1, group, 3 * group + 5]);
-            for n in lens {
-                let start = n % 5;
-                // Odd lengths with the special values, even ones finite (so
-                // that the sums are not all NaN).
-                let tame = |v: Vec<f32>| -> Vec<f32> {
-                    if n % 2 == 1 {
-                        return v;
-                    }
-                    v.into_iter()
-                        .map(|v| if v.abs() < 1e3 { v } else { -0.25 })
-                        .collect()
-                };
-                let x = &tame(data(n + 8, (n + r) as u32))[start..start + n];
-                let g = &tame(data(n + 8, (n * 3 + r) as u32))[start..start + n];
-                let groups = n.div_ceil(group);
-                let run = |set: &KernelSet, into: bool, channel: Option<&[u32]>| {
-                    let mut parts = vec![0.0f64; groups * c];
-                    let mut buf = vec![0.0f32; n + 8];
-                    let d = &mut buf[3..3 + n];
-                    if into {
-                        set.prelu_periodic_backward(x, Some(g), d, &row, channel, Some(&mut parts));
-                    } else {
-                        d.copy_from_slice(g);
-                        set.prelu_periodic_backward(x, None, d, &row, channel, Some(&mut parts));
-                    }
-                    // Which NaN a sum passes on is the compiler's choice
-                    // (addition commutes): NaN sums compare as one value.
-                    let p: Vec<u64> = parts
-                        .iter()
-                        .map(|s| if s.is_nan() { u64::MAX } else { s.to_bits() })
-                        .collect();
-                    (bits(d), p)
-                };
-                let want = run(&scalar, true, Some(&channel));
-                assert_eq!(
-                    run(&k, true, Some(&channel)),
-                    want,
-                    "{isa} into: row {r} q {q} n {n}"
-                );
-                assert_eq!(
-                    run(&k, false, Some(&channel)),
-                    want,
-                    "{isa} in place: row {r} q {q} n {n}"
-                );
-                if inner == 1 {
-                    // Class k is channel k % c: the same bits without the table.
-                    assert_eq!(
-                        run(&scalar, true, None),
-                        want,
-                        "scalar cyclic: row {r} n {n}"
-                    );
-                    assert_eq!(
-                        run(&k, true, None),
-                        want,
-                        "{isa} cyclic into: row {r} n {n}"
-                    );
-                    assert_eq!(
-                        run(&k, false, None),
-                        want,
-                        "{isa} cyclic in place: row {r} n {n}"
-                    );
-                }
-                let mut d = g.to_vec();
-                k.prelu_periodic_backward(x, None, &mut d, &row, Some(&channel), None);
-                assert_eq!(bits(&d), want.0, "{isa} without sums: row {r} n {n}");
-            }
-        }
-    }
-}
-
-/// Where the period may grow, it becomes a multiple of 1024 elements (4 KiB)
-/// or else of 16, and the pattern starts 2 KiB past the buffer modulo 4 KiB:
-/// the placement that keeps slope loads aligned and clear of 4K aliasing.
-#[test]
-fn forward_pattern_is_placed_for_its_buffer() {
-    use rectify_kernels::PreluPattern;
-    let x = vec![0.0f32; 4096];
-    for (row, max_len, want) in [
-        (16usize, 4096usize, 1024usize),
-        (24, 4096, 3072),
-        (24, 2048, 1056),
-        (1000, 4096, 2000),
-        (3000, 4096, 3000),
-        (7, 7, 1029),
-    ] {
-        let slopes: Vec<f32> = (0..row).map(|i| i as f32).collect();
-        for at in [0usize, 1, 4, 12, 100] {
-            let dst = x[at..].as_ptr();
-            let p = PreluPattern::new(&slopes, 1024, max_len, dst);
-            assert_eq!(p.period(), want, "row {row} max {max_len}");
-            let s = p.slopes();
-            assert_eq!(s.len(), want + PreluPattern::PAD);
-            assert!((0..s.len()).all(|i| s[i] == slopes[i % row]));
-            assert_eq!(
-                (s.as_ptr() as usize).wrapping_sub(dst as usize) % 4096,
-                2048
-            );
-        }
-    }
-}
-
 #[test]
 fn gradient_from_the_output_for_positive_slopes() {
     for isa in tiers_under_test() {
@@ -563,7 +263,7 @@ fn gradient_from_the_output_for_positive_slopes() {
             (9, 5, 3),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w: Vec<f32> = (0..c).map(|i| 0.05 + 0.3 * i as f32).collect();
             // Finite inputs: y = w x loses nothing that the bound does not cover.
             let x: Vec<f32> = data(n, 5)
@@ -590,10 +290,22 @@ fn gradient_from_the_output_for_positive_slopes() {
             k.prelu_into(&x, &w, layout, &mut y).unwrap();
             let (mut from_x, mut from_y) = (g.clone(), g.clone());
             let (mut gw_x, mut gw_y) = (vec![0.0; c], vec![0.0; c]);
-            k.prelu_backward(Saved::Input(&x), &w, layout, &mut from_x, Some(&mut gw_x))
-                .unwrap();
-            k.prelu_backward(Saved::Output(&y), &w, layout, &mut from_y, Some(&mut gw_y))
-                .unwrap();
+            k.prelu_backward(
+                Saved::Input(&x),
+                &w,
+                layout,
+                &mut from_x,
+                Some(Grad::Write(&mut gw_x)),
+            )
+            .unwrap();
+            k.prelu_backward(
+                Saved::Output(&y),
+                &w,
+                layout,
+                &mut from_y,
+                Some(Grad::Write(&mut gw_y)),
+            )
+            .unwrap();
             assert_eq!(bits(&from_x), bits(&from_y), "{isa}");
             assert_within_bound(
                 &gw_y,
@@ -606,7 +318,8 @@ fn gradient_from_the_output_for_positive_slopes() {
         let w = [0.0f32, 1.0];
         let y = [0.0f32, -1.0, 2.0, 3.0];
         let mut g = [1.0f32; 4];
-        k.prelu_backward(Saved::Output(&y), &w, ChannelLayout::nhwc(2), &mut g, None)
+        let rows2 = ChannelLayout::rows(2, 2).unwrap();
+        k.prelu_backward(Saved::Output(&y), &w, rows2, &mut g, None)
             .unwrap();
         assert_eq!(g, [0.0, 1.0, 1.0, 1.0]);
         let mut gw = [0.0f32; 2];
@@ -614,9 +327,9 @@ fn gradient_from_the_output_for_positive_slopes() {
             .prelu_backward(
                 Saved::Output(&y),
                 &w,
-                ChannelLayout::nhwc(2),
+                rows2,
                 &mut g,
-                Some(&mut gw),
+                Some(Grad::Write(&mut gw)),
             )
             .unwrap_err();
         assert!(matches!(
@@ -629,7 +342,6 @@ fn gradient_from_the_output_for_positive_slopes() {
 #[test]
 fn slope_gradient_is_identical_for_any_thread_count() {
     for isa in tiers_under_test() {
-        let serial = Kernels::new(isa).unwrap().serial();
         // Runs (NCHW), runs cut into pieces (one long channel), and pattern
         // (NHWC) shapes, with lengths that split raggedly.
         for (outer, c, inner) in [
@@ -648,7 +360,7 @@ fn slope_gradient_is_identical_for_any_thread_count() {
             (7001, 3, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, 3);
             let (x, g) = (data(n, 21), data(n, 22));
             let run = |k: &Kernels| {
@@ -656,23 +368,17 @@ fn slope_gradient_is_identical_for_any_thread_count() {
                 k.prelu(&mut y, &w, layout).unwrap();
                 let mut gi = g.clone();
                 let mut gw = vec![0.0f32; c];
-                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, Some(&mut gw))
-                    .unwrap();
+                k.prelu_backward(
+                    Saved::Input(&x),
+                    &w,
+                    layout,
+                    &mut gi,
+                    Some(Grad::Write(&mut gw)),
+                )
+                .unwrap();
                 (bits(&y), bits(&gi), bits(&gw))
             };
-            let want = run(&serial);
-            for threads in [1usize, 2, 3, 4] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let k = Kernels::new(isa).unwrap().with_parallel_threshold(256);
-                assert_eq!(
-                    pool.install(|| run(&k)),
-                    want,
-                    "{isa} {outer}x{c}x{inner} on {threads} threads"
-                );
-            }
+            same_for_any_thread_count(isa, 256, run, &format!("{isa} {outer}x{c}x{inner}"));
         }
     }
 }
@@ -711,7 +417,7 @@ fn one_row_slope_gradient_is_each_channels_term() {
     };
     for isa in tiers_under_test() {
         let k = Kernels::new(isa).unwrap();
-        let layout = ChannelLayout::nhwc(c);
+        let layout = ChannelLayout::rows(1, c).unwrap();
         for (saved, w, from_output) in [
             (Saved::Input(&x), &w, false),
             (Saved::Output(&y), &positive, true),
@@ -719,11 +425,11 @@ fn one_row_slope_gradient_is_each_channels_term() {
             let want = want(saved.values(), w, from_output);
             let mut gw = vec![f32::NAN; c];
             let mut out = vec![0.0f32; c];
-            k.prelu_backward_into(saved, w, layout, &g, &mut out, Some(&mut gw))
+            k.prelu_backward_into(saved, w, layout, &g, &mut out, Some(Grad::Write(&mut gw)))
                 .unwrap();
             assert_eq!(bits(&gw), want, "{isa} into, from output {from_output}");
             let (mut gi, mut gw) = (g.clone(), vec![f32::NAN; c]);
-            k.prelu_backward(saved, w, layout, &mut gi, Some(&mut gw))
+            k.prelu_backward(saved, w, layout, &mut gi, Some(Grad::Write(&mut gw)))
                 .unwrap();
             assert_eq!(bits(&gw), want, "{isa} in place, from output {from_output}");
             assert_eq!(bits(&gi), bits(&out), "{isa}: in place and into");
@@ -752,7 +458,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
             (2, 3, 5000),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, 5);
             // Finite values (zeros and subnormals included): a NaN or
             // infinite term would make the sums NaN and the test vacuous.
@@ -778,7 +484,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
                     layout,
                     &gs[go..go + n],
                     &mut out[(xo + go) % 16..(xo + go) % 16 + n],
-                    Some(&mut gw),
+                    Some(Grad::Write(&mut gw)),
                 )
                 .unwrap();
                 let mut gw2 = vec![0.0f32; c];
@@ -787,7 +493,7 @@ fn slope_gradient_does_not_depend_on_addresses() {
                     &w,
                     layout,
                     &mut gs[go..go + n],
-                    Some(&mut gw2),
+                    Some(Grad::Write(&mut gw2)),
                 )
                 .unwrap();
                 assert!(gw.iter().all(|s| s.is_finite()), "{isa}: {gw:?}");
@@ -821,14 +527,20 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
             (700, 3, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, n as u32);
             let x = data(n, 3 * n as u32 + 1);
             let g = data(n, 5 * n as u32 + 2);
             let mut want = g.clone();
             let mut want_w = vec![0.0f32; c];
-            k.prelu_backward(Saved::Input(&x), &w, layout, &mut want, Some(&mut want_w))
-                .unwrap();
+            k.prelu_backward(
+                Saved::Input(&x),
+                &w,
+                layout,
+                &mut want,
+                Some(Grad::Write(&mut want_w)),
+            )
+            .unwrap();
             for d in [1usize, 4, 13, 16, 32, 48, 63] {
                 let at = n.div_ceil(1024) * 1024 + 1024 + d;
                 let mut arena = vec![0.0f32; at + n];
@@ -844,13 +556,19 @@ fn backward_written_just_past_the_saved_values_modulo_4k() {
                             layout,
                             &g,
                             out,
-                            Some(&mut gw),
+                            Some(Grad::Write(&mut gw)),
                         )
                         .unwrap();
                     } else {
                         out.copy_from_slice(&g);
-                        k.prelu_backward(Saved::Input(&head[..n]), &w, layout, out, Some(&mut gw))
-                            .unwrap();
+                        k.prelu_backward(
+                            Saved::Input(&head[..n]),
+                            &w,
+                            layout,
+                            out,
+                            Some(Grad::Write(&mut gw)),
+                        )
+                        .unwrap();
                     }
                     let what = format!("{isa} {outer}x{c}x{inner}, {d} elements past, into {into}");
                     assert_eq!(bits(out), bits(&want), "gradient, {what}");
@@ -878,7 +596,7 @@ fn forward_written_just_past_the_input_modulo_4k() {
             (300, 37, 1),
         ] {
             let n = outer * c * inner;
-            let layout = ChannelLayout::new(c, inner);
+            let layout = shape(outer, c, inner);
             let w = slopes(c, n as u32 + 9);
             let x = data(n, 7 * n as u32 + 3);
             let want: Vec<u32> = (0..n)
@@ -902,9 +620,15 @@ fn forward_written_just_past_the_input_modulo_4k() {
 /// The slope gradient of one channel (`x` and `g` one run), from the input.
 fn one_channel_slope_gradient(k: &Kernels, x: &[f32], g: &[f32], slope: f32) -> f32 {
     let (mut gi, mut gw) = (g.to_vec(), [0.0f32]);
-    let layout = ChannelLayout::nchw(1, x.len());
-    k.prelu_backward(Saved::Input(x), &[slope], layout, &mut gi, Some(&mut gw))
-        .unwrap();
+    let layout = ChannelLayout::nchw(1, 1, 1, x.len()).unwrap();
+    k.prelu_backward(
+        Saved::Input(x),
+        &[slope],
+        layout,
+        &mut gi,
+        Some(Grad::Write(&mut gw)),
+    )
+    .unwrap();
     gw[0]
 }
 
@@ -980,196 +704,6 @@ fn with_terms(terms: &[Option<f32>]) -> (Vec<f32>, Vec<f32>) {
         .map(|t| t.map_or(1.0, |t| if t < 0.0 { 1.0 } else { -1.0 }))
         .collect();
     (x, g)
-}
-
-/// The runs backward kernel itself on every vector tier: the input
-/// gradient against the formula and each piece's sum against its
-/// definition ([`canonical_piece_sum`]), bit for bit, per piece and added
-/// to channel sums that start non-zero. Runs from shorter than a vector
-/// (a vector holds several) to a segment and past it, spans of whole runs
-/// (where one aligned walk crosses the runs, a vector that straddles two
-/// giving its lanes to both) and spans that start or end inside a run,
-/// pieces cut inside runs, the buffers at 16 offsets, in place and into,
-/// and the gradient alone without sums.
-#[test]
-fn runs_backward_kernel_sums_follow_their_definition() {
-    use rectify::Isa;
-    use rectify_kernels::{KernelSet, PieceSums, PreluRuns};
-    for isa in tiers_under_test() {
-        // The scalar tier sums each piece exactly in f64.
-        if isa == Isa::Scalar {
-            continue;
-        }
-        let (k, l) = (KernelSet::new(isa).unwrap(), isa.lanes());
-        let segment = 4 * 28 * l;
-        let inners = (1..=20usize)
-            .chain([31, 32, 33, 47, 49, 63, 64, 65, 100, 196])
-            .chain([segment - 1, segment, segment + 1]);
-        for inner in inners {
-            // Three channels or six: the runs' sums go to their channels
-            // wrapping often or seldom.
-            let c_len = if inner % 2 == 0 { 3 } else { 6 };
-            let w = slopes(c_len, inner as u32 + 3);
-            // Whole runs (one to three, and a run less), a span ending
-            // mid-run; for short runs every length up to 257.
-            let mut lengths = vec![inner, 2 * inner, 3 * inner, 3 * inner - 1, inner / 2 + 1];
-            if inner < 64 {
-                lengths.extend(0..=257);
-            }
-            let longest = lengths.iter().copied().max().unwrap();
-            let (xb, gb) = with_terms(&cancelling_terms(longest + 16, inner as u32));
-            for &n in &lengths {
-                for start in 0..16usize {
-                    // Pieces of whole runs, or cut every 8 elements (the
-                    // span then starting 8 elements into a run).
-                    for (piece, offset) in [(1 << 14, 0), (8, 8 * ((n + start) % 2))] {
-                        if offset >= inner {
-                            continue;
-                        }
-                        let channel = (n + start) % c_len;
-                        let runs = PreluRuns {
-                            w: &w,
-                            channel,
-                            inner,
-                            offset,
-                        };
-                        let (x, g) = (&xb[start..start + n], &gb[start..start + n]);
-                        // The pieces, their channels and their sums.
-                        let (mut pieces, mut done, mut off, mut c) = (vec![], 0, offset, channel);
-                        while done < n {
-                            let len = (inner - off).min(piece).min(n - done);
-                            let sum =
-                                canonical_piece_sum(&x[done..done + len], &g[done..done + len], l);
-                            pieces.push((c, sum));
-                            (done, off) = (done + len, off + len);
-                            if off == inner {
-                                (off, c) = (0, (c + 1) % c_len);
-                            }
-                        }
-                        let want_grad: Vec<u32> = (0..n)
-                            .map(|i| {
-                                let c = (channel + (offset + i) / inner) % c_len;
-                                leaky_relu_grad(x[i], g[i], w[c]).to_bits()
-                            })
-                            .collect();
-                        let what =
-                            format!("{isa}: inner {inner} n {n} start {start} piece {piece}");
-                        // Per piece, into.
-                        let mut out = vec![0.0f32; n];
-                        let mut sums = vec![f64::NAN; pieces.len()];
-                        let per_piece = Some(PieceSums::PerPiece(&mut sums));
-                        k.prelu_runs_backward(x, Some(g), &mut out, runs, piece, per_piece);
-                        assert_eq!(bits(&out), want_grad, "grad into, {what}");
-                        // No sums: the gradient alone.
-                        let mut alone = vec![0.0f32; n];
-                        k.prelu_runs_backward(x, Some(g), &mut alone, runs, piece, None);
-                        assert_eq!(bits(&alone), want_grad, "grad without sums, {what}");
-                        let want: Vec<u64> = pieces.iter().map(|p| p.1.to_bits()).collect();
-                        let got: Vec<u64> = sums.iter().map(|s| s.to_bits()).collect();
-                        assert_eq!(got, want, "piece sums, {what}");
-                        // Per channel, in place, onto sums that start at
-                        // 0.5, 1, 1.5.
-                        let mut channel_sums: Vec<f64> =
-                            (0..c_len).map(|c| 0.5 * (c + 1) as f64).collect();
-                        let mut want = channel_sums.clone();
-                        for &(c, s) in &pieces {
-                            want[c] += s;
-                        }
-                        let mut inplace = gb.clone();
-                        let grad = &mut inplace[start..start + n];
-                        let per_channel = Some(PieceSums::PerChannel(&mut channel_sums));
-                        k.prelu_runs_backward(x, None, grad, runs, piece, per_channel);
-                        assert_eq!(bits(grad), want_grad, "grad in place, {what}");
-                        let want: Vec<u64> = want.iter().map(|s| s.to_bits()).collect();
-                        let got: Vec<u64> = channel_sums.iter().map(|s| s.to_bits()).collect();
-                        assert_eq!(got, want, "channel sums, {what}");
-                        assert_eq!(bits(&inplace[..start]), bits(&gb[..start]), "{what}");
-                        assert_eq!(
-                            bits(&inplace[start + n..]),
-                            bits(&gb[start + n..]),
-                            "{what}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The one-image backward kernel (`[1, C, inner]`, runs of 1 to 16) on
-/// every tier: the gradient against the formula, and each channel's sum
-/// bit for bit its definition, `+0 + t_0 + t_1 + ...` in f64 in element
-/// order; into, in place (nothing outside the span written) and without
-/// sums; 1 to 70 channels (a vector's channels near `w`'s end), the buffer
-/// at 16 start offsets, on terms that cancel (2^60, -2^60 and 1: any other
-/// order loses or keeps the 1) and on special values (NaN sums compared as
-/// NaN).
-#[test]
-fn one_image_backward_kernel_sums_follow_their_definition() {
-    use rectify_kernels::{KernelSet, PRELU_ONE_IMAGE_MAX_INNER};
-    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
-    for isa in tiers_under_test() {
-        let k = KernelSet::new(isa).unwrap();
-        for inner in 1..=PRELU_ONE_IMAGE_MAX_INNER {
-            for c_len in [1usize, 2, 5, 37, 70] {
-                let n = c_len * inner;
-                let w = slopes(c_len, (inner * 3 + c_len) as u32);
-                let cancelling = with_terms(&cancelling_terms(n + 16, inner as u32));
-                let special = (data(n + 16, inner as u32), data(n + 16, 7 + c_len as u32));
-                for (xb, gb) in [cancelling, special] {
-                    for start in 0..16usize {
-                        let (x, g) = (&xb[start..start + n], &gb[start..start + n]);
-                        let want_grad: Vec<u32> = (0..n)
-                            .map(|i| leaky_relu_grad(x[i], g[i], w[i / inner]).to_bits())
-                            .collect();
-                        let want_sums: Vec<f64> = (0..c_len)
-                            .map(|c| {
-                                let mut sum = 0.0f64;
-                                for i in c * inner..(c + 1) * inner {
-                                    if x[i] <= 0.0 || x[i].is_nan() {
-                                        sum += f64::from(x[i] * g[i]);
-                                    }
-                                }
-                                sum
-                            })
-                            .collect();
-                        let what = format!("{isa}: inner {inner} C {c_len} start {start}");
-                        let mut out = vec![0.0f32; n];
-                        let mut sums = vec![f64::NAN; c_len];
-                        k.prelu_one_image_backward(
-                            x,
-                            Some(g),
-                            &mut out,
-                            &w,
-                            inner,
-                            Some(&mut sums),
-                        );
-                        assert_eq!(bits(&out), want_grad, "grad into, {what}");
-                        for (c, (&got, &want)) in sums.iter().zip(&want_sums).enumerate() {
-                            assert!(same(got, want), "sum {c}: {got:e} != {want:e}, {what}");
-                        }
-                        let mut alone = vec![0.0f32; n];
-                        k.prelu_one_image_backward(x, Some(g), &mut alone, &w, inner, None);
-                        assert_eq!(bits(&alone), want_grad, "grad without sums, {what}");
-                        let mut inplace = gb.clone();
-                        let grad = &mut inplace[start..start + n];
-                        let mut sums = vec![f64::NAN; c_len];
-                        k.prelu_one_image_backward(x, None, grad, &w, inner, Some(&mut sums));
-                        assert_eq!(bits(grad), want_grad, "grad in place, {what}");
-                        for (c, (&got, &want)) in sums.iter().zip(&want_sums).enumerate() {
-                            assert!(same(got, want), "in place sum {c}, {what}");
-                        }
-                        assert_eq!(bits(&inplace[..start]), bits(&gb[..start]), "{what}");
-                        assert_eq!(
-                            bits(&inplace[start + n..]),
-                            bits(&gb[start + n..]),
-                            "{what}"
-                        );
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// A short run's slope-gradient sum is the one its definition gives, bit
@@ -1256,9 +790,9 @@ fn a_long_channel_keeps_its_digits() {
         k.prelu_backward(
             Saved::Input(&x),
             &w16,
-            ChannelLayout::nhwc(16),
+            ChannelLayout::rows(x.len() / 16, 16).unwrap(),
             &mut gi,
-            Some(&mut gw16),
+            Some(Grad::Write(&mut gw16)),
         )
         .unwrap();
         assert_within_bound(
@@ -1270,17 +804,347 @@ fn a_long_channel_keeps_its_digits() {
     }
 }
 
+/// An `[8, 64, 56, 56]` NCHW batch: layouts that forget a dimension, or
+/// describe a channel-last tensor of another size, are refused before
+/// anything is written; the right one gives each element its channel's
+/// slope.
+#[test]
+fn layouts_of_another_length_are_refused_and_the_right_one_is_used() {
+    let (n, c, h, w) = (8usize, 64usize, 56usize, 56usize);
+    let len = n * c * h * w;
+    let x: Vec<f32> = finite(len, 41);
+    let slopes: Vec<f32> = (0..c).map(|i| 0.01 * (i + 1) as f32).collect();
+    let k = Kernels::from_env();
+    let wrong = [
+        // h * w forgotten: one element per channel and image.
+        ChannelLayout::from_shape(&[n, c], 1).unwrap(),
+        // h forgotten.
+        ChannelLayout::nchw(n, c, 1, w).unwrap(),
+        // Channel-last, the batch forgotten.
+        ChannelLayout::nhwc(1, h, w, c).unwrap(),
+        // Channel-last, one dimension too many.
+        ChannelLayout::nhwc(n, h, w * 2, c).unwrap(),
+    ];
+    for layout in wrong {
+        let mut y = vec![7.0f32; len];
+        let err = k.prelu_into(&x, &slopes, layout, &mut y).unwrap_err();
+        assert_eq!(
+            err,
+            Error::LayoutMismatch {
+                argument: "x",
+                len,
+                outer: layout.outer(),
+                channels: c,
+                inner: layout.inner(),
+            }
+        );
+        assert!(
+            y.iter().all(|&v| v == 7.0),
+            "{layout:?}: refused but wrote y"
+        );
+        let mut inplace = x.clone();
+        assert!(k.prelu(&mut inplace, &slopes, layout).is_err());
+        assert_eq!(bits(&inplace), bits(&x), "{layout:?}: refused but wrote x");
+        let (mut grad, mut gw) = (vec![1.0f32; len], vec![3.0f32; c]);
+        let r = k.prelu_backward(
+            Saved::Input(&x),
+            &slopes,
+            layout,
+            &mut grad,
+            Some(Grad::Write(&mut gw)),
+        );
+        assert!(matches!(
+            r,
+            Err(Error::LayoutMismatch {
+                argument: "saved",
+                ..
+            })
+        ));
+        assert!(grad.iter().all(|&v| v == 1.0) && gw.iter().all(|&v| v == 3.0));
+    }
+    let layout = ChannelLayout::nchw(n, c, h, w).unwrap();
+    assert_eq!(layout.len(), len);
+    let mut y = vec![0.0f32; len];
+    k.prelu_into(&x, &slopes, layout, &mut y).unwrap();
+    for (i, (&xi, &yi)) in x.iter().zip(&y).enumerate() {
+        let want = prelu(xi, slopes[(i / (h * w)) % c]);
+        assert_eq!(yi.to_bits(), want.to_bits(), "element {i}");
+    }
+    // The same values channel-last: the channel varies fastest.
+    let nhwc = ChannelLayout::nhwc(n, h, w, c).unwrap();
+    k.prelu_into(&x, &slopes, nhwc, &mut y).unwrap();
+    for (i, (&xi, &yi)) in x.iter().zip(&y).enumerate() {
+        assert_eq!(
+            yi.to_bits(),
+            prelu(xi, slopes[i % c]).to_bits(),
+            "element {i}"
+        );
+    }
+}
+
+#[test]
+fn shapes_no_buffer_has_are_refused_by_the_constructors() {
+    assert_eq!(
+        ChannelLayout::from_shape(&[2, 3, 4], 3),
+        Err(Error::AxisOutOfRange {
+            argument: "channel_axis",
+            axis: 3,
+            rank: 3
+        })
+    );
+    assert!(matches!(
+        ChannelLayout::from_shape(&[], 0),
+        Err(Error::AxisOutOfRange { rank: 0, .. })
+    ));
+    let zero = ChannelLayout::nchw(8, 0, 56, 56).unwrap_err();
+    assert_eq!(
+        zero,
+        Error::InvalidShape {
+            argument: "shape",
+            axis: 1,
+            value: 0,
+            requirement: "the channel dimension must be at least 1",
+        }
+    );
+    assert_eq!(
+        zero.to_string(),
+        "shape[1] = 0 is invalid: the channel dimension must be at least 1"
+    );
+    assert!(ChannelLayout::rows(5, 0).is_err());
+    let big = usize::MAX / 2 + 1;
+    let overflow = ChannelLayout::nhwc(2, big, 1, 1).unwrap_err();
+    assert!(
+        matches!(overflow, Error::InvalidShape { axis: 1, value, .. } if value == big),
+        "{overflow}"
+    );
+    assert!(
+        overflow.to_string().contains("overflows usize"),
+        "{overflow}"
+    );
+    assert!(ChannelLayout::from_shape(&[1 << 40, 1 << 30, 0], 0).is_err());
+    assert!(ChannelLayout::nchw(usize::MAX, 1, 1, 1).is_ok());
+    assert!(ChannelLayout::nchw(usize::MAX, 1, 1, 2).is_err());
+    let msg = Error::AxisOutOfRange {
+        argument: "channel_axis",
+        axis: 4,
+        rank: 4,
+    }
+    .to_string();
+    assert!(
+        msg.contains("channel_axis = 4") && msg.contains("below 4"),
+        "{msg}"
+    );
+}
+
+/// Empty tensors (a batch of 0, or 0 pixels) are accepted: nothing to do,
+/// and the slope gradient of no elements is 0.
+#[test]
+fn empty_shapes_are_accepted() {
+    let k = Kernels::from_env();
+    for layout in [
+        ChannelLayout::nchw(0, 3, 4, 4).unwrap(),
+        ChannelLayout::nchw(2, 3, 0, 4).unwrap(),
+        ChannelLayout::rows(0, 3).unwrap(),
+    ] {
+        assert!(layout.is_empty() && layout.channels() == 3);
+        let w = [0.5f32; 3];
+        k.prelu(&mut [], &w, layout).unwrap();
+        k.prelu_into(&[], &w, layout, &mut []).unwrap();
+        let mut gw = [9.0f32; 3];
+        k.prelu_backward(
+            Saved::Input(&[]),
+            &w,
+            layout,
+            &mut [],
+            Some(Grad::Write(&mut gw)),
+        )
+        .unwrap();
+        assert_eq!(gw, [0.0; 3]);
+        assert!(k.prelu(&mut [1.0], &w, layout).is_err());
+    }
+}
+
+/// `Grad::Write` replaces what `grad_w` held; `Grad::Add` adds the sum to
+/// it, in f64 with one rounding. Small integer data: every sum is exact, so
+/// both are compared with the scalar formula bit for bit.
+#[test]
+fn slope_gradient_written_or_added_matches_the_formula() {
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap().serial();
+        for (outer, c, inner) in [
+            (3usize, 4usize, 5usize),
+            (50, 16, 1),
+            (2, 3, 700),
+            (1, 100, 9),
+        ] {
+            let n = outer * c * inner;
+            let layout = shape(outer, c, inner);
+            let x: Vec<f32> = drawn(n, 3, |_, s| (s % 9) as f32 - 6.0);
+            let g: Vec<f32> = drawn(n, 4, |_, s| (s % 7) as f32 - 3.0);
+            let w: Vec<f32> = (0..c).map(|i| 0.25 + i as f32).collect();
+            let mut sums = vec![0.0f64; c];
+            for i in 0..n {
+                sums[channel_of(i, c, inner)] += f64::from(prelu_slope_term(x[i], g[i]));
+            }
+            let prefill: Vec<f32> = (0..c).map(|i| 0.5 + 1000.0 * i as f32).collect();
+            let what = format!("{isa} {outer}x{c}x{inner}");
+            for add in [false, true] {
+                let want: Vec<u32> = (0..c)
+                    .map(|i| {
+                        let base = if add { f64::from(prefill[i]) } else { 0.0 };
+                        ((base + sums[i]) as f32).to_bits()
+                    })
+                    .collect();
+                let mut gw = prefill.clone();
+                let mut gi = g.clone();
+                let grad_w = if add {
+                    Grad::Add(&mut gw)
+                } else {
+                    Grad::Write(&mut gw)
+                };
+                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, Some(grad_w))
+                    .unwrap();
+                assert_eq!(bits(&gw), want, "{what}, add {add}");
+                let mut gw2 = prefill.clone();
+                let mut out = vec![0.0f32; n];
+                let grad_w = if add {
+                    Grad::Add(&mut gw2)
+                } else {
+                    Grad::Write(&mut gw2)
+                };
+                k.prelu_backward_into(Saved::Input(&x), &w, layout, &g, &mut out, Some(grad_w))
+                    .unwrap();
+                assert_eq!(bits(&gw2), want, "{what}, into, add {add}");
+                // The input gradient is written either way.
+                assert_eq!(bits(&out), bits(&gi), "{what}");
+            }
+        }
+    }
+}
+
+/// Added: `f64(grad_w) + S` rounds once. From the output `y = -1`, `w = 3`
+/// give `S = -1 / 3` in f64; `1 - 1/3` rounded once is 0.6666667, where
+/// rounding `S` to f32 first would give 0.6666666.
+#[test]
+fn added_slope_gradient_rounds_once() {
+    for isa in tiers_under_test() {
+        let k = Kernels::new(isa).unwrap();
+        let layout = ChannelLayout::rows(1, 1).unwrap();
+        let (y, w) = ([-1.0f32], [3.0f32]);
+        let mut gw = [1.0f32];
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        let once = (1.0f64 - 1.0 / 3.0) as f32;
+        assert_eq!(gw[0].to_bits(), once.to_bits(), "{isa}");
+        assert_ne!(once, 1.0 - (1.0f64 / 3.0) as f32);
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Write(&mut gw)),
+        )
+        .unwrap();
+        assert_eq!(gw[0], (-1.0f64 / 3.0) as f32, "{isa}");
+        // A NaN total is the canonical NaN.
+        let mut gw = [f32::from_bits(0x7fc0_1234)];
+        let mut g = [1.0f32];
+        k.prelu_backward(
+            Saved::Output(&y),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        assert_eq!(gw[0].to_bits(), f32::NAN.to_bits(), "{isa}");
+    }
+}
+
+/// Random data, added: within the documented bound of `prefill + S`, the
+/// same bits for any thread count, and, above the default parallel
+/// threshold, the same as a serial run.
+#[test]
+fn added_slope_gradient_is_within_the_bound_for_any_thread_count() {
+    for isa in tiers_under_test() {
+        for (outer, c, inner) in [(40usize, 7usize, 300usize), (3000, 16, 1), (1, 3, 20_000)] {
+            let n = outer * c * inner;
+            let layout = shape(outer, c, inner);
+            let (x, g) = (finite(n, 31), finite(n, 32));
+            let w = slopes(c, 3);
+            let exact = exact_sums(&x, &g, c, inner);
+            let what = format!("{isa} {outer}x{c}x{inner}");
+            let run = |k: &Kernels| {
+                let (mut gi, mut gw) = (g.clone(), vec![3.5f32; c]);
+                let grad_w = Some(Grad::Add(&mut gw));
+                k.prelu_backward(Saved::Input(&x), &w, layout, &mut gi, grad_w)
+                    .unwrap();
+                (bits(&gi), gw)
+            };
+            let (_, gw) = run(&Kernels::new(isa).unwrap().serial());
+            assert_within_bound_of(&gw, &exact, None, Some(3.5), &what);
+            let run = |k: &Kernels| {
+                let (gi, gw) = run(k);
+                (gi, bits(&gw))
+            };
+            same_for_any_thread_count(isa, 64, run, &what);
+        }
+    }
+    // Above the default threshold, on the process-wide engine.
+    let (c, inner) = (8usize, 4096usize);
+    let outer = rectify::DEFAULT_PARALLEL_THRESHOLD / (c * inner) * 3 + 1;
+    let n = outer * c * inner;
+    let layout = shape(outer, c, inner);
+    let (x, g) = (finite(n, 41), finite(n, 42));
+    let w = slopes(c, 6);
+    let run = |k: &Kernels| {
+        let (mut gi, mut gw) = (g.clone(), vec![2.0f32; c]);
+        k.prelu_backward(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &mut gi,
+            Some(Grad::Add(&mut gw)),
+        )
+        .unwrap();
+        (bits(&gi), bits(&gw))
+    };
+    let isa = Kernels::from_env().isa();
+    assert_eq!(
+        run(Kernels::from_env()),
+        run(&Kernels::new(isa).unwrap().serial())
+    );
+    let gw: Vec<f32> = run(Kernels::from_env())
+        .1
+        .into_iter()
+        .map(f32::from_bits)
+        .collect();
+    let exact = exact_sums(&x, &g, c, inner);
+    assert_within_bound_of(&gw, &exact, None, Some(2.0), "above the threshold");
+}
+
 #[test]
 fn refusals_write_nothing() {
     let k = Kernels::from_env();
     let x = [1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
     let mut y = [9.0f32; 6];
     let w = [0.5f32, 0.25];
-    // A layout that does not divide the buffer, or is empty.
+    let rows3x2 = ChannelLayout::rows(3, 2).unwrap();
+    // Layouts of other lengths: shorter, one that divides the buffer, and
+    // an empty one.
     for layout in [
-        ChannelLayout::new(4, 1),
-        ChannelLayout::new(0, 1),
-        ChannelLayout::new(2, 0),
+        ChannelLayout::rows(1, 4).unwrap(),
+        ChannelLayout::rows(2, 2).unwrap(),
+        ChannelLayout::from_shape(&[3, 2, 0], 1).unwrap(),
+        ChannelLayout::rows(6, 2).unwrap(),
     ] {
         let err = k.prelu_into(&x, &w, layout, &mut y).unwrap_err();
         assert!(
@@ -1296,9 +1160,7 @@ fn refusals_write_nothing() {
         );
     }
     // Slopes of the wrong count, or not finite.
-    let err = k
-        .prelu_into(&x, &[0.5], ChannelLayout::nhwc(2), &mut y)
-        .unwrap_err();
+    let err = k.prelu_into(&x, &[0.5], rows3x2, &mut y).unwrap_err();
     assert!(matches!(
         err,
         Error::LengthMismatch {
@@ -1308,7 +1170,7 @@ fn refusals_write_nothing() {
         }
     ));
     let err = k
-        .prelu_into(&x, &[0.5, f32::NAN], ChannelLayout::nhwc(2), &mut y)
+        .prelu_into(&x, &[0.5, f32::NAN], rows3x2, &mut y)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -1324,7 +1186,7 @@ fn refusals_write_nothing() {
     (many[150], many[170], many[190]) = (f32::NEG_INFINITY, f32::NAN, f32::INFINITY);
     let mut wide = vec![1.0f32; 400];
     let err = k
-        .prelu(&mut wide, &many, ChannelLayout::nhwc(200))
+        .prelu(&mut wide, &many, ChannelLayout::rows(2, 200).unwrap())
         .unwrap_err();
     assert!(
         matches!(err, Error::InvalidParameter { value, .. } if value == f32::NEG_INFINITY),
@@ -1332,9 +1194,7 @@ fn refusals_write_nothing() {
     );
     assert_eq!(wide, vec![1.0f32; 400]);
     let mut xm = x;
-    assert!(k
-        .prelu(&mut xm, &[f32::INFINITY, 1.0], ChannelLayout::nhwc(2))
-        .is_err());
+    assert!(k.prelu(&mut xm, &[f32::INFINITY, 1.0], rows3x2).is_err());
     assert_eq!(xm, x);
     assert_eq!(y, [9.0; 6]);
     // Backward: grad_w of the wrong length; negative slopes from the output.
@@ -1344,9 +1204,9 @@ fn refusals_write_nothing() {
         .prelu_backward(
             Saved::Input(&x),
             &w,
-            ChannelLayout::nhwc(2),
+            rows3x2,
             &mut g,
-            Some(&mut gw),
+            Some(Grad::Write(&mut gw)),
         )
         .unwrap_err();
     assert!(matches!(
@@ -1357,13 +1217,7 @@ fn refusals_write_nothing() {
         }
     ));
     let err = k
-        .prelu_backward(
-            Saved::Output(&x),
-            &[0.5, -0.1],
-            ChannelLayout::nhwc(2),
-            &mut g,
-            None,
-        )
+        .prelu_backward(Saved::Output(&x), &[0.5, -0.1], rows3x2, &mut g, None)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -1374,14 +1228,7 @@ fn refusals_write_nothing() {
     ));
     let mut gi = [5.0f32; 5];
     let err = k
-        .prelu_backward_into(
-            Saved::Input(&x),
-            &w,
-            ChannelLayout::nhwc(2),
-            &g,
-            &mut gi,
-            None,
-        )
+        .prelu_backward_into(Saved::Input(&x), &w, rows3x2, &g, &mut gi, None)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -1390,6 +1237,28 @@ fn refusals_write_nothing() {
             ..
         }
     ));
+    // Adding refuses the same calls, writing nothing.
+    let mut gw2 = [7.0f32; 2];
+    for layout in [rows3x2, ChannelLayout::rows(2, 2).unwrap()] {
+        let r = k.prelu_backward(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &mut g,
+            Some(Grad::Add(&mut gw)),
+        );
+        assert!(r.is_err());
+        let r = k.prelu_backward_into(
+            Saved::Input(&x),
+            &w,
+            layout,
+            &g,
+            &mut gi,
+            Some(Grad::Add(&mut gw2)),
+        );
+        assert!(r.is_err());
+    }
+    assert_eq!(gw2, [7.0; 2]);
     assert_eq!(g, [1.0; 6]);
     assert_eq!(gw, [7.0; 3]);
     assert_eq!(gi, [5.0; 5]);
@@ -1397,9 +1266,291 @@ fn refusals_write_nothing() {
     let msg = Error::LayoutMismatch {
         argument: "x",
         len: 6,
+        outer: 1,
         channels: 4,
         inner: 1,
     }
     .to_string();
-    assert!(msg.contains("6 elements") && msg.contains("4"), "{msg}");
+    assert!(
+        msg.contains("x has 6 elements") && msg.contains("[1, 4, 1] has 4"),
+        "{msg}"
+    );
+}
+
+/// `(C, inner, outer)` and spans `(start, n)` of such a buffer.
+type SpanCase = (usize, usize, usize, Vec<(usize, usize)>);
+
+/// The span layouts of the kernel tests: every shape (runs long and short,
+/// one channel, the periodic row, rows of NHWC and of short runs, one image
+/// and several), and spans from the whole buffer to arbitrary ones.
+fn span_cases() -> Vec<SpanCase> {
+    let mut cases = Vec::new();
+    let mut r = drawn(100_000, 77, |_, s| s as f32)
+        .into_iter()
+        .map(|v| v as usize);
+    for c in [1usize, 2, 3, 4, 5, 16, 17, 100] {
+        for inner in [1usize, 2, 3, 4, 7, 8, 15, 16, 17, 33, 64, 65, 300] {
+            for outer in [1usize, 2, 5, 40] {
+                let len = c * inner * outer;
+                if len > 30_000 {
+                    continue;
+                }
+                let mut spans = vec![(0, len), (0, 0), (len, 0)];
+                for _ in 0..4 {
+                    let start = r.next().unwrap() % (len + 1);
+                    spans.push((start, r.next().unwrap() % (len - start + 1)));
+                }
+                cases.push((c, inner, outer, spans));
+            }
+        }
+    }
+    cases
+}
+
+/// The kernels' spans on every tier: forward and input gradient bit for bit
+/// against the formulas, in place and into, writing nothing outside the
+/// span; each sum within the bound of the span's exact per-channel sums, the
+/// same at other addresses, and the input gradient the same without sums.
+#[test]
+fn kernel_spans_match_the_formulas_on_every_tier() {
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for (c, inner, outer, spans) in span_cases() {
+            let len = c * inner * outer;
+            let w = slopes(c, (len + 1) as u32);
+            let (x, g) = (data(len, len as u32), data(len, 3 * len as u32 + 1));
+            let (fx, fg) = (finite(len, 5), finite(len, 6));
+            let prelu_of = Prelu { w: &w, inner, len };
+            let ch = |i: usize| (i / inner) % c;
+            for (start, n) in spans {
+                let what = format!("{isa} {outer}x{c}x{inner} span {start}+{n}");
+                let (xs, gs, span) = (&x[start..start + n], &g[start..start + n], start..start + n);
+                let want: Vec<u32> = span
+                    .clone()
+                    .map(|i| prelu(x[i], w[ch(i)]).to_bits())
+                    .collect();
+                let mut y = vec![0.0f32; n];
+                k.prelu_forward(prelu_of, start, Some(xs), &mut y);
+                assert_eq!(bits(&y), want, "forward into, {what}");
+                let mut inplace = x.clone();
+                k.prelu_forward(prelu_of, start, None, &mut inplace[span.clone()]);
+                assert_eq!(
+                    bits(&inplace[span.clone()]),
+                    want,
+                    "forward in place, {what}"
+                );
+                assert_eq!(bits(&inplace[..start]), bits(&x[..start]), "before, {what}");
+                assert_eq!(
+                    bits(&inplace[start + n..]),
+                    bits(&x[start + n..]),
+                    "after, {what}"
+                );
+                let want: Vec<u32> = span
+                    .clone()
+                    .map(|i| leaky_relu_grad(x[i], g[i], w[ch(i)]).to_bits())
+                    .collect();
+                let mut d = gs.to_vec();
+                k.prelu_backward(prelu_of, start, xs, None, &mut d, None);
+                assert_eq!(bits(&d), want, "backward in place, {what}");
+                // The sums, of finite values: within the bound.
+                let touched = if n == 0 {
+                    0
+                } else {
+                    ((start % inner + n).div_ceil(inner)).min(c)
+                };
+                let (mut exact, mut size) = (vec![0.0f64; touched], vec![0.0f64; touched]);
+                for i in span.clone() {
+                    if fx[i] <= 0.0 {
+                        let (slot, t) = (
+                            (ch(i) + c - ch(start)) % c,
+                            f64::from(fx[i]) * f64::from(fg[i]),
+                        );
+                        (exact[slot], size[slot]) = (exact[slot] + t, size[slot] + t.abs());
+                    }
+                }
+                let (mut d, mut sums) = (vec![0.0f32; n], vec![f64::NAN; touched]);
+                k.prelu_backward(
+                    prelu_of,
+                    start,
+                    &fx[span.clone()],
+                    Some(&fg[span.clone()]),
+                    &mut d,
+                    Some(SlopeGrad::Sums(&mut sums)),
+                );
+                let want: Vec<u32> = span
+                    .clone()
+                    .map(|i| leaky_relu_grad(fx[i], fg[i], w[ch(i)]).to_bits())
+                    .collect();
+                assert_eq!(bits(&d), want, "backward into with sums, {what}");
+                for (slot, ((&s, &e), &a)) in sums.iter().zip(&exact).zip(&size).enumerate() {
+                    assert!(
+                        (s - e).abs() <= a * 2f64.powi(-18),
+                        "sum {slot}: {s} for {e}, {what}"
+                    );
+                }
+                // Elsewhere in memory, in place: the same bits.
+                let off = 1 + (start + n) % 15;
+                let mut v2 = vec![0.0f32; n + off];
+                v2[off..].copy_from_slice(&fx[span.clone()]);
+                let mut d2 = vec![0.0f32; n + 3];
+                d2[3..].copy_from_slice(&fg[span.clone()]);
+                let mut sums2 = vec![f64::NAN; touched];
+                k.prelu_backward(
+                    prelu_of,
+                    start,
+                    &v2[off..],
+                    None,
+                    &mut d2[3..],
+                    Some(SlopeGrad::Sums(&mut sums2)),
+                );
+                let sum_bits = |s: &[f64]| s.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+                assert_eq!(sum_bits(&sums2), sum_bits(&sums), "other addresses, {what}");
+                assert_eq!(bits(&d2[3..]), bits(&d), "other addresses, {what}");
+            }
+        }
+    }
+}
+
+/// A buffer cut into spans at run ends gives each channel the sum of the
+/// whole buffer's call, bit for bit, on every tier: in one image every run
+/// is whole in its span (how the engine splits one image for threads).
+#[test]
+fn one_image_cut_at_run_ends_keeps_every_sum() {
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for (c, inner) in [(7usize, 1000usize), (1000, 4), (300, 17), (64, 64), (5, 3)] {
+            let len = c * inner;
+            let w = slopes(c, 9);
+            let (x, g) = (finite(len, 11), finite(len, 12));
+            let prelu_of = Prelu { w: &w, inner, len };
+            let (mut d, mut whole) = (g.clone(), vec![0.0f64; c]);
+            k.prelu_backward(
+                prelu_of,
+                0,
+                &x,
+                None,
+                &mut d,
+                Some(SlopeGrad::Sums(&mut whole)),
+            );
+            for runs in [1usize, 2, 3, 64] {
+                let (mut cut, mut d2) = (vec![0.0f64; c], g.clone());
+                for first in (0..c).step_by(runs) {
+                    let (span, slots) = (
+                        first * inner..(first + runs).min(c) * inner,
+                        first..(first + runs).min(c),
+                    );
+                    k.prelu_backward(
+                        prelu_of,
+                        span.start,
+                        &x[span.clone()],
+                        None,
+                        &mut d2[span],
+                        Some(SlopeGrad::Sums(&mut cut[slots])),
+                    );
+                }
+                let sum_bits = |s: &[f64]| s.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    sum_bits(&cut),
+                    sum_bits(&whole),
+                    "{isa} {c}x{inner} in spans of {runs} runs"
+                );
+                assert_eq!(bits(&d2), bits(&d));
+            }
+        }
+    }
+}
+
+/// A whole buffer's slope gradient straight from the backward
+/// (`SlopeGrad::GradW`) is, bit for bit, what `prelu_grad_w` makes of the
+/// sums, written or added, of the input or the output, on every tier and
+/// every kernel shape (one group of rows down the columns finishes its
+/// sums in place; the others go through f64 sums).
+#[test]
+fn grad_w_of_a_whole_buffer_is_its_sums_finished() {
+    let shapes = [
+        (16usize, 1usize, 8usize),
+        (8192 / 8, 1, 8),
+        (300, 1, 40),
+        (1000, 4, 1),
+        (64, 64, 3),
+        (7, 1000, 2),
+        (1, 333, 3),
+        (5, 3, 0),
+    ];
+    for isa in tiers_under_test() {
+        let k = KernelSet::new(isa).unwrap();
+        for (c, inner, outer) in shapes {
+            let len = c * inner * outer;
+            let w = slopes(c, 3);
+            let (x, g) = (data(len, 31), data(len, 32));
+            let prelu = Prelu { w: &w, inner, len };
+            // An empty buffer meets no channel; its sums are +0.
+            let (mut d, mut sums) = (g.clone(), vec![0.0f64; c]);
+            let met = if len == 0 {
+                &mut sums[..0]
+            } else {
+                &mut sums[..]
+            };
+            k.prelu_backward(prelu, 0, &x, None, &mut d, Some(SlopeGrad::Sums(met)));
+            for (from_output, add) in [(false, false), (true, false), (false, true), (true, true)] {
+                let prior = data(c, 33);
+                let mut want = prior.clone();
+                let out = |grad_w| GradW {
+                    grad_w,
+                    from_output,
+                    add,
+                };
+                k.prelu_grad_w(&sums, &w, out(&mut want));
+                let (mut got, mut d2) = (prior.clone(), g.clone());
+                let whole = Some(SlopeGrad::GradW(out(&mut got)));
+                k.prelu_backward(prelu, 0, &x, None, &mut d2, whole);
+                let what = format!("{isa} [{outer}, {c}, {inner}] output {from_output} add {add}");
+                assert_eq!(bits(&got), bits(&want), "{what}");
+                assert_eq!(bits(&d2), bits(&d), "{what}");
+                for ((&gw, &s), (&p, &w)) in got.iter().zip(&sums).zip(prior.iter().zip(&w)) {
+                    let s = if from_output { s / f64::from(w) } else { s };
+                    let s = if add { f64::from(p) + s } else { s };
+                    let expect = if s.is_nan() { f32::NAN } else { s as f32 };
+                    assert_eq!(gw.to_bits(), expect.to_bits(), "{what}: one rounding");
+                }
+            }
+        }
+    }
+}
+
+/// On the scalar tier each sum is `+0 + t0 + t1 + ...` in f64, `t` the
+/// rounded products in element order; one row of runs shorter than a vector
+/// gives those bits on every tier.
+#[test]
+fn scalar_sums_and_one_row_of_short_runs_follow_the_element_order() {
+    for (c, inner) in [(1000usize, 1usize), (300, 3), (129, 4), (77, 7)] {
+        let len = c * inner;
+        let (x, g, w) = (data(len, 21), data(len, 22), slopes(c, 5));
+        let mut want = vec![0.0f64; c];
+        for i in 0..len {
+            want[i / inner] += f64::from(prelu_slope_term(x[i], g[i]));
+        }
+        let want: Vec<u64> = want.iter().map(|s| s.to_bits()).collect();
+        for isa in tiers_under_test() {
+            if isa != Isa::Scalar && inner >= isa.lanes() {
+                continue;
+            }
+            let k = KernelSet::new(isa).unwrap();
+            let (mut d, mut sums) = (g.clone(), vec![f64::NAN; c]);
+            k.prelu_backward(
+                Prelu { w: &w, inner, len },
+                0,
+                &x,
+                None,
+                &mut d,
+                Some(SlopeGrad::Sums(&mut sums)),
+            );
+            let got: Vec<u64> = sums.iter().map(|s| s.to_bits()).collect();
+            // NaN sums: any NaN.
+            for (slot, (got, want)) in got.iter().zip(&want).enumerate() {
+                let nan = f64::from_bits(*want).is_nan() && f64::from_bits(*got).is_nan();
+                assert!(nan || got == want, "{isa} {c}x{inner} channel {slot}");
+            }
+        }
+    }
 }

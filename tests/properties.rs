@@ -153,7 +153,7 @@ fn prelu() -> impl Strategy<Value = Case> {
     (
         0usize..if cfg!(miri) { 6 } else { 20 },
         inner(),
-        0u8..4,
+        0u8..8,
         prop::option::weighted(0.8, maybe_off_strategy()),
         offsets(),
     )
@@ -164,14 +164,17 @@ fn prelu() -> impl Strategy<Value = Case> {
                 let backward = form != 0 || gw_off.is_some();
                 let call = if backward {
                     Call::PreluBackward {
+                        outer,
                         channels,
                         inner,
                         from_output,
                         into,
                         grad_w: gw_off.map(|d| (channels as isize + d).max(0) as usize),
+                        add: form & 4 == 4,
                     }
                 } else {
                     Call::Prelu {
+                        outer,
                         channels,
                         inner,
                         into: form & 2 == 2,
@@ -221,14 +224,15 @@ fn index_kind() -> impl Strategy<Value = IndexKind> {
 }
 
 fn maxout() -> impl Strategy<Value = Case> {
-    (pieces(), inner(), index_kind(), any::<bool>(), offsets()).prop_flat_map(
-        |(k, inner, index, backward, offsets)| {
+    (pieces(), inner(), index_kind(), 0u8..4, offsets()).prop_flat_map(
+        |(k, inner, index, form, offsets)| {
+            let (backward, add) = (form & 1 == 1, form & 2 == 2);
             outer_for(k * inner).prop_flat_map(move |outer| {
                 let (ny, nx) = (outer * inner, outer * k * inner);
                 (maybe_off(nx), maybe_off(ny), maybe_off(ny)).prop_flat_map(
                     move |(nx2, ny2, nidx)| {
                         let (call, g_len, out_len) =
-                            Call::maxout(backward, k, inner, index, nidx, (nx2, ny2));
+                            Call::maxout((backward, add), k, inner, index, nidx, (nx2, ny2));
                         let idx = vec(
                             prop_oneof![20 => 0..k.max(1) as u32, 1 => any::<u32>()],
                             nidx,

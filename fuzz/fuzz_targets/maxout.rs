@@ -24,11 +24,11 @@ fuzz_target!(|data: &[u8]| {
     let outer = usize::from(b.u8() % 32);
     let kind = b.u8();
     let index = [IndexKind::None, IndexKind::U8, IndexKind::U32][usize::from(kind % 3)];
-    let backward = kind & 4 == 4;
+    let (backward, add) = (kind & 4 == 4, kind & 8 == 8);
     let offsets = b.offsets();
     let (ny, nx) = (b.maybe_off(outer * inner), b.maybe_off(outer * k * inner));
     let nidx = b.maybe_off(outer * inner);
-    let (call, g_len, out_len) = Call::maxout(backward, k, inner, index, nidx, (nx, ny));
+    let (call, g_len, out_len) = Call::maxout((backward, add), k, inner, index, nidx, (nx, ny));
     // Indices mostly in range (a stray one must be refused).
     let idx = (0..nidx)
         .map(|_| match b.u8() {

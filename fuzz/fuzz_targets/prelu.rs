@@ -25,17 +25,20 @@ fuzz_target!(|data: &[u8]| {
     let (from_output, into) = (form & 1 == 1, form & 2 == 2);
     let call = if form & 4 == 4 {
         Call::Prelu {
+            outer,
             channels,
             inner,
             into,
         }
     } else {
         Call::PreluBackward {
+            outer,
             channels,
             inner,
             from_output,
             into,
             grad_w: (form & 8 == 8).then(|| b.maybe_off(channels)),
+            add: form & 16 == 16,
         }
     };
     let offsets = b.offsets();

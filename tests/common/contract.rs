@@ -28,7 +28,7 @@ pub use under_test::tiers_under_test;
 use rectify::accuracy::{
     backward_bound, exact_backward, exact_forward, forward_bound, gradient_bound_applies, ulp_error,
 };
-use rectify::{Activation, ChannelLayout, Error, Isa, Kernels, Saved};
+use rectify::{Activation, ChannelLayout, Error, Grad, Isa, Kernels, Saved};
 
 /// Bit patterns of the special values every suite starts from: zeros,
 /// infinities, NaNs with payloads (quiet and signalling, both signs),
@@ -117,20 +117,26 @@ pub enum Call {
         from_output: bool,
         into: bool,
     },
-    /// `prelu(x, w)` or `prelu_into(x, w, out)` over `[_, channels, inner]`.
+    /// `prelu(x, w)` or `prelu_into(x, w, out)` over the layout of shape
+    /// `[outer, channels, inner]` (when it has one: else its `Error`).
     Prelu {
+        outer: usize,
         channels: usize,
         inner: usize,
         into: bool,
     },
     /// `prelu_backward(saved = x, w, grad = g, grad_w)` or the `_into` form
-    /// writing `out`; `grad_w` has `grad_w` elements when given.
+    /// writing `out`, over the layout of shape `[outer, channels, inner]`;
+    /// `grad_w` has `grad_w` elements when given, and is added to (it
+    /// starts as [`GW_FILL`]) rather than written when `add`.
     PreluBackward {
+        outer: usize,
         channels: usize,
         inner: usize,
         from_output: bool,
         into: bool,
         grad_w: Option<usize>,
+        add: bool,
     },
     /// `maxout_with_index(x, k, inner, out, index)`, the index buffer having
     /// `idx_len` elements.
@@ -141,21 +147,24 @@ pub enum Call {
         idx_len: usize,
     },
     /// `maxout_backward(saved, k, inner, grad_out = g, grad_in = out)`, saved
-    /// being `x` or the indices `idx` (`IndexKind::None` means the input).
+    /// being `x` or the indices `idx` (`IndexKind::None` means the input);
+    /// the gradient added to `out` rather than written when `add`.
     MaxoutBackward {
         k: usize,
         inner: usize,
         saved: IndexKind,
+        add: bool,
     },
 }
 
 impl Call {
     /// Maxout forward (`index` written, `idx_len` elements) or backward
-    /// (from the input for `IndexKind::None`, else from the indices), with
+    /// (from the input for `IndexKind::None`, else from the indices; added
+    /// to its output when `add`), with
     /// the output and gradient lengths the layout implies: `(call, g_len,
     /// out_len)` for `ny` outputs and `nx` inputs.
     pub fn maxout(
-        backward: bool,
+        (backward, add): (bool, bool),
         k: usize,
         inner: usize,
         index: IndexKind,
@@ -168,6 +177,7 @@ impl Call {
                 k,
                 inner,
                 saved: index,
+                add,
             };
             (call, ny, nx)
         } else {
@@ -289,35 +299,40 @@ fn run(case: &Case, runner: Runner) -> Run {
             }
         }
         Call::Prelu {
+            outer,
             channels,
             inner,
             into,
-        } => {
-            let layout = ChannelLayout::new(channels, inner);
+        } => ChannelLayout::from_shape(&[outer, channels, inner], 1).and_then(|layout| {
             if into {
                 k.prelu_into(r.x.data(), r.w.data(), layout, r.out.data_mut())
             } else {
                 k.prelu(r.x.data_mut(), r.w.data(), layout)
             }
-        }
+        }),
         Call::PreluBackward {
+            outer,
             channels,
             inner,
             from_output,
             into,
             grad_w,
+            add,
         } => {
-            let layout = ChannelLayout::new(channels, inner);
+            let layout = ChannelLayout::from_shape(&[outer, channels, inner], 1);
             let saved = saved(r.x.data(), from_output);
             if let Some(n) = grad_w {
                 r.gw = flush_f32(&vec![GW_FILL; n], (ow + 3) % 16);
             }
-            let gw = grad_w.map(|_| r.gw.data_mut());
-            if into {
-                k.prelu_backward_into(saved, r.w.data(), layout, r.g.data(), r.out.data_mut(), gw)
-            } else {
-                k.prelu_backward(saved, r.w.data(), layout, r.g.data_mut(), gw)
-            }
+            let gw = grad_w.map(|_| grad(r.gw.data_mut(), add));
+            layout.and_then(|layout| {
+                if into {
+                    let (g, out) = (r.g.data(), r.out.data_mut());
+                    k.prelu_backward_into(saved, r.w.data(), layout, g, out, gw)
+                } else {
+                    k.prelu_backward(saved, r.w.data(), layout, r.g.data_mut(), gw)
+                }
+            })
         }
         Call::Maxout {
             k: pieces,
@@ -338,8 +353,9 @@ fn run(case: &Case, runner: Runner) -> Run {
             k: pieces,
             inner,
             saved,
+            add,
         } => {
-            let (g, out) = (r.g.data(), r.out.data_mut());
+            let (g, out) = (r.g.data(), grad(r.out.data_mut(), add));
             match saved {
                 IndexKind::None => k.maxout_backward(r.x.data(), pieces, inner, g, out),
                 IndexKind::U8 => k.maxout_backward_indexed(r.idx8.data(), pieces, inner, g, out),
@@ -348,6 +364,14 @@ fn run(case: &Case, runner: Runner) -> Run {
         }
     };
     r
+}
+
+fn grad(buf: &mut [f32], add: bool) -> Grad<'_> {
+    if add {
+        Grad::Add(buf)
+    } else {
+        Grad::Write(buf)
+    }
 }
 
 fn saved(v: &[f32], from_output: bool) -> Saved<'_> {
@@ -569,18 +593,13 @@ fn compare_outputs(case: &Case, reference: &Run, got: &Run, isa: Isa, what: &str
             inner,
             from_output,
             grad_w: Some(_),
+            add,
             ..
         } => {
-            assert_slope_gradient(
-                got.gw.data(),
-                &case.x,
-                &case.g,
-                &case.w,
-                channels,
-                inner,
-                from_output,
-                what,
-            );
+            let e = exact_sums(&case.x, &case.g, channels, inner);
+            let divisor = from_output.then_some(&case.w[..]);
+            let base = add.then_some(GW_FILL);
+            assert_within_bound_of(got.gw.data(), &e, divisor, base, what);
             n += channels;
         }
         _ => {}
@@ -644,29 +663,24 @@ fn within_oracle(case: &Case, want: &[f32], have: &[f32], what: &str) {
     }
 }
 
-/// PReLU's slope gradient against the exact sum: `|gw - S| <= 2^-24 |S| +
-/// 2^-18 sum |term| + count * 2^-149` where no term overflows f32; NaN exactly
-/// where `S` is NaN. From the output, the terms are `y * g / w`.
-#[allow(clippy::too_many_arguments)]
-fn assert_slope_gradient(
-    got: &[f32],
-    v: &[f32],
-    g: &[f32],
-    w: &[f32],
-    channels: usize,
-    inner: usize,
-    from_output: bool,
-    what: &str,
-) {
-    let e = exact_sums(v, g, channels, inner);
-    assert_within_bound(got, &e, from_output.then_some(w), what);
-}
-
 /// `got[c]` against the exact sums `e`: `|gw - S| <= 2^-24 |S| + 2^-18 A +
 /// count * 2^-149` where no term overflows f32, NaN exactly where `S` is NaN;
 /// each sum divided by `divisor[c]` when given (the slope gradient from the
 /// output, `sum(y * g) / w`).
 pub fn assert_within_bound(got: &[f32], e: &ExactSums, divisor: Option<&[f32]>, what: &str) {
+    assert_within_bound_of(got, e, divisor, None, what);
+}
+
+/// [`assert_within_bound`] for a slope gradient added to `base` (every
+/// element started as `base`): `S` is `base + sum`, and the bound's `2^-24
+/// |S|` term covers the one rounding of that total.
+pub fn assert_within_bound_of(
+    got: &[f32],
+    e: &ExactSums,
+    divisor: Option<&[f32]>,
+    base: Option<f32>,
+    what: &str,
+) {
     for (c, &got_c) in got.iter().enumerate() {
         let (mut s, mut a, mut max, mut tiny) = (e.s[c], e.a[c], e.max[c], 2f64.powi(-149));
         if let Some(w) = divisor {
@@ -674,6 +688,7 @@ pub fn assert_within_bound(got: &[f32], e: &ExactSums, divisor: Option<&[f32]>, 
             let wc = f64::from(w[c]);
             (s, a, max, tiny) = (s / wc, a / wc.abs(), max / wc.abs(), tiny / wc.abs());
         }
+        s += base.map_or(0.0, f64::from);
         if s.is_nan() || max.is_nan() {
             assert!(
                 got_c.is_nan(),

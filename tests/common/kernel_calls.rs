@@ -13,14 +13,15 @@
 //! - fails unless a valid call ran and an invalid one was refused with a
 //!   named message (a wrapped size that slipped through, an arithmetic
 //!   overflow or an indexing panic all fail);
-//! - checks the guard elements after every f32 slice (no write past its
-//!   end); the fuzz build runs under AddressSanitizer, which also catches
-//!   reads, and writes past the index, sum and partial buffers.
+//! - checks the guard elements after every f32 slice and PReLU's f64 sums
+//!   (no write past their ends); the fuzz build runs under
+//!   AddressSanitizer, which also catches reads, and writes past the index
+//!   buffers.
 //!
 //! Slices are short (at most a few hundred elements) while the sizes that
-//! describe them (`k`, `inner`, `stride`, `rows`, ...) range over all of
-//! `usize`: the bugs this hunts are size computations that wrap. The calls
-//! themselves are drawn by `kernel_draw.rs`.
+//! describe them (`k`, `inner`, PReLU's `len` and `start`, ...) range over
+//! all of `usize`: the bugs this hunts are size computations that wrap. The
+//! calls themselves are drawn by `kernel_draw.rs`.
 
 #![allow(dead_code)] // each user takes a part
 
@@ -28,23 +29,12 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
-use rectify_kernels::{
-    KernelSet, MaxoutIndex, Op, PieceSums, PreluAccumulators, PreluPattern, PreluRuns, Source,
-    PRELU_ONE_IMAGE_MAX_INNER, PRELU_PATTERN_ROWS,
-};
+use rectify_kernels::{GradW, KernelSet, MaxoutIndex, Op, Prelu, SlopeGrad, Source};
 
 /// A value no kernel writes: the guards after each slice hold it.
 const GUARD: f32 = f32::from_bits(0x7fc0_dead);
 /// Guard elements after each slice.
 const GUARDS: usize = 16;
-
-/// Where a slope gradient goes in a runs backward call.
-#[derive(Clone, Copy, Debug)]
-pub enum Sums {
-    None,
-    PerPiece(usize),
-    PerChannel(usize),
-}
 
 /// One call of the kernels crate, with every length and size spelled out.
 /// `*_len` fields are the lengths of real (short) slices; the other sizes
@@ -85,105 +75,59 @@ pub enum KernelCall {
         k: usize,
         inner: usize,
     },
-    /// `prelu_pattern_backward(saved, grad, dst, stride, rows, pattern, acc)`.
-    PatternBackward {
+    /// `prelu_forward(Prelu { w, inner, len }, start, src, dst)`.
+    PreluForward {
+        w_len: usize,
+        inner: usize,
+        len: usize,
+        start: usize,
+        src_len: Option<usize>,
+        dst_len: usize,
+    },
+    /// `prelu_backward(Prelu { w, inner, len }, start, saved, grad, dst,
+    /// slope)`.
+    PreluBackward {
+        w_len: usize,
+        inner: usize,
+        len: usize,
+        start: usize,
         saved_len: usize,
         grad_len: Option<usize>,
         dst_len: usize,
-        stride: usize,
-        rows: usize,
-        width: usize,
-        acc_len: Option<usize>,
+        slope: Option<Slope>,
     },
-    /// `prelu_one_image_backward(saved, grad, dst, w, inner, sums)`.
-    OneImageBackward {
-        saved_len: usize,
-        grad_len: Option<usize>,
-        dst_len: usize,
+    /// `prelu_grad_w(sums, w, GradW { grad_w, from_output, add })`.
+    PreluGradW {
+        sums_len: usize,
         w_len: usize,
-        inner: usize,
-        sums_len: Option<usize>,
+        gw_len: usize,
+        from_output: bool,
+        add: bool,
     },
-    /// `prelu_runs_forward(src, dst, runs)`.
-    RunsForward {
-        src_len: Option<usize>,
-        dst_len: usize,
-        w_len: usize,
-        channel: usize,
-        inner: usize,
-        offset: usize,
-    },
-    /// `prelu_runs_backward(saved, grad, dst, runs, piece, sums)`.
-    RunsBackward {
-        saved_len: usize,
-        grad_len: Option<usize>,
-        dst_len: usize,
-        w_len: usize,
-        channel: usize,
-        inner: usize,
-        offset: usize,
-        piece: usize,
-        sums: Sums,
-    },
-    /// `PreluRuns::pieces(n, piece)`.
-    Pieces {
-        w_len: usize,
-        channel: usize,
-        inner: usize,
-        offset: usize,
-        n: usize,
-        piece: usize,
-    },
-    /// `prelu_rows_forward(src, dst, w, offset)`.
-    RowsForward {
-        src_len: Option<usize>,
-        dst_len: usize,
-        w_len: usize,
-        offset: usize,
-    },
-    /// `prelu_periodic_forward(src, dst, slopes, offset)`.
-    PeriodicForward {
-        src_len: Option<usize>,
-        dst_len: usize,
-        q: usize,
-        offset: usize,
-    },
-    /// `prelu_periodic_backward(saved, grad, dst, slopes, None, partials)`.
-    PeriodicBackward {
-        saved_len: usize,
-        grad_len: Option<usize>,
-        dst_len: usize,
-        q: usize,
-        partials_len: Option<usize>,
-    },
-    /// `PreluPattern::new(row, min_len, max_len, dst)`, then
-    /// `prelu_pattern_forward(src, dst, pattern, offset)`.
-    PatternForward {
-        row_len: usize,
-        min_len: usize,
-        max_len: usize,
-        src_len: Option<usize>,
-        dst_len: usize,
-        offset: usize,
-    },
-    /// `PreluAccumulators::new(len, dst)`.
-    Accumulators { len: usize },
 }
 
-/// The longest slice (and `Pieces`' span) a generator should ask for: the
+/// The slope gradient a PReLU backward call asks for.
+#[derive(Clone, Copy, Debug)]
+pub enum Slope {
+    /// `SlopeGrad::Sums` of this length.
+    Sums(usize),
+    /// `SlopeGrad::GradW`, `grad_w` of this length.
+    GradW {
+        len: usize,
+        from_output: bool,
+        add: bool,
+    },
+}
+
+/// The longest slice a generator should ask for: the
 /// `*_len` fields are allocated as they are. Keeps every case quick.
 pub const MAX_SLICE: usize = 600;
 
 impl KernelCall {
     /// Whether the call is valid by its method's documentation, in `u128`
     /// (no product of two `usize` overflows it).
-    pub fn is_valid(&self, set: &KernelSet) -> bool {
-        let lanes = set.isa().lanes() as u128;
+    pub fn is_valid(&self) -> bool {
         let w = |v: usize| v as u128;
-        let period_ok = |q: usize| match set.isa() {
-            rectify_kernels::Isa::Scalar => q > 0,
-            _ => w(q) == 3 * lanes || w(q) == 4 * lanes,
-        };
         let same = |a: Option<usize>, n: usize| a.is_none_or(|a| a == n);
         match *self {
             KernelCall::ForwardInto { x_len, y_len } => x_len == y_len,
@@ -233,135 +177,60 @@ impl KernelCall {
                     && w(gx_len) == w(gy_len) * w(k)
                     && gy_len % inner == 0
             }
-            KernelCall::PatternBackward {
-                saved_len,
-                grad_len,
-                dst_len,
-                stride,
-                rows,
-                width,
-                acc_len,
-            } => {
-                let need = match rows {
-                    0 => 0,
-                    r => w(r - 1) * w(stride) + w(width),
-                };
-                let holds = |len: usize| w(len) >= need;
-                (rows <= 1 || stride >= width)
-                    && holds(saved_len)
-                    && holds(dst_len)
-                    && grad_len.is_none_or(holds)
-                    && same(acc_len, width)
-            }
-            KernelCall::OneImageBackward {
-                saved_len,
-                grad_len,
-                dst_len,
+            KernelCall::PreluForward {
                 w_len,
                 inner,
-                sums_len,
-            } => {
-                saved_len == dst_len
-                    && same(grad_len, dst_len)
-                    && (1..=PRELU_ONE_IMAGE_MAX_INNER).contains(&inner)
-                    && w(w_len) * w(inner) == w(dst_len)
-                    && same(sums_len, w_len)
-            }
-            KernelCall::RunsForward {
+                len,
+                start,
                 src_len,
                 dst_len,
+            } => prelu_span_ok(w_len, inner, len, start, dst_len) && same(src_len, dst_len),
+            KernelCall::PreluBackward {
                 w_len,
-                channel,
                 inner,
-                offset,
-            } => inner > 0 && channel < w_len && offset < inner && same(src_len, dst_len),
-            KernelCall::RunsBackward {
+                len,
+                start,
                 saved_len,
                 grad_len,
                 dst_len,
-                w_len,
-                channel,
-                inner,
-                offset,
-                piece,
-                sums,
+                slope,
             } => {
-                let runs_ok = inner > 0 && channel < w_len && offset < inner;
-                let piece_ok = piece > 0 && offset % piece == 0;
-                runs_ok
-                    && piece_ok
+                prelu_span_ok(w_len, inner, len, start, dst_len)
                     && saved_len == dst_len
                     && same(grad_len, dst_len)
-                    && match sums {
-                        Sums::None => true,
-                        Sums::PerPiece(len) => w(len) == pieces(dst_len, inner, offset, piece),
-                        Sums::PerChannel(len) => len == w_len,
+                    && match slope {
+                        None => true,
+                        Some(Slope::Sums(s)) => w(s) == channels_met(w_len, inner, start, dst_len),
+                        Some(Slope::GradW { len: g, .. }) => {
+                            start == 0 && dst_len == len && g == w_len
+                        }
                     }
             }
-            KernelCall::Pieces {
+            KernelCall::PreluGradW {
+                sums_len,
                 w_len,
-                channel,
-                inner,
-                offset,
-                piece,
+                gw_len,
                 ..
-            } => inner > 0 && channel < w_len && offset < inner && piece > 0,
-            KernelCall::RowsForward {
-                src_len,
-                dst_len,
-                w_len,
-                offset,
-            } => offset < w_len && w(w_len) >= lanes && same(src_len, dst_len),
-            KernelCall::PeriodicForward {
-                src_len,
-                dst_len,
-                q,
-                offset,
-            } => period_ok(q) && offset < q && same(src_len, dst_len),
-            KernelCall::PeriodicBackward {
-                saved_len,
-                grad_len,
-                dst_len,
-                q,
-                partials_len,
-            } => {
-                let groups = w(dst_len).div_ceil(PRELU_PATTERN_ROWS as u128 * w(q).max(1));
-                let partials_ok = match partials_len {
-                    None => true,
-                    Some(p) => {
-                        let c_len = w(p).checked_div(groups).unwrap_or(0);
-                        w(p) == groups * c_len && (groups == 0 || (c_len > 0 && w(q) % c_len == 0))
-                    }
-                };
-                period_ok(q) && saved_len == dst_len && same(grad_len, dst_len) && partials_ok
-            }
-            KernelCall::PatternForward {
-                row_len,
-                src_len,
-                dst_len,
-                ..
-            } => row_len > 0 && same(src_len, dst_len),
-            KernelCall::Accumulators { len } => len <= PreluAccumulators::MAX_LEN,
+            } => sums_len == gw_len && w_len == gw_len,
         }
     }
 }
 
-/// How many pieces a span of `n` elements (a slice's length) is cut into,
-/// at run ends and every `piece` elements of a run, the span starting
-/// `offset` into a run of `inner`: the elements that start a piece, counted
-/// one by one (independently of `PreluRuns::pieces`' closed form). In the
-/// first run pieces start at the span's start and every `piece` after it.
-pub fn pieces(n: usize, inner: usize, offset: usize, piece: usize) -> u128 {
-    let first = inner - offset;
-    (0..n)
-        .filter(|&i| {
-            if i < first {
-                i.is_multiple_of(piece)
-            } else {
-                ((i - first) % inner).is_multiple_of(piece)
-            }
-        })
-        .count() as u128
+/// Whether `n` elements from `start` are a span of a PReLU buffer of `len`
+/// elements in rows of `w_len` channels of `inner`, a row's length a
+/// `usize` (in `u128`).
+fn prelu_span_ok(w_len: usize, inner: usize, len: usize, start: usize, n: usize) -> bool {
+    let row = w_len as u128 * inner as u128;
+    let row_ok = row > 0 && row <= usize::MAX as u128;
+    row_ok && (len as u128).is_multiple_of(row) && start as u128 + n as u128 <= len as u128
+}
+
+/// The channels `n` elements from `start` meet in runs of `inner` (at most
+/// `w_len`): their first element's, and one more per element that starts a
+/// run, counted one by one in `u128`.
+pub fn channels_met(w_len: usize, inner: usize, start: usize, n: usize) -> u128 {
+    let starts = (1..n as u128).filter(|&i| (start as u128 + i).is_multiple_of(inner as u128));
+    (u128::from(n > 0) + starts.count() as u128).min(w_len as u128)
 }
 
 /// A slice of `len` values with guards after it.
@@ -436,7 +305,7 @@ pub fn refusal<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 /// docs); panics with a description of the call where that fails. Returns
 /// whether the call ran (it was valid).
 pub fn check(set: &KernelSet, call: &KernelCall) -> bool {
-    let valid = call.is_valid(set);
+    let valid = call.is_valid();
     let mut bufs: Vec<Guarded> = Vec::new();
     let outcome = run(set, call, &mut bufs);
     let isa = set.isa();
@@ -474,16 +343,9 @@ impl KernelCall {
             KernelCall::MaxoutForward { .. } => "maxout_forward",
             KernelCall::MaxoutBackward { .. } => "maxout_backward",
             KernelCall::MaxoutIndexed { .. } => "maxout_backward_indexed",
-            KernelCall::PatternBackward { .. } => "prelu_pattern_backward",
-            KernelCall::OneImageBackward { .. } => "prelu_one_image_backward",
-            KernelCall::RunsForward { .. } => "prelu_runs_forward",
-            KernelCall::RunsBackward { .. } => "prelu_runs_backward",
-            KernelCall::Pieces { .. } => "PreluRuns::pieces",
-            KernelCall::RowsForward { .. } => "prelu_rows_forward",
-            KernelCall::PeriodicForward { .. } => "prelu_periodic_forward",
-            KernelCall::PeriodicBackward { .. } => "prelu_periodic_backward",
-            KernelCall::PatternForward { .. } => "prelu_pattern_forward",
-            KernelCall::Accumulators { .. } => "PreluAccumulators::new",
+            KernelCall::PreluForward { .. } => "prelu_forward",
+            KernelCall::PreluBackward { .. } => "prelu_backward",
+            KernelCall::PreluGradW { .. } => "prelu_grad_w",
         }
     }
 }
@@ -564,243 +426,104 @@ fn run(set: &KernelSet, call: &KernelCall, bufs: &mut Vec<Guarded>) -> Result<()
             bufs.extend([gy, gx]);
             r
         }
-        KernelCall::PatternBackward {
-            saved_len,
-            grad_len,
-            dst_len,
-            stride,
-            rows,
-            width,
-            acc_len,
-        } => {
-            let (s, pattern, mut d) = (g(saved_len, 1), g(width, 4), g(dst_len, 3));
-            let gr = grad_len.map(|l| g(l, 2));
-            let mut acc = acc_len.map(|l| g(l, 5));
-            let r = refusal(|| {
-                set.prelu_pattern_backward(
-                    s.get(),
-                    gr.as_ref().map(Guarded::get),
-                    d.get_mut(),
-                    stride,
-                    rows,
-                    pattern.get(),
-                    acc.as_mut().map(Guarded::get_mut),
-                )
-            });
-            bufs.extend([s, pattern, d].into_iter().chain(gr).chain(acc));
-            r
-        }
-        KernelCall::OneImageBackward {
-            saved_len,
-            grad_len,
-            dst_len,
+        KernelCall::PreluForward {
             w_len,
             inner,
-            sums_len,
-        } => {
-            let (s, wb, mut d) = (g(saved_len, 1), g(w_len, 4), g(dst_len, 3));
-            let gr = grad_len.map(|l| g(l, 2));
-            let mut sums = sums_len.map(|l| vec![0.0f64; l]);
-            let r = refusal(|| {
-                set.prelu_one_image_backward(
-                    s.get(),
-                    gr.as_ref().map(Guarded::get),
-                    d.get_mut(),
-                    wb.get(),
-                    inner,
-                    sums.as_deref_mut(),
-                )
-            });
-            bufs.extend([s, wb, d].into_iter().chain(gr));
-            r
-        }
-        KernelCall::RunsForward {
+            len,
+            start,
             src_len,
             dst_len,
-            w_len,
-            channel,
-            inner,
-            offset,
         } => {
-            let (wb, mut d) = (g(w_len, 4), g(dst_len, 3));
-            let src = src_len.map(|l| g(l, 1));
-            let r = refusal(|| {
-                let runs = PreluRuns {
-                    w: wb.get(),
-                    channel,
-                    inner,
-                    offset,
-                };
-                set.prelu_runs_forward(src.as_ref().map(Guarded::get), d.get_mut(), runs)
-            });
-            bufs.extend([wb, d].into_iter().chain(src));
-            r
-        }
-        KernelCall::RunsBackward {
-            saved_len,
-            grad_len,
-            dst_len,
-            w_len,
-            channel,
-            inner,
-            offset,
-            piece,
-            sums,
-        } => {
-            let (s, wb, mut d) = (g(saved_len, 1), g(w_len, 4), g(dst_len, 3));
-            let gr = grad_len.map(|l| g(l, 2));
-            let mut slots = match sums {
-                Sums::None => Vec::new(),
-                Sums::PerPiece(l) | Sums::PerChannel(l) => vec![0.0f64; l],
+            let (w, src, mut d) = (g(w_len, 4), src_len.map(|l| g(l, 1)), g(dst_len, 3));
+            let prelu = Prelu {
+                w: w.get(),
+                inner,
+                len,
             };
             let r = refusal(|| {
-                let runs = PreluRuns {
-                    w: wb.get(),
-                    channel,
-                    inner,
-                    offset,
-                };
-                let sums = match sums {
-                    Sums::None => None,
-                    Sums::PerPiece(_) => Some(PieceSums::PerPiece(&mut slots)),
-                    Sums::PerChannel(_) => Some(PieceSums::PerChannel(&mut slots)),
-                };
-                set.prelu_runs_backward(
-                    s.get(),
-                    gr.as_ref().map(Guarded::get),
-                    d.get_mut(),
-                    runs,
-                    piece,
-                    sums,
-                )
+                set.prelu_forward(prelu, start, src.as_ref().map(Guarded::get), d.get_mut())
             });
-            bufs.extend([s, wb, d].into_iter().chain(gr));
+            bufs.extend([w, d].into_iter().chain(src));
             r
         }
-        KernelCall::Pieces {
+        KernelCall::PreluBackward {
             w_len,
-            channel,
             inner,
-            offset,
-            n,
-            piece,
-        } => {
-            let wb = g(w_len, 4);
-            let counted = refusal(|| {
-                PreluRuns {
-                    w: wb.get(),
-                    channel,
-                    inner,
-                    offset,
-                }
-                .pieces(n, piece)
-            });
-            if let Ok(count) = counted {
-                assert_eq!(
-                    count as u128,
-                    pieces(n, inner, offset, piece),
-                    "pieces miscounted: {call:?}"
-                );
-            }
-            bufs.push(wb);
-            counted.map(|_| ())
-        }
-        KernelCall::RowsForward {
-            src_len,
-            dst_len,
-            w_len,
-            offset,
-        } => {
-            let (wb, mut d) = (g(w_len, 4), g(dst_len, 3));
-            let src = src_len.map(|l| g(l, 1));
-            let r = refusal(|| {
-                set.prelu_rows_forward(
-                    src.as_ref().map(Guarded::get),
-                    d.get_mut(),
-                    wb.get(),
-                    offset,
-                )
-            });
-            bufs.extend([wb, d].into_iter().chain(src));
-            r
-        }
-        KernelCall::PeriodicForward {
-            src_len,
-            dst_len,
-            q,
-            offset,
-        } => {
-            let (slopes, mut d) = (g(q, 4), g(dst_len, 3));
-            let src = src_len.map(|l| g(l, 1));
-            let r = refusal(|| {
-                set.prelu_periodic_forward(
-                    src.as_ref().map(Guarded::get),
-                    d.get_mut(),
-                    slopes.get(),
-                    offset,
-                )
-            });
-            bufs.extend([slopes, d].into_iter().chain(src));
-            r
-        }
-        KernelCall::PeriodicBackward {
+            len,
+            start,
             saved_len,
             grad_len,
             dst_len,
-            q,
-            partials_len,
+            slope,
         } => {
-            let (s, slopes, mut d) = (g(saved_len, 1), g(q, 4), g(dst_len, 3));
+            let (w, s, mut d) = (g(w_len, 4), g(saved_len, 1), g(dst_len, 3));
             let gr = grad_len.map(|l| g(l, 2));
-            let mut partials = partials_len.map(|l| vec![0.0f64; l]);
+            // The sums, with guards after them too.
+            let guard = f64::from_bits(0x7ff8_dead_dead_dead);
+            let sums_len = match slope {
+                Some(Slope::Sums(l)) => Some(l),
+                _ => None,
+            };
+            let mut sums = sums_len.map(|l| vec![guard; l + GUARDS]);
+            let mut gw = match slope {
+                Some(Slope::GradW { len, .. }) => Some(g(len, 5)),
+                _ => None,
+            };
+            let prelu = Prelu {
+                w: w.get(),
+                inner,
+                len,
+            };
             let r = refusal(|| {
-                set.prelu_periodic_backward(
+                let sums = sums.as_mut().zip(sums_len).map(|(s, l)| &mut s[..l]);
+                let slope = match (slope, sums, gw.as_mut()) {
+                    (Some(Slope::Sums(_)), Some(s), _) => Some(SlopeGrad::Sums(s)),
+                    (
+                        Some(Slope::GradW {
+                            from_output, add, ..
+                        }),
+                        _,
+                        Some(gw),
+                    ) => Some(SlopeGrad::GradW(GradW {
+                        grad_w: gw.get_mut(),
+                        from_output,
+                        add,
+                    })),
+                    _ => None,
+                };
+                set.prelu_backward(
+                    prelu,
+                    start,
                     s.get(),
                     gr.as_ref().map(Guarded::get),
                     d.get_mut(),
-                    slopes.get(),
-                    None,
-                    partials.as_deref_mut(),
+                    slope,
                 )
             });
-            bufs.extend([s, slopes, d].into_iter().chain(gr));
+            if let (Some(sums), Some(l)) = (sums, sums_len) {
+                let intact = sums[l..].iter().all(|s| s.to_bits() == guard.to_bits());
+                assert!(intact, "a write past the end of the sums");
+            }
+            bufs.extend([w, s, d].into_iter().chain(gr).chain(gw));
             r
         }
-        KernelCall::PatternForward {
-            row_len,
-            min_len,
-            max_len,
-            src_len,
-            dst_len,
-            offset,
+        KernelCall::PreluGradW {
+            sums_len,
+            w_len,
+            gw_len,
+            from_output,
+            add,
         } => {
-            let (row, mut d) = (g(row_len, 4), g(dst_len, 3));
-            let src = src_len.map(|l| g(l, 1));
+            let (sums, w, mut gw) = (vec![0.5f64; sums_len], g(w_len, 4), g(gw_len, 3));
             let r = refusal(|| {
-                let pattern = PreluPattern::new(row.get(), min_len, max_len, d.get().as_ptr());
-                let period = pattern.period();
-                let most = PreluPattern::MAX_MIN_LEN + 1024 * row_len;
-                assert!(
-                    period.is_multiple_of(row_len) && period >= PreluPattern::PAD && period <= most,
-                    "pattern: a period of {period} for rows of {row_len}"
-                );
-                set.prelu_pattern_forward(
-                    src.as_ref().map(Guarded::get),
-                    d.get_mut(),
-                    &pattern,
-                    offset % period,
-                )
+                let out = GradW {
+                    grad_w: gw.get_mut(),
+                    from_output,
+                    add,
+                };
+                set.prelu_grad_w(&sums, w.get(), out)
             });
-            bufs.extend([row, d].into_iter().chain(src));
-            r
-        }
-        KernelCall::Accumulators { len } => {
-            let d = g(16, 3);
-            let r = refusal(|| {
-                let mut acc = PreluAccumulators::new(len, d.get().as_ptr());
-                assert_eq!(acc.as_mut_slice().len(), len, "accumulators: wrong length");
-            });
-            bufs.push(d);
+            bufs.extend([gw, w]);
             r
         }
     }

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)] // each user takes a part
 
-use crate::kernel_calls::{pieces, KernelCall, Sums, MAX_SLICE};
+use crate::kernel_calls::{channels_met, KernelCall, Slope, MAX_SLICE};
 
 /// Sizes where arithmetic goes wrong: small ones, powers of two and their
 /// neighbours, and the top of `usize`, where products and sums wrap.
@@ -146,133 +146,74 @@ impl<F: FnMut() -> u8> Draw<F> {
                     inner,
                 }
             }
-            6 | 7 => {
-                let (stride, rows) = (self.size(), self.size());
-                let width = usize::from(self.byte() % 20);
-                let width = self.len_like(Some(width));
-                let need = match rows {
-                    0 => Some(0),
-                    r => (r - 1)
-                        .checked_mul(stride)
-                        .and_then(|s| s.checked_add(width)),
-                };
-                let saved_len = self.len_like(need);
-                KernelCall::PatternBackward {
-                    saved_len,
-                    grad_len: self.maybe(|d| d.len_like(Some(saved_len))),
-                    dst_len: self.len_like(Some(saved_len)),
-                    stride,
-                    rows,
-                    width,
-                    acc_len: self.maybe(|d| d.len_like(Some(width))),
+            6..=9 => {
+                let (w_len, inner, len, start, dst_len) = self.prelu_span();
+                KernelCall::PreluForward {
+                    w_len,
+                    inner,
+                    len,
+                    start,
+                    src_len: self.maybe(|d| d.len_like(Some(dst_len))),
+                    dst_len,
                 }
             }
-            8 => {
-                let inner = self.size();
-                let w_len = usize::from(self.byte() % 40);
-                let w_len = self.len_like(Some(w_len));
-                let dst_len = self.len_like(w_len.checked_mul(inner));
-                KernelCall::OneImageBackward {
+            10..=14 => {
+                let (w_len, inner, len, start, dst_len) = self.prelu_span();
+                let met = (inner > 0).then(|| channels_met(w_len, inner, start, dst_len) as usize);
+                KernelCall::PreluBackward {
+                    w_len,
+                    inner,
+                    len,
+                    start,
                     saved_len: self.len_like(Some(dst_len)),
                     grad_len: self.maybe(|d| d.len_like(Some(dst_len))),
                     dst_len,
-                    w_len,
-                    inner,
-                    sums_len: self.maybe(|d| d.len_like(Some(w_len))),
-                }
-            }
-            9 => {
-                let dst_len = self.len();
-                KernelCall::RunsForward {
-                    src_len: self.maybe(|d| d.len_like(Some(dst_len))),
-                    dst_len,
-                    w_len: self.len(),
-                    channel: self.size(),
-                    inner: self.size(),
-                    offset: self.size(),
-                }
-            }
-            10 | 11 => {
-                let dst_len = self.len();
-                let w_len = usize::from(self.byte() % 8) + 1;
-                let (w_len, channel, inner, offset, piece) = (
-                    self.len_like(Some(w_len)),
-                    self.size(),
-                    self.size(),
-                    self.size(),
-                    self.size(),
-                );
-                let counted = (inner > 0 && offset < inner && piece > 0)
-                    .then(|| pieces(dst_len, inner, offset, piece) as usize);
-                let sums = match self.byte() % 3 {
-                    0 => Sums::None,
-                    1 => Sums::PerPiece(self.len_like(counted)),
-                    _ => Sums::PerChannel(self.len_like(Some(w_len))),
-                };
-                KernelCall::RunsBackward {
-                    saved_len: self.len_like(Some(dst_len)),
-                    grad_len: self.maybe(|d| d.len_like(Some(dst_len))),
-                    dst_len,
-                    w_len,
-                    channel: channel % w_len.max(1),
-                    inner,
-                    offset,
-                    piece,
-                    sums,
-                }
-            }
-            12 => KernelCall::Pieces {
-                w_len: self.len(),
-                channel: self.size(),
-                inner: self.size(),
-                offset: self.size(),
-                n: self.len(),
-                piece: self.size(),
-            },
-            13 => {
-                let dst_len = self.len();
-                KernelCall::RowsForward {
-                    src_len: self.maybe(|d| d.len_like(Some(dst_len))),
-                    dst_len,
-                    w_len: self.len(),
-                    offset: self.size(),
-                }
-            }
-            14 => {
-                let dst_len = self.len();
-                let q = [24, 32, 48, 64, 12, 16][usize::from(self.byte() % 6)];
-                let q = self.len_like(Some(q));
-                if self.byte().is_multiple_of(2) {
-                    KernelCall::PeriodicForward {
-                        src_len: self.maybe(|d| d.len_like(Some(dst_len))),
-                        dst_len,
-                        q,
-                        offset: self.size(),
-                    }
-                } else {
-                    KernelCall::PeriodicBackward {
-                        saved_len: self.len_like(Some(dst_len)),
-                        grad_len: self.maybe(|d| d.len_like(Some(dst_len))),
-                        dst_len,
-                        q,
-                        partials_len: self.maybe(|d| d.len()),
-                    }
+                    slope: match self.byte() % 3 {
+                        0 => None,
+                        1 => Some(Slope::Sums(self.len_like(met))),
+                        _ => Some(Slope::GradW {
+                            len: self.len_like(Some(w_len)),
+                            from_output: self.byte().is_multiple_of(2),
+                            add: self.byte().is_multiple_of(2),
+                        }),
+                    },
                 }
             }
             _ => {
-                if self.byte().is_multiple_of(4) {
-                    return KernelCall::Accumulators { len: self.size() };
-                }
-                let dst_len = self.len();
-                KernelCall::PatternForward {
-                    row_len: self.len(),
-                    min_len: self.size(),
-                    max_len: self.size(),
-                    src_len: self.maybe(|d| d.len_like(Some(dst_len))),
-                    dst_len,
-                    offset: self.size(),
+                let gw_len = self.len();
+                KernelCall::PreluGradW {
+                    sums_len: self.len_like(Some(gw_len)),
+                    w_len: self.len_like(Some(gw_len)),
+                    gw_len,
+                    from_output: self.byte().is_multiple_of(2),
+                    add: self.byte().is_multiple_of(2),
                 }
             }
         }
+    }
+
+    /// A PReLU buffer and a span of it: `(w_len, inner, len, start, n)`,
+    /// the slopes a slice, `inner` small or any size, the length often
+    /// whole rows and the span often inside it.
+    fn prelu_span(&mut self) -> (usize, usize, usize, usize, usize) {
+        let few = usize::from(self.byte() % 40);
+        let w_len = self.len_like(Some(few));
+        let inner = match self.byte() % 2 {
+            0 => usize::from(self.byte() % 40),
+            _ => self.size(),
+        };
+        let rows = self.size();
+        let whole = w_len.checked_mul(inner).and_then(|r| r.checked_mul(rows));
+        let len = match whole {
+            Some(len) if !self.byte().is_multiple_of(4) => len,
+            _ => self.size(),
+        };
+        let n = self.len();
+        let room = len.checked_sub(n).and_then(|r| r.checked_add(1));
+        let start = match room {
+            Some(room) if !self.byte().is_multiple_of(4) => self.size() % room,
+            _ => self.size(),
+        };
+        (w_len, inner, len, start, n)
     }
 }

@@ -188,6 +188,29 @@ impl F32Vector for Avx512 {
             )
         })
     }
+    /// In registers: both halves widened, the pairs by one unpack each and
+    /// an add (`l0 + l1, l8 + l9, l2 + l3, ..`), then each level's halves
+    /// added: 12 instructions where the generic tree went through the
+    /// stack (a fifth of PReLU's backward over runs of 64).
+    #[inline(always)]
+    fn pairwise_sum_f64(self) -> f64 {
+        // SAFETY: AVX-512F is available (vector.rs invariant); registers only.
+        unsafe {
+            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(self.0));
+            let high = _mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0));
+            let hi = _mm512_cvtps_pd(_mm256_castpd_ps(high));
+            // [p0, p4, p1, p5 | p2, p6, p3, p7], p_i = l_2i + l_2i+1.
+            let pairs = _mm512_add_pd(_mm512_unpacklo_pd(lo, hi), _mm512_unpackhi_pd(lo, hi));
+            // [q0, q2, q0, q2 | q1, q3, q1, q3], q_j = p_2j + p_2j+1.
+            let quads = _mm512_add_pd(pairs, _mm512_shuffle_f64x2::<0xB1>(pairs, pairs));
+            let eights = _mm256_add_pd(
+                _mm512_castpd512_pd256(quads),
+                _mm512_extractf64x4_pd::<1>(quads),
+            );
+            let e = _mm256_castpd256_pd128(eights);
+            _mm_cvtsd_f64(_mm_add_sd(e, _mm_unpackhi_pd(e, e)))
+        }
+    }
     #[inline(always)]
     fn lanes_rotated(self, r: usize) -> Self {
         debug_assert!(r < 16);

@@ -2,7 +2,8 @@
 //! intrinsics and instantiates the shared algorithms of `ops/` in thin entry
 //! points compiled for the ISA (`entry_points!`).
 
-/// Defines `forward` and `backward`, the two raw entry points of one tier:
+/// Defines the raw entry points of one tier (`forward`, `backward`, Maxout's,
+/// PReLU's and `all_finite`):
 /// the generic algorithms of `ops/` instantiated for vector type `$vec`, compiled
 /// with `#[target_feature(enable = $features)]` when the tier needs features.
 macro_rules! entry_points {
@@ -95,199 +96,42 @@ macro_rules! entry_points {
             unsafe { $crate::ops::maxout::backward::<$vec>(x, gy, gx, outer, k, inner) }
         }
 
-        /// PReLU runs forward of this tier (see `ops::prelu::runs_forward`).
+        /// PReLU forward over one span on this tier (see
+        /// `ops::prelu::run_slopes`).
         ///
         /// # Safety
         /// The CPU has this tier's features; the rest as for
-        /// `ops::prelu::runs_forward`.
+        /// `ops::prelu::run_slopes`.
         $(#[target_feature(enable = $features)])?
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) unsafe fn prelu_runs_forward(
-            x: *const f32,
-            y: *mut f32,
-            n: usize,
-            w: *const f32,
-            c_len: usize,
-            channel: usize,
-            inner: usize,
-            offset: usize,
-        ) {
+        pub(crate) unsafe fn prelu_forward(job: &$crate::ops::prelu::Job<'_>) {
             // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe {
-                $crate::ops::prelu::runs_forward::<$vec>(x, y, n, w, c_len, channel, inner, offset)
-            }
+            unsafe { $crate::ops::prelu::run_slopes::<$vec, true>(job) }
         }
 
-        /// PReLU pattern forward of this tier (see
-        /// `ops::prelu::pattern_forward`).
+        /// PReLU's slope gradient from its sums on this tier (see
+        /// `ops::prelu::grad_w`).
+        ///
+        /// # Safety
+        /// The CPU has this tier's features.
+        $(#[target_feature(enable = $features)])?
+        pub(crate) unsafe fn prelu_grad_w(
+            sums: &[f64],
+            w: &[f32],
+            out: $crate::ops::prelu::GradW<'_>,
+        ) {
+            $crate::ops::prelu::grad_w(sums, w, out)
+        }
+
+        /// PReLU backward over one span on this tier (see
+        /// `ops::prelu::run_backward`).
         ///
         /// # Safety
         /// The CPU has this tier's features; the rest as for
-        /// `ops::prelu::pattern_forward`.
+        /// `ops::prelu::run_backward`.
         $(#[target_feature(enable = $features)])?
-        pub(crate) unsafe fn prelu_pattern_forward(
-            x: *const f32,
-            y: *mut f32,
-            n: usize,
-            pattern: *const f32,
-            p: usize,
-            offset: usize,
-        ) {
+        pub(crate) unsafe fn prelu_backward(job: &$crate::ops::prelu::Job<'_>) {
             // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe { $crate::ops::prelu::pattern_forward::<$vec>(x, y, n, pattern, p, offset) }
-        }
-
-        /// PReLU rows forward of this tier (see `ops::prelu::rows_forward`).
-        ///
-        /// # Safety
-        /// The CPU has this tier's features; the rest as for
-        /// `ops::prelu::rows_forward`.
-        $(#[target_feature(enable = $features)])?
-        pub(crate) unsafe fn prelu_rows_forward(
-            x: *const f32,
-            y: *mut f32,
-            n: usize,
-            w: *const f32,
-            p: usize,
-            offset: usize,
-        ) {
-            // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe { $crate::ops::prelu::rows_forward::<$vec>(x, y, n, w, p, offset) }
-        }
-
-        /// PReLU periodic forward of this tier (see
-        /// `ops::prelu::periodic_forward`), for periods of 3 or 4 vectors.
-        ///
-        /// # Safety
-        /// The CPU has this tier's features; `q` is 3 or 4 times the lanes;
-        /// the rest as for `ops::prelu::periodic_forward`.
-        $(#[target_feature(enable = $features)])?
-        pub(crate) unsafe fn prelu_periodic_forward(
-            x: *const f32,
-            y: *mut f32,
-            n: usize,
-            slopes: *const f32,
-            q: usize,
-            offset: usize,
-        ) {
-            use $crate::ops::prelu::periodic_forward;
-            use $crate::vector::F32Vector;
-            // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe {
-                if q == 3 * <$vec>::LANES {
-                    periodic_forward::<$vec, 3>(x, y, n, slopes, offset)
-                } else {
-                    debug_assert_eq!(q, 4 * <$vec>::LANES);
-                    periodic_forward::<$vec, 4>(x, y, n, slopes, offset)
-                }
-            }
-        }
-
-        /// PReLU runs backward of this tier (see `ops::prelu::runs_backward`).
-        ///
-        /// # Safety
-        /// The CPU has this tier's features; the rest as for
-        /// `ops::prelu::runs_backward`.
-        $(#[target_feature(enable = $features)])?
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) unsafe fn prelu_runs_backward(
-            v: *const f32,
-            g: *const f32,
-            dst: *mut f32,
-            n: usize,
-            w: *const f32,
-            c_len: usize,
-            channel: usize,
-            inner: usize,
-            offset: usize,
-            piece: usize,
-            sums: *mut f64,
-            by_channel: bool,
-        ) {
-            // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe {
-                $crate::ops::prelu::runs_backward::<$vec>(
-                    v, g, dst, n, w, c_len, channel, inner, offset, piece, sums, by_channel,
-                )
-            }
-        }
-
-        /// PReLU pattern backward of this tier (see
-        /// `ops::prelu::pattern_backward`).
-        ///
-        /// # Safety
-        /// The CPU has this tier's features; the rest as for
-        /// `ops::prelu::pattern_backward`.
-        $(#[target_feature(enable = $features)])?
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) unsafe fn prelu_pattern_backward(
-            v: *const f32,
-            g: *const f32,
-            dst: *mut f32,
-            stride: usize,
-            width: usize,
-            rows: usize,
-            pattern: *const f32,
-            acc: *mut f32,
-        ) {
-            // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe {
-                $crate::ops::prelu::pattern_backward::<$vec>(
-                    v, g, dst, stride, width, rows, pattern, acc,
-                )
-            }
-        }
-
-        /// PReLU backward of one image of short runs of this tier (see
-        /// `ops::prelu::one_image_backward`).
-        ///
-        /// # Safety
-        /// The CPU has this tier's features; the rest as for
-        /// `ops::prelu::one_image_backward`.
-        $(#[target_feature(enable = $features)])?
-        pub(crate) unsafe fn prelu_one_image_backward(
-            v: *const f32,
-            g: *const f32,
-            dst: *mut f32,
-            n: usize,
-            w: *const f32,
-            inner: usize,
-            sums: *mut f64,
-        ) {
-            // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe { $crate::ops::prelu::one_image_backward::<$vec>(v, g, dst, n, w, inner, sums) }
-        }
-
-        /// PReLU periodic backward of this tier (see
-        /// `ops::prelu::periodic_backward`), for periods of 3 or 4 vectors.
-        ///
-        /// # Safety
-        /// The CPU has this tier's features; `q` is 3 or 4 times the lanes;
-        /// the rest as for `ops::prelu::periodic_backward`.
-        $(#[target_feature(enable = $features)])?
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) unsafe fn prelu_periodic_backward(
-            v: *const f32,
-            g: *const f32,
-            dst: *mut f32,
-            n: usize,
-            slopes: *const f32,
-            q: usize,
-            channel: *const u32,
-            c_len: usize,
-            partials: *mut f64,
-        ) {
-            use $crate::ops::prelu::periodic_backward;
-            use $crate::vector::F32Vector;
-            // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe {
-                if q == 3 * <$vec>::LANES {
-                    periodic_backward::<$vec, 3>(v, g, dst, n, slopes, channel, c_len, partials)
-                } else {
-                    debug_assert_eq!(q, 4 * <$vec>::LANES);
-                    periodic_backward::<$vec, 4>(v, g, dst, n, slopes, channel, c_len, partials)
-                }
-            }
+            unsafe { $crate::ops::prelu::run_backward::<$vec>(job) }
         }
     };
 }

@@ -46,7 +46,7 @@ pub(crate) trait BinaryOp: Copy {
 /// How many leading elements to peel (`< V::LANES`, at most `n`) so that
 /// `dst.add(peel)` is aligned to the vector width.
 #[inline(always)]
-fn head_len<V: F32Vector>(dst: *mut f32, n: usize) -> usize {
+pub(crate) fn head_len<V: F32Vector>(dst: *mut f32, n: usize) -> usize {
     let width = V::LANES * core::mem::size_of::<f32>();
     let misaligned = dst as usize % width;
     if misaligned == 0 {
@@ -96,18 +96,22 @@ pub(crate) unsafe fn store_n<V: F32Vector>(v: V, p: *mut f32, n: usize) {
 /// One pass of an op over buffers, as the shared loop in [`walk`] drives it.
 /// (A trait rather than closures: closures cannot be marked
 /// `#[inline(always)]`, and an out-of-line call would lose the ISA's target
-/// features.)
-trait Pass<V: F32Vector> {
+/// features.) The loop visits indices in increasing order, each once, so a
+/// pass may keep state from one vector to the next (PReLU's slope cursors).
+pub(crate) trait Pass<V: F32Vector> {
+    /// Whether [`blocks`] may compute a block before storing the one
+    /// before it (see there): false for a pass whose `compute` stores.
+    const AHEAD: bool = true;
     /// The op on the `LANES` elements at index `at`, not stored.
     ///
     /// # Safety
     /// `at + LANES <= n`, the length the pass was made for.
-    unsafe fn compute(&self, at: usize) -> V;
+    unsafe fn compute(&mut self, at: usize) -> V;
     /// Processes the `k < LANES` elements at index `at`.
     ///
     /// # Safety
     /// `k < LANES` and `at + k <= n`.
-    unsafe fn part(&self, at: usize, k: usize);
+    unsafe fn part(&mut self, at: usize, k: usize);
     /// The output.
     fn dst(&self) -> *mut f32;
     /// The inputs read (the same one twice for a single input).
@@ -117,15 +121,71 @@ trait Pass<V: F32Vector> {
     /// # Safety
     /// `at + LANES <= n`, the length the pass was made for.
     #[inline(always)]
-    unsafe fn full(&self, at: usize) {
+    unsafe fn full(&mut self, at: usize) {
         // SAFETY: forwarded; each element is loaded before it is stored, so
         // the in-place form reads every input before overwriting it.
         unsafe { self.compute(at).store(self.dst().add(at)) }
     }
+    /// The `unroll` vectors from index `at`, computed, not stored (a pass
+    /// may look at the block as a whole, as PReLU's slopes do once a block).
+    ///
+    /// # Safety
+    /// `at + unroll * LANES <= n`; `unroll <= MAX_UNROLL`.
+    #[inline(always)]
+    unsafe fn compute_block(&mut self, at: usize, unroll: usize) -> [V; MAX_UNROLL] {
+        // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
+        // of `ops/` (see the module's docs).
+        let mut r = [unsafe { Cpu::<V>::assume() }.zero(); MAX_UNROLL];
+        for (k, r) in r.iter_mut().enumerate().take(unroll) {
+            // SAFETY: forwarded.
+            *r = unsafe { self.compute(at + k * V::LANES) };
+        }
+        r
+    }
+    /// Processes the `unroll` vectors from index `at`: by default vector by
+    /// vector, each stored after it is computed.
+    ///
+    /// # Safety
+    /// As for [`Pass::compute_block`].
+    #[inline(always)]
+    unsafe fn block(&mut self, at: usize, unroll: usize) {
+        for k in 0..unroll {
+            // SAFETY: forwarded.
+            unsafe { self.full(at + k * V::LANES) };
+        }
+    }
+    /// How many of the next `max` whole blocks are plain: nothing in them
+    /// to look at (PReLU: no run's end, no sum to flush), so [`blocks`]
+    /// runs them in a loop of their own through [`Pass::plain_block`], and
+    /// the next one (if any) through [`Pass::block`]. By default all are.
+    #[inline(always)]
+    fn plain_blocks(&mut self, max: usize) -> usize {
+        max
+    }
+    /// One of the blocks [`Pass::plain_blocks`] counted; by default
+    /// [`Pass::block`].
+    ///
+    /// # Safety
+    /// As for [`Pass::compute_block`].
+    #[inline(always)]
+    unsafe fn plain_block(&mut self, at: usize, unroll: usize) {
+        // SAFETY: forwarded.
+        unsafe { self.block(at, unroll) }
+    }
+    /// [`Pass::compute_block`] of a block [`Pass::plain_blocks`] counted;
+    /// by default [`Pass::compute_block`].
+    ///
+    /// # Safety
+    /// As for [`Pass::compute_block`].
+    #[inline(always)]
+    unsafe fn plain_compute_block(&mut self, at: usize, unroll: usize) -> [V; MAX_UNROLL] {
+        // SAFETY: forwarded.
+        unsafe { self.compute_block(at, unroll) }
+    }
 }
 
 /// Most vectors per block of the pipelined loop in [`blocks`].
-const MAX_UNROLL: usize = 4;
+pub(crate) const MAX_UNROLL: usize = 4;
 
 /// Whole blocks of `unroll` vectors from `i` while they fit in `n`; returns
 /// where they end.
@@ -144,7 +204,7 @@ const MAX_UNROLL: usize = 4;
 /// `i <= n`, the length `pass` was made for; `unroll <= MAX_UNROLL`.
 #[inline(always)]
 unsafe fn blocks<V: F32Vector>(
-    pass: &impl Pass<V>,
+    pass: &mut impl Pass<V>,
     mut i: usize,
     n: usize,
     unroll: usize,
@@ -155,25 +215,57 @@ unsafe fn blocks<V: F32Vector>(
     let block_bytes = step * core::mem::size_of::<f32>();
     let [a, b] = pass.inputs();
     let dst = pass.dst();
-    if i + step > n || !(trails(dst, a, block_bytes) || trails(dst, b, block_bytes)) {
-        while i + step <= n {
-            for k in 0..unroll {
-                // SAFETY: `i + step <= n`.
-                unsafe { pass.full(i + k * l) };
+    let trailing = trails(dst, a, block_bytes) || trails(dst, b, block_bytes);
+    if i + step > n || !(pass_ahead(pass) && trailing) {
+        let mut left = (n - i) / step;
+        while left > 0 {
+            let plain = pass.plain_blocks(left);
+            debug_assert!(plain <= left);
+            for _ in 0..plain {
+                // SAFETY: `i + step <= n` (`left` blocks are).
+                unsafe { pass.plain_block(i, unroll) };
+                i += step;
             }
-            i += step;
+            left -= plain;
+            if left > 0 {
+                // SAFETY: as above.
+                unsafe { pass.block(i, unroll) };
+                i += step;
+                left -= 1;
+            }
         }
         return i;
     }
-    // SAFETY: forwarded.
-    unsafe {
-        let mut blocks = PassBlocks {
-            pass,
-            unroll,
-            vector: core::marker::PhantomData,
-        };
-        ahead(&mut blocks, i, n, step)
+    // The plain stretches computed ahead of their stores, the block after
+    // each as it comes.
+    let mut left = (n - i) / step;
+    while left > 0 {
+        let plain = pass.plain_blocks(left);
+        let end = i + plain * step;
+        // SAFETY: forwarded; the blocks from `i` to `end <= n`.
+        unsafe {
+            let mut blocks = PassBlocks {
+                pass: &mut *pass,
+                unroll,
+                vector: core::marker::PhantomData,
+            };
+            i = ahead(&mut blocks, i, end, step);
+        }
+        left -= plain;
+        if left > 0 {
+            // SAFETY: `i + step <= n`.
+            unsafe { pass.block(i, unroll) };
+            i += step;
+            left -= 1;
+        }
     }
+    i
+}
+
+/// [`Pass::AHEAD`] of a pass value's type.
+#[inline(always)]
+fn pass_ahead<V: F32Vector, P: Pass<V>>(_: &P) -> bool {
+    P::AHEAD
 }
 
 /// A loop whose blocks can be computed (loaded) apart from being stored, so
@@ -220,9 +312,10 @@ pub(crate) unsafe fn ahead<A: Ahead>(a: &mut A, mut i: usize, end: usize, step: 
     i + step
 }
 
-/// The blocks of `unroll` vectors of a pass over vectors `V`, for [`ahead`].
+/// The plain blocks of `unroll` vectors of a pass over vectors `V`, for
+/// [`ahead`].
 struct PassBlocks<'a, P, V> {
-    pass: &'a P,
+    pass: &'a mut P,
     unroll: usize,
     vector: core::marker::PhantomData<V>,
 }
@@ -231,15 +324,8 @@ impl<V: F32Vector, P: Pass<V>> Ahead for PassBlocks<'_, P, V> {
     type Block = [V; MAX_UNROLL];
     #[inline(always)]
     unsafe fn compute(&mut self, at: usize) -> [V; MAX_UNROLL] {
-        // SAFETY: the CPU has `V`'s ISA, a requirement of every `unsafe fn`
-        // of `ops/` (see the module's docs).
-        let cpu = unsafe { Cpu::<V>::assume() };
-        let mut r = [cpu.zero(); MAX_UNROLL];
-        for (k, r) in r.iter_mut().enumerate().take(self.unroll) {
-            // SAFETY: forwarded.
-            *r = unsafe { self.pass.compute(at + k * V::LANES) };
-        }
-        r
+        // SAFETY: forwarded (a plain block: see `blocks`).
+        unsafe { self.pass.plain_compute_block(at, self.unroll) }
     }
     #[inline(always)]
     unsafe fn store(&mut self, at: usize, r: &[V; MAX_UNROLL]) {
@@ -264,7 +350,12 @@ fn trails(dst: *mut f32, input: *const f32, window: usize) -> bool {
 /// # Safety
 /// `pass` was made for `n` elements with its output at `dst`.
 #[inline(always)]
-unsafe fn walk<V: F32Vector>(pass: &impl Pass<V>, dst: *mut f32, n: usize, unroll: usize) {
+pub(crate) unsafe fn walk<V: F32Vector>(
+    pass: &mut impl Pass<V>,
+    dst: *mut f32,
+    n: usize,
+    unroll: usize,
+) {
     let head = head_len::<V>(dst, n);
     // SAFETY: the head has `head < LANES` elements and `head <= n`; then
     // forwarded contract.
@@ -282,7 +373,7 @@ unsafe fn walk<V: F32Vector>(pass: &impl Pass<V>, dst: *mut f32, n: usize, unrol
 /// # Safety
 /// `pass` was made for `n` elements; `i <= n`.
 #[inline(always)]
-unsafe fn walk_body<V: F32Vector>(pass: &impl Pass<V>, mut i: usize, n: usize, unroll: usize) {
+unsafe fn walk_body<V: F32Vector>(pass: &mut impl Pass<V>, mut i: usize, n: usize, unroll: usize) {
     let lanes = V::LANES;
     // SAFETY: the loops keep `at + lanes <= n`; the tail has `n - i < lanes`
     // elements.
@@ -307,7 +398,7 @@ struct UnaryPass<O> {
 
 impl<V: F32Vector, O: UnaryOp> Pass<V> for UnaryPass<O> {
     #[inline(always)]
-    unsafe fn compute(&self, at: usize) -> V {
+    unsafe fn compute(&mut self, at: usize) -> V {
         // SAFETY: in range by the method's contract and `map_unary`'s.
         self.op.apply(unsafe { V::load(self.src.add(at)) })
     }
@@ -320,7 +411,7 @@ impl<V: F32Vector, O: UnaryOp> Pass<V> for UnaryPass<O> {
         [self.src, self.src]
     }
     #[inline(always)]
-    unsafe fn part(&self, at: usize, k: usize) {
+    unsafe fn part(&mut self, at: usize, k: usize) {
         // SAFETY: as in `compute`, with `k < LANES` elements, each loaded
         // before it is stored.
         unsafe {
@@ -340,7 +431,7 @@ struct BinaryPass<O> {
 
 impl<V: F32Vector, O: BinaryOp> Pass<V> for BinaryPass<O> {
     #[inline(always)]
-    unsafe fn compute(&self, at: usize) -> V {
+    unsafe fn compute(&mut self, at: usize) -> V {
         // SAFETY: as in `UnaryPass::compute`.
         unsafe {
             let (v, g) = (V::load(self.saved.add(at)), V::load(self.grad.add(at)));
@@ -356,7 +447,7 @@ impl<V: F32Vector, O: BinaryOp> Pass<V> for BinaryPass<O> {
         [self.saved, self.grad]
     }
     #[inline(always)]
-    unsafe fn part(&self, at: usize, k: usize) {
+    unsafe fn part(&mut self, at: usize, k: usize) {
         // SAFETY: as in `UnaryPass::part`.
         unsafe {
             let v = V::load_partial(self.saved.add(at), k);
@@ -385,7 +476,7 @@ pub(crate) unsafe fn map_unary<V: F32Vector, O: UnaryOp>(
         )
     };
     // SAFETY: the pass is made for these `n` elements; forwarded contract.
-    unsafe { walk::<V>(&UnaryPass { op, src, dst }, dst, n, O::UNROLL) }
+    unsafe { walk::<V>(&mut UnaryPass { op, src, dst }, dst, n, O::UNROLL) }
 }
 
 /// `dst[i] = op(saved[i], grad[i])` for `i < n`.
@@ -408,12 +499,12 @@ pub(crate) unsafe fn map_binary<V: F32Vector, O: BinaryOp>(
             "a gradient block holds at most MAX_UNROLL vectors"
         )
     };
-    let pass = BinaryPass {
+    let mut pass = BinaryPass {
         op,
         saved,
         grad,
         dst,
     };
     // SAFETY: the pass is made for these `n` elements; forwarded contract.
-    unsafe { walk::<V>(&pass, dst, n, O::UNROLL) }
+    unsafe { walk::<V>(&mut pass, dst, n, O::UNROLL) }
 }

@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use rectify::{Isa, Kernels, Saved};
+use rectify::{Grad, Isa, Kernels, Saved};
 
 use crate::bandwidth::{ProbeBuffers, ProbeSamples};
 use crate::format::human_elements;
@@ -127,14 +127,14 @@ impl Subject for Case<'_> {
                 &self.slopes,
                 layout_of(out.len()),
                 out,
-                Some(black_box(&mut self.grad_w)),
+                Some(Grad::Write(black_box(&mut self.grad_w))),
             ),
             (Op::Maxout { k, inner_of, .. }, Direction::Forward) => {
                 e.maxout(x, k, inner_of(out.len()), out)
             }
             (Op::Maxout { k, inner_of, .. }, _) => {
                 let inner = inner_of(grad.len());
-                e.maxout_backward(x, k, inner, grad, out)
+                e.maxout_backward(x, k, inner, grad, Grad::Write(out))
             }
         }
         .expect("valid op");

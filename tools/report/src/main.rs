@@ -65,13 +65,13 @@
 //! 3. **The kernels**: every op (`relu`, `leaky_relu(0.01)`, `elu(1)`,
 //!    `celu(2)`, `selu`, and PReLU with 16 channels and slopes
 //!    `w[c] = 0.01 + 0.02 c` in two layouts: `prelu_nchw`,
-//!    `ChannelLayout::nchw(16, n / 16)`, one slope per contiguous run, and
-//!    `prelu_nhwc`, `ChannelLayout::nhwc(16)`, the channel varying fastest;
-//!    `prelu_nchw_8x8`, `ChannelLayout::nchw(n / 64, 64)`, short runs of
+//!    `ChannelLayout::nchw(1, 16, 1, n / 16)`, one slope per contiguous run, and
+//!    `prelu_nhwc`, `ChannelLayout::nhwc(1, 1, n / 16, 16)`, the channel varying fastest;
+//!    `prelu_nchw_8x8`, `ChannelLayout::nchw(1, n / 64, 1, 64)`, short runs of
 //!    many channels (a CNN's late stages); `prelu_nchw_2x2`,
-//!    `ChannelLayout::nchw(n / 4, 4)`, runs shorter than a vector (a batch
+//!    `ChannelLayout::nchw(1, n / 4, 1, 4)`, runs shorter than a vector (a batch
 //!    of one at a CNN's last stage); `prelu_rows8`,
-//!    `ChannelLayout::nhwc(n / 8)`, a small batch of many features; the
+//!    `ChannelLayout::rows(8, n / 8)`, a small batch of many features; the
 //!    slopes repeat those 16;
 //!    and Maxout, `x` viewed as `[outer, k, inner]`: `maxout_k2`, `maxout_k3`
 //!    and `maxout_k4`, `inner = 1`, the interleaved pieces of the usual

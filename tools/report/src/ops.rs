@@ -60,23 +60,51 @@ pub(crate) fn ops() -> Vec<Op> {
 pub(crate) const LAYOUT_OPS: [Op; 9] = [
     Op::Prelu {
         name: "prelu_nchw",
-        layout_of: |n| ChannelLayout::nchw(PRELU_CHANNELS, n / PRELU_CHANNELS),
+        layout_of: |n| {
+            shape(ChannelLayout::nchw(
+                1,
+                PRELU_CHANNELS,
+                1,
+                n / PRELU_CHANNELS,
+            ))
+        },
     },
     Op::Prelu {
         name: "prelu_nhwc",
-        layout_of: |_| ChannelLayout::nhwc(PRELU_CHANNELS),
+        layout_of: |n| {
+            shape(ChannelLayout::nhwc(
+                1,
+                1,
+                n / PRELU_CHANNELS,
+                PRELU_CHANNELS,
+            ))
+        },
     },
     Op::Prelu {
         name: "prelu_nchw_8x8",
-        layout_of: |n| ChannelLayout::nchw(n / PRELU_SHORT_RUN, PRELU_SHORT_RUN),
+        layout_of: |n| {
+            shape(ChannelLayout::nchw(
+                1,
+                n / PRELU_SHORT_RUN,
+                1,
+                PRELU_SHORT_RUN,
+            ))
+        },
     },
     Op::Prelu {
         name: "prelu_nchw_2x2",
-        layout_of: |n| ChannelLayout::nchw(n / PRELU_TINY_RUN, PRELU_TINY_RUN),
+        layout_of: |n| {
+            shape(ChannelLayout::nchw(
+                1,
+                n / PRELU_TINY_RUN,
+                1,
+                PRELU_TINY_RUN,
+            ))
+        },
     },
     Op::Prelu {
         name: "prelu_rows8",
-        layout_of: |n| ChannelLayout::nhwc(n / PRELU_ROWS),
+        layout_of: |n| shape(ChannelLayout::rows(PRELU_ROWS, n / PRELU_ROWS)),
     },
     Op::Maxout {
         name: "maxout_k2",
@@ -138,6 +166,12 @@ impl Direction {
     }
 }
 
+/// A layout of the report's sizes (multiples of every PReLU shape's
+/// period, checked by the cases' tests): never refused.
+fn shape(layout: Result<ChannelLayout, rectify::Error>) -> ChannelLayout {
+    layout.expect("a PReLU shape of a report size")
+}
+
 /// What is measured: an activation, PReLU with [`PRELU_SLOPES`] in a layout
 /// that depends on the buffer's length, or Maxout of `k` pieces.
 ///
@@ -148,7 +182,8 @@ pub(crate) enum Op {
     Act(Activation),
     Prelu {
         name: &'static str,
-        /// The layout of a buffer of `n` elements.
+        /// The layout of a buffer of `n` elements (a multiple of the
+        /// layout's period).
         layout_of: fn(usize) -> ChannelLayout,
     },
     Maxout {

@@ -53,7 +53,7 @@ fn curves(k: &Kernels) -> Result<Vec<Curve>, rectify::Error> {
     }
     // PReLU with PyTorch's initial slope, one channel.
     let w = [0.25f32];
-    let layout = ChannelLayout::nchw(1, x.len());
+    let layout = ChannelLayout::nchw(1, 1, 1, x.len())?;
     let mut y = vec![0.0; x.len()];
     k.prelu_into(&x, &w, layout, &mut y)?;
     let mut dy = vec![0.0; x.len()];
