@@ -1,9 +1,10 @@
 //! The kernels crate's safe API driven directly, with sizes anywhere in
 //! `usize` and short slices, on every tier: each call must run within its
 //! slices or be refused with a panic that names it (see
-//! `tests/common/kernel_calls.rs`). CI builds this target with `-O`, so
-//! integer overflow wraps as in a user's release build, and AddressSanitizer
-//! reports any access past a slice.
+//! `tests/common/kernel_calls.rs`). CI builds it with overflow checks, so a
+//! size computation that wraps panics without a name (a failure), and
+//! AddressSanitizer reports any access past a slice; the release build of
+//! the same checks is `tests/kernel_sizes.rs` under `cargo test --release`.
 #![no_main]
 
 #[path = "../../tests/common/kernel_calls.rs"]

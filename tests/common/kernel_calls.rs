@@ -1,7 +1,7 @@
 //! Calls into `rectify_kernels`' safe API with arbitrary sizes, and what
 //! must come of them: shared by `tests/kernel_sizes.rs` (a grid of extreme
 //! sizes, in debug and in release builds) and the `kernels` fuzz target
-//! (arbitrary ones, built with `-O`, where integer overflow wraps).
+//! (arbitrary ones, built with overflow checks).
 //!
 //! Every safe function of the kernels crate either refuses a call with a
 //! panic that names its operation ("maxout: ...", "prelu: ...") or runs it
