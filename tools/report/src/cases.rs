@@ -9,6 +9,7 @@ use crate::bandwidth::{ProbeBuffers, ProbeSamples};
 use crate::format::human_elements;
 use crate::machine::Caches;
 use crate::ops::{prelu_slope, Direction, Op};
+use crate::placed::{Placed, INPUT_PLACEMENTS, OUTPUT_PLACEMENTS};
 use crate::progress::Progress;
 use crate::schema::Row;
 use crate::timing::{data, measure_interleaved, paired_median, Plan, Subject, Timing};
@@ -16,12 +17,12 @@ use crate::timing::{data, measure_interleaved, paired_median, Plan, Subject, Tim
 /// The pristine buffers of one op at one size `n`.
 struct Inputs {
     /// The input, `op.input_len(n)` elements.
-    x: Vec<f32>,
+    x: Placed,
     /// The activations' forward output of `x`, for `backward` from the saved
     /// output (empty for the other ops).
-    y: Vec<f32>,
+    y: Placed,
     /// The incoming gradient, `n` elements (Maxout's `grad_out`).
-    grad: Vec<f32>,
+    grad: Placed,
 }
 
 impl Inputs {
@@ -39,10 +40,11 @@ impl Inputs {
             }
             _ => Vec::new(),
         };
+        let [at_x, at_grad, at_y] = INPUT_PLACEMENTS;
         Inputs {
-            x,
-            y,
-            grad: data(n, 0x6AD ^ n as u64),
+            x: Placed::new(&x, at_x),
+            y: Placed::new(&y, at_y),
+            grad: Placed::new(&data(n, 0x6AD ^ n as u64), at_grad),
         }
     }
 
@@ -50,8 +52,8 @@ impl Inputs {
     /// forward, the gradient backward.
     fn pristine(&self, dir: Direction) -> &[f32] {
         match dir {
-            Direction::Forward => &self.x,
-            Direction::Backward | Direction::BackwardFromInput => &self.grad,
+            Direction::Forward => self.x.get(),
+            Direction::Backward | Direction::BackwardFromInput => self.grad.get(),
         }
     }
 }
@@ -65,8 +67,9 @@ struct Case<'a> {
     op: Op,
     dir: Direction,
     inputs: &'a Inputs,
-    /// The buffer the call writes.
-    out: Vec<f32>,
+    /// The buffer the call writes, placed at each of the
+    /// `OUTPUT_PLACEMENTS` in turn.
+    out: Placed,
     /// PReLU's slopes, one per channel of the layout (empty for the other
     /// ops).
     slopes: Vec<f32>,
@@ -81,12 +84,13 @@ struct Case<'a> {
 impl<'a> Case<'a> {
     fn new(engine: Kernels, op: Op, dir: Direction, inputs: &'a Inputs) -> Case<'a> {
         let out = match (op, dir) {
-            (Op::Maxout { .. }, Direction::Forward) => vec![0.0; inputs.grad.len()],
-            (Op::Maxout { .. }, _) => vec![0.0; inputs.x.len()],
+            (Op::Maxout { .. }, Direction::Forward) => vec![0.0; inputs.grad.get().len()],
+            (Op::Maxout { .. }, _) => vec![0.0; inputs.x.get().len()],
             _ => inputs.pristine(dir).to_vec(),
         };
+        let out = Placed::new(&out, OUTPUT_PLACEMENTS[0]);
         let channels = match op {
-            Op::Prelu { layout_of, .. } => layout_of(inputs.x.len()).channels(),
+            Op::Prelu { layout_of, .. } => layout_of(inputs.x.get().len()).channels(),
             _ => 0,
         };
         Case {
@@ -105,18 +109,24 @@ impl<'a> Case<'a> {
 impl Subject for Case<'_> {
     fn restore(&mut self) {
         if !matches!(self.op, Op::Maxout { .. }) {
-            self.out.copy_from_slice(self.inputs.pristine(self.dir));
+            self.out
+                .get_mut()
+                .copy_from_slice(self.inputs.pristine(self.dir));
         }
+    }
+    fn place(&mut self, repetition: usize) {
+        self.out
+            .place(OUTPUT_PLACEMENTS[repetition % OUTPUT_PLACEMENTS.len()]);
     }
     fn call(&mut self) {
         let e = &self.engine;
-        let x = black_box(&self.inputs.x[..]);
-        let grad = black_box(&self.inputs.grad[..]);
-        let out = black_box(&mut self.out[..]);
+        let x = black_box(self.inputs.x.get());
+        let grad = black_box(self.inputs.grad.get());
+        let out = black_box(self.out.get_mut());
         match (self.op, self.dir) {
             (Op::Act(act), Direction::Forward) => e.forward(act, out),
             (Op::Act(act), Direction::Backward) => {
-                e.backward(act, Saved::Output(black_box(&self.inputs.y)), out)
+                e.backward(act, Saved::Output(black_box(self.inputs.y.get())), out)
             }
             (Op::Act(act), Direction::BackwardFromInput) => e.backward(act, Saved::Input(x), out),
             (Op::Prelu { layout_of, .. }, Direction::Forward) => {
@@ -318,7 +328,10 @@ mod tests {
     fn maxout_cases_count_outputs() {
         let op = Op::named("maxout_k2");
         let inputs = Inputs::new(op, 4096);
-        assert_eq!((inputs.x.len(), inputs.grad.len()), (8192, 4096));
+        assert_eq!(
+            (inputs.x.get().len(), inputs.grad.get().len()),
+            (8192, 4096)
+        );
         let mut case = Case::new(
             Kernels::new(Isa::best()).unwrap(),
             op,
@@ -326,8 +339,8 @@ mod tests {
             &inputs,
         );
         case.call();
-        let expected: Vec<f32> = inputs.x.chunks(2).map(|p| p[0].max(p[1])).collect();
-        assert_eq!(case.out, expected);
+        let expected: Vec<f32> = inputs.x.get().chunks(2).map(|p| p[0].max(p[1])).collect();
+        assert_eq!(case.out.get(), expected);
         let forward = |op: Op| op.bytes_per_element(Direction::Forward);
         let backward = |op: Op| op.bytes_per_element(Direction::Backward);
         assert_eq!((forward(op), backward(op)), (12, 20));

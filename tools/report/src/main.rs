@@ -84,7 +84,7 @@
 //!    - `backward`: `Kernels::backward(act, Saved::Output(&y), &mut grad)` in
 //!      place, 12 B/elem (read y, read grad, write grad); for PReLU
 //!      `Kernels::prelu_backward(Saved::Input(&x), &w, layout, &mut grad,
-//!      Some(&mut grad_w))`, the input gradient and the slope gradient in one
+//!      Some(Grad::Write(&mut grad_w)))`, the input gradient and the slope gradient in one
 //!      pass, 12 B/elem (read x, read grad, write grad; the slopes and their
 //!      sums, at most one per 8 elements, are not counted);
 //!    - `backward_from_input` (the exponential ops, whose gradient from the
@@ -114,14 +114,24 @@
 //! 2 ms (3 ms with `--full`, 1 ms with `--quick`). Then the members' batches
 //! are timed round-robin, R rounds (R chosen so each member gets about
 //! 25 ms, clamped to 5..=21 rounds; 60 ms and 5..=61 with `--full`, 8 ms and
-//! 3..=7 with `--quick`). Each repetition gives one time
-//! per call; the table shows the **median** and, in brackets, the slowest and
+//! 3..=7 with `--quick`, each rounded up to a multiple of 3). Each
+//! repetition gives one time per call; the table shows the **median** and, in brackets, the slowest and
 //! the fastest repetition. Speedups and fractions of bandwidth are medians of
 //! the ratios *within* each round, whose members ran moments apart: on a
 //! shared machine whose speed changes with its neighbours' load, those
 //! ratios stay meaningful even when the absolute numbers drift. The cost of
 //! reading the clock (measured at start-up) is subtracted from every timed
 //! span.
+//!
+//! The report places every buffer itself, relative to a 4 KiB page: `x`,
+//! the gradient and `y` a cache line aligned, 1 KiB apart; the buffer a call
+//! writes at one of three placements, repetition by repetition: aligned and
+//! 1 KiB from every input, 16 bytes off a line (what `malloc` gives), and one
+//! line past `x`. Where buffers sit modulo 4 KiB decides whether loads wait
+//! on stores (4K aliasing), and where the output starts decides a kernel's
+//! head; left to the allocator, identical machine code measured up to 1.8
+//! times apart from one build to the next. So a median is over placements,
+//! the same ones for every build.
 //!
 //! Every kernel but Maxout works in place, so its buffer is restored from a
 //! pristine copy, outside the timed spans, before every repetition (and so
@@ -256,6 +266,7 @@ mod machine;
 mod measure;
 mod ops;
 mod paths;
+mod placed;
 mod plot;
 mod progress;
 mod schema;

@@ -4,6 +4,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use crate::placed::OUTPUT_PLACEMENTS;
+
 /// Element counts of `--full`: L1-, L2-, L3- and DRAM-sized buffers.
 pub(crate) const FULL_SIZES: [usize; 4] = [4096, 65536, 1 << 20, 1 << 24];
 /// Element counts of the default run: an L1-, an L2- and a DRAM-sized
@@ -125,6 +127,9 @@ impl Timing {
 pub(crate) trait Subject {
     /// Puts the buffers back in their pristine state (never timed).
     fn restore(&mut self);
+    /// Moves the buffers to their placement for `repetition` (the next
+    /// restore fills them); by default they stay where they are.
+    fn place(&mut self, _repetition: usize) {}
     /// One call (timed).
     fn call(&mut self);
     /// At most this many calls run between two restores.
@@ -173,7 +178,9 @@ fn calibrate(plan: &Plan, subject: &mut dyn Subject) -> (usize, f64) {
 /// Times every subject, interleaved: each is calibrated, then the repetitions
 /// go round-robin (the starting subject rotating), so a change in the
 /// machine's load during the group affects every subject alike and their
-/// ratios stay meaningful on a shared machine.
+/// ratios stay meaningful on a shared machine. Repetition `r` of a subject
+/// runs at its placement `r` ([`Subject::place`]), and every placement
+/// runs equally often.
 pub(crate) fn measure_interleaved(
     plan: &Plan,
     subjects: &mut [Box<dyn Subject + '_>],
@@ -184,12 +191,14 @@ pub(crate) fn measure_interleaved(
         .collect();
     let round_s: f64 = calibration.iter().map(|&(b, t)| b as f64 * t).sum();
     let reps = ((plan.case_budget_s * subjects.len() as f64 / round_s).round() as usize)
-        .clamp(plan.min_reps, plan.max_reps);
+        .clamp(plan.min_reps, plan.max_reps)
+        .next_multiple_of(OUTPUT_PLACEMENTS.len());
     let mut samples = vec![Vec::with_capacity(reps); subjects.len()];
     for r in 0..reps {
         for j in 0..subjects.len() {
             let i = (r + j) % subjects.len();
             let batch = calibration[i].0;
+            subjects[i].place(r);
             samples[i].push(run(plan, subjects[i].as_mut(), batch) / batch as f64);
         }
     }
