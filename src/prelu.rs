@@ -138,14 +138,7 @@ impl Kernels {
     /// ```
     pub fn prelu(&self, x: &mut [f32], w: &[f32], layout: ChannelLayout) -> Result<(), Error> {
         validate(self.kernel_set(), w, layout, "x", x.len())?;
-        let (set, p, base) = (
-            self.kernel_set(),
-            kernel_view(layout, w),
-            x.as_ptr() as usize,
-        );
-        parallel::unary(self.parallel_threshold(), None, x, |s, d| {
-            set.prelu_forward(p, offset(base, d), s, d)
-        });
+        self.prelu_forward(None, w, layout, x);
         Ok(())
     }
 
@@ -170,15 +163,20 @@ impl Kernels {
     ) -> Result<(), Error> {
         validate(self.kernel_set(), w, layout, "x", x.len())?;
         same_len("y", x.len(), y.len())?;
+        self.prelu_forward(Some(x), w, layout, y);
+        Ok(())
+    }
+
+    /// The forward of a checked call, in spans for rayon.
+    fn prelu_forward(&self, x: Option<&[f32]>, w: &[f32], layout: ChannelLayout, y: &mut [f32]) {
         let (set, p, base) = (
             self.kernel_set(),
             kernel_view(layout, w),
             y.as_ptr() as usize,
         );
-        parallel::unary(self.parallel_threshold(), Some(x), y, |s, d| {
+        parallel::unary(self.parallel_threshold(), x, y, |s, d| {
             set.prelu_forward(p, offset(base, d), s, d)
         });
-        Ok(())
     }
 
     /// PReLU backward in place on the gradient: `grad = v > 0 ? grad : w[c] *

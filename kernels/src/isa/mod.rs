@@ -68,14 +68,14 @@ macro_rules! entry_points {
         }
 
         /// Whether the `n` values at `p` are all finite (see
-        /// `ops::prelu::all_finite`).
+        /// `ops::finite::all_finite`).
         ///
         /// # Safety
         /// The CPU has this tier's features; `p` valid for `n` reads.
         $(#[target_feature(enable = $features)])?
         pub(crate) unsafe fn all_finite(p: *const f32, n: usize) -> bool {
             // SAFETY: forwarded contract; compiled for this tier's ISA.
-            unsafe { $crate::ops::prelu::all_finite::<$vec>(p, n) }
+            unsafe { $crate::ops::finite::all_finite::<$vec>(p, n) }
         }
 
         /// Maxout backward of this tier (see `ops::maxout::backward`).

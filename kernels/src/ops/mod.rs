@@ -11,6 +11,8 @@
 //! pointer is aligned to the vector width: allocators hand out 16-byte aligned
 //! buffers, and on AVX2/AVX-512 every other unaligned store would then split a
 //! cache line. The peeled head goes through the same op as everything else.
+//! (PReLU's walk over short runs of whole vectors peels to align its vectors
+//! with the runs instead: then no vector holds two runs.)
 //!
 //! Every `unsafe fn` here and in the op files that is generic over
 //! `V: F32Vector` has one requirement besides those its `# Safety` section
@@ -22,6 +24,7 @@
 use crate::vector::{Cpu, F32Vector};
 
 pub(crate) mod elu;
+pub(crate) mod finite;
 pub(crate) mod maxout;
 pub(crate) mod prelu;
 pub(crate) mod relu;
@@ -54,6 +57,20 @@ pub(crate) fn head_len<V: F32Vector>(dst: *mut f32, n: usize) -> usize {
     } else {
         ((width - misaligned) / core::mem::size_of::<f32>()).min(n)
     }
+}
+
+/// `(i + 1) % len` for `i < len`, without division.
+#[inline(always)]
+pub(crate) fn wrap_inc(i: usize, len: usize) -> usize {
+    (i + 1) * usize::from(i + 1 != len)
+}
+
+/// The mask of lanes `0..k`, `k <= LANES`.
+#[inline(always)]
+pub(crate) fn below<V: F32Vector>(cpu: Cpu<V>, k: usize) -> V::Mask {
+    let ones = [1.0f32; 16];
+    // SAFETY: `cpu` proves the ISA; `k <= LANES <= 16` lanes of `ones`.
+    unsafe { load_n::<V>(ones.as_ptr(), k) }.gt(cpu.zero())
 }
 
 /// Loads `n` elements (`n <= LANES`; all when `n == LANES`, none when 0).
@@ -102,6 +119,11 @@ pub(crate) trait Pass<V: F32Vector> {
     /// Whether [`blocks`] may compute a block before storing the one
     /// before it (see there): false for a pass whose `compute` stores.
     const AHEAD: bool = true;
+    /// Whether [`blocks`] computes ahead (where [`Pass::AHEAD`] allows)
+    /// at every placement, not only where stores would stall loads: a
+    /// pass that streams a third buffer (PReLU's row of slopes) keeps more
+    /// loads in flight that way.
+    const ALWAYS_AHEAD: bool = false;
     /// The op on the `LANES` elements at index `at`, not stored.
     ///
     /// # Safety
@@ -216,7 +238,7 @@ unsafe fn blocks<V: F32Vector>(
     let [a, b] = pass.inputs();
     let dst = pass.dst();
     let trailing = trails(dst, a, block_bytes) || trails(dst, b, block_bytes);
-    if i + step > n || !(pass_ahead(pass) && trailing) {
+    if i + step > n || !(pass_ahead(pass) && (trailing || pass_always_ahead(pass))) {
         let mut left = (n - i) / step;
         while left > 0 {
             let plain = pass.plain_blocks(left);
@@ -266,6 +288,12 @@ unsafe fn blocks<V: F32Vector>(
 #[inline(always)]
 fn pass_ahead<V: F32Vector, P: Pass<V>>(_: &P) -> bool {
     P::AHEAD
+}
+
+/// [`Pass::ALWAYS_AHEAD`] of a pass value's type.
+#[inline(always)]
+fn pass_always_ahead<V: F32Vector, P: Pass<V>>(_: &P) -> bool {
+    P::ALWAYS_AHEAD
 }
 
 /// A loop whose blocks can be computed (loaded) apart from being stored, so
@@ -356,7 +384,22 @@ pub(crate) unsafe fn walk<V: F32Vector>(
     n: usize,
     unroll: usize,
 ) {
-    let head = head_len::<V>(dst, n);
+    // SAFETY: forwarded.
+    unsafe { walk_from(pass, head_len::<V>(dst, n), n, unroll) }
+}
+
+/// [`walk`] with a head of `head < LANES` elements (at most `n`) chosen by
+/// the caller.
+///
+/// # Safety
+/// As for [`walk`].
+#[inline(always)]
+pub(crate) unsafe fn walk_from<V: F32Vector>(
+    pass: &mut impl Pass<V>,
+    head: usize,
+    n: usize,
+    unroll: usize,
+) {
     // SAFETY: the head has `head < LANES` elements and `head <= n`; then
     // forwarded contract.
     unsafe {

@@ -15,9 +15,9 @@
 //! f64, and a channel adds its pieces in order (a walk per run was 2.3
 //! times slower on 7x7 images of 1024 channels, Zen 3 AVX2).
 
-use super::{below, wrap_inc, Grads, Job, Slopes};
+use super::{Grads, Job, Slopes};
 use crate::ops::relu::scaled_where;
-use crate::ops::{head_len, load_n, MAX_UNROLL};
+use crate::ops::{below, load_n, wrap_inc, MAX_UNROLL};
 use crate::vector::{Cpu, F32Vector};
 
 /// Vectors per segment: 28 terms a lane, and with the two additions that
@@ -279,15 +279,16 @@ impl<V: F32Vector> Slopes<V> for ShortRuns<'_, V> {
     }
 }
 
-/// Pieces' lanes waiting to be summed, and their slots (outside the walk's
+/// Pieces' lanes waiting to be summed, and their channels (outside the walk's
 /// state, as [`ShortRuns::picks`]).
 pub(super) type Pending<V> = ([V; PENDING], [usize; PENDING]);
 
 /// The backward of runs of a vector and more (see the module docs).
 pub(super) struct RunGrads<'p, V: F32Vector> {
     cur: Cursor<V>,
-    /// The run's slot in the sums, and the elements left in the segment.
-    k: usize,
+    /// The span's first channel (slot 0 of the sums), and the elements
+    /// left in the segment.
+    c0: usize,
     seg_left: usize,
     /// Rotated after each single vector, the next one's at `acc[0]` (see
     /// [`fma_at`]); `slot`: the walk's accumulator of `acc[0]`.
@@ -314,7 +315,7 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
     /// `job.sums` is valid for `job.touched` writes.
     #[inline(always)]
     pub(super) unsafe fn new(job: &Job<'_>, pending: &'p mut Pending<V>, cpu: Cpu<V>) -> Self {
-        let (l, b) = (V::LANES, job.start + head_len::<V>(job.dst, job.n));
+        let (l, b) = (V::LANES, job.start + super::head::<V>(job));
         // SAFETY: forwarded.
         unsafe { core::ptr::write_bytes(job.sums, 0, job.touched) };
         let (rho, cur) = (b % l, Cursor::new(job, (job.c0, job.place), cpu));
@@ -322,7 +323,7 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         let piece = cur.left.min(seg_left);
         RunGrads {
             cur,
-            k: 0,
+            c0: job.c0,
             seg_left,
             acc: [cpu.zero(); 4],
             slot: 0,
@@ -380,7 +381,6 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         }
         if self.cur.left == 0 {
             self.cur.step();
-            self.k = wrap_inc(self.k, self.cur.c_len);
         }
         self.piece = self.cur.left.min(self.seg_left);
         self.piece_left = self.piece;
@@ -392,6 +392,13 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
     #[inline(always)]
     fn keep(&mut self) {
         let a = self.acc;
+        let ((p, to), len) = &mut self.pending;
+        if self.rho == 0 && (self.q0 + self.slot).is_multiple_of(4) {
+            // Canonical already (the common case, kept short).
+            self.acc = [a[0].cpu().zero(); 4];
+            (p[*len], to[*len], *len) = (a[0].add(a[1]).add(a[2].add(a[3])), self.cur.c, *len + 1);
+            return;
+        }
         // Physical `acc[i]` is the walk's accumulator `i + slot`.
         let r = match (self.q0 + self.slot) % 4 {
             0 => a,
@@ -415,16 +422,18 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
             sum.lanes_rotated(self.rho)
         };
         self.acc = [sum.cpu().zero(); 4];
-        let ((p, to), len) = &mut self.pending;
-        (p[*len], to[*len], *len) = (lanes, self.k, *len + 1);
+        (p[*len], to[*len], *len) = (lanes, self.cur.c, *len + 1);
     }
 
     /// Adds the kept pieces to their channels' sums, lanes pairwise in f64.
     #[inline(always)]
     fn flush(&mut self) {
         let ((p, to), len) = &mut self.pending;
-        for (lanes, &k) in p.iter().zip(&*to).take(*len) {
-            // SAFETY: `sums` holds a slot per channel met, `k` counts them.
+        let (c0, c_len) = (self.c0, self.cur.c_len);
+        for (lanes, &c) in p.iter().zip(&*to).take(*len) {
+            let k = if c >= c0 { c - c0 } else { c + c_len - c0 };
+            // SAFETY: `sums` holds a slot per channel met, `k` counts them
+            // from the span's first.
             unsafe { *self.sums.add(k) += lanes.pairwise_sum_f64() };
         }
         *len = 0;
@@ -453,12 +462,21 @@ impl<V: F32Vector> Grads<V> for RunGrads<'_, V> {
     fn block_vector<const PLAIN: bool>(&mut self, q: usize, v: V, g: V) -> V {
         // Blocks come before single vectors: no rotation yet.
         debug_assert_eq!(self.slot, 0);
-        if !PLAIN {
-            return self.vector(q, v, g, 0, V::LANES);
+        // Where the piece ends with the block, its vectors from `q` are
+        // plain but for the end.
+        let l = V::LANES;
+        if !PLAIN && self.piece_left != (4 - q) * l {
+            return self.vector(q, v, g, 0, l);
         }
         let scaled = v.not_gt(v.cpu().zero());
         fma_at(&mut self.acc, q, scaled, v, g);
-        scaled_where(scaled, g, self.cur.s)
+        let d = scaled_where(scaled, g, self.cur.s);
+        match (PLAIN, q) {
+            (true, _) => {}
+            (false, 3) => self.passed(l),
+            (false, _) => self.piece_left -= l,
+        }
+        d
     }
     #[inline(always)]
     fn plain(&mut self, max: usize) -> usize {
