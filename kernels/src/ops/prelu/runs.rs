@@ -394,7 +394,9 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
         let a = self.acc;
         let ((p, to), len) = &mut self.pending;
         if self.rho == 0 && (self.q0 + self.slot).is_multiple_of(4) {
-            // Canonical already (the common case, kept short).
+            // Canonical already (the common case, kept short: merged with
+            // the general path's push below, 8x8 maps backward, AVX2, ran
+            // 5% slower).
             self.acc = [a[0].cpu().zero(); 4];
             (p[*len], to[*len], *len) = (a[0].add(a[1]).add(a[2].add(a[3])), self.cur.c, *len + 1);
             return;
