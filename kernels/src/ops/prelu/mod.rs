@@ -1,11 +1,9 @@
 //! PReLU on a buffer viewed as `[outer, C, inner]`: the forward, and the
-//! backward with the slope gradient summed in the same pass over memory.
-//! Each direction is one walk over a span, the head/body/tail loop of `ops`
-//! ([`walk`]), whose pass asks a source for each vector's slopes in order
-//! ([`Slopes`]; [`Grads`] also takes the slope-gradient terms): runs
-//! (`runs.rs`), the periodic row or the row (`rows.rs`), picked by
-//! [`Job::new`]. Most blocks are plain (inside a run, a row, a group of
-//! sums) and run in a loop of their own ([`Pass::plain_blocks`]).
+//! backward with the slope gradient summed in the same pass. Each direction
+//! is one walk of `ops` ([`walk`]) whose pass takes each vector's slopes in
+//! order from a source that [`Job::new`] picks ([`Slopes`]; [`Grads`] also
+//! takes the terms): runs (`runs.rs`), the periodic row or rows (`rows.rs`).
+//! Plain blocks (inside a run, a row, a group) run in [`Pass::plain_blocks`].
 
 mod rows;
 mod runs;
@@ -39,12 +37,11 @@ pub struct Prelu<'a> {
 /// Where [`KernelSet::prelu_backward`] puts the slope gradient.
 #[derive(Debug)]
 pub enum SlopeGrad<'a> {
-    /// The f64 sums of the channels the span meets, one slot each, set
-    /// (see [`KernelSet::prelu_backward`]); the sums of a buffer's spans,
-    /// added in order, go to [`KernelSet::prelu_grad_w`].
+    /// Set to the f64 sums of the channels the span meets, a slot each; a
+    /// buffer's spans' sums, added in order, go to [`KernelSet::prelu_grad_w`].
     Sums(&'a mut [f64]),
-    /// The span is the whole buffer: the slope gradient itself, as
-    /// [`KernelSet::prelu_grad_w`] makes it from the sums.
+    /// The whole buffer's slope gradient, as [`KernelSet::prelu_grad_w`]
+    /// makes it from the sums.
     GradW(GradW<'a>),
 }
 
@@ -61,10 +58,12 @@ pub struct GradW<'a> {
     pub add: bool,
 }
 
-/// `grad_w[c]` from channel `c`'s sum `s`: divided by `w` when `div`,
-/// added to `old` when given, rounded once; a NaN is `f32::NAN`.
+/// `grad_w[c]` from channel `c`'s sum `s` from `+0` (f64, or one column's
+/// f32, whose `-0` becomes `+0` as in an f64 sum): divided by `w` when
+/// `div`, added to `old` when given, rounded once; a NaN is `f32::NAN`.
 #[inline(always)]
-fn finished(s: f64, w: f32, div: bool, old: Option<f32>) -> f32 {
+fn finished(s: impl Into<f64>, w: f32, div: bool, old: Option<f32>) -> f32 {
+    let s = 0.0 + s.into();
     let s = if div { s / f64::from(w) } else { s };
     let g = old.map_or(s, |o| f64::from(o) + s) as f32;
     if g.is_nan() {
@@ -308,44 +307,23 @@ impl KernelSet {
 
 /// The loops of [`KernelSet::prelu_grad_w`], vectorised at the tier's width.
 #[inline(always)]
-pub(crate) fn grad_w<S: Sum>(sums: &[S], w: &[f32], out: GradW<'_>) {
+pub(crate) fn grad_w<S: Copy + Into<f64>>(sums: &[S], w: &[f32], out: GradW<'_>) {
     let it = out.grad_w.iter_mut().zip(sums).zip(w);
     match (out.from_output, out.add) {
-        (false, false) => it.for_each(|((g, s), &w)| *g = finished(s.f64(), w, false, None)),
-        (true, false) => it.for_each(|((g, s), &w)| *g = finished(s.f64(), w, true, None)),
-        (false, true) => it.for_each(|((g, s), &w)| *g = finished(s.f64(), w, false, Some(*g))),
-        (true, true) => it.for_each(|((g, s), &w)| *g = finished(s.f64(), w, true, Some(*g))),
-    }
-}
-
-/// A channel's sum as [`grad_w`] reads it: f64, or the f32 sum of one
-/// column, `+0` added as to an f64 sum from `+0`.
-pub(crate) trait Sum: Copy {
-    fn f64(self) -> f64;
-}
-
-impl Sum for f64 {
-    #[inline(always)]
-    fn f64(self) -> f64 {
-        self
-    }
-}
-
-impl Sum for f32 {
-    #[inline(always)]
-    fn f64(self) -> f64 {
-        0.0 + f64::from(self)
+        (false, false) => it.for_each(|((g, &s), &w)| *g = finished(s, w, false, None)),
+        (true, false) => it.for_each(|((g, &s), &w)| *g = finished(s, w, true, None)),
+        (false, true) => it.for_each(|((g, &s), &w)| *g = finished(s, w, false, Some(*g))),
+        (true, true) => it.for_each(|((g, &s), &w)| *g = finished(s, w, true, Some(*g))),
     }
 }
 
 /// Stack room for the f64 sums of a [`SlopeGrad::GradW`] job's channels.
 type Stack = core::mem::MaybeUninit<[f64; 512]>;
 
-/// A [`SlopeGrad::GradW`] job as one writing f64 sums for every channel,
-/// on `stack` for up to 512 channels, else in `heap`; [`finish`] turns them
-/// into the gradient. The walks set every slot of a span that meets every
-/// channel; an empty buffer's are zeroed here. (Closures would not inherit
-/// a tier's target features.)
+/// A [`SlopeGrad::GradW`] job as one setting f64 sums for every channel (on
+/// `stack` up to 512, else in `heap`; an empty buffer's zeroed here), which
+/// [`finish`] turns into the gradient (a closure would not inherit a tier's
+/// target features).
 #[inline(always)]
 fn staged<'a>(job: &Job<'a>, stack: &mut Stack, heap: &mut std::vec::Vec<f64>) -> Job<'a> {
     let c_len = job.w.len();
@@ -392,7 +370,7 @@ unsafe fn finish(job: &Job<'_>, j: &Job<'_>) {
 
 /// The slopes of a walk's elements, in order.
 pub(crate) trait Slopes<V: F32Vector> {
-    /// As [`Pass::ALWAYS_AHEAD`]: the slopes are a stream of their own.
+    /// The slopes are a stream of their own ([`Pass::ALWAYS_AHEAD`]).
     const STREAM: bool = false;
     /// The slopes of the next `k <= LANES` elements.
     fn next(&mut self, k: usize) -> V;
@@ -401,8 +379,7 @@ pub(crate) trait Slopes<V: F32Vector> {
     fn plain(&mut self, _max: usize) -> usize {
         0
     }
-    /// The next block's slopes, plain (counted by `plain`) or not (written
-    /// out, as [`Span::vectors`]).
+    /// The next block's slopes, plain (counted by `plain`) or not.
     #[inline(always)]
     fn block<const PLAIN: bool>(&mut self) -> [V; MAX_UNROLL] {
         let l = V::LANES;
@@ -416,10 +393,10 @@ pub(crate) trait Grads<V: F32Vector> {
     const UNROLL: usize = 4;
     /// As [`Slopes::STREAM`].
     const STREAM: bool = false;
-    /// The gradient of lanes `from..to` of `v` and `g` (`from > 0` for the
+    /// The gradient of lanes `from..to` of `v` and `g` (`from > 0`: the
     /// head, in the top lanes), their terms taken.
     fn grad(&mut self, v: V, g: V, from: usize, to: usize) -> V;
-    /// [`Grads::grad`] of vector `q` (a constant) of a block.
+    /// As `grad`, of vector `q` (a constant) of a block.
     fn block_vector<const PLAIN: bool>(&mut self, q: usize, v: V, g: V) -> V;
     /// As [`Slopes::plain`].
     fn plain(&mut self, max: usize) -> usize;
@@ -475,8 +452,8 @@ impl<G, const FWD: bool> Span<G, FWD> {
     }
 
     /// The block at `at`, each vector stored in turn (loading the block
-    /// first was slower in L2), written out (a loop kept its run-time index:
-    /// 2.5 times slower).
+    /// first was slower in L2), unrolled by hand (a loop kept its run-time
+    /// index: 2.5 times slower).
     ///
     /// # Safety
     /// The block is within the span.
@@ -515,7 +492,7 @@ impl<G, const FWD: bool> Span<G, FWD> {
 }
 
 impl<V: F32Vector, G: Grads<V>, const FWD: bool> Pass<V> for Span<G, FWD> {
-    // Backward, two blocks in flight and the sums take 14 registers and
+    // Backward, two blocks in flight and the sums take 14 registers or
     // more (AVX2 spilled: 8.4 -> 6.5 Gelem/s at 64 Ki, periodic shape).
     const AHEAD: bool = FWD || V::REGISTERS >= 32;
     const ALWAYS_AHEAD: bool = G::STREAM;
