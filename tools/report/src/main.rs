@@ -84,9 +84,9 @@
 //!    - `backward`: `Kernels::backward(act, Saved::Output(&y), &mut grad)` in
 //!      place, 12 B/elem (read y, read grad, write grad); for PReLU
 //!      `Kernels::prelu_backward(Saved::Input(&x), &w, layout, &mut grad,
-//!      Some(Grad::Write(&mut grad_w)))`, the input gradient and the slope gradient in one
-//!      pass, 12 B/elem (read x, read grad, write grad; the slopes and their
-//!      sums, at most one per 8 elements, are not counted);
+//!      Some(Grad::Write(&mut grad_w)))`, the input gradient and the slope
+//!      gradient in one pass, 12 B/elem (read x, read grad, write grad; the
+//!      slopes and their sums, at most one per 8 elements, are not counted);
 //!    - `backward_from_input` (the exponential ops, whose gradient from the
 //!      input needs `exp`): `Saved::Input(&x)`, 12 B/elem;
 //!    - Maxout runs out of place, and its Gelem/s and GB/s count per output:
@@ -115,13 +115,13 @@
 //! are timed round-robin, R rounds (R chosen so each member gets about
 //! 25 ms, clamped to 5..=21 rounds; 60 ms and 5..=61 with `--full`, 8 ms and
 //! 3..=7 with `--quick`, each rounded up to a multiple of 3). Each
-//! repetition gives one time per call; the table shows the **median** and, in brackets, the slowest and
-//! the fastest repetition. Speedups and fractions of bandwidth are medians of
-//! the ratios *within* each round, whose members ran moments apart: on a
-//! shared machine whose speed changes with its neighbours' load, those
-//! ratios stay meaningful even when the absolute numbers drift. The cost of
-//! reading the clock (measured at start-up) is subtracted from every timed
-//! span.
+//! repetition gives one time per call; the table shows the **median** and,
+//! in brackets, the slowest and the fastest repetition. Speedups and
+//! fractions of bandwidth are medians of the ratios *within* each round,
+//! whose members ran moments apart: on a shared machine whose speed changes
+//! with its neighbours' load, those ratios stay meaningful even when the
+//! absolute numbers drift. The cost of reading the clock (measured at
+//! start-up) is subtracted from every timed span.
 //!
 //! The report places every buffer itself, relative to a 4 KiB page: `x`,
 //! the gradient and `y` a cache line aligned, 1 KiB apart; the buffer a call
