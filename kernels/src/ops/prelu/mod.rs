@@ -554,14 +554,24 @@ impl<V: F32Vector, G: Grads<V>, const FWD: bool> Pass<V> for Span<G, FWD> {
     }
 }
 
-/// The head of `job`'s walk: runs of whole vectors, up to 64 of them,
+/// The head of `job`'s walk (forward: `FWD`): short runs of whole vectors
 /// align the walk's vectors to the runs, so that a run ends with a vector
 /// (8x8 maps 16 bytes off a line, backward: AVX2 6.1 -> 7.6 Gelem/s,
-/// AVX-512 5.8 -> 7.3); other layouts align the stores.
+/// AVX-512 5.8 -> 7.3); other layouts, and longer runs, align the stores,
+/// as a store split across lines then costs more (runs of 256, backward
+/// without sums, AVX-512: 22 -> 32 Gelem/s). Short, measured on Zen 5: up
+/// to 64 elements forward, 32 backward, `1024 / LANES` with sums (aligned
+/// to runs of 128 rather than to the stores, AVX2 ran 10.7 -> 13.5, and
+/// AVX-512 12.8 -> 12.0).
 #[inline(always)]
-pub(super) fn head<V: F32Vector>(job: &Job<'_>) -> usize {
+pub(super) fn head<V: F32Vector, const FWD: bool>(job: &Job<'_>) -> usize {
     let l = V::LANES;
-    if matches!(job.shape, Shape::Runs) && job.inner.is_multiple_of(l) && job.inner <= 64 * l {
+    let most = match (FWD, job.sums.is_null()) {
+        (true, _) => 64,
+        (false, true) => 32,
+        (false, false) => 1024 / l,
+    };
+    if matches!(job.shape, Shape::Runs) && job.inner.is_multiple_of(l) && job.inner <= most {
         ((l - job.start % l) % l).min(job.n)
     } else {
         head_len::<V>(job.dst, job.n)
@@ -574,7 +584,7 @@ pub(super) fn head<V: F32Vector>(job: &Job<'_>) -> usize {
 /// The CPU supports `V`'s ISA; `job` is from [`Job::new`].
 #[inline(always)]
 unsafe fn walk_span<V: F32Vector, G: Grads<V>, const FWD: bool>(job: &Job<'_>, grads: G) {
-    let (v, g, dst, h) = (job.x, job.g, job.dst, head::<V>(job));
+    let (v, g, dst, h) = (job.x, job.g, job.dst, head::<V, FWD>(job));
     let mut span = Span::<G, FWD> {
         v,
         g,
@@ -612,7 +622,12 @@ pub(crate) unsafe fn run_slopes<V: F32Vector, const FWD: bool>(job: &Job<'_>) {
     unsafe {
         match job.shape {
             Shape::Runs if job.inner > V::LANES / 2 => {
-                slopes::<V, _, FWD>(job, Cursor::new(job, at, cpu), cpu)
+                let c = Cursor::<V>::new(job, at, cpu);
+                if c.whole_after(head::<V, FWD>(job)) {
+                    slopes::<V, _, FWD>(job, Cursor::<V, true>::new(job, at, cpu), cpu)
+                } else {
+                    slopes::<V, _, FWD>(job, c, cpu)
+                }
             }
             Shape::Runs => {
                 let picks = runs::lane_picks(job.inner);
@@ -665,7 +680,7 @@ unsafe fn sums<V: F32Vector>(job: &Job<'_>) {
         match job.shape {
             _ if job.sums.is_null() => run_slopes::<V, false>(job),
             Shape::Runs => {
-                let p = &mut ([cpu.zero(); 32], [0; 32]);
+                let p = &mut ([cpu.zero(); runs::PENDING], [0; runs::PENDING]);
                 walk_span::<V, _, false>(job, runs::RunGrads::new(job, p, cpu))
             }
             Shape::Periodic3 => walk_span::<V, _, false>(job, P::<V, 3, true>::new(job, cpu)),

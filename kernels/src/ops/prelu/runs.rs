@@ -25,8 +25,9 @@ use crate::vector::{Cpu, F32Vector};
 const SEGMENT: usize = 4 * 28;
 
 /// Pieces kept before they are summed in f64 (a sum after each run was
-/// half of the walk's time on Zen 3).
-const PENDING: usize = 32;
+/// half of the walk's time on Zen 3; 32 of them, runs of 4096, AVX-512 on
+/// Zen 5: 0.93 of this speed).
+pub(super) const PENDING: usize = 8;
 
 /// Each lane's element index in four vectors.
 static ELEMENT_INDEX: [f32; 64] = {
@@ -40,20 +41,21 @@ static ELEMENT_INDEX: [f32; 64] = {
 
 /// Where a walk over runs stands: channel `c < c_len` (`w` holds `c_len`
 /// slopes), its slope `s`, `left > 0` elements left in its run; the
-/// forward's slopes of runs longer than half a vector. `whole`: the runs
-/// are whole blocks and the walk is at a block's start in its run.
+/// forward's slopes of runs longer than half a vector. `WHOLE`: the runs
+/// are whole blocks and the walk's blocks start at a block's start in a
+/// run (a constant: a flag tested in the plain loop cost AVX2 runs of 128
+/// a twelfth of their speed).
 #[derive(Clone, Copy)]
-pub(super) struct Cursor<V> {
+pub(super) struct Cursor<V, const WHOLE: bool = false> {
     w: *const f32,
     c_len: usize,
     inner: usize,
     c: usize,
     left: usize,
     s: V,
-    whole: bool,
 }
 
-impl<V: F32Vector> Cursor<V> {
+impl<V: F32Vector, const WHOLE: bool> Cursor<V, WHOLE> {
     /// At place `place` of channel `c`'s run.
     #[inline(always)]
     pub(super) fn new(job: &Job<'_>, (c, place): (usize, usize), cpu: Cpu<V>) -> Self {
@@ -66,8 +68,15 @@ impl<V: F32Vector> Cursor<V> {
             c,
             left,
             s,
-            whole: false,
         }
+    }
+
+    /// Whether a walk that takes `h` elements, then blocks, meets runs of
+    /// whole blocks at a block's start.
+    #[inline(always)]
+    pub(super) fn whole_after(&self, h: usize) -> bool {
+        let l4 = 4 * V::LANES;
+        self.inner.is_multiple_of(l4) && self.left % l4 == h % l4
     }
 
     /// Moves to the next run.
@@ -79,7 +88,7 @@ impl<V: F32Vector> Cursor<V> {
     }
 }
 
-impl<V: F32Vector> Slopes<V> for Cursor<V> {
+impl<V: F32Vector, const WHOLE: bool> Slopes<V> for Cursor<V, WHOLE> {
     /// A select per run's end among the `k` elements.
     #[inline(always)]
     fn next(&mut self, k: usize) -> V {
@@ -102,7 +111,7 @@ impl<V: F32Vector> Slopes<V> for Cursor<V> {
     #[inline(always)]
     fn block<const PLAIN: bool>(&mut self) -> [V; MAX_UNROLL] {
         let l = V::LANES;
-        if PLAIN && !self.whole {
+        if PLAIN && !WHOLE {
             return [self.s; MAX_UNROLL];
         }
         if self.left > 4 * l {
@@ -138,8 +147,7 @@ impl<V: F32Vector> Slopes<V> for Cursor<V> {
         // end stepped past after its last (a compare per run's end ran 8x8
         // maps at 0.8 of this speed, AVX2); else the blocks inside a run.
         let l4 = 4 * V::LANES;
-        self.whole = self.inner.is_multiple_of(l4) && self.left.is_multiple_of(l4);
-        if self.whole {
+        if WHOLE {
             return max;
         }
         let plain = ((self.left - 1) / l4).min(max);
@@ -315,7 +323,7 @@ impl<'p, V: F32Vector> RunGrads<'p, V> {
     /// `job.sums` is valid for `job.touched` writes.
     #[inline(always)]
     pub(super) unsafe fn new(job: &Job<'_>, pending: &'p mut Pending<V>, cpu: Cpu<V>) -> Self {
-        let (l, b) = (V::LANES, job.start + super::head::<V>(job));
+        let (l, b) = (V::LANES, job.start + super::head::<V, false>(job));
         // SAFETY: forwarded.
         unsafe { core::ptr::write_bytes(job.sums, 0, job.touched) };
         let (rho, cur) = (b % l, Cursor::new(job, (job.c0, job.place), cpu));
