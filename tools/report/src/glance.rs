@@ -1,9 +1,11 @@
 //! The summary that reads at a glance: per op and direction, one line with
 //! the fastest tier on one thread at an L1-, an L2- and a DRAM-sized
 //! buffer, its Gelem/s, its speedup over scalar and its fraction of the
-//! measured bandwidth. The default run prints it, `docs` writes it as
-//! Markdown, and it is computed from a report's rows, so it reads reports
-//! of every run and of older builds alike.
+//! measured bandwidth. At a DRAM size every op should stream at ReLU's
+//! rate: a cell below [`STREAM_MARGIN`] of ReLU's GB/s there is flagged.
+//! The default run prints it, `docs` writes it as Markdown, and it is
+//! computed from a report's rows, so it reads reports of every run and of
+//! older builds alike.
 
 use std::fmt::Write;
 
@@ -15,14 +17,20 @@ use crate::schema::{Report, Row};
 /// below it, two tiers swap places from run to run on a shared machine.
 pub(crate) const TIE_MARGIN: f64 = 0.05;
 
+/// At a DRAM size, a cell whose GB/s is below this fraction of ReLU's (in
+/// the same direction, forward or backward) is flagged: it does not
+/// stream at the rate the machine showed it can.
+pub(crate) const STREAM_MARGIN: f64 = 0.9;
+
 /// The legend of the summary, (term, meaning), shared by the printed table
 /// and the generated docs.
-pub(crate) const LEGEND: [(&str, &str); 6] = [
+pub(crate) const LEGEND: [(&str, &str); 7] = [
     ("fastest", "the tier with the highest median, named when that median is more than 5% above the runner-up's and above the runner-up's fastest repetition, else \"tie\" (the numbers are the highest median's)"),
     ("Gelem/s", "10^9 elements (Maxout: outputs) per second, the median over the repetitions"),
     ("x", "speedup over the scalar tier, the median over rounds of scalar time / this tier's time"),
     ("%bw", "GB/s over the level's ceiling, glibc's memmove of a buffer onto itself timed beside the call (DRAM: the run's largest buffer, at least 64 MiB). A copy, not a hardware limit: kernels can beat it, most in L1 and L2 (above 100% is common there); near or above 100% in DRAM means bound by memory"),
     ("*", "the call's buffers fit a larger level than the column's (Maxout reads k inputs per output); its %bw is against that level's ceiling"),
+    ("!", "a DRAM size where the op moves less than 0.9 of ReLU's GB/s in the same direction (forward against relu/forward, both backwards against relu/backward): memory-bound, it should stream at ReLU's rate"),
     ("levels", "this machine's cache sizes (sysfs); a column is named after the level most of its rows fit in"),
 ];
 
@@ -85,8 +93,11 @@ pub(crate) struct Cell {
     pub(crate) gelem_s: f64,
     pub(crate) speedup_vs_scalar: f64,
     pub(crate) fraction_of_bandwidth: f64,
+    pub(crate) gb_s: f64,
     /// The row's level differs from the column's.
     pub(crate) other_level: bool,
+    /// A DRAM column's cell below [`STREAM_MARGIN`] of ReLU's GB/s.
+    pub(crate) slow_stream: bool,
 }
 
 /// One op and direction, a cell per column (`None` where not measured).
@@ -174,7 +185,9 @@ pub(crate) fn glance(report: &Report) -> Glance {
                         gelem_s: best.gelem_s_median,
                         speedup_vs_scalar: best.speedup_vs_scalar,
                         fraction_of_bandwidth: best.fraction_of_bandwidth,
+                        gb_s: best.gb_s_median,
                         other_level: best.bandwidth_class != column.level,
+                        slow_stream: false,
                     })
                 })
                 .collect();
@@ -185,7 +198,39 @@ pub(crate) fn glance(report: &Report) -> Glance {
             }
         })
         .collect();
-    Glance { columns, lines }
+    let mut g = Glance { columns, lines };
+    flag_slow_streams(&mut g);
+    g
+}
+
+/// Flags the DRAM columns' cells below [`STREAM_MARGIN`] of ReLU's GB/s in
+/// the same direction (none where ReLU was not measured).
+fn flag_slow_streams(g: &mut Glance) {
+    let reference = |g: &Glance, direction: &str, k: usize| {
+        let relu = if direction == "forward" {
+            "forward"
+        } else {
+            "backward"
+        };
+        let line = g
+            .lines
+            .iter()
+            .find(|l| l.op == "relu" && l.direction == relu)?;
+        line.cells[k].as_ref().map(|c| c.gb_s)
+    };
+    for k in 0..g.columns.len() {
+        if g.columns[k].level != "DRAM" {
+            continue;
+        }
+        for i in 0..g.lines.len() {
+            let Some(relu) = reference(g, &g.lines[i].direction, k) else {
+                continue;
+            };
+            if let Some(cell) = g.lines[i].cells[k].as_mut() {
+                cell.slow_stream = cell.gb_s < STREAM_MARGIN * relu;
+            }
+        }
+    }
 }
 
 /// Three significant digits, without exponent: `21.9`, `0.512`, `112`.
@@ -199,7 +244,8 @@ pub(crate) fn three_digits(v: f64) -> String {
 }
 
 /// A cell's texts: fastest, Gelem/s, speedup, %bw (with `*` when its level
-/// is not the column's); `-` for each when absent.
+/// is not the column's, `!` when it streams slower than ReLU); `-` for
+/// each when absent.
 pub(crate) fn cell_texts(cell: Option<&Cell>) -> [String; 4] {
     match cell {
         Some(c) => [
@@ -207,9 +253,10 @@ pub(crate) fn cell_texts(cell: Option<&Cell>) -> [String; 4] {
             three_digits(c.gelem_s),
             three_digits(c.speedup_vs_scalar),
             format!(
-                "{:.0}%{}",
+                "{:.0}%{}{}",
                 c.fraction_of_bandwidth * 100.0,
-                if c.other_level { "*" } else { "" }
+                if c.other_level { "*" } else { "" },
+                if c.slow_stream { "!" } else { "" }
             ),
         ],
         None => ["-", "-", "-", "-"].map(String::from),
@@ -326,6 +373,51 @@ mod tests {
             .find(|l| l.starts_with("maxout_k4/backward "))
             .expect("k4");
         assert!(k4.contains("%*"), "{k4}");
+    }
+
+    #[test]
+    fn ops_streaming_slower_than_relu_in_dram_are_flagged() {
+        let mut report = synthetic_full_report();
+        // ELU forward at 0.85 of ReLU's bytes per second in every tier and
+        // size, its backward from the input at 0.95.
+        let relu = |r: &Row, report: &Report| {
+            let dir = if r.direction == "forward" {
+                "forward"
+            } else {
+                "backward"
+            };
+            let same = |q: &&Row| q.case() == ("relu", dir, r.elements) && q.isa == r.isa;
+            report.results.iter().find(same).expect("relu").gb_s_median
+        };
+        let scaled: Vec<(usize, f64)> = (report.results.iter().enumerate())
+            .filter(|(_, r)| r.op == "elu" && r.direction != "backward")
+            .map(|(i, r)| {
+                let f = if r.direction == "forward" { 0.85 } else { 0.95 };
+                (i, f * relu(r, &report) / r.gb_s_median)
+            })
+            .collect();
+        for (i, f) in scaled {
+            let r = &mut report.results[i];
+            (r.gb_s_median, r.gelem_s_median) = (r.gb_s_median * f, r.gelem_s_median * f);
+        }
+        let g = glance(&report);
+        let line = |op: &str, dir: &str| {
+            let l = g.lines.iter().find(|l| l.op == op && l.direction == dir);
+            l.expect("line")
+                .cells
+                .iter()
+                .map(|c| c.as_ref().expect("cell").slow_stream)
+        };
+        // Flagged in the DRAM column only, and only below 0.9.
+        assert!(line("elu", "forward").eq([false, false, true]));
+        assert!(line("elu", "backward_from_input").eq([false, false, false]));
+        assert!(line("relu", "forward").eq([false, false, false]));
+        let text = glance_text(&g);
+        let elu = text
+            .lines()
+            .find(|l| l.starts_with("elu/forward "))
+            .expect("elu");
+        assert!(elu.ends_with('!'), "{elu}");
     }
 
     #[test]
