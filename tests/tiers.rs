@@ -435,3 +435,31 @@ fn long_random_buffers_match_reference_on_every_tier() {
         }
     }
 }
+
+/// A buffer long enough for the walk to prefetch its input (past 2^20
+/// elements) gives the bits of the same tier's calls on short pieces of it,
+/// forward and backward, in place.
+#[test]
+fn buffers_long_enough_to_prefetch_match_short_calls() {
+    let mut rng = Rng(777);
+    let n = (1 << 20) + 1003;
+    let x: Vec<f32> = (0..n).map(|_| rng.value()).collect();
+    let g: Vec<f32> = (0..n).map(|_| rng.value()).collect();
+    let piece = 1 << 16;
+    for k in tiers("prefetching") {
+        for act in activations() {
+            let (mut long, mut short) = (x.clone(), x.clone());
+            k.forward(act, &mut long).unwrap();
+            for p in short.chunks_mut(piece) {
+                k.forward(act, p).unwrap();
+            }
+            assert!(bits(&long) == bits(&short), "forward {act} on {}", k.isa());
+            let (mut long, mut short) = (g.clone(), g.clone());
+            k.backward(act, Saved::Input(&x), &mut long).unwrap();
+            for (p, v) in short.chunks_mut(piece).zip(x.chunks(piece)) {
+                k.backward(act, Saved::Input(v), p).unwrap();
+            }
+            assert!(bits(&long) == bits(&short), "backward {act} on {}", k.isa());
+        }
+    }
+}

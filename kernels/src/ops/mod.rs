@@ -239,24 +239,14 @@ unsafe fn blocks<V: F32Vector>(
     let dst = pass.dst();
     let trailing = trails(dst, a, block_bytes) || trails(dst, b, block_bytes);
     if i + step > n || !(pass_ahead(pass) && (trailing || pass_always_ahead(pass))) {
-        let mut left = (n - i) / step;
-        while left > 0 {
-            let plain = pass.plain_blocks(left);
-            debug_assert!(plain <= left);
-            for _ in 0..plain {
-                // SAFETY: `i + step <= n` (`left` blocks are).
-                unsafe { pass.plain_block(i, unroll) };
-                i += step;
+        // SAFETY: forwarded.
+        return unsafe {
+            if a == b && n - i >= PREFETCH_FROM {
+                in_turn::<V, true>(pass, i, n, unroll)
+            } else {
+                in_turn::<V, false>(pass, i, n, unroll)
             }
-            left -= plain;
-            if left > 0 {
-                // SAFETY: as above.
-                unsafe { pass.block(i, unroll) };
-                i += step;
-                left -= 1;
-            }
-        }
-        return i;
+        };
     }
     // The plain stretches computed ahead of their stores, the block after
     // each as it comes.
@@ -282,6 +272,77 @@ unsafe fn blocks<V: F32Vector>(
         }
     }
     i
+}
+
+/// Elements from which a pass with one input prefetches it (4 MiB in
+/// place, past L2 on the machines measured), and how far ahead.
+///
+/// The hardware prefetchers alone left a stream from DRAM below what the
+/// memory moves: on Zen 5, one thread, 16 Mi elements in place, ReLU ran at
+/// 9.5 Gelem/s, 11.0 with these prefetches (ELU 7.1 -> 7.6, AVX-512); at
+/// 64 Ki they cost ReLU 7%. Two inputs (a gradient) gained nothing at 16 Mi
+/// (ReLU's backward lost 4%), so only one is prefetched.
+const PREFETCH_FROM: usize = 1 << 20;
+const PREFETCH_AHEAD: usize = 4096;
+
+/// The blocks of [`blocks`] from `i`, each stored as it is computed; with
+/// `PREFETCH`, the input's lines [`PREFETCH_AHEAD`] elements on are asked
+/// for with each block.
+///
+/// # Safety
+/// As for [`blocks`].
+#[inline(always)]
+unsafe fn in_turn<V: F32Vector, const PREFETCH: bool>(
+    pass: &mut impl Pass<V>,
+    mut i: usize,
+    n: usize,
+    unroll: usize,
+) -> usize {
+    let (step, input) = (V::LANES * unroll, pass.inputs()[0]);
+    let mut left = (n - i) / step;
+    while left > 0 {
+        let plain = pass.plain_blocks(left);
+        debug_assert!(plain <= left);
+        for _ in 0..plain {
+            if PREFETCH {
+                // A cache line holds 16 floats.
+                for line in (0..step).step_by(16) {
+                    prefetch(input.wrapping_add(i + PREFETCH_AHEAD + line));
+                }
+            }
+            // SAFETY: `i + step <= n` (`left` blocks are).
+            unsafe { pass.plain_block(i, unroll) };
+            i += step;
+        }
+        left -= plain;
+        if left > 0 {
+            // SAFETY: as above.
+            unsafe { pass.block(i, unroll) };
+            i += step;
+            left -= 1;
+        }
+    }
+    i
+}
+
+/// Asks for the cache line holding `p` (any address: a prefetch neither
+/// faults nor changes what a program computes).
+#[inline(always)]
+fn prefetch(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: SSE, which every x86-64 CPU has; a hint, no access.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: `prfm` is a hint that never faults, reads nothing the program
+    // sees, and touches no register but its address operand.
+    unsafe {
+        core::arch::asm!("prfm pldl1keep, [{p}]", p = in(reg) p, options(nostack, preserves_flags, readonly));
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let _ = p;
 }
 
 /// [`Pass::AHEAD`] of a pass value's type.
