@@ -124,6 +124,10 @@ pub(crate) trait Pass<V: F32Vector> {
     /// pass that streams a third buffer (PReLU's row of slopes) keeps more
     /// loads in flight that way.
     const ALWAYS_AHEAD: bool = false;
+    /// Whether a long walk prefetches its input (see [`PREFETCH_FROM`]):
+    /// for passes with one input, the others left without the loop's
+    /// second copy.
+    const PREFETCH: bool = false;
     /// The op on the `LANES` elements at index `at`, not stored.
     ///
     /// # Safety
@@ -241,7 +245,7 @@ unsafe fn blocks<V: F32Vector>(
     if i + step > n || !(pass_ahead(pass) && (trailing || pass_always_ahead(pass))) {
         // SAFETY: forwarded.
         return unsafe {
-            if a == b && n - i >= PREFETCH_FROM {
+            if pass_prefetch(pass) && a == b && n - i >= PREFETCH_FROM {
                 in_turn::<V, true>(pass, i, n, unroll)
             } else {
                 in_turn::<V, false>(pass, i, n, unroll)
@@ -349,6 +353,12 @@ fn prefetch(p: *const f32) {
 #[inline(always)]
 fn pass_ahead<V: F32Vector, P: Pass<V>>(_: &P) -> bool {
     P::AHEAD
+}
+
+/// [`Pass::PREFETCH`] of a pass value's type.
+#[inline(always)]
+fn pass_prefetch<V: F32Vector, P: Pass<V>>(_: &P) -> bool {
+    P::PREFETCH
 }
 
 /// [`Pass::ALWAYS_AHEAD`] of a pass value's type.
@@ -501,6 +511,7 @@ struct UnaryPass<O> {
 }
 
 impl<V: F32Vector, O: UnaryOp> Pass<V> for UnaryPass<O> {
+    const PREFETCH: bool = true;
     #[inline(always)]
     unsafe fn compute(&mut self, at: usize) -> V {
         // SAFETY: in range by the method's contract and `map_unary`'s.

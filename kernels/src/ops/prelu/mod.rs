@@ -496,6 +496,7 @@ impl<V: F32Vector, G: Grads<V>, const FWD: bool> Pass<V> for Span<G, FWD> {
     // more (AVX2 spilled: 8.4 -> 6.5 Gelem/s at 64 Ki, periodic shape).
     const AHEAD: bool = FWD || V::REGISTERS >= 32;
     const ALWAYS_AHEAD: bool = G::STREAM;
+    const PREFETCH: bool = FWD;
     #[inline(always)]
     unsafe fn compute(&mut self, at: usize) -> V {
         // SAFETY: `at + LANES <= n` (the walk's contract).
