@@ -282,10 +282,11 @@ unsafe fn blocks<V: F32Vector>(
 /// place, past L2 on the machines measured), and how far ahead.
 ///
 /// The hardware prefetchers alone left a stream from DRAM below what the
-/// memory moves: on Zen 5, one thread, 16 Mi elements in place, ReLU ran at
-/// 9.5 Gelem/s, 11.0 with these prefetches (ELU 7.1 -> 7.6, AVX-512); at
-/// 64 Ki they cost ReLU 7%. Two inputs (a gradient) gained nothing at 16 Mi
-/// (ReLU's backward lost 4%), so only one is prefetched.
+/// memory moves: on Zen 5, one thread, 16 Mi elements in place, ReLU ran
+/// at 9.2 Gelem/s (AVX-512) and 8.7 (AVX2), 9.9 with these prefetches (ELU
+/// 7.0 -> 7.4, AVX-512); at 64 Ki they cost ReLU 7%, hence the threshold.
+/// Both inputs of a gradient prefetched gained nothing at 16 Mi (ReLU's
+/// backward lost 4%).
 const PREFETCH_FROM: usize = 1 << 20;
 const PREFETCH_AHEAD: usize = 4096;
 
